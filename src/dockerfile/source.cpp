@@ -1,0 +1,48 @@
+#include "dockerfile/source.hpp"
+
+#include <fmt/format.h>
+
+#include "util/utf8.hpp"
+
+namespace strata::dockerfile {
+
+SourceText SourceText::from(std::string_view text, std::string name) {
+  SourceText s;
+  s.name = std::move(name);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    s.lines.emplace_back(line);
+    start = nl + 1;
+  }
+  return s;
+}
+
+Error located_error(const SourceText& src, Position pos, std::string_view message,
+                    std::string_view hint) {
+  std::string out = src.name;
+  if (pos.line > 0) {
+    out += fmt::format(":{}", pos.line);
+    if (pos.col > 0) out += fmt::format(":{}", pos.col);
+  }
+  out += fmt::format(": {}", message);
+  if (pos.line > 0 && static_cast<size_t>(pos.line) <= src.lines.size()) {
+    const std::string& line = src.lines[pos.line - 1];
+    std::string gutter = fmt::format("{:>5}", pos.line);
+    // Tabs are shown as one space so that the caret lines up.
+    std::string shown;
+    for (char c : line) shown.push_back(c == '\t' ? ' ' : c);
+    out += fmt::format("\n{} | {}", gutter, shown);
+    if (pos.col > 0) {
+      out += fmt::format("\n{} | {}^", std::string(gutter.size(), ' '),
+                         std::string(static_cast<size_t>(pos.col - 1), ' '));
+    }
+  }
+  if (!hint.empty()) out += fmt::format("\n  hint: {}", hint);
+  return Error{Errc::syntax, std::move(out)};
+}
+
+}  // namespace strata::dockerfile

@@ -1,0 +1,22 @@
+// Small string helpers shared by the modules.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata {
+
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::string_view trim(std::string_view s);  // ASCII whitespace on both ends
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// Edit distance, for "did you mean ...?" suggestions.
+size_t levenshtein(std::string_view a, std::string_view b);
+// The candidate nearest to `word` (case-insensitive), or "" if none is close.
+std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+// Go's strconv.Quote: a double-quoted string with Go escapes.
+std::string go_quote(std::string_view s);
+
+}  // namespace strata
