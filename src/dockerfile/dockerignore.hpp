@@ -1,0 +1,62 @@
+// .dockerignore patterns and path globs. The reference's semantics: `*` and
+// `?` stop at "/", `[...]` classes, `**` spans directories, `!` re-includes,
+// the last matching line wins, and a pattern that matches a directory
+// matches everything under it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace strata::dockerfile {
+
+// One compiled glob. With `doublestar` (dockerignore), `**` spans
+// directories; without it (COPY sources, filepath.Match), it is just `*`.
+class Glob {
+ public:
+  static Result<Glob> compile(std::string_view pattern, bool doublestar);
+  bool matches(std::string_view path) const;
+  const std::string& pattern() const { return pattern_; }
+  size_t depth() const { return depth_; }  // number of path components
+  bool has_wildcards() const { return wild_; }
+
+ private:
+  struct Token {
+    enum Kind { literal, any_run, any_char, cls, any_dirs, anything } kind = literal;
+    char32_t ch = 0;
+    bool negate = false;
+    std::vector<std::pair<char32_t, char32_t>> ranges;
+  };
+  bool match_from(size_t ti, const std::u32string& s, size_t si) const;
+
+  std::string pattern_;
+  std::vector<Token> tokens_;
+  size_t depth_ = 0;
+  bool wild_ = false;
+};
+
+// Normalises a path the way Go's filepath.Clean does ("a//b/../c" -> "a/c").
+std::string clean_path(std::string_view path);
+
+class IgnoreMatcher {
+ public:
+  // Reads .dockerignore text; `source` names the file in error messages.
+  static Result<IgnoreMatcher> parse(std::string_view text, std::string_view source);
+  // Is this context-relative path (e.g. "src/a.c") excluded?
+  bool excluded(std::string_view path) const;
+  // Could something under this excluded directory be re-included by a `!`?
+  bool has_exceptions() const { return has_exceptions_; }
+  bool empty() const { return rules_.empty(); }
+
+ private:
+  struct Rule {
+    Glob glob;
+    bool exclusion;  // a "!" line
+  };
+  std::vector<Rule> rules_;
+  bool has_exceptions_ = false;
+};
+
+}  // namespace strata::dockerfile

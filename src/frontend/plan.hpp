@@ -1,0 +1,126 @@
+// The resolved build plan: the stages a target needs, in build order, each
+// step with its words expanded, its flags typed and, for COPY/ADD from the
+// context, the files it selects. This is what `strata build --dry-run`
+// prints and what the builder executes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dockerfile/instructions.hpp"
+#include "frontend/context.hpp"
+
+namespace strata::frontend {
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;  // ordered, unique keys
+
+struct Platform {
+  std::string os = "linux";
+  std::string arch;     // amd64, arm64, ...
+  std::string variant;  // v7, v8, "" ...
+  std::string str() const { return os + "/" + arch + (variant.empty() ? "" : "/" + variant); }
+};
+Platform host_platform();
+
+// Where a FROM, COPY --from or mount from= points.
+struct SourceRef {
+  enum Kind { context, scratch, image, stage } kind = context;
+  std::string name;  // image reference or stage name
+  int index = -1;    // the stage's index, for kind == stage
+};
+
+struct InlineFile {
+  std::string name;     // heredoc name; for RUN, the file under /dev/pipes/
+  std::string content;  // expanded when the delimiter was not quoted
+};
+
+struct Healthcheck {
+  std::vector<std::string> test;  // ["NONE"], ["CMD", ...] or ["CMD-SHELL", cmd]
+  int64_t interval = 0, timeout = 0, start_period = 0, start_interval = 0;
+  int retries = 0;
+};
+
+struct ImageConfig {
+  EnvList env;
+  std::string user;
+  std::string workdir;
+  std::vector<std::string> shell = {"/bin/sh", "-c"};
+  std::optional<std::vector<std::string>> cmd, entrypoint;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> exposed_ports;  // "80/tcp", sorted, unique
+  std::vector<std::string> volumes;        // sorted, unique
+  std::string stop_signal;
+  std::optional<Healthcheck> healthcheck;
+  std::vector<std::string> onbuild;
+  std::string author;  // MAINTAINER
+};
+
+struct RunStep {
+  std::vector<std::string> argv;
+  EnvList env;  // ENV plus the ARGs in scope
+  std::string user, workdir;
+  std::vector<dockerfile::Mount> mounts;
+  std::string network = "default";
+  std::string security = "sandbox";
+  std::vector<InlineFile> files;  // a heredoc script run as /dev/pipes/<name>
+};
+
+struct CopyStep {
+  bool add = false;
+  SourceRef from;
+  std::vector<std::string> sources;  // expanded
+  std::vector<InlineFile> inline_files;
+  std::string dest;                  // expanded, made absolute against the workdir
+  std::string chown, chmod, checksum;
+  std::vector<std::string> excludes;
+  bool link = false, parents = false, keep_git_dir = false;
+  // For sources in the build context (when one was given): the files selected.
+  std::optional<std::vector<std::string>> selected;
+};
+
+struct Step {
+  dockerfile::Kind kind;
+  int line = 0, end_line = 0;
+  std::string text;  // the instruction as written (continuations joined)
+  bool onbuild = false;  // a trigger inherited from the parent stage
+  // The expanded arguments: ENV/LABEL/ARG as "k=v"; CMD/ENTRYPOINT/SHELL as
+  // argv; EXPOSE ports; VOLUME paths; USER, WORKDIR, STOPSIGNAL, MAINTAINER,
+  // ONBUILD as one value.
+  std::vector<std::string> args;
+  std::optional<RunStep> run;
+  std::optional<CopyStep> copy;
+  std::optional<Healthcheck> healthcheck;
+};
+
+struct PlannedStage {
+  int index = 0;
+  std::string name;  // "" when the stage has no AS
+  int line = 0;
+  SourceRef base;
+  std::string platform;
+  std::vector<Step> steps;
+  ImageConfig config;     // the stage's image config after its last step
+  std::vector<int> deps;  // stages this one needs (FROM, --from, mount from=)
+};
+
+struct Plan {
+  std::string dockerfile;
+  std::string target;  // the target stage's name or index
+  std::string platform;
+  std::vector<PlannedStage> stages;  // needed stages, dependencies first
+  std::vector<std::string> warnings;
+};
+
+struct PlanOptions {
+  std::vector<std::pair<std::string, std::string>> build_args;
+  std::string target;  // "" = the last stage
+  Platform platform = host_platform();
+  const BuildContext* context = nullptr;  // when set, COPY/ADD list their files
+};
+
+Result<Plan> make_plan(const dockerfile::Dockerfile& df, const PlanOptions& opts);
+
+}  // namespace strata::frontend
