@@ -39,6 +39,7 @@ CLI::App* add_build_command(CLI::App& app, BuildFlags& f) {
   cmd->add_option("context", f.context, "Build context directory")->required();
   cmd->add_option("-f,--file", f.file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
   cmd->add_option("--target", f.target, "Build this stage and the stages it needs");
+  cmd->add_option("--platform", f.platform, "Target platform (os/arch[/variant]); default: the host's");
   cmd->add_option("--build-arg", f.build_args, "Set a build-time variable (K=V, or K to use $K)");
   cmd->add_flag("--dry-run", f.dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f.format, "Plan format for --dry-run")->check(CLI::IsMember({"text", "json"}));
@@ -71,6 +72,11 @@ int run_build(const BuildFlags& f) {
 
   frontend::PlanOptions opts;
   opts.target = f.target;
+  if (!f.platform.empty()) {
+    auto p = frontend::parse_platform(f.platform);
+    if (!p) return report(p.error());
+    opts.platform = *p;
+  }
   for (const auto& a : f.build_args) {
     size_t eq = a.find('=');
     if (eq == 0) return report(Error{Errc::invalid_argument, fmt::format("invalid --build-arg \"{}\": the name is empty", a)});

@@ -28,9 +28,6 @@ Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
   Glob g;
   g.pattern_ = pattern;
   std::u32string p = utf8::decode(pattern);
-  g.depth_ = 1;
-  for (char32_t c : p)
-    if (c == '/') ++g.depth_;
   for (size_t i = 0; i < p.size(); ++i) {
     char32_t c = p[i];
     Token t;
@@ -168,10 +165,11 @@ bool IgnoreMatcher::excluded(std::string_view path) const {
   bool matched = false;
   for (const auto& r : rules_) {
     bool m = r.glob.matches(p);
-    if (!m && parts.size() > 1 && r.glob.depth() < parts.size()) {
-      // A pattern matching a parent directory matches everything inside it.
-      std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(r.glob.depth()));
-      m = r.glob.matches(join(prefix, "/"));
+    // A pattern matching a parent directory matches everything inside it.
+    std::string prefix;
+    for (size_t i = 0; !m && i + 1 < parts.size(); ++i) {
+      prefix += (i ? "/" : "") + parts[i];
+      m = r.glob.matches(prefix);
     }
     if (m) matched = !r.exclusion;
   }

@@ -19,7 +19,6 @@ class Glob {
   static Result<Glob> compile(std::string_view pattern, bool doublestar);
   bool matches(std::string_view path) const;
   const std::string& pattern() const { return pattern_; }
-  size_t depth() const { return depth_; }  // number of path components
   bool has_wildcards() const { return wild_; }
 
  private:
@@ -33,7 +32,6 @@ class Glob {
 
   std::string pattern_;
   std::vector<Token> tokens_;
-  size_t depth_ = 0;
   bool wild_ = false;
 };
 

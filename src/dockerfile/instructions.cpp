@@ -463,6 +463,9 @@ class InstructionParser {
     if (!trig) return std::unexpected(trig.error());
     OnbuildCmd o;
     o.expression = std::string(trim(std::string_view(node_.original).substr(node_.args_offset)));
+    // As BuildKit does, the trigger carries its heredoc bodies so that it
+    // parses again on its own.
+    for (const auto& h : node_.sub->heredocs) o.expression += "\n" + h.content + h.name;
     return o;
   }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "util/strings.hpp"
 #include "util/utf8.hpp"
 
 namespace strata::dockerfile {
@@ -373,7 +374,7 @@ class Lexer {
 
 Result<Expansion> expand(std::string_view input, const EnvLookup& env, const LexOptions& opts) {
   auto r = Lexer(utf8::decode(input), env, opts).run();
-  if (!r) return std::unexpected(r.error().with_context(fmt::format("failed to process \"{}\"", input)));
+  if (!r) return std::unexpected(r.error().with_context(fmt::format("failed to process {}", go_quote(input))));
   return r;
 }
 

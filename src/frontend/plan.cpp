@@ -107,10 +107,11 @@ class Planner {
  public:
   Planner(const Dockerfile& df, const PlanOptions& opts) : df_(df), opts_(opts) {
     for (const auto& [k, v] : opts.build_args) build_args_[k] = v;
-    const Platform& p = opts.platform;
-    platform_args_ = {{"TARGETPLATFORM", p.str()}, {"TARGETOS", p.os},         {"TARGETARCH", p.arch},
-                      {"TARGETVARIANT", p.variant}, {"BUILDPLATFORM", p.str()}, {"BUILDOS", p.os},
-                      {"BUILDARCH", p.arch},        {"BUILDVARIANT", p.variant}};
+    const Platform& t = opts.platform;
+    const Platform& b = opts.build_platform;
+    platform_args_ = {{"TARGETPLATFORM", t.str()}, {"TARGETOS", t.os},         {"TARGETARCH", t.arch},
+                      {"TARGETVARIANT", t.variant}, {"BUILDPLATFORM", b.str()}, {"BUILDOS", b.os},
+                      {"BUILDARCH", b.arch},        {"BUILDVARIANT", b.variant}};
     lex_.escape = df.file.directives.escape;
   }
 
@@ -308,13 +309,9 @@ class Planner {
     if (fc.platform) {
       auto p = check_declared(fc.platform->value, fc.platform->offset);
       if (!p) return std::unexpected(p.error());
-      auto parts = split(*p, '/');
-      if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-        return std::unexpected(df_.error_at(from, fc.platform->offset,
-                                            fmt::format("invalid platform \"{}\"", *p),
-                                            "a platform is os/arch[/variant], e.g. linux/amd64"));
-      }
-      out.platform = *p;
+      auto parsed = parse_platform(*p);
+      if (!parsed) return std::unexpected(df_.error_at(from, fc.platform->offset, parsed.error().message));
+      out.platform = parsed->str();
     }
 
     std::vector<std::string> triggers;
@@ -705,7 +702,9 @@ class Planner {
     if (dir_dest && abs != "/") abs += "/";
     c.dest = abs;
 
-    if (opts_.context && c.from.kind == SourceRef::context) {
+    bool from_context = std::any_of(c.sources.begin(), c.sources.end(),
+                                    [&](const std::string& s) { return !(c.add && is_url(s)); });
+    if (opts_.context && c.from.kind == SourceRef::context && from_context) {
       std::vector<std::string> selected;
       for (const auto& s : c.sources) {
         if (c.add && is_url(s)) continue;
@@ -755,6 +754,19 @@ Platform host_platform() {
   } else {
     p.arch = m;
   }
+  return p;
+}
+
+Result<Platform> parse_platform(std::string_view spec) {
+  auto parts = split(spec, '/');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+    return fail(Errc::invalid_argument,
+                fmt::format("invalid platform \"{}\": expected os/arch[/variant], e.g. linux/amd64", spec));
+  }
+  Platform p;
+  p.os = to_lower(parts[0]);
+  p.arch = to_lower(parts[1]);
+  if (parts.size() == 3) p.variant = to_lower(parts[2]);
   return p;
 }
 

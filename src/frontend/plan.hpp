@@ -24,6 +24,7 @@ struct Platform {
   std::string str() const { return os + "/" + arch + (variant.empty() ? "" : "/" + variant); }
 };
 Platform host_platform();
+Result<Platform> parse_platform(std::string_view spec);  // "linux/arm64/v8"
 
 // Where a FROM, COPY --from or mount from= points.
 struct SourceRef {
@@ -117,7 +118,8 @@ struct Plan {
 struct PlanOptions {
   std::vector<std::pair<std::string, std::string>> build_args;
   std::string target;  // "" = the last stage
-  Platform platform = host_platform();
+  Platform platform = host_platform();        // TARGETPLATFORM
+  Platform build_platform = host_platform();  // BUILDPLATFORM
   const BuildContext* context = nullptr;  // when set, COPY/ADD list their files
 };
 

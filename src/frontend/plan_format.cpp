@@ -203,7 +203,7 @@ std::string plan_to_text(const Plan& plan) {
           if (c.keep_git_dir) opts.push_back("keep-git-dir");
           if (!opts.empty()) details.push_back(join(opts, " "));
           for (const auto& f : c.inline_files) details.push_back(fmt::format("<<{} {}", f.name, go_quote(f.content)));
-          if (c.selected && !c.sources.empty()) {
+          if (c.selected) {
             constexpr size_t kShown = 50;
             std::string files;
             for (size_t i = 0; i < c.selected->size() && i < kShown; ++i) files += " " + show((*c.selected)[i]);
