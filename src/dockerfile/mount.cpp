@@ -278,10 +278,11 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
       }
       if (!m.source.empty() && !m.id.empty())
         return fail(Errc::invalid_argument, "both source and id can't be set on a secret mount");
-      if (m.id.empty()) m.id = !m.source.empty() ? m.source : m.target;
-      if (m.id.empty() && m.env) m.id = *m.env;
-      if (m.id.find('/') != std::string::npos && m.source.empty() && !m.target.empty())
-        m.id = m.id.substr(m.id.rfind('/') + 1);
+      if (m.id.empty()) {
+        if (!m.source.empty()) m.id = m.source;
+        else if (!m.target.empty()) m.id = m.target.substr(m.target.rfind('/') + 1);
+        else m.id = *m.env;
+      }
       if (m.target.empty() && !m.env) m.target = "/run/secrets/" + m.id;
       if (!m.mode) m.mode = 0400;
       break;

@@ -1,0 +1,129 @@
+#include "frontend/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "frontend/plan_format.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace strata;
+using namespace strata::frontend;
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<Plan> plan_of(std::string_view text, PlanOptions opts = {}) {
+  auto df = dockerfile::read_dockerfile(text, "Dockerfile");
+  if (!df) return std::unexpected(df.error());
+  opts.platform = Platform{"linux", "amd64", ""};
+  return make_plan(*df, opts);
+}
+
+const std::string* env_of(const RunStep& r, std::string_view k) {
+  for (const auto& [key, v] : r.env)
+    if (key == k) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Plan, GlobalArgsOnlyInFromUnlessRedeclared) {
+  auto p = plan_of("ARG IMG=busybox\nARG V=1\nFROM $IMG\nRUN a\nARG V\nRUN b\n");
+  ASSERT_TRUE(p) << p.error().message;
+  const auto& steps = p->stages[0].steps;
+  EXPECT_EQ(p->stages[0].base.name, "busybox");
+  EXPECT_EQ(env_of(*steps[0].run, "V"), nullptr);
+  ASSERT_NE(env_of(*steps[2].run, "V"), nullptr);
+  EXPECT_EQ(*env_of(*steps[2].run, "V"), "1");
+}
+
+TEST(Plan, BuildArgOverridesAndUnusedWarns) {
+  PlanOptions o;
+  o.build_args = {{"V", "cli"}, {"NOPE", "x"}};
+  auto p = plan_of("FROM x\nARG V=default\nRUN echo\n", o);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*env_of(*p->stages[0].steps[1].run, "V"), "cli");
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_NE(p->warnings[0].find("NOPE"), std::string::npos);
+}
+
+TEST(Plan, TargetKeepsOnlyNeededStagesInDependencyOrder) {
+  PlanOptions o;
+  o.target = "app";
+  auto p = plan_of(
+      "FROM x AS unused\nFROM x AS app\nCOPY --from=lib /l /l\nRUN --mount=from=tools,target=/t t\n"
+      "FROM x AS lib\nFROM x AS tools\n",
+      o);
+  ASSERT_TRUE(p) << p.error().message;
+  std::vector<int> order;
+  for (const auto& s : p->stages) order.push_back(s.index);
+  EXPECT_EQ(order, (std::vector<int>{2, 3, 1}));
+}
+
+TEST(Plan, ErrorsInStagesNotBuiltAreIgnored) {
+  PlanOptions o;
+  o.target = "good";
+  auto p = plan_of("FROM x AS bad\nENV A=${B:?no}\nFROM x AS good\n", o);
+  EXPECT_TRUE(p);
+  o.target = "bad";
+  EXPECT_FALSE(plan_of("FROM x AS bad\nENV A=${B:?no}\nFROM x AS good\n", o));
+}
+
+TEST(Plan, EntrypointResetsInheritedCmd) {
+  auto p = plan_of("FROM x AS a\nCMD [\"c\"]\nFROM a\nENTRYPOINT [\"e\"]\n");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->stages.back().config.cmd);
+  auto q = plan_of("FROM x\nCMD [\"c\"]\nENTRYPOINT [\"e\"]\n");
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->stages.back().config.cmd);
+}
+
+TEST(Plan, RunHeredocForms) {
+  auto p = plan_of("FROM x\nRUN <<EOF\necho a\nEOF\nRUN <<EOF\n#!/bin/bash\necho b\nEOF\nRUN cat <<A\nx\nA\n");
+  ASSERT_TRUE(p);
+  const auto& s = p->stages[0].steps;
+  EXPECT_EQ(s[0].run->argv, (std::vector<std::string>{"/bin/sh", "-c", "echo a\n"}));
+  EXPECT_EQ(s[1].run->argv, (std::vector<std::string>{"/dev/pipes/EOF"}));
+  EXPECT_EQ(s[1].run->files[0].content, "#!/bin/bash\necho b\n");
+  EXPECT_EQ(s[2].run->argv[2], "cat <<A\nx\nA");
+}
+
+TEST(Plan, ContextSelectionHonoursDockerignore) {
+  fs::path dir = fs::temp_directory_path() / "strata-plan-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "src/sub");
+  for (auto f : {"src/a.c", "src/sub/b.c", "src/x.o", "top.txt"}) std::ofstream(dir / f) << "x";
+  auto ignore = dockerfile::IgnoreMatcher::parse("**/*.o\n", ".dockerignore");
+  ASSERT_TRUE(ignore);
+  auto ctx = BuildContext::open(dir, *ignore);
+  ASSERT_TRUE(ctx);
+  PlanOptions o;
+  o.context = &*ctx;
+  auto p = plan_of("FROM x\nCOPY src/ /s/\nCOPY *.txt /t/\n", o);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(*p->stages[0].steps[0].copy->selected, (std::vector<std::string>{"src/a.c", "src/sub/b.c"}));
+  EXPECT_EQ(*p->stages[0].steps[1].copy->selected, (std::vector<std::string>{"top.txt"}));
+  auto missing = plan_of("FROM x\nCOPY src/x.o /\n", o);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("Dockerfile:2:6"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Plan, JsonHasEveryStage) {
+  auto p = plan_of("FROM x AS a\nFROM a\nRUN true\n");
+  ASSERT_TRUE(p);
+  auto j = plan_to_json(*p);
+  ASSERT_EQ(j["stages"].size(), 2u);
+  EXPECT_EQ(j["stages"][1]["base"]["kind"], "stage");
+  EXPECT_EQ(j["stages"][1]["steps"][0]["run"]["argv"][2], "true");
+}
+
+TEST(PlanFormat, Durations) {
+  EXPECT_EQ(format_duration(90'000'000'000), "1m30s");
+  EXPECT_EQ(format_duration(500'000'000), "500ms");
+  EXPECT_EQ(format_duration(3'600'000'000'000), "1h0m0s");
+  EXPECT_EQ(format_duration(1'500'000'000), "1.5s");
+}
