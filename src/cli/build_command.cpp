@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "dockerfile/instructions.hpp"
@@ -106,7 +105,7 @@ int run_build(const BuildFlags& f) {
   if (!plan) return report(plan.error());
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
   if (f.format == "json") {
-    std::cout << frontend::plan_to_json(*plan).dump(2) << "\n";
+    std::cout << frontend::plan_to_json_text(*plan) << "\n";
   } else {
     std::cout << frontend::plan_to_text(*plan);
   }

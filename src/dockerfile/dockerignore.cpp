@@ -86,7 +86,15 @@ Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
   return g;
 }
 
-bool Glob::match_from(size_t ti, const std::u32string& s, size_t si) const {
+bool Glob::match_from(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const {
+  size_t key = ti * (s.size() + 1) + si;
+  if (memo[key]) return false;
+  bool ok = match_here(ti, s, si, memo);
+  if (!ok) memo[key] = true;
+  return ok;
+}
+
+bool Glob::match_here(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const {
   while (ti < tokens_.size()) {
     const Token& t = tokens_[ti];
     switch (t.kind) {
@@ -113,23 +121,27 @@ bool Glob::match_from(size_t ti, const std::u32string& s, size_t si) const {
       case Token::any_run:
         // Any run of non-separators, shortest first.
         for (size_t k = si;; ++k) {
-          if (match_from(ti + 1, s, k)) return true;
+          if (match_from(ti + 1, s, k, memo)) return true;
           if (k >= s.size() || s[k] == '/') return false;
         }
       case Token::anything:
         return true;
       case Token::any_dirs:
         // (.*/)? : nothing, or anything that ends with a separator.
-        if (match_from(ti + 1, s, si)) return true;
+        if (match_from(ti + 1, s, si, memo)) return true;
         for (size_t k = si; k < s.size(); ++k)
-          if (s[k] == '/' && match_from(ti + 1, s, k + 1)) return true;
+          if (s[k] == '/' && match_from(ti + 1, s, k + 1, memo)) return true;
         return false;
     }
   }
   return si == s.size();
 }
 
-bool Glob::matches(std::string_view path) const { return match_from(0, utf8::decode(path), 0); }
+bool Glob::matches(std::string_view path) const {
+  std::u32string s = utf8::decode(path);
+  std::vector<bool> memo((tokens_.size() + 1) * (s.size() + 1), false);
+  return match_from(0, s, 0, memo);
+}
 
 Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_view source) {
   IgnoreMatcher m;

@@ -28,7 +28,10 @@ class Glob {
     bool negate = false;
     std::vector<std::pair<char32_t, char32_t>> ranges;
   };
-  bool match_from(size_t ti, const std::u32string& s, size_t si) const;
+  // memo marks (token, position) pairs already known not to match, which
+  // keeps patterns with many stars linear instead of exponential.
+  bool match_from(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
+  bool match_here(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
 
   std::string pattern_;
   std::vector<Token> tokens_;

@@ -663,7 +663,10 @@ std::string dump(const Node& node) {
     out += ']';
   }
   if (node.sub) out += " (" + dump(*node.sub) + ")";
-  for (const auto& v : node.values) out += " " + go_quote(v);
+  for (const auto& v : node.values) {
+    out += ' ';
+    out += go_quote(v);
+  }
   return out;
 }
 

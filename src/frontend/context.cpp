@@ -43,7 +43,9 @@ Result<BuildContext> BuildContext::open(const fs::path& root, const dockerfile::
 
 Result<std::vector<std::string>> BuildContext::select(std::string_view source,
                                                       const std::vector<std::string>& excludes) const {
-  std::string p = clean_path(std::string("/") + std::string(source));  // clamps ".." at the root
+  std::string p = "/";
+  p += source;
+  p = clean_path(p);  // a leading "/" clamps ".." at the root
   p = p == "/" ? "" : p.substr(1);
   auto pattern = Glob::compile(p, false);
   if (!pattern) return std::unexpected(pattern.error());

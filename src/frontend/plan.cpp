@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <deque>
 #include <set>
+#include <unordered_map>
 
 #include "dockerfile/shell_lex.hpp"
 #include "util/strings.hpp"
@@ -22,21 +23,33 @@ const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "http_proxy", "HTTPS_PRO
                                           "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
                                           "ALL_PROXY",  "all_proxy"};
 
-void env_set(EnvList& env, const std::string& k, const std::string& v) {
-  for (auto& [key, value] : env) {
-    if (key == k) {
-      value = v;
-      return;
-    }
+// An ordered list of variables with a hash index, so that lookups stay
+// O(1) in Dockerfiles with hundreds of ARGs and ENVs.
+class Vars {
+ public:
+  Vars() = default;
+  explicit Vars(EnvList list) : list_(std::move(list)) {
+    for (size_t i = 0; i < list_.size(); ++i) index_.emplace(list_[i].first, i);
   }
-  env.emplace_back(k, v);
-}
+  void set(const std::string& k, const std::string& v) {
+    auto [it, added] = index_.emplace(k, list_.size());
+    if (added) list_.emplace_back(k, v);
+    else list_[it->second].second = v;
+  }
+  const std::string* get(std::string_view k) const {
+    auto it = index_.find(k);
+    return it == index_.end() ? nullptr : &list_[it->second].second;
+  }
+  const EnvList& list() const { return list_; }
 
-const std::string* env_get(const EnvList& env, std::string_view k) {
-  for (const auto& [key, value] : env)
-    if (key == k) return &value;
-  return nullptr;
-}
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  EnvList list_;
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
+};
 
 bool is_url(std::string_view s) {
   return s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@") ||
@@ -109,9 +122,9 @@ class Planner {
     for (const auto& [k, v] : opts.build_args) build_args_[k] = v;
     const Platform& t = opts.platform;
     const Platform& b = opts.build_platform;
-    platform_args_ = {{"TARGETPLATFORM", t.str()}, {"TARGETOS", t.os},         {"TARGETARCH", t.arch},
-                      {"TARGETVARIANT", t.variant}, {"BUILDPLATFORM", b.str()}, {"BUILDOS", b.os},
-                      {"BUILDARCH", b.arch},        {"BUILDVARIANT", b.variant}};
+    platform_args_ = Vars({{"TARGETPLATFORM", t.str()}, {"TARGETOS", t.os},       {"TARGETARCH", t.arch},
+                           {"TARGETVARIANT", t.variant}, {"BUILDPLATFORM", b.str()}, {"BUILDOS", b.os},
+                           {"BUILDARCH", b.arch},        {"BUILDVARIANT", b.variant}});
     lex_.escape = df.file.directives.escape;
   }
 
@@ -190,11 +203,11 @@ class Planner {
   }
 
  private:
-  EnvLookup lookup_in(const EnvList& first, const EnvList* second = nullptr) const {
-    return [&first, second](std::string_view n) -> std::optional<std::string> {
-      if (auto v = env_get(first, n)) return *v;
-      if (second)
-        if (auto v = env_get(*second, n)) return *v;
+  // ENV wins over ARG, as the reference says; globals over platform ARGs.
+  static EnvLookup lookup_in(const Vars& first, const Vars& second) {
+    return [&first, &second](std::string_view n) -> std::optional<std::string> {
+      if (auto v = first.get(n)) return *v;
+      if (auto v = second.get(n)) return *v;
       return std::nullopt;
     };
   }
@@ -218,11 +231,11 @@ class Planner {
           value = it->second;
           global_consumed_.insert(d.name);
         } else if (d.value) {
-          auto v = expand_at(ins, *d.value, lookup_in(global_, &platform_args_));
+          auto v = expand_at(ins, *d.value, lookup_in(global_, platform_args_));
           if (!v) return std::unexpected(v.error());
           value = *v;
         }
-        if (value) env_set(global_, d.name, *value);
+        if (value) global_.set(d.name, *value);
       }
     }
     return {};
@@ -286,7 +299,7 @@ class Planner {
     out.name = fc.stage_name;
     out.line = from.node->start_line;
 
-    auto global_lookup = lookup_in(global_, &platform_args_);
+    auto global_lookup = lookup_in(global_, platform_args_);
     auto check_declared = [&](std::string_view word, size_t offset) -> Result<std::string> {
       auto e = expand(word, global_lookup, lex_);
       if (!e) return std::unexpected(df_.error_at(from, offset, e.error().message));
@@ -336,7 +349,7 @@ class Planner {
       out.base = {SourceRef::image, *image, -1};
     }
 
-    StageState ss{out, {}, {}, false, index};
+    StageState ss{out, Vars(std::move(out.config.env)), {}, {}, false, index};
     for (const auto& expr : triggers) {
       trigger_files_.emplace_back();
       auto parsed = parse(expr, df_.file.source.name + " (ONBUILD trigger of the parent stage)");
@@ -359,6 +372,7 @@ class Planner {
       out.steps.push_back(std::move(*step));
     }
     results_[index].consumed = std::move(ss.consumed);
+    out.config.env = ss.env.list();
     if (out.config.workdir.empty()) out.config.workdir = "/";
     std::sort(out.deps.begin(), out.deps.end());
     out.deps.erase(std::unique(out.deps.begin(), out.deps.end()), out.deps.end());
@@ -367,7 +381,8 @@ class Planner {
 
   struct StageState {
     PlannedStage& out;
-    EnvList args;                      // ARGs in scope with a value
+    Vars env;                          // ENV so far; copied to out.config.env at the end
+    Vars args;                         // ARGs in scope with a value
     std::set<std::string> consumed;    // build args consumed here
     bool cmd_set = false;
     int index;
@@ -377,7 +392,7 @@ class Planner {
     // Errors in ONBUILD triggers point at the FROM that inherited them.
     const Instruction& at = trigger_of ? *trigger_of : ins;
     ImageConfig& cfg = ss.out.config;
-    EnvLookup env = lookup_in(cfg.env, &ss.args);
+    EnvLookup env = lookup_in(ss.env, ss.args);
     auto ex = [&](std::string_view w, size_t off = SIZE_MAX) {
       return expand_at(at, w, env, trigger_of ? SIZE_MAX : off);
     };
@@ -400,13 +415,13 @@ class Planner {
             auto v = ex(*d.value);
             if (!v) return std::unexpected(v.error());
             value = *v;
-          } else if (auto g = env_get(global_, d.name)) {
+          } else if (auto g = global_.get(d.name)) {
             value = *g;
-          } else if (auto p = env_get(platform_args_, d.name)) {
+          } else if (auto p = platform_args_.get(d.name)) {
             value = *p;
           }
           if (value) {
-            env_set(ss.args, d.name, *value);
+            ss.args.set(d.name, *value);
             step.args.push_back(d.name + "=" + *value);
           } else {
             step.args.push_back(d.name);
@@ -426,7 +441,7 @@ class Planner {
           pairs.emplace_back(*k, *v);
         }
         for (auto& [k, v] : pairs) {
-          if (ins.kind == Kind::Env) env_set(cfg.env, k, v);
+          if (ins.kind == Kind::Env) ss.env.set(k, v);
           else cfg.labels[k] = v;
           step.args.push_back(k + "=" + v);
         }
@@ -569,16 +584,18 @@ class Planner {
     RunStep run;
     run.user = cfg.user;
     run.workdir = cfg.workdir.empty() ? "/" : cfg.workdir;
-    run.env = cfg.env;
-    for (const auto& [k, v] : ss.args)
-      if (!env_get(run.env, k)) run.env.emplace_back(k, v);
+    bool has_path = ss.env.get("PATH") || ss.args.get("PATH");
+    run.env.reserve(ss.env.list().size() + ss.args.list().size() + (has_path ? 0 : 1));
+    if (!has_path) run.env.emplace_back("PATH", kDefaultPath);
+    run.env.insert(run.env.end(), ss.env.list().begin(), ss.env.list().end());
+    for (const auto& [k, v] : ss.args.list())
+      if (!ss.env.get(k)) run.env.emplace_back(k, v);
     for (const auto& [k, v] : opts_.build_args) {
-      if (kProxyArgs.count(k) && !env_get(run.env, k)) {
+      if (kProxyArgs.count(k) && !ss.env.get(k) && !ss.args.get(k)) {
         run.env.emplace_back(k, v);
         used_proxy_.insert(k);
       }
     }
-    if (!env_get(run.env, "PATH")) run.env.insert(run.env.begin(), {"PATH", kDefaultPath});
     if (rc.network) run.network = rc.network->value;
     if (rc.security) run.security = rc.security->value;
 
@@ -728,8 +745,8 @@ class Planner {
   const PlanOptions& opts_;
   LexOptions lex_;
   std::map<std::string, std::string> build_args_;
-  EnvList global_;
-  EnvList platform_args_;
+  Vars global_;
+  Vars platform_args_;
   std::set<std::string> global_declared_, global_consumed_, used_proxy_;
   std::map<std::string, int> names_;
   std::vector<StageResult> results_;

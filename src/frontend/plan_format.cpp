@@ -162,7 +162,7 @@ std::string plan_to_text(const Plan& plan) {
         case Kind::Env:
         case Kind::Label:
         case Kind::Arg:
-          for (const auto& a : step.args) body += " " + show_kv(a);
+          for (const auto& a : step.args) (body += ' ') += show_kv(a);
           break;
         case Kind::Cmd:
         case Kind::Entrypoint:
@@ -190,7 +190,7 @@ std::string plan_to_text(const Plan& plan) {
           const CopyStep& c = *step.copy;
           std::vector<std::string> srcs;
           for (const auto& s : c.sources) srcs.push_back(show(s));
-          for (const auto& f : c.inline_files) srcs.push_back("<<" + f.name);
+          for (const auto& f : c.inline_files) srcs.push_back(fmt::format("<<{}", f.name));
           body = fmt::format(" {} -> {}", join(srcs, " "), show(c.dest));
           std::vector<std::string> opts;
           if (c.from.kind != SourceRef::context) opts.push_back("from " + ref_text(c.from));
@@ -206,7 +206,7 @@ std::string plan_to_text(const Plan& plan) {
           if (c.selected) {
             constexpr size_t kShown = 50;
             std::string files;
-            for (size_t i = 0; i < c.selected->size() && i < kShown; ++i) files += " " + show((*c.selected)[i]);
+            for (size_t i = 0; i < c.selected->size() && i < kShown; ++i) (files += ' ') += show((*c.selected)[i]);
             if (c.selected->size() > kShown)
               files += fmt::format(" ... and {} more (--format json lists all)", c.selected->size() - kShown);
             details.push_back(fmt::format("context files ({}):{}", c.selected->size(), files));
@@ -214,7 +214,7 @@ std::string plan_to_text(const Plan& plan) {
           break;
         }
         default:
-          for (const auto& a : step.args) body += " " + show(a);
+          for (const auto& a : step.args) (body += ' ') += show(a);
       }
       out += head + body + "\n";
       for (const auto& d : details) out += "           " + d + "\n";
@@ -279,6 +279,10 @@ json plan_to_json(const Plan& plan) {
   }
   return {{"dockerfile", plan.dockerfile}, {"target", plan.target}, {"platform", plan.platform},
           {"warnings", plan.warnings}, {"stages", stages}};
+}
+
+std::string plan_to_json_text(const Plan& plan) {
+  return plan_to_json(plan).dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace strata::frontend
