@@ -24,34 +24,44 @@ std::string generate() {
   d += "ARG PYTHON_BASE_IMAGE=\"python:3.12-slim-bookworm\"\n";
   d += "FROM ${PYTHON_BASE_IMAGE} AS scripts\n";
   for (int h = 0; h < 10; ++h) {
-    d += fmt::format("COPY <<\"EOF\" /scripts/install_{}.sh\n#!/usr/bin/env bash\nset -euo pipefail\n", h);
-    for (int l = 0; l < 25; ++l) d += fmt::format("echo \"step {} of script {}: ${{VAR_{}:-default}}\"\n", l, h, l);
+    d += fmt::format(
+        "COPY <<\"EOF\" /scripts/install_{}.sh\n#!/usr/bin/env bash\nset -euo pipefail\n", h);
+    for (int l = 0; l < 25; ++l)
+      d += fmt::format("echo \"step {} of script {}: ${{VAR_{}:-default}}\"\n", l, h, l);
     d += "EOF\n";
   }
   d += "FROM ${PYTHON_BASE_IMAGE} AS main\n";
   for (int i = 0; i < 50; ++i) d += fmt::format("ARG GLOBAL_{}\n", i);
-  for (int i = 0; i < 50; ++i) d += fmt::format("ARG STAGE_{}=${{GLOBAL_{}:-fallback-{}}}\n", i, i, i);
-  d += "ENV PATH=/root/.local/bin:$PATH \\\n    DEBIAN_FRONTEND=noninteractive \\\n    LANGUAGE=C.UTF-8\n";
+  for (int i = 0; i < 50; ++i)
+    d += fmt::format("ARG STAGE_{}=${{GLOBAL_{}:-fallback-{}}}\n", i, i, i);
+  d += "ENV PATH=/root/.local/bin:$PATH \\\n    DEBIAN_FRONTEND=noninteractive \\\n    "
+       "LANGUAGE=C.UTF-8\n";
   d += "COPY --from=scripts /scripts/ /scripts/\n";
   for (int h = 0; h < 10; ++h) {
-    d += fmt::format("RUN --mount=type=cache,id=uv-{},target=/root/.cache/uv,sharing=locked <<EOF\n", h);
-    for (int l = 0; l < 20; ++l) d += fmt::format("uv pip install package-{}-{}==${{STAGE_{}:-1.0}}\n", h, l, l);
+    d += fmt::format(
+        "RUN --mount=type=cache,id=uv-{},target=/root/.cache/uv,sharing=locked <<EOF\n", h);
+    for (int l = 0; l < 20; ++l)
+      d += fmt::format("uv pip install package-{}-{}==${{STAGE_{}:-1.0}}\n", h, l, l);
     d += "EOF\n";
   }
   int lines = 0;
   for (char c : d) lines += c == '\n';
   for (int i = 0; lines < 1490; ++i) {
     if (i % 4 == 0) {
-      d += fmt::format("ENV VAR_{}=\"${{STAGE_{}:-x}}/${{GLOBAL_{}#value-}}\"\n", i, i % 50, i % 50);
+      d +=
+          fmt::format("ENV VAR_{}=\"${{STAGE_{}:-x}}/${{GLOBAL_{}#value-}}\"\n", i, i % 50, i % 50);
       ++lines;
     }
-    d += fmt::format("RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n"
-                     "    apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n");
-    for (int k = 0; k < 6; ++k) d += fmt::format("      package-{}-{}=${{STAGE_{}:-1.0}} \\\n", i, k, (i + k) % 50);
+    d += fmt::format(
+        "RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n"
+        "    apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n");
+    for (int k = 0; k < 6; ++k)
+      d += fmt::format("      package-{}-{}=${{STAGE_{}:-1.0}} \\\n", i, k, (i + k) % 50);
     d += "    && rm -rf /var/lib/apt/lists/*\n";
     lines += 10;
   }
-  d += "FROM main AS final\nLABEL org.opencontainers.image.source=\"https://example.com/${GLOBAL_1}\"\n";
+  d += "FROM main AS final\nLABEL "
+       "org.opencontainers.image.source=\"https://example.com/${GLOBAL_1}\"\n";
   d += "CMD [\"bash\"]\n";
   return d;
 }
@@ -98,8 +108,9 @@ int main(int argc, char** argv) {
   for (char c : d) lines += c == '\n';
   for (size_t p = 0; (p = d.find("<<", p)) != std::string::npos; ++p) ++heredocs;
   for (size_t p = 0; (p = d.find("\nARG ", p)) != std::string::npos; ++p) ++args;
-  std::cout << fmt::format("generated Dockerfile: {} lines, {} bytes, {} heredocs, {} ARG instructions\n",
-                           lines, d.size(), heredocs, args);
+  std::cout << fmt::format(
+      "generated Dockerfile: {} lines, {} bytes, {} heredocs, {} ARG instructions\n", lines,
+      d.size(), heredocs, args);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -25,7 +25,9 @@ int report(const Error& e) {
 
 Result<std::string> read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
-  if (!in) return fail(Errc::not_found, fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
+  if (!in)
+    return fail(Errc::not_found,
+                fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -38,10 +40,12 @@ CLI::App* add_build_command(CLI::App& app, BuildFlags& f) {
   cmd->add_option("context", f.context, "Build context directory")->required();
   cmd->add_option("-f,--file", f.file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
   cmd->add_option("--target", f.target, "Build this stage and the stages it needs");
-  cmd->add_option("--platform", f.platform, "Target platform (os/arch[/variant]); default: the host's");
+  cmd->add_option("--platform", f.platform,
+                  "Target platform (os/arch[/variant]); default: the host's");
   cmd->add_option("--build-arg", f.build_args, "Set a build-time variable (K=V, or K to use $K)");
   cmd->add_flag("--dry-run", f.dry_run, "Print the resolved plan; build nothing");
-  cmd->add_option("--format", f.format, "Plan format for --dry-run")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--format", f.format, "Plan format for --dry-run")
+      ->check(CLI::IsMember({"text", "json"}));
   return cmd;
 }
 
@@ -78,7 +82,9 @@ int run_build(const BuildFlags& f) {
   }
   for (const auto& a : f.build_args) {
     size_t eq = a.find('=');
-    if (eq == 0) return report(Error{Errc::invalid_argument, fmt::format("invalid --build-arg \"{}\": the name is empty", a)});
+    if (eq == 0)
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("invalid --build-arg \"{}\": the name is empty", a)});
     if (eq == std::string::npos) {
       // As docker does: --build-arg NAME takes the value from the environment.
       if (const char* v = std::getenv(a.c_str())) opts.build_args.emplace_back(a, v);
@@ -87,7 +93,8 @@ int run_build(const BuildFlags& f) {
     opts.build_args.emplace_back(a.substr(0, eq), a.substr(eq + 1));
   }
 
-  fs::path ignore_path = f.file == "-" ? context / ".dockerignore" : frontend::find_ignore_file(dockerfile_path, context);
+  fs::path ignore_path = f.file == "-" ? context / ".dockerignore"
+                                       : frontend::find_ignore_file(dockerfile_path, context);
   dockerfile::IgnoreMatcher ignore;
   std::error_code ec;
   if (!ignore_path.empty() && fs::exists(ignore_path, ec)) {

@@ -11,7 +11,7 @@ struct BuildFlags {
   std::string context;
   std::string file;  // -f; "" = <context>/Dockerfile, "-" = stdin
   std::string target;
-  std::string platform;  // target platform; "" = the host's
+  std::string platform;                 // target platform; "" = the host's
   std::vector<std::string> build_args;  // K=V, or K to take V from the environment
   bool dry_run = false;
   std::string format = "text";

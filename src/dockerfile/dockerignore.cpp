@@ -13,8 +13,10 @@ std::string clean_path(std::string_view path) {
   for (const auto& part : split(path, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
-      if (!out.empty() && out.back() != "..") out.pop_back();
-      else if (!rooted) out.push_back("..");
+      if (!out.empty() && out.back() != "..")
+        out.pop_back();
+      else if (!rooted)
+        out.push_back("..");
       continue;
     }
     out.push_back(part);
@@ -72,7 +74,8 @@ Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
         ++j;
       }
       if (!closed) {
-        return fail(Errc::syntax, fmt::format("syntax error in pattern \"{}\": unclosed [", pattern));
+        return fail(Errc::syntax,
+                    fmt::format("syntax error in pattern \"{}\": unclosed [", pattern));
       }
       i = j;
     } else if (c == '\\') {
@@ -86,7 +89,8 @@ Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
   return g;
 }
 
-bool Glob::match_from(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const {
+bool Glob::match_from(size_t ti, const std::u32string& s, size_t si,
+                      std::vector<bool>& memo) const {
   size_t key = ti * (s.size() + 1) + si;
   if (memo[key]) return false;
   bool ok = match_here(ti, s, si, memo);
@@ -94,7 +98,8 @@ bool Glob::match_from(size_t ti, const std::u32string& s, size_t si, std::vector
   return ok;
 }
 
-bool Glob::match_here(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const {
+bool Glob::match_here(size_t ti, const std::u32string& s, size_t si,
+                      std::vector<bool>& memo) const {
   while (ti < tokens_.size()) {
     const Token& t = tokens_[ti];
     switch (t.kind) {
@@ -158,13 +163,16 @@ Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_vi
       exclusion = true;
       line = trim(line.substr(1));
       if (line.empty()) {
-        return fail(Errc::syntax, fmt::format("{}:{}: illegal exclusion pattern: \"!\"", source, line_no));
+        return fail(Errc::syntax,
+                    fmt::format("{}:{}: illegal exclusion pattern: \"!\"", source, line_no));
       }
     }
     std::string pattern = clean_path(line);
     if (pattern.starts_with("/")) pattern = pattern.size() == 1 ? "." : pattern.substr(1);
     auto g = Glob::compile(pattern, true);
-    if (!g) return std::unexpected(Error{Errc::syntax, fmt::format("{}:{}: {}", source, line_no, g.error().message)});
+    if (!g)
+      return std::unexpected(
+          Error{Errc::syntax, fmt::format("{}:{}: {}", source, line_no, g.error().message)});
     if (exclusion) m.has_exceptions_ = true;
     m.rules_.push_back({std::move(*g), exclusion});
   }

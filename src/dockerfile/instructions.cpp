@@ -15,12 +15,23 @@ struct KindName {
   const char* name;
 };
 constexpr KindName kKinds[] = {
-    {Kind::From, "FROM"},       {Kind::Run, "RUN"},         {Kind::Cmd, "CMD"},
-    {Kind::Entrypoint, "ENTRYPOINT"}, {Kind::Shell, "SHELL"}, {Kind::Label, "LABEL"},
-    {Kind::Expose, "EXPOSE"},   {Kind::Env, "ENV"},         {Kind::Add, "ADD"},
-    {Kind::Copy, "COPY"},       {Kind::Volume, "VOLUME"},   {Kind::User, "USER"},
-    {Kind::Workdir, "WORKDIR"}, {Kind::Arg, "ARG"},         {Kind::Onbuild, "ONBUILD"},
-    {Kind::Stopsignal, "STOPSIGNAL"}, {Kind::Healthcheck, "HEALTHCHECK"},
+    {Kind::From, "FROM"},
+    {Kind::Run, "RUN"},
+    {Kind::Cmd, "CMD"},
+    {Kind::Entrypoint, "ENTRYPOINT"},
+    {Kind::Shell, "SHELL"},
+    {Kind::Label, "LABEL"},
+    {Kind::Expose, "EXPOSE"},
+    {Kind::Env, "ENV"},
+    {Kind::Add, "ADD"},
+    {Kind::Copy, "COPY"},
+    {Kind::Volume, "VOLUME"},
+    {Kind::User, "USER"},
+    {Kind::Workdir, "WORKDIR"},
+    {Kind::Arg, "ARG"},
+    {Kind::Onbuild, "ONBUILD"},
+    {Kind::Stopsignal, "STOPSIGNAL"},
+    {Kind::Healthcheck, "HEALTHCHECK"},
     {Kind::Maintainer, "MAINTAINER"},
 };
 
@@ -38,7 +49,8 @@ class FlagSet {
     for (size_t i = 0; i < node_.flags.size(); ++i) {
       const std::string& arg = node_.flags[i];
       size_t off = node_.flag_offsets[i];
-      if (!arg.starts_with("--")) return err(off, fmt::format("arg should start with -- : {}", arg));
+      if (!arg.starts_with("--"))
+        return err(off, fmt::format("arg should start with -- : {}", arg));
       if (arg == "--") return {};
       std::string_view body = std::string_view(arg).substr(2);
       size_t eq = body.find('=');
@@ -52,9 +64,12 @@ class FlagSet {
         std::string near = nearest(name, names);
         std::string kw = to_upper(node_.keyword);
         std::string hint;
-        if (!near.empty()) hint = fmt::format("did you mean --{}?", near);
-        else if (names.empty()) hint = fmt::format("{} takes no flags", kw);
-        else hint = fmt::format("{} accepts --{}", kw, join(names, ", --"));
+        if (!near.empty())
+          hint = fmt::format("did you mean --{}?", near);
+        else if (names.empty())
+          hint = fmt::format("{} takes no flags", kw);
+        else
+          hint = fmt::format("{} accepts --{}", kw, join(names, ", --"));
         return err(off, fmt::format("unknown flag: --{}", name), hint);
       }
       FlagType type = it->second;
@@ -63,10 +78,12 @@ class FlagSet {
       }
       switch (type) {
         case FlagType::boolean: {
-          if (has_value && value.empty()) return err(off, fmt::format("missing a value on flag: --{}", name));
+          if (has_value && value.empty())
+            return err(off, fmt::format("missing a value on flag: --{}", name));
           std::string l = to_lower(value);
           if (l != "" && l != "true" && l != "false") {
-            return err(off, fmt::format("expecting boolean value for flag --{}, not: {}", name, value));
+            return err(off,
+                       fmt::format("expecting boolean value for flag --{}, not: {}", name, value));
           }
           values_[name].push_back({l == "false" ? "false" : "true", off});
           break;
@@ -156,24 +173,34 @@ class InstructionParser {
 
   Result<Body> parse_body(Kind kind) {
     switch (kind) {
-      case Kind::From: return parse_from();
-      case Kind::Run: return parse_run();
+      case Kind::From:
+        return parse_from();
+      case Kind::Run:
+        return parse_run();
       case Kind::Cmd:
       case Kind::Entrypoint:
-      case Kind::Shell: return parse_exec(kind);
+      case Kind::Shell:
+        return parse_exec(kind);
       case Kind::Env:
-      case Kind::Label: return parse_kv();
-      case Kind::Arg: return parse_arg();
+      case Kind::Label:
+        return parse_kv();
+      case Kind::Arg:
+        return parse_arg();
       case Kind::Add:
-      case Kind::Copy: return parse_copy(kind);
+      case Kind::Copy:
+        return parse_copy(kind);
       case Kind::Expose:
-      case Kind::Volume: return parse_list(kind);
+      case Kind::Volume:
+        return parse_list(kind);
       case Kind::User:
       case Kind::Workdir:
       case Kind::Stopsignal:
-      case Kind::Maintainer: return parse_value(kind);
-      case Kind::Healthcheck: return parse_healthcheck();
-      case Kind::Onbuild: return parse_onbuild();
+      case Kind::Maintainer:
+        return parse_value(kind);
+      case Kind::Healthcheck:
+        return parse_healthcheck();
+      case Kind::Onbuild:
+        return parse_onbuild();
     }
     return err("internal error: unhandled instruction");
   }
@@ -183,8 +210,7 @@ class InstructionParser {
     if (auto r = flags_.parse(); !r) return std::unexpected(r.error());
     const auto& v = node_.values;
     if (!(v.size() == 1 || (v.size() == 3 && iequals(v[1], "as")))) {
-      return err("FROM requires either one or three arguments",
-                 "write FROM image[:tag] [AS name]");
+      return err("FROM requires either one or three arguments", "write FROM image[:tag] [AS name]");
     }
     FromCmd f;
     f.image = v[0];
@@ -243,7 +269,8 @@ class InstructionParser {
     run.args = node_.values;
     run.heredocs = node_.heredocs;
     if (run.args.empty() && run.shell_form) {
-      return err("RUN requires at least one argument", "write RUN command or RUN [\"exe\", \"arg\"]");
+      return err("RUN requires at least one argument",
+                 "write RUN command or RUN [\"exe\", \"arg\"]");
     }
     return run;
   }
@@ -398,7 +425,8 @@ class InstructionParser {
     if (auto r = flags_.parse(); !r) return std::unexpected(r.error());
     HealthcheckCmd h;
     if (node_.values.empty()) {
-      return err("HEALTHCHECK requires an argument", "write HEALTHCHECK CMD command or HEALTHCHECK NONE");
+      return err("HEALTHCHECK requires an argument",
+                 "write HEALTHCHECK CMD command or HEALTHCHECK NONE");
     }
     std::string type = upper(node_.values[0]);
     if (type == "NONE") {
@@ -427,9 +455,9 @@ class InstructionParser {
       if (!f) continue;
       auto ns = parse_duration(f->value);
       if (!ns) {
-        return std::unexpected(flags_.error(f->offset,
-                                            fmt::format("invalid duration \"{}\" for --{}", f->value, d.name),
-                                            "durations look like 30s, 1m30s or 500ms"));
+        return std::unexpected(flags_.error(
+            f->offset, fmt::format("invalid duration \"{}\" for --{}", f->value, d.name),
+            "durations look like 30s, 1m30s or 500ms"));
       }
       if (*ns != 0 && *ns < 1000000) {
         return std::unexpected(
@@ -503,13 +531,20 @@ std::optional<int64_t> parse_duration(std::string_view s) {
     std::string_view unit = s.substr(0, u);
     s.remove_prefix(u);
     double mult = 0;
-    if (unit == "ns") mult = 1;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mult = 1e3;
-    else if (unit == "ms") mult = 1e6;
-    else if (unit == "s") mult = 1e9;
-    else if (unit == "m") mult = 60e9;
-    else if (unit == "h") mult = 3600e9;
-    else return std::nullopt;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
+    else
+      return std::nullopt;
     total += num * mult;
     any = true;
   }
@@ -560,10 +595,10 @@ Result<Dockerfile> read_dockerfile(std::string_view text, std::string name) {
     }
   }
   if (df.stages.empty()) {
-    return std::unexpected(located_error(df.file.source,
-                                         {df.file.nodes.back().start_line, 1},
-                                         "the Dockerfile has no FROM instruction",
-                                         "every build stage starts with FROM image (or FROM scratch)"));
+    return std::unexpected(
+        located_error(df.file.source, {df.file.nodes.back().start_line, 1},
+                      "the Dockerfile has no FROM instruction",
+                      "every build stage starts with FROM image (or FROM scratch)"));
   }
   return df;
 }

@@ -16,8 +16,24 @@
 namespace strata::dockerfile {
 
 enum class Kind {
-  From, Run, Cmd, Entrypoint, Shell, Label, Expose, Env, Add, Copy, Volume,
-  User, Workdir, Arg, Onbuild, Stopsignal, Healthcheck, Maintainer,
+  From,
+  Run,
+  Cmd,
+  Entrypoint,
+  Shell,
+  Label,
+  Expose,
+  Env,
+  Add,
+  Copy,
+  Volume,
+  User,
+  Workdir,
+  Arg,
+  Onbuild,
+  Stopsignal,
+  Healthcheck,
+  Maintainer,
 };
 std::string_view keyword(Kind k);  // "RUN"
 std::optional<Kind> kind_from_keyword(std::string_view word);
@@ -33,8 +49,8 @@ struct KeyValue {
 };
 
 struct FromCmd {
-  std::string image;                // unexpanded
-  std::string stage_name;           // lower-cased, "" when there is no AS
+  std::string image;       // unexpanded
+  std::string stage_name;  // lower-cased, "" when there is no AS
   std::optional<Flag> platform;
 };
 
@@ -68,8 +84,8 @@ struct ArgCmd {
   std::vector<Decl> decls;
 };
 
-struct CopyCmd {  // COPY, ADD
-  std::vector<std::string> sources;  // unexpanded paths, patterns or URLs
+struct CopyCmd {                      // COPY, ADD
+  std::vector<std::string> sources;   // unexpanded paths, patterns or URLs
   std::vector<Heredoc> inline_files;  // heredoc sources
   std::string dest;
   std::optional<Flag> from, chown, chmod, checksum;
@@ -111,7 +127,9 @@ struct Instruction {
   Body body;
 
   template <class T>
-  const T& as() const { return std::get<T>(body); }
+  const T& as() const {
+    return std::get<T>(body);
+  }
 };
 
 struct Stage {
@@ -127,7 +145,8 @@ struct Dockerfile {
   // An error pointing at `offset` in the instruction's logical line.
   Error error_at(const Instruction& ins, size_t offset, std::string_view message,
                  std::string_view hint = {}) const;
-  Error error_at(const Instruction& ins, std::string_view message, std::string_view hint = {}) const {
+  Error error_at(const Instruction& ins, std::string_view message,
+                 std::string_view hint = {}) const {
     return error_at(ins, ins.node->args_offset, message, hint);
   }
 };

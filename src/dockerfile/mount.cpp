@@ -9,9 +9,10 @@
 namespace strata::dockerfile {
 namespace {
 
-const std::vector<std::string> kKeys = {
-    "type", "from",  "source", "src", "target", "dst", "destination", "readonly", "ro", "readwrite",
-    "rw",   "required", "size", "id", "sharing", "mode", "uid", "gid", "env"};
+const std::vector<std::string> kKeys = {"type", "from",        "source",   "src", "target",
+                                        "dst",  "destination", "readonly", "ro",  "readwrite",
+                                        "rw",   "required",    "size",     "id",  "sharing",
+                                        "mode", "uid",         "gid",      "env"};
 
 const std::vector<std::string> kTypes = {"bind", "cache", "tmpfs", "secret", "ssh"};
 
@@ -35,7 +36,8 @@ Result<std::vector<std::string>> split_csv(std::string_view s) {
     if (field_start && c == '"') {
       ++i;
       for (;;) {
-        if (i >= s.size()) return fail(Errc::syntax, fmt::format("unterminated quote in \"{}\"", s));
+        if (i >= s.size())
+          return fail(Errc::syntax, fmt::format("unterminated quote in \"{}\"", s));
         if (s[i] == '"') {
           if (i + 1 < s.size() && s[i + 1] == '"') {
             cur.push_back('"');
@@ -85,20 +87,28 @@ std::optional<T> parse_uint(std::string_view v, int base) {
 
 std::string_view to_string(MountType t) {
   switch (t) {
-    case MountType::bind: return "bind";
-    case MountType::cache: return "cache";
-    case MountType::tmpfs: return "tmpfs";
-    case MountType::secret: return "secret";
-    case MountType::ssh: return "ssh";
+    case MountType::bind:
+      return "bind";
+    case MountType::cache:
+      return "cache";
+    case MountType::tmpfs:
+      return "tmpfs";
+    case MountType::secret:
+      return "secret";
+    case MountType::ssh:
+      return "ssh";
   }
   return "?";
 }
 
 std::string_view to_string(Sharing s) {
   switch (s) {
-    case Sharing::shared: return "shared";
-    case Sharing::private_: return "private";
-    case Sharing::locked: return "locked";
+    case Sharing::shared:
+      return "shared";
+    case Sharing::private_:
+      return "private";
+    case Sharing::locked:
+      return "locked";
   }
   return "?";
 }
@@ -117,13 +127,20 @@ std::optional<uint64_t> parse_ram_size(std::string_view s) {
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (!unit.empty() && unit.back() == 'i') unit.pop_back();
   uint64_t mult = 1;
-  if (unit.empty()) mult = 1;
-  else if (unit == "k") mult = 1ull << 10;
-  else if (unit == "m") mult = 1ull << 20;
-  else if (unit == "g") mult = 1ull << 30;
-  else if (unit == "t") mult = 1ull << 40;
-  else if (unit == "p") mult = 1ull << 50;
-  else return std::nullopt;
+  if (unit.empty())
+    mult = 1;
+  else if (unit == "k")
+    mult = 1ull << 10;
+  else if (unit == "m")
+    mult = 1ull << 20;
+  else if (unit == "g")
+    mult = 1ull << 30;
+  else if (unit == "t")
+    mult = 1ull << 40;
+  else if (unit == "p")
+    mult = 1ull << 50;
+  else
+    return std::nullopt;
   return static_cast<uint64_t>(num * static_cast<double>(mult));
 }
 
@@ -139,8 +156,7 @@ Result<std::vector<MountField>> parse_mount_fields(std::string_view spec) {
       f.bare = true;
       if (f.key != "readonly" && f.key != "ro" && f.key != "readwrite" && f.key != "rw" &&
           f.key != "required") {
-        return fail(Errc::syntax,
-                    fmt::format("invalid field '{}' must be a key=value pair", part));
+        return fail(Errc::syntax, fmt::format("invalid field '{}' must be a key=value pair", part));
       }
     } else {
       f.value = part.substr(eq + 1);
@@ -236,12 +252,16 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
                     fmt::format("invalid cache sharing set for {} mount", to_string(m.type)));
       }
       std::string s = to_lower(v);
-      if (s == "shared") m.sharing = Sharing::shared;
-      else if (s == "private") m.sharing = Sharing::private_;
-      else if (s == "locked") m.sharing = Sharing::locked;
+      if (s == "shared")
+        m.sharing = Sharing::shared;
+      else if (s == "private")
+        m.sharing = Sharing::private_;
+      else if (s == "locked")
+        m.sharing = Sharing::locked;
       else {
-        return fail(Errc::invalid_argument,
-                    fmt::format("unrecognized sharing parameter '{}' (use shared, private or locked)", v));
+        return fail(
+            Errc::invalid_argument,
+            fmt::format("unrecognized sharing parameter '{}' (use shared, private or locked)", v));
       }
     } else if (k == "mode") {
       auto mode = parse_uint<uint32_t>(v, 8);
@@ -263,15 +283,17 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
     case MountType::cache:
     case MountType::tmpfs:
       if (m.target.empty()) {
-        return fail(Errc::invalid_argument,
-                    fmt::format("mount type {} requires a target (target=/path)", to_string(m.type)));
+        return fail(
+            Errc::invalid_argument,
+            fmt::format("mount type {} requires a target (target=/path)", to_string(m.type)));
       }
       if (m.type == MountType::cache && m.id.empty()) m.id = m.target;
       if (m.type == MountType::tmpfs && !m.from.empty())
         return fail(Errc::invalid_argument, "a tmpfs mount cannot have a from");
       break;
     case MountType::secret:
-      if (!m.from.empty()) return fail(Errc::invalid_argument, "secret mount should not have a from");
+      if (!m.from.empty())
+        return fail(Errc::invalid_argument, "secret mount should not have a from");
       if (m.id.empty() && m.target.empty() && m.source.empty() && !m.env) {
         return fail(Errc::invalid_argument,
                     "invalid secret mount: one of id, target or env is required");
@@ -279,9 +301,12 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
       if (!m.source.empty() && !m.id.empty())
         return fail(Errc::invalid_argument, "both source and id can't be set on a secret mount");
       if (m.id.empty()) {
-        if (!m.source.empty()) m.id = m.source;
-        else if (!m.target.empty()) m.id = m.target.substr(m.target.rfind('/') + 1);
-        else m.id = *m.env;
+        if (!m.source.empty())
+          m.id = m.source;
+        else if (!m.target.empty())
+          m.id = m.target.substr(m.target.rfind('/') + 1);
+        else
+          m.id = *m.env;
       }
       if (m.target.empty() && !m.env) m.target = "/run/secrets/" + m.id;
       if (!m.mode) m.mode = 0400;

@@ -29,8 +29,8 @@ struct Mount {
   bool readonly = true;
   bool required = false;
   std::optional<uint32_t> mode, uid, gid;
-  std::optional<uint64_t> size;   // tmpfs size limit in bytes
-  std::optional<std::string> env; // secret exposed as an environment variable
+  std::optional<uint64_t> size;    // tmpfs size limit in bytes
+  std::optional<std::string> env;  // secret exposed as an environment variable
 };
 
 // The fields of one --mount value, in order, unexpanded. A field without "="

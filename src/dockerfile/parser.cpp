@@ -66,7 +66,9 @@ bool is_comment(std::string_view raw) {
   return !s.empty() && s[0] == '#';
 }
 
-bool ws_byte(char c) { return c == '\t' || c == '\v' || c == '\f' || c == '\r' || c == ' '; }
+bool ws_byte(char c) {
+  return c == '\t' || c == '\v' || c == '\f' || c == '\r' || c == ' ';
+}
 
 // Go's regexp `[\t\v\f\r ]+` split.
 std::vector<std::string> split_ws(std::string_view s, int max_parts = -1) {
@@ -137,8 +139,10 @@ class Parser {
         std::string_view c = trim_newline(raw);
         c.remove_prefix(leading_space(c) + 1);
         c = trim_space(c);
-        if (c.empty()) comments.clear();
-        else comments.emplace_back(c);
+        if (c.empty())
+          comments.clear();
+        else
+          comments.emplace_back(c);
       }
       size_t stripped = 0;
       auto processed = process_line(raw, true, line_no, &stripped);
@@ -258,18 +262,19 @@ class Parser {
     auto& [key, value] = *m;
     for (auto& seen : seen_directives_) {
       if (seen == key) {
-        return std::unexpected(located_error(file_.source, {line_no, 1},
-                                             fmt::format("only one {} parser directive can be used", key),
-                                             "remove the repeated directive"));
+        return std::unexpected(
+            located_error(file_.source, {line_no, 1},
+                          fmt::format("only one {} parser directive can be used", key),
+                          "remove the repeated directive"));
       }
     }
     seen_directives_.push_back(key);
     if (key == "escape") {
       if (value != "`" && value != "\\") {
-        return std::unexpected(located_error(
-            file_.source, {line_no, 1},
-            fmt::format("invalid escape token '{}' does not match ` or \\", value),
-            "use `# escape=\\` (the default) or `# escape=``"));
+        return std::unexpected(
+            located_error(file_.source, {line_no, 1},
+                          fmt::format("invalid escape token '{}' does not match ` or \\", value),
+                          "use `# escape=\\` (the default) or `# escape=``"));
       }
       file_.directives.escape = static_cast<char32_t>(value[0]);
     } else if (key == "syntax") {
@@ -449,9 +454,9 @@ class Parser {
     if (words[0].find('=') == std::string::npos) {
       auto parts = split_ws(rest, 2);
       if (parts.size() < 2) {
-        return std::unexpected(located(
-            node, off, fmt::format("{} must have two arguments", key),
-            fmt::format("write `{} name value` or `{} name=value ...`", key, key)));
+        return std::unexpected(
+            located(node, off, fmt::format("{} must have two arguments", key),
+                    fmt::format("write `{} name value` or `{} name=value ...`", key, key)));
       }
       a.values = {parts[0], parts[1], ""};
       return a;
@@ -461,7 +466,8 @@ class Parser {
       if (eq == std::string::npos) {
         return std::unexpected(located(
             node, off,
-            fmt::format("syntax error - can't find = in \"{}\"; must be of the form: name=value", w),
+            fmt::format("syntax error - can't find = in \"{}\"; must be of the form: name=value",
+                        w),
             "quote values that contain spaces: name=\"a b\""));
       }
       a.values.push_back(w.substr(0, eq));
@@ -480,8 +486,8 @@ class Parser {
 
   // nullopt when `rest` is not a JSON array; an error when it is an array of
   // something other than strings.
-  Result<std::optional<std::vector<std::string>>> parse_json(std::string_view rest, const Node& node,
-                                                             size_t off) const {
+  Result<std::optional<std::vector<std::string>>> parse_json(std::string_view rest,
+                                                             const Node& node, size_t off) const {
     rest.remove_prefix(leading_space(rest));
     if (!rest.starts_with("[")) return std::nullopt;
     auto j = nlohmann::json::parse(rest, nullptr, false);
@@ -489,9 +495,9 @@ class Parser {
     std::vector<std::string> out;
     for (const auto& e : j) {
       if (!e.is_string()) {
-        return std::unexpected(
-            located(node, off, "when using JSON array syntax, arrays must be comprised of strings only",
-                    "write [\"executable\", \"arg1\", ...] or drop the brackets for the shell form"));
+        return std::unexpected(located(
+            node, off, "when using JSON array syntax, arrays must be comprised of strings only",
+            "write [\"executable\", \"arg1\", ...] or drop the brackets for the shell form"));
       }
       out.push_back(e.get<std::string>());
     }

@@ -37,15 +37,15 @@ struct LineMap {
 };
 
 struct Node {
-  std::string keyword;                // the instruction as written, e.g. "run"
-  std::vector<std::string> flags;     // "--mount=...", unparsed
-  std::vector<size_t> flag_offsets;   // where each flag starts in `original`
-  std::vector<std::string> values;    // the argument chain (BuildKit's Next list)
-  size_t args_offset = 0;             // where the arguments start in `original`
-  bool json = false;                  // the arguments were a JSON array
+  std::string keyword;               // the instruction as written, e.g. "run"
+  std::vector<std::string> flags;    // "--mount=...", unparsed
+  std::vector<size_t> flag_offsets;  // where each flag starts in `original`
+  std::vector<std::string> values;   // the argument chain (BuildKit's Next list)
+  size_t args_offset = 0;            // where the arguments start in `original`
+  bool json = false;                 // the arguments were a JSON array
   std::vector<Heredoc> heredocs;
-  std::unique_ptr<Node> sub;          // the instruction of an ONBUILD
-  std::string original;               // the logical line, continuations joined
+  std::unique_ptr<Node> sub;  // the instruction of an ONBUILD
+  std::string original;       // the logical line, continuations joined
   int start_line = 0, end_line = 0;
   std::vector<std::string> comments;  // comment lines right above the instruction
   LineMap map;

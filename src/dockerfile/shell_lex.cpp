@@ -205,7 +205,8 @@ class Lexer {
     if (opts_.raw_quotes) out.push_back(ch);
     for (;;) {
       ch = next();
-      if (ch == kEof) return err("unexpected end of statement while looking for matching single-quote");
+      if (ch == kEof)
+        return err("unexpected end of statement while looking for matching single-quote");
       if (ch == '\'') {
         if (opts_.raw_quotes) out.push_back(ch);
         return out;
@@ -220,7 +221,8 @@ class Lexer {
     if (opts_.raw_quotes) out.push_back(ch);
     for (;;) {
       char32_t p = peek();
-      if (p == kEof) return err("unexpected end of statement while looking for matching double-quote");
+      if (p == kEof)
+        return err("unexpected end of statement while looking for matching double-quote");
       if (p == '"') {
         ch = next();
         if (opts_.raw_quotes) out.push_back(ch);
@@ -247,7 +249,14 @@ class Lexer {
 
   static bool is_special_param(char32_t c) {
     switch (c) {
-      case '@': case '*': case '#': case '?': case '-': case '$': case '!': case '0':
+      case '@':
+      case '*':
+      case '#':
+      case '?':
+      case '-':
+      case '$':
+      case '!':
+      case '0':
         return true;
       default:
         return false;
@@ -324,10 +333,12 @@ class Lexer {
         return unset_or_null ? std::u32string() : w;
       case '?': {
         if (!v) {
-          return err(fmt::format("{}: {}", name, w.empty() ? "is not allowed to be unset" : utf8::encode(w)));
+          return err(fmt::format("{}: {}", name,
+                                 w.empty() ? "is not allowed to be unset" : utf8::encode(w)));
         }
         if (null_is_unset && value.empty()) {
-          return err(fmt::format("{}: {}", name, w.empty() ? "is not allowed to be empty" : utf8::encode(w)));
+          return err(fmt::format("{}: {}", name,
+                                 w.empty() ? "is not allowed to be empty" : utf8::encode(w)));
         }
         return value;
       }
@@ -342,7 +353,8 @@ class Lexer {
     }
   }
 
-  std::u32string trim_prefix(const std::u32string& pat, const std::u32string& value, bool greedy) const {
+  std::u32string trim_prefix(const std::u32string& pat, const std::u32string& value,
+                             bool greedy) const {
     size_t n = value.size();
     for (size_t k = 0; k <= n; ++k) {
       size_t len = greedy ? n - k : k;
@@ -352,7 +364,8 @@ class Lexer {
     return value;
   }
 
-  std::u32string trim_suffix(const std::u32string& pat, const std::u32string& value, bool greedy) const {
+  std::u32string trim_suffix(const std::u32string& pat, const std::u32string& value,
+                             bool greedy) const {
     size_t n = value.size();
     for (size_t k = 0; k <= n; ++k) {
       size_t start = greedy ? k : n - k;
@@ -374,11 +387,14 @@ class Lexer {
 
 Result<Expansion> expand(std::string_view input, const EnvLookup& env, const LexOptions& opts) {
   auto r = Lexer(utf8::decode(input), env, opts).run();
-  if (!r) return std::unexpected(r.error().with_context(fmt::format("failed to process {}", go_quote(input))));
+  if (!r)
+    return std::unexpected(
+        r.error().with_context(fmt::format("failed to process {}", go_quote(input))));
   return r;
 }
 
-Result<std::string> expand_word(std::string_view input, const EnvLookup& env, const LexOptions& opts) {
+Result<std::string> expand_word(std::string_view input, const EnvLookup& env,
+                                const LexOptions& opts) {
   auto r = expand(input, env, opts);
   if (!r) return std::unexpected(r.error());
   return std::move(r->word);

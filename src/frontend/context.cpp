@@ -14,18 +14,21 @@ namespace strata::frontend {
 using dockerfile::clean_path;
 using dockerfile::Glob;
 
-Result<BuildContext> BuildContext::open(const fs::path& root, const dockerfile::IgnoreMatcher& ignore) {
+Result<BuildContext> BuildContext::open(const fs::path& root,
+                                        const dockerfile::IgnoreMatcher& ignore) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
-    return fail(Errc::not_found,
-                fmt::format("build context {} is not a directory", root.string()));
+    return fail(Errc::not_found, fmt::format("build context {} is not a directory", root.string()));
   }
   BuildContext ctx;
   ctx.root_ = root;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
-  if (ec) return fail(Errc::io, fmt::format("reading build context {}: {}", root.string(), ec.message()));
+  if (ec)
+    return fail(Errc::io, fmt::format("reading build context {}: {}", root.string(), ec.message()));
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) return fail(Errc::io, fmt::format("reading build context {}: {}", root.string(), ec.message()));
+    if (ec)
+      return fail(Errc::io,
+                  fmt::format("reading build context {}: {}", root.string(), ec.message()));
     std::string rel = it->path().lexically_relative(root).generic_string();
     bool is_dir = it->is_directory(ec) && !it->is_symlink(ec);
     if (ignore.excluded(rel)) {
@@ -41,8 +44,8 @@ Result<BuildContext> BuildContext::open(const fs::path& root, const dockerfile::
   return ctx;
 }
 
-Result<std::vector<std::string>> BuildContext::select(std::string_view source,
-                                                      const std::vector<std::string>& excludes) const {
+Result<std::vector<std::string>> BuildContext::select(
+    std::string_view source, const std::vector<std::string>& excludes) const {
   std::string p = "/";
   p += source;
   p = clean_path(p);  // a leading "/" clamps ".." at the root
@@ -96,9 +99,10 @@ Result<std::vector<std::string>> BuildContext::select(std::string_view source,
     }
   }
   if (!found) {
-    return fail(Errc::not_found,
-                fmt::format("\"{}\" not found in the build context {} (or excluded by .dockerignore)",
-                            source, root_.string()));
+    return fail(
+        Errc::not_found,
+        fmt::format("\"{}\" not found in the build context {} (or excluded by .dockerignore)",
+                    source, root_.string()));
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -33,8 +33,10 @@ class Vars {
   }
   void set(const std::string& k, const std::string& v) {
     auto [it, added] = index_.emplace(k, list_.size());
-    if (added) list_.emplace_back(k, v);
-    else list_[it->second].second = v;
+    if (added)
+      list_.emplace_back(k, v);
+    else
+      list_[it->second].second = v;
   }
   const std::string* get(std::string_view k) const {
     auto it = index_.find(k);
@@ -68,8 +70,10 @@ bool valid_chmod(std::string_view v) {
   // Symbolic modes: [ugoa]*[+-=][rwxXst]*, comma-separated.
   for (const auto& clause : split(v, ',')) {
     size_t i = 0;
-    while (i < clause.size() && std::string_view("ugoa").find(clause[i]) != std::string_view::npos) ++i;
-    if (i >= clause.size() || std::string_view("+-=").find(clause[i]) == std::string_view::npos) return false;
+    while (i < clause.size() && std::string_view("ugoa").find(clause[i]) != std::string_view::npos)
+      ++i;
+    if (i >= clause.size() || std::string_view("+-=").find(clause[i]) == std::string_view::npos)
+      return false;
     for (++i; i < clause.size(); ++i)
       if (std::string_view("rwxXst").find(clause[i]) == std::string_view::npos) return false;
   }
@@ -85,10 +89,12 @@ Result<std::vector<std::string>> expand_port(const std::string& spec) {
     proto = to_lower(spec.substr(slash + 1));
   }
   if (proto != "tcp" && proto != "udp" && proto != "sctp") {
-    return fail(Errc::invalid_argument, fmt::format("invalid proto \"{}\" in \"{}\" (use tcp, udp or sctp)", proto, spec));
+    return fail(Errc::invalid_argument,
+                fmt::format("invalid proto \"{}\" in \"{}\" (use tcp, udp or sctp)", proto, spec));
   }
   auto num = [](const std::string& s) -> std::optional<int> {
-    if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (s.empty() || s.size() > 5 ||
+        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return std::nullopt;
     int n = std::stoi(s);
     if (n > 65535) return std::nullopt;
@@ -98,7 +104,8 @@ Result<std::vector<std::string>> expand_port(const std::string& spec) {
   auto lo = num(port.substr(0, dash));
   auto hi = dash == std::string::npos ? lo : num(port.substr(dash + 1));
   if (!lo || !hi || *hi < *lo) {
-    return fail(Errc::invalid_argument, fmt::format("invalid port \"{}\": expected PORT[/PROTO] or FROM-TO[/PROTO]", spec));
+    return fail(Errc::invalid_argument,
+                fmt::format("invalid port \"{}\": expected PORT[/PROTO] or FROM-TO[/PROTO]", spec));
   }
   std::vector<std::string> out;
   for (int p = *lo; p <= *hi; ++p) out.push_back(fmt::format("{}/{}", p, proto));
@@ -122,9 +129,14 @@ class Planner {
     for (const auto& [k, v] : opts.build_args) build_args_[k] = v;
     const Platform& t = opts.platform;
     const Platform& b = opts.build_platform;
-    platform_args_ = Vars({{"TARGETPLATFORM", t.str()}, {"TARGETOS", t.os},       {"TARGETARCH", t.arch},
-                           {"TARGETVARIANT", t.variant}, {"BUILDPLATFORM", b.str()}, {"BUILDOS", b.os},
-                           {"BUILDARCH", b.arch},        {"BUILDVARIANT", b.variant}});
+    platform_args_ = Vars({{"TARGETPLATFORM", t.str()},
+                           {"TARGETOS", t.os},
+                           {"TARGETARCH", t.arch},
+                           {"TARGETVARIANT", t.variant},
+                           {"BUILDPLATFORM", b.str()},
+                           {"BUILDOS", b.os},
+                           {"BUILDARCH", b.arch},
+                           {"BUILDVARIANT", b.variant}});
     lex_.escape = df.file.directives.escape;
   }
 
@@ -145,22 +157,26 @@ class Planner {
       if (auto it = names_.find(name); it != names_.end()) {
         int first = df_.stages[it->second].from.node->start_line;
         return std::unexpected(df_.error_at(
-            from, fmt::format("duplicate stage name \"{}\" (first defined at line {})", name, first),
+            from,
+            fmt::format("duplicate stage name \"{}\" (first defined at line {})", name, first),
             "give each stage its own name"));
       }
       names_[name] = static_cast<int>(i);
       std::string as_written = from.node->values.size() == 3 ? from.node->values[2] : name;
       if (as_written != name) {
         plan.warnings.push_back(fmt::format("{}:{}: stage name '{}' should be lowercase",
-                                            df_.file.source.name, from.node->start_line, as_written));
+                                            df_.file.source.name, from.node->start_line,
+                                            as_written));
       }
     }
 
     results_.resize(df_.stages.size());
     for (size_t i = 0; i < df_.stages.size(); ++i) {
       auto r = resolve_stage(static_cast<int>(i));
-      if (!r) results_[i].error = r.error();
-      else results_[i].stage = std::move(*r);
+      if (!r)
+        results_[i].error = r.error();
+      else
+        results_[i].stage = std::move(*r);
     }
 
     // The target and the stages it needs, dependencies first.
@@ -171,7 +187,7 @@ class Planner {
         std::vector<std::string> known;
         for (const auto& [n, idx] : names_) known.push_back(n);
         std::string near = nearest(opts_.target, known);
-        std::string hint = known.empty() ? "no stage has a name; name one with FROM image AS name"
+        std::string hint = known.empty()  ? "no stage has a name; name one with FROM image AS name"
                            : near.empty() ? "stages: " + join(known, ", ")
                                           : fmt::format("did you mean \"{}\"?", near);
         return fail(Errc::not_found,
@@ -256,13 +272,16 @@ class Planner {
       ref.name = it->first;
       return ref;
     }
-    if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (!value.empty() &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       int idx = value.size() > 6 ? INT32_MAX : std::stoi(value);
       if (idx >= current) {
         return std::unexpected(df_.error_at(
             ins, offset,
-            fmt::format("invalid from flag value {}: refers to current or future build stage", value),
-            "an index names an earlier stage (0 is the first); use a stage name to refer to a later one"));
+            fmt::format("invalid from flag value {}: refers to current or future build stage",
+                        value),
+            "an index names an earlier stage (0 is the first); use a stage name to refer to a "
+            "later one"));
       }
       ref.kind = SourceRef::stage;
       ref.index = idx;
@@ -277,8 +296,9 @@ class Planner {
   Result<void> visit(int i, std::vector<int>& state, std::vector<int>& order) {
     if (state[i] == 2) return {};
     if (state[i] == 1) {
-      return std::unexpected(df_.error_at(df_.stages[i].from, "circular dependency detected between stages",
-                                          "a stage cannot need, directly or not, a stage that needs it"));
+      return std::unexpected(
+          df_.error_at(df_.stages[i].from, "circular dependency detected between stages",
+                       "a stage cannot need, directly or not, a stage that needs it"));
     }
     if (results_[i].error) return std::unexpected(*results_[i].error);
     state[i] = 1;
@@ -315,15 +335,17 @@ class Planner {
     auto image = check_declared(fc.image, from.node->args_offset);
     if (!image) return std::unexpected(image.error());
     if (image->empty()) {
-      return std::unexpected(df_.error_at(from, fmt::format("base name ({}) should not be blank", fc.image),
-                                          "give the ARG a default or pass --build-arg"));
+      return std::unexpected(
+          df_.error_at(from, fmt::format("base name ({}) should not be blank", fc.image),
+                       "give the ARG a default or pass --build-arg"));
     }
     out.platform = opts_.platform.str();
     if (fc.platform) {
       auto p = check_declared(fc.platform->value, fc.platform->offset);
       if (!p) return std::unexpected(p.error());
       auto parsed = parse_platform(*p);
-      if (!parsed) return std::unexpected(df_.error_at(from, fc.platform->offset, parsed.error().message));
+      if (!parsed)
+        return std::unexpected(df_.error_at(from, fc.platform->offset, parsed.error().message));
       out.platform = parsed->str();
     }
 
@@ -331,10 +353,11 @@ class Planner {
     std::string base_key = to_lower(*image);
     if (auto it = names_.find(base_key); it != names_.end() && it->second != index) {
       if (it->second > index) {
-        return std::unexpected(df_.error_at(
-            from, fmt::format("FROM {} names a stage defined later (line {})", *image,
-                              df_.stages[it->second].from.node->start_line),
-            "move that stage above this one"));
+        return std::unexpected(
+            df_.error_at(from,
+                         fmt::format("FROM {} names a stage defined later (line {})", *image,
+                                     df_.stages[it->second].from.node->start_line),
+                         "move that stage above this one"));
       }
       const auto& parent = results_[it->second];
       if (parent.error) return std::unexpected(*parent.error);
@@ -381,9 +404,9 @@ class Planner {
 
   struct StageState {
     PlannedStage& out;
-    Vars env;                          // ENV so far; copied to out.config.env at the end
-    Vars args;                         // ARGs in scope with a value
-    std::set<std::string> consumed;    // build args consumed here
+    Vars env;                        // ENV so far; copied to out.config.env at the end
+    Vars args;                       // ARGs in scope with a value
+    std::set<std::string> consumed;  // build args consumed here
     bool cmd_set = false;
     int index;
   };
@@ -437,12 +460,16 @@ class Planner {
           if (!k) return std::unexpected(k.error());
           auto v = ex(kv.value);
           if (!v) return std::unexpected(v.error());
-          if (k->empty()) return std::unexpected(df_.error_at(at, fmt::format("{} names can not be blank", keyword(ins.kind))));
+          if (k->empty())
+            return std::unexpected(
+                df_.error_at(at, fmt::format("{} names can not be blank", keyword(ins.kind))));
           pairs.emplace_back(*k, *v);
         }
         for (auto& [k, v] : pairs) {
-          if (ins.kind == Kind::Env) ss.env.set(k, v);
-          else cfg.labels[k] = v;
+          if (ins.kind == Kind::Env)
+            ss.env.set(k, v);
+          else
+            cfg.labels[k] = v;
           step.args.push_back(k + "=" + v);
         }
         break;
@@ -480,9 +507,10 @@ class Planner {
       case Kind::Maintainer:
         cfg.author = ins.as<ValueCmd>().value;
         step.args.push_back(cfg.author);
-        warnings_.push_back(fmt::format("{}:{}: MAINTAINER is deprecated; use LABEL "
-                                        "org.opencontainers.image.authors=\"{}\"",
-                                        df_.file.source.name, step.line, cfg.author));
+        warnings_.push_back(
+            fmt::format("{}:{}: MAINTAINER is deprecated; use LABEL "
+                        "org.opencontainers.image.authors=\"{}\"",
+                        df_.file.source.name, step.line, cfg.author));
         break;
       case Kind::Cmd:
       case Kind::Entrypoint:
@@ -525,7 +553,8 @@ class Planner {
         for (const auto& item : ins.as<ListCmd>().items) {
           auto v = ex(item);
           if (!v) return std::unexpected(v.error());
-          if (trim(*v).empty()) return std::unexpected(df_.error_at(at, "VOLUME specified can not be an empty string"));
+          if (trim(*v).empty())
+            return std::unexpected(df_.error_at(at, "VOLUME specified can not be an empty string"));
           add_sorted_unique(cfg.volumes, *v);
           step.args.push_back(*v);
         }
@@ -601,10 +630,12 @@ class Planner {
 
     for (const auto& mf : rc.mounts) {
       size_t off = in_trigger ? at.node->args_offset : mf.offset;
-      auto m = resolve_mount(mf.fields, [&](std::string_view w) { return expand_word(w, env, lex_); });
+      auto m =
+          resolve_mount(mf.fields, [&](std::string_view w) { return expand_word(w, env, lex_); });
       if (!m) {
-        return std::unexpected(df_.error_at(at, off, m.error().message,
-                                            "see https://docs.docker.com/reference/dockerfile/#run---mount"));
+        return std::unexpected(
+            df_.error_at(at, off, m.error().message,
+                         "see https://docs.docker.com/reference/dockerfile/#run---mount"));
       }
       if (!m->from.empty()) {
         auto ref = resolve_ref(at, m->from, ss.index, off);
@@ -657,17 +688,21 @@ class Planner {
       return {};
     };
     std::string from;
-    for (auto [f, out] : {std::pair{&cc.from, &from}, {&cc.chown, &c.chown}, {&cc.chmod, &c.chmod},
+    for (auto [f, out] : {std::pair{&cc.from, &from},
+                          {&cc.chown, &c.chown},
+                          {&cc.chmod, &c.chmod},
                           {&cc.checksum, &c.checksum}}) {
       if (auto r = flag(*f, *out); !r) return std::unexpected(r.error());
     }
     if (cc.chmod && !valid_chmod(c.chmod)) {
-      return std::unexpected(df_.error_at(at, in_trigger ? at.node->args_offset : cc.chmod->offset,
-                                          fmt::format("invalid chmod value \"{}\"", c.chmod),
-                                          "use an octal mode such as 0755 or a symbolic one such as u+x"));
+      return std::unexpected(
+          df_.error_at(at, in_trigger ? at.node->args_offset : cc.chmod->offset,
+                       fmt::format("invalid chmod value \"{}\"", c.chmod),
+                       "use an octal mode such as 0755 or a symbolic one such as u+x"));
     }
     if (cc.from) {
-      auto ref = resolve_ref(at, from, ss.index, in_trigger ? at.node->args_offset : cc.from->offset);
+      auto ref =
+          resolve_ref(at, from, ss.index, in_trigger ? at.node->args_offset : cc.from->offset);
       if (!ref) return std::unexpected(ref.error());
       if (ref->kind == SourceRef::context) {
         return std::unexpected(df_.error_at(at, cc.from->offset, "--from must not be empty"));
@@ -685,7 +720,8 @@ class Planner {
       if (!v) return std::unexpected(v.error());
       if (v->empty()) continue;
       if (is_url(*v) && !c.add) {
-        return std::unexpected(df_.error_at(at, fmt::format("source can't be a URL for COPY: {}", *v),
+        return std::unexpected(df_.error_at(at,
+                                            fmt::format("source can't be a URL for COPY: {}", *v),
                                             "use ADD to download a URL"));
       }
       c.sources.push_back(*v);
@@ -706,13 +742,15 @@ class Planner {
     bool dir_dest = dest->ends_with("/") || *dest == "." || *dest == "..";
     if (c.sources.size() + c.inline_files.size() > 1 && !dir_dest) {
       return std::unexpected(df_.error_at(
-          at, fmt::format("When using {} with more than one source file, the destination must be "
-                          "a directory and end with a /",
-                          keyword(ins.kind)),
+          at,
+          fmt::format("When using {} with more than one source file, the destination must be "
+                      "a directory and end with a /",
+                      keyword(ins.kind)),
           fmt::format("write the destination as {}/", *dest)));
     }
     if (c.sources.empty() && c.inline_files.empty()) {
-      return std::unexpected(df_.error_at(at, fmt::format("{} has no source after expansion", keyword(ins.kind))));
+      return std::unexpected(
+          df_.error_at(at, fmt::format("{} has no source after expansion", keyword(ins.kind))));
     }
     std::string workdir = cfg.workdir.empty() ? "/" : cfg.workdir;
     std::string abs = clean_path(join_path(workdir, *dest));
@@ -727,8 +765,8 @@ class Planner {
         if (c.add && is_url(s)) continue;
         auto files = opts_.context->select(s, c.excludes);
         if (!files) {
-          return std::unexpected(df_.error_at(at, files.error().message,
-                                              "check the path, and .dockerignore if it excludes it"));
+          return std::unexpected(df_.error_at(
+              at, files.error().message, "check the path, and .dockerignore if it excludes it"));
         }
         selected.insert(selected.end(), files->begin(), files->end());
       }
@@ -737,7 +775,8 @@ class Planner {
     return c;
   }
 
-  Result<std::string> ex_word(const Instruction& at, const std::string& w, const EnvLookup& env) const {
+  Result<std::string> ex_word(const Instruction& at, const std::string& w,
+                              const EnvLookup& env) const {
     return expand_at(at, w, env);
   }
 
@@ -760,7 +799,8 @@ Platform host_platform() {
   Platform p;
   struct utsname u {};
   std::string m = uname(&u) == 0 ? u.machine : "x86_64";
-  if (m == "x86_64") p.arch = "amd64";
+  if (m == "x86_64")
+    p.arch = "amd64";
   else if (m == "aarch64" || m == "arm64") {
     p.arch = "arm64";
   } else if (m.starts_with("armv7")) {
@@ -777,8 +817,9 @@ Platform host_platform() {
 Result<Platform> parse_platform(std::string_view spec) {
   auto parts = split(spec, '/');
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    return fail(Errc::invalid_argument,
-                fmt::format("invalid platform \"{}\": expected os/arch[/variant], e.g. linux/amd64", spec));
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("invalid platform \"{}\": expected os/arch[/variant], e.g. linux/amd64", spec));
   }
   Platform p;
   p.os = to_lower(parts[0]);
@@ -787,6 +828,8 @@ Result<Platform> parse_platform(std::string_view spec) {
   return p;
 }
 
-Result<Plan> make_plan(const Dockerfile& df, const PlanOptions& opts) { return Planner(df, opts).run(); }
+Result<Plan> make_plan(const Dockerfile& df, const PlanOptions& opts) {
+  return Planner(df, opts).run();
+}
 
 }  // namespace strata::frontend

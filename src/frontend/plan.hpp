@@ -74,7 +74,7 @@ struct CopyStep {
   SourceRef from;
   std::vector<std::string> sources;  // expanded
   std::vector<InlineFile> inline_files;
-  std::string dest;                  // expanded, made absolute against the workdir
+  std::string dest;  // expanded, made absolute against the workdir
   std::string chown, chmod, checksum;
   std::vector<std::string> excludes;
   bool link = false, parents = false, keep_git_dir = false;
@@ -85,7 +85,7 @@ struct CopyStep {
 struct Step {
   dockerfile::Kind kind;
   int line = 0, end_line = 0;
-  std::string text;  // the instruction as written (continuations joined)
+  std::string text;      // the instruction as written (continuations joined)
   bool onbuild = false;  // a trigger inherited from the parent stage
   // The expanded arguments: ENV/LABEL/ARG as "k=v"; CMD/ENTRYPOINT/SHELL as
   // argv; EXPOSE ports; VOLUME paths; USER, WORKDIR, STOPSIGNAL, MAINTAINER,
@@ -117,10 +117,10 @@ struct Plan {
 
 struct PlanOptions {
   std::vector<std::pair<std::string, std::string>> build_args;
-  std::string target;  // "" = the last stage
+  std::string target;                         // "" = the last stage
   Platform platform = host_platform();        // TARGETPLATFORM
   Platform build_platform = host_platform();  // BUILDPLATFORM
-  const BuildContext* context = nullptr;  // when set, COPY/ADD list their files
+  const BuildContext* context = nullptr;      // when set, COPY/ADD list their files
 };
 
 Result<Plan> make_plan(const dockerfile::Dockerfile& df, const PlanOptions& opts);

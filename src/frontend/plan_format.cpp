@@ -38,11 +38,15 @@ std::string argv_text(const std::vector<std::string>& argv) {
 
 std::string ref_text(const SourceRef& r) {
   switch (r.kind) {
-    case SourceRef::context: return "context";
-    case SourceRef::scratch: return "scratch";
-    case SourceRef::image: return "image " + r.name;
+    case SourceRef::context:
+      return "context";
+    case SourceRef::scratch:
+      return "scratch";
+    case SourceRef::image:
+      return "image " + r.name;
     case SourceRef::stage:
-      return r.name.empty() ? fmt::format("stage {}", r.index) : fmt::format("stage {} ({})", r.index, r.name);
+      return r.name.empty() ? fmt::format("stage {}", r.index)
+                            : fmt::format("stage {} ({})", r.index, r.name);
   }
   return "?";
 }
@@ -50,11 +54,13 @@ std::string ref_text(const SourceRef& r) {
 std::string mount_text(const dockerfile::Mount& m) {
   std::string out = fmt::format("type={}", dockerfile::to_string(m.type));
   if (!m.target.empty()) out += ",target=" + m.target;
-  if (!m.id.empty() && m.type != dockerfile::MountType::bind && m.type != dockerfile::MountType::tmpfs)
+  if (!m.id.empty() && m.type != dockerfile::MountType::bind &&
+      m.type != dockerfile::MountType::tmpfs)
     out += ",id=" + m.id;
   if (!m.from.empty()) out += ",from=" + m.from;
   if (!m.source.empty()) out += ",source=" + m.source;
-  if (m.type == dockerfile::MountType::cache) out += fmt::format(",sharing={}", dockerfile::to_string(m.sharing));
+  if (m.type == dockerfile::MountType::cache)
+    out += fmt::format(",sharing={}", dockerfile::to_string(m.sharing));
   if (m.env) out += ",env=" + *m.env;
   out += m.readonly ? ",ro" : ",rw";
   if (m.required) out += ",required";
@@ -66,12 +72,14 @@ std::string mount_text(const dockerfile::Mount& m) {
 }
 
 json mount_json(const dockerfile::Mount& m) {
-  json j = {{"type", dockerfile::to_string(m.type)}, {"target", m.target}, {"readonly", m.readonly}};
+  json j = {
+      {"type", dockerfile::to_string(m.type)}, {"target", m.target}, {"readonly", m.readonly}};
   if (!m.id.empty()) j["id"] = m.id;
   if (!m.from.empty()) j["from"] = m.from;
   if (!m.source.empty()) j["source"] = m.source;
   if (m.type == dockerfile::MountType::cache) j["sharing"] = dockerfile::to_string(m.sharing);
-  if (m.type == dockerfile::MountType::secret || m.type == dockerfile::MountType::ssh) j["required"] = m.required;
+  if (m.type == dockerfile::MountType::secret || m.type == dockerfile::MountType::ssh)
+    j["required"] = m.required;
   if (m.env) j["env"] = *m.env;
   if (m.mode) j["mode"] = fmt::format("{:04o}", *m.mode);
   if (m.uid) j["uid"] = *m.uid;
@@ -145,17 +153,21 @@ std::string plan_to_text(const Plan& plan) {
   std::string out;
   std::vector<std::string> names;
   for (const auto& st : plan.stages)
-    names.push_back(st.name.empty() ? std::to_string(st.index) : fmt::format("{} ({})", st.index, st.name));
-  out += fmt::format("target {} for {}: build stages {}\n", show(plan.target), plan.platform, join(names, ", "));
+    names.push_back(st.name.empty() ? std::to_string(st.index)
+                                    : fmt::format("{} ({})", st.index, st.name));
+  out += fmt::format("target {} for {}: build stages {}\n", show(plan.target), plan.platform,
+                     join(names, ", "));
   for (const auto& st : plan.stages) {
-    out += fmt::format("\nstage {}{}: FROM {}", st.index, st.name.empty() ? "" : " " + st.name, ref_text(st.base));
+    out += fmt::format("\nstage {}{}: FROM {}", st.index, st.name.empty() ? "" : " " + st.name,
+                       ref_text(st.base));
     if (st.platform != plan.platform) out += " platform=" + st.platform;
     out += fmt::format("  [{}:{}]\n", plan.dockerfile, st.line);
     for (const auto& step : st.steps) {
       std::string loc = step.line == step.end_line ? fmt::format("{}", step.line)
                                                    : fmt::format("{}-{}", step.line, step.end_line);
       std::string head = fmt::format("  {:<6} {}", loc, dockerfile::keyword(step.kind));
-      if (step.onbuild) head = fmt::format("  {:<6} (ONBUILD) {}", loc, dockerfile::keyword(step.kind));
+      if (step.onbuild)
+        head = fmt::format("  {:<6} (ONBUILD) {}", loc, dockerfile::keyword(step.kind));
       std::string body;
       std::vector<std::string> details;
       switch (step.kind) {
@@ -178,11 +190,13 @@ std::string plan_to_text(const Plan& plan) {
           for (const auto& m : r.mounts) details.push_back("mount " + mount_text(m));
           if (r.network != "default") details.push_back("network " + r.network);
           if (r.security != "sandbox") details.push_back("security " + r.security);
-          for (const auto& f : r.files) details.push_back(fmt::format("file /dev/pipes/{} {}", f.name, go_quote(f.content)));
+          for (const auto& f : r.files)
+            details.push_back(fmt::format("file /dev/pipes/{} {}", f.name, go_quote(f.content)));
           std::vector<std::string> env;
           for (const auto& [k, v] : r.env) env.push_back(show_kv(k + "=" + v));
           details.push_back("env " + join(env, " "));
-          details.push_back(fmt::format("as {} in {}", r.user.empty() ? "root" : show(r.user), show(r.workdir)));
+          details.push_back(
+              fmt::format("as {} in {}", r.user.empty() ? "root" : show(r.user), show(r.workdir)));
           break;
         }
         case Kind::Add:
@@ -202,13 +216,16 @@ std::string plan_to_text(const Plan& plan) {
           if (c.parents) opts.push_back("parents");
           if (c.keep_git_dir) opts.push_back("keep-git-dir");
           if (!opts.empty()) details.push_back(join(opts, " "));
-          for (const auto& f : c.inline_files) details.push_back(fmt::format("<<{} {}", f.name, go_quote(f.content)));
+          for (const auto& f : c.inline_files)
+            details.push_back(fmt::format("<<{} {}", f.name, go_quote(f.content)));
           if (c.selected) {
             constexpr size_t kShown = 50;
             std::string files;
-            for (size_t i = 0; i < c.selected->size() && i < kShown; ++i) (files += ' ') += show((*c.selected)[i]);
+            for (size_t i = 0; i < c.selected->size() && i < kShown; ++i)
+              (files += ' ') += show((*c.selected)[i]);
             if (c.selected->size() > kShown)
-              files += fmt::format(" ... and {} more (--format json lists all)", c.selected->size() - kShown);
+              files += fmt::format(" ... and {} more (--format json lists all)",
+                                   c.selected->size() - kShown);
             details.push_back(fmt::format("context files ({}):{}", c.selected->size(), files));
           }
           break;
@@ -239,11 +256,13 @@ json plan_to_json(const Plan& plan) {
         const RunStep& r = *step.run;
         json mounts = json::array();
         for (const auto& m : r.mounts) mounts.push_back(mount_json(m));
-        json run = {{"argv", r.argv}, {"env", env_json(r.env)}, {"user", r.user}, {"workdir", r.workdir},
-                    {"mounts", mounts}, {"network", r.network}, {"security", r.security}};
+        json run = {{"argv", r.argv},        {"env", env_json(r.env)}, {"user", r.user},
+                    {"workdir", r.workdir},  {"mounts", mounts},       {"network", r.network},
+                    {"security", r.security}};
         if (!r.files.empty()) {
           json files = json::array();
-          for (const auto& f : r.files) files.push_back({{"path", "/dev/pipes/" + f.name}, {"content", f.content}});
+          for (const auto& f : r.files)
+            files.push_back({{"path", "/dev/pipes/" + f.name}, {"content", f.content}});
           run["files"] = files;
         }
         s["run"] = run;
@@ -251,9 +270,11 @@ json plan_to_json(const Plan& plan) {
       if (step.copy) {
         const CopyStep& c = *step.copy;
         json inl = json::array();
-        for (const auto& f : c.inline_files) inl.push_back({{"name", f.name}, {"content", f.content}});
-        json cj = {{"from", ref_json(c.from)}, {"sources", c.sources}, {"inline_files", inl}, {"dest", c.dest},
-                   {"link", c.link}, {"parents", c.parents}, {"excludes", c.excludes}};
+        for (const auto& f : c.inline_files)
+          inl.push_back({{"name", f.name}, {"content", f.content}});
+        json cj = {{"from", ref_json(c.from)}, {"sources", c.sources}, {"inline_files", inl},
+                   {"dest", c.dest},           {"link", c.link},       {"parents", c.parents},
+                   {"excludes", c.excludes}};
         if (!c.chown.empty()) cj["chown"] = c.chown;
         if (!c.chmod.empty()) cj["chmod"] = c.chmod;
         if (!c.checksum.empty()) cj["checksum"] = c.checksum;
@@ -264,21 +285,27 @@ json plan_to_json(const Plan& plan) {
       steps.push_back(s);
     }
     const ImageConfig& c = st.config;
-    json config = {{"env", env_json(c.env)}, {"workdir", c.workdir}, {"user", c.user}, {"shell", c.shell},
-                   {"labels", c.labels}, {"exposed_ports", c.exposed_ports}, {"volumes", c.volumes}};
+    json config = {{"env", env_json(c.env)}, {"workdir", c.workdir},
+                   {"user", c.user},         {"shell", c.shell},
+                   {"labels", c.labels},     {"exposed_ports", c.exposed_ports},
+                   {"volumes", c.volumes}};
     if (c.cmd) config["cmd"] = *c.cmd;
     if (c.entrypoint) config["entrypoint"] = *c.entrypoint;
     if (!c.stop_signal.empty()) config["stop_signal"] = c.stop_signal;
     if (c.healthcheck) config["healthcheck"] = healthcheck_json(*c.healthcheck);
     if (!c.onbuild.empty()) config["onbuild"] = c.onbuild;
     if (!c.author.empty()) config["author"] = c.author;
-    json stage = {{"index", st.index}, {"line", st.line}, {"base", ref_json(st.base)},
-                  {"platform", st.platform}, {"deps", st.deps}, {"steps", steps}, {"config", config}};
+    json stage = {{"index", st.index},       {"line", st.line}, {"base", ref_json(st.base)},
+                  {"platform", st.platform}, {"deps", st.deps}, {"steps", steps},
+                  {"config", config}};
     if (!st.name.empty()) stage["name"] = st.name;
     stages.push_back(stage);
   }
-  return {{"dockerfile", plan.dockerfile}, {"target", plan.target}, {"platform", plan.platform},
-          {"warnings", plan.warnings}, {"stages", stages}};
+  return {{"dockerfile", plan.dockerfile},
+          {"target", plan.target},
+          {"platform", plan.platform},
+          {"warnings", plan.warnings},
+          {"stages", stages}};
 }
 
 std::string plan_to_json_text(const Plan& plan) {

@@ -25,7 +25,8 @@ TEST(Instructions, SplitsGlobalArgsAndStages) {
 }
 
 TEST(Instructions, CopyFlagsAndHeredocSources) {
-  auto df = ok("FROM x\nCOPY --link --parents --chmod=755 --exclude=a --exclude=b <<EOF src /d/\nhi\nEOF\n");
+  auto df = ok(
+      "FROM x\nCOPY --link --parents --chmod=755 --exclude=a --exclude=b <<EOF src /d/\nhi\nEOF\n");
   const auto& c = df.stages[0].commands[0].as<CopyCmd>();
   EXPECT_TRUE(c.link);
   EXPECT_TRUE(c.parents);
@@ -41,9 +42,11 @@ TEST(Instructions, CopyFlagsAndHeredocSources) {
 TEST(Instructions, LinkFalseAndDuplicateFlags) {
   auto df = ok("FROM x\nCOPY --link=false a /b\n");
   EXPECT_FALSE(df.stages[0].commands[0].as<CopyCmd>().link);
-  EXPECT_NE(error_of("FROM x\nCOPY --chown=1 --chown=2 a /b\n").find("duplicate flag specified: --chown"),
+  EXPECT_NE(
+      error_of("FROM x\nCOPY --chown=1 --chown=2 a /b\n").find("duplicate flag specified: --chown"),
+      std::string::npos);
+  EXPECT_NE(error_of("FROM x\nADD --from=y a /b\n").find("unknown flag: --from"),
             std::string::npos);
-  EXPECT_NE(error_of("FROM x\nADD --from=y a /b\n").find("unknown flag: --from"), std::string::npos);
   EXPECT_NE(error_of("FROM x\nCOPY --checksum=sha256:x a /b\n").find("unknown flag: --checksum"),
             std::string::npos);
 }
@@ -55,8 +58,10 @@ TEST(Instructions, HealthcheckDurations) {
   EXPECT_EQ(h.timeout, 250'000'000);
   EXPECT_EQ(h.retries, 2);
   EXPECT_FALSE(h.shell_form);
-  EXPECT_NE(error_of("FROM x\nHEALTHCHECK --timeout=10us CMD t\n").find("less than 1ms"), std::string::npos);
-  EXPECT_NE(error_of("FROM x\nHEALTHCHECK --retries=-1 CMD t\n").find("cannot be negative"), std::string::npos);
+  EXPECT_NE(error_of("FROM x\nHEALTHCHECK --timeout=10us CMD t\n").find("less than 1ms"),
+            std::string::npos);
+  EXPECT_NE(error_of("FROM x\nHEALTHCHECK --retries=-1 CMD t\n").find("cannot be negative"),
+            std::string::npos);
 }
 
 TEST(Instructions, OnbuildKeepsHeredocBodies) {
@@ -69,8 +74,10 @@ TEST(Instructions, ErrorsNameLineColumnAndHint) {
   EXPECT_NE(e.find("Dockerfile:2:"), std::string::npos) << e;
   EXPECT_NE(e.find("WORKDIR requires exactly one argument"), std::string::npos) << e;
   EXPECT_NE(e.find("hint: write WORKDIR /path"), std::string::npos) << e;
-  EXPECT_NE(error_of("FROM x y\n").find("FROM requires either one or three arguments"), std::string::npos);
-  EXPECT_NE(error_of("FROM x\nENTRYPONT [\"a\"]\n").find("did you mean ENTRYPOINT?"), std::string::npos);
+  EXPECT_NE(error_of("FROM x y\n").find("FROM requires either one or three arguments"),
+            std::string::npos);
+  EXPECT_NE(error_of("FROM x\nENTRYPONT [\"a\"]\n").find("did you mean ENTRYPOINT?"),
+            std::string::npos);
 }
 
 TEST(Instructions, ParseDuration) {

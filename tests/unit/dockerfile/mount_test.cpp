@@ -20,7 +20,8 @@ Mount mount(std::string_view spec) {
 std::string error_of(std::string_view spec) {
   auto f = parse_mount_fields(spec);
   if (!f) return f.error().message;
-  auto m = resolve_mount(*f, [](std::string_view w) -> strata::Result<std::string> { return std::string(w); });
+  auto m = resolve_mount(
+      *f, [](std::string_view w) -> strata::Result<std::string> { return std::string(w); });
   return m ? "" : m.error().message;
 }
 }  // namespace
@@ -67,12 +68,16 @@ TEST(Mount, TypedValuesAndExpansion) {
 TEST(Mount, Errors) {
   EXPECT_NE(error_of("type=cache,traget=/x").find("did you mean target?"), std::string::npos);
   EXPECT_NE(error_of("type=volume,target=/x").find("unsupported mount type"), std::string::npos);
-  EXPECT_NE(error_of("type=bind,target=/x,sharing=locked").find("invalid cache sharing"), std::string::npos);
-  EXPECT_NE(error_of("type=cache,target=/x,size=1m").find("unexpected key 'size'"), std::string::npos);
-  EXPECT_NE(error_of("type=cache,target=/x,mode=999").find("invalid value 999 for mode"), std::string::npos);
+  EXPECT_NE(error_of("type=bind,target=/x,sharing=locked").find("invalid cache sharing"),
+            std::string::npos);
+  EXPECT_NE(error_of("type=cache,target=/x,size=1m").find("unexpected key 'size'"),
+            std::string::npos);
+  EXPECT_NE(error_of("type=cache,target=/x,mode=999").find("invalid value 999 for mode"),
+            std::string::npos);
   EXPECT_NE(error_of("type=cache").find("requires a target"), std::string::npos);
   EXPECT_NE(error_of("type=secret,from=x,id=a").find("should not have a from"), std::string::npos);
-  EXPECT_NE(error_of("type=bind,from=$STAGE,target=/x").find("variable expansion"), std::string::npos);
+  EXPECT_NE(error_of("type=bind,from=$STAGE,target=/x").find("variable expansion"),
+            std::string::npos);
 }
 
 TEST(Mount, RamSizes) {

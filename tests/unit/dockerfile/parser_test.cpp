@@ -79,7 +79,9 @@ TEST(Parser, OnbuildWrapsItsInstruction) {
 }
 
 TEST(Parser, CrlfAndBom) {
-  auto f = ok("\xEF\xBB\xBF" "FROM x\r\nRUN a \\\r\n b\r\n");
+  auto f =
+      ok("\xEF\xBB\xBF"
+         "FROM x\r\nRUN a \\\r\n b\r\n");
   EXPECT_EQ(dump(f.nodes[0]), "from \"x\"");
   EXPECT_EQ(dump(f.nodes[1]), "run \"a  b\"");
 }

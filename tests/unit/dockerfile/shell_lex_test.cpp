@@ -46,7 +46,8 @@ TEST(ShellLex, DefaultsAndAlternatives) {
   EXPECT_EQ(ex("${EMPTY:-d}"), "d");
   EXPECT_EQ(ex("${EMPTY+a}"), "a");
   EXPECT_EQ(ex("${EMPTY:+a}"), "");
-  EXPECT_EQ(ex("${UNSET:?must be set}"), "error: failed to process \"${UNSET:?must be set}\": UNSET: must be set");
+  EXPECT_EQ(ex("${UNSET:?must be set}"),
+            "error: failed to process \"${UNSET:?must be set}\": UNSET: must be set");
 }
 
 TEST(ShellLex, BacktickEscape) {

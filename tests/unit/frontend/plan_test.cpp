@@ -82,7 +82,8 @@ TEST(Plan, EntrypointResetsInheritedCmd) {
 }
 
 TEST(Plan, RunHeredocForms) {
-  auto p = plan_of("FROM x\nRUN <<EOF\necho a\nEOF\nRUN <<EOF\n#!/bin/bash\necho b\nEOF\nRUN cat <<A\nx\nA\n");
+  auto p = plan_of(
+      "FROM x\nRUN <<EOF\necho a\nEOF\nRUN <<EOF\n#!/bin/bash\necho b\nEOF\nRUN cat <<A\nx\nA\n");
   ASSERT_TRUE(p);
   const auto& s = p->stages[0].steps;
   EXPECT_EQ(s[0].run->argv, (std::vector<std::string>{"/bin/sh", "-c", "echo a\n"}));
@@ -104,7 +105,8 @@ TEST(Plan, ContextSelectionHonoursDockerignore) {
   o.context = &*ctx;
   auto p = plan_of("FROM x\nCOPY src/ /s/\nCOPY *.txt /t/\n", o);
   ASSERT_TRUE(p) << p.error().message;
-  EXPECT_EQ(*p->stages[0].steps[0].copy->selected, (std::vector<std::string>{"src/a.c", "src/sub/b.c"}));
+  EXPECT_EQ(*p->stages[0].steps[0].copy->selected,
+            (std::vector<std::string>{"src/a.c", "src/sub/b.c"}));
   EXPECT_EQ(*p->stages[0].steps[1].copy->selected, (std::vector<std::string>{"top.txt"}));
   auto missing = plan_of("FROM x\nCOPY src/x.o /\n", o);
   ASSERT_FALSE(missing);
