@@ -120,11 +120,6 @@ class FlagSet {
   }
 
  private:
-  static std::string to_upper(std::string s) {
-    for (char& c : s)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    return s;
-  }
   std::unexpected<Error> err(size_t off, std::string_view msg, std::string_view hint = {}) const {
     return std::unexpected(error(off, msg, hint));
   }
@@ -138,7 +133,7 @@ class FlagSet {
 class InstructionParser {
  public:
   InstructionParser(const Node& node, const ParsedFile& file)
-      : node_(node), file_(file), flags_(node, file), kw_(upper(node.keyword)) {}
+      : node_(node), file_(file), flags_(node, file), kw_(to_upper(node.keyword)) {}
 
   Result<Instruction> run() {
     auto kind = kind_from_keyword(node_.keyword);
@@ -160,12 +155,6 @@ class InstructionParser {
   }
 
  private:
-  static std::string upper(std::string s) {
-    for (char& c : s)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    return s;
-  }
-
   std::unexpected<Error> err(std::string_view msg, std::string_view hint = {}) const {
     return std::unexpected(
         located_error(file_.source, node_.position(file_.source, node_.args_offset), msg, hint));
@@ -428,7 +417,7 @@ class InstructionParser {
       return err("HEALTHCHECK requires an argument",
                  "write HEALTHCHECK CMD command or HEALTHCHECK NONE");
     }
-    std::string type = upper(node_.values[0]);
+    std::string type = to_upper(node_.values[0]);
     if (type == "NONE") {
       if (node_.values.size() > 1 || !node_.flags.empty()) {
         return err("HEALTHCHECK NONE takes no other arguments");
@@ -481,7 +470,7 @@ class InstructionParser {
   Result<Body> parse_onbuild() {
     if (auto r = flags_.parse(); !r) return std::unexpected(r.error());
     if (!node_.sub) return err("ONBUILD requires at least one argument", "write ONBUILD RUN ...");
-    std::string inner = upper(node_.sub->keyword);
+    std::string inner = to_upper(node_.sub->keyword);
     if (inner == "ONBUILD") return err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     if (inner == "FROM" || inner == "MAINTAINER") {
       return err(fmt::format("{} isn't allowed as an ONBUILD trigger", inner));
@@ -516,16 +505,8 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   double total = 0;
   bool any = false;
   while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-    if (i == 0) return std::nullopt;
-    double num = 0;
-    try {
-      num = std::stod(std::string(s.substr(0, i)));
-    } catch (...) {
-      return std::nullopt;
-    }
-    s.remove_prefix(i);
+    auto num = take_number(s);
+    if (!num) return std::nullopt;
     size_t u = 0;
     while (u < s.size() && !((s[u] >= '0' && s[u] <= '9') || s[u] == '.')) ++u;
     std::string_view unit = s.substr(0, u);
@@ -545,7 +526,7 @@ std::optional<int64_t> parse_duration(std::string_view s) {
       mult = 3600e9;
     else
       return std::nullopt;
-    total += num * mult;
+    total += *num * mult;
     any = true;
   }
   if (!any) return std::nullopt;

@@ -114,16 +114,9 @@ std::string_view to_string(Sharing s) {
 }
 
 std::optional<uint64_t> parse_ram_size(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-  if (i == 0) return std::nullopt;
-  double num = 0;
-  try {
-    num = std::stod(std::string(s.substr(0, i)));
-  } catch (...) {
-    return std::nullopt;
-  }
-  std::string unit = to_lower(trim(s.substr(i)));
+  auto num = take_number(s);
+  if (!num) return std::nullopt;
+  std::string unit = to_lower(trim(s));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (!unit.empty() && unit.back() == 'i') unit.pop_back();
   uint64_t mult = 1;
@@ -141,7 +134,7 @@ std::optional<uint64_t> parse_ram_size(std::string_view s) {
     mult = 1ull << 50;
   else
     return std::nullopt;
-  return static_cast<uint64_t>(num * static_cast<double>(mult));
+  return static_cast<uint64_t>(*num * static_cast<double>(mult));
 }
 
 Result<std::vector<MountField>> parse_mount_fields(std::string_view spec) {

@@ -561,12 +561,6 @@ class Parser {
     return Args{};
   }
 
-  static std::string to_upper(std::string s) {
-    for (char& c : s)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    return s;
-  }
-
   // Heredoc words of an instruction line, in order.
   Result<std::vector<Heredoc>> heredocs_from_line(std::string_view line) const {
     LexOptions opts;

@@ -716,7 +716,7 @@ class Planner {
       c.excludes.push_back(*v);
     }
     for (const auto& s : cc.sources) {
-      auto v = ex_word(at, s, env);
+      auto v = expand_at(at, s, env);
       if (!v) return std::unexpected(v.error());
       if (v->empty()) continue;
       if (is_url(*v) && !c.add) {
@@ -737,7 +737,7 @@ class Planner {
       }
       c.inline_files.push_back({doc.name, data});
     }
-    auto dest = ex_word(at, cc.dest, env);
+    auto dest = expand_at(at, cc.dest, env);
     if (!dest) return std::unexpected(dest.error());
     bool dir_dest = dest->ends_with("/") || *dest == "." || *dest == "..";
     if (c.sources.size() + c.inline_files.size() > 1 && !dir_dest) {
@@ -773,11 +773,6 @@ class Planner {
       c.selected = std::move(selected);
     }
     return c;
-  }
-
-  Result<std::string> ex_word(const Instruction& at, const std::string& w,
-                              const EnvLookup& env) const {
-    return expand_at(at, w, env);
   }
 
   const Dockerfile& df_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <charconv>
 
 #include "util/utf8.hpp"
 
@@ -12,6 +13,24 @@ std::string to_lower(std::string_view s) {
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
+}
+
+std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+std::optional<double> take_number(std::string_view& s) {
+  size_t i = 0;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double num = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + i, num);
+  if (ec != std::errc() || p != s.data() + i) return std::nullopt;
+  s.remove_prefix(i);
+  return num;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

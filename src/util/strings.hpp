@@ -1,6 +1,7 @@
 // Small string helpers shared by the modules.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -8,6 +9,7 @@
 namespace strata {
 
 std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::string_view trim(std::string_view s);  // ASCII whitespace on both ends
 std::vector<std::string> split(std::string_view s, char sep);
@@ -16,6 +18,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 size_t levenshtein(std::string_view a, std::string_view b);
 // The candidate nearest to `word` (case-insensitive), or "" if none is close.
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+// Consumes a leading decimal number ("1.5" of "1.5ms") from `s`.
+std::optional<double> take_number(std::string_view& s);
 // Go's strconv.Quote: a double-quoted string with Go escapes.
 std::string go_quote(std::string_view s);
 
