@@ -1,0 +1,138 @@
+#include "archive/sink.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <thread>
+#include <vector>
+
+#include "os/fs.hpp"
+
+namespace strata::archive {
+
+Result<void> FdSink::write(const void* data, size_t size) {
+  return os::write_all(fd_, data, size);
+}
+
+Result<void> HashingSink::write(const void* data, size_t size) {
+  hash_.update(data, size);
+  size_ += size;
+  return next_.write(data, size);
+}
+
+Result<void> HashingSink::finish() {
+  digest_ = hash_.finish();
+  return next_.finish();
+}
+
+std::string_view to_string(Compression c) {
+  switch (c) {
+    case Compression::none:
+      return "none";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::zstd:
+      return "zstd";
+  }
+  return "?";
+}
+
+namespace {
+
+class PassSink : public Sink {
+ public:
+  explicit PassSink(Sink& next) : next_(next) {}
+  Result<void> write(const void* d, size_t n) override { return next_.write(d, n); }
+  Result<void> finish() override { return next_.finish(); }
+
+ private:
+  Sink& next_;
+};
+
+class GzipSink : public Sink {
+ public:
+  GzipSink(Sink& next, int level) : next_(next), out_(1 << 18) {
+    // windowBits 15 + 16: a gzip header; mtime 0 and no name keep it reproducible.
+    deflateInit2(&z_, level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8,
+                 Z_DEFAULT_STRATEGY);
+  }
+  ~GzipSink() override { deflateEnd(&z_); }
+  Result<void> write(const void* data, size_t size) override {
+    return pump(data, size, Z_NO_FLUSH);
+  }
+  Result<void> finish() override {
+    if (auto r = pump(nullptr, 0, Z_FINISH); !r) return r;
+    return next_.finish();
+  }
+
+ private:
+  Result<void> pump(const void* data, size_t size, int flush) {
+    z_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
+    z_.avail_in = static_cast<uInt>(size);
+    for (;;) {
+      z_.next_out = reinterpret_cast<Bytef*>(out_.data());
+      z_.avail_out = static_cast<uInt>(out_.size());
+      int rc = deflate(&z_, flush);
+      if (rc == Z_STREAM_ERROR) return fail(Errc::internal, "gzip: stream error");
+      size_t produced = out_.size() - z_.avail_out;
+      if (produced)
+        if (auto r = next_.write(out_.data(), produced); !r) return r;
+      if (flush == Z_FINISH ? rc == Z_STREAM_END : z_.avail_in == 0 && z_.avail_out != 0) return {};
+    }
+  }
+  Sink& next_;
+  z_stream z_{};
+  std::vector<char> out_;
+};
+
+class ZstdSink : public Sink {
+ public:
+  ZstdSink(Sink& next, int level)
+      : next_(next), ctx_(ZSTD_createCCtx()), out_(ZSTD_CStreamOutSize()) {
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level < 0 ? 3 : level);
+    unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, static_cast<int>(workers));
+  }
+  ~ZstdSink() override { ZSTD_freeCCtx(ctx_); }
+  Result<void> write(const void* data, size_t size) override {
+    return pump(data, size, ZSTD_e_continue);
+  }
+  Result<void> finish() override {
+    if (auto r = pump(nullptr, 0, ZSTD_e_end); !r) return r;
+    return next_.finish();
+  }
+
+ private:
+  Result<void> pump(const void* data, size_t size, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{data, size, 0};
+    for (;;) {
+      ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+      size_t rem = ZSTD_compressStream2(ctx_, &out, &in, mode);
+      if (ZSTD_isError(rem))
+        return fail(Errc::internal, fmt::format("zstd: {}", ZSTD_getErrorName(rem)));
+      if (out.pos)
+        if (auto r = next_.write(out_.data(), out.pos); !r) return r;
+      if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size) return {};
+    }
+  }
+  Sink& next_;
+  ZSTD_CCtx* ctx_;
+  std::vector<char> out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level) {
+  switch (c) {
+    case Compression::gzip:
+      return std::make_unique<GzipSink>(next, level);
+    case Compression::zstd:
+      return std::make_unique<ZstdSink>(next, level);
+    case Compression::none:
+      break;
+  }
+  return std::make_unique<PassSink>(next);
+}
+
+}  // namespace strata::archive

@@ -1,0 +1,55 @@
+// Byte sinks that chain: a tar writer feeds a hasher (the diff id), which
+// feeds a compressor, which feeds a hasher (the blob digest) and a file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "digest/sha256.hpp"
+#include "util/error.hpp"
+
+namespace strata::archive {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Result<void> write(const void* data, size_t size) = 0;
+  // Flushes everything down the chain; no write may follow.
+  virtual Result<void> finish() = 0;
+};
+
+// Writes to a file descriptor it does not own.
+class FdSink : public Sink {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+  Result<void> write(const void* data, size_t size) override;
+  Result<void> finish() override { return {}; }
+
+ private:
+  int fd_;
+};
+
+// Counts and hashes what passes through to `next`.
+class HashingSink : public Sink {
+ public:
+  explicit HashingSink(Sink& next) : next_(next) {}
+  Result<void> write(const void* data, size_t size) override;
+  Result<void> finish() override;
+  const std::string& digest() const { return digest_; }  // after finish()
+  uint64_t size() const { return size_; }
+
+ private:
+  Sink& next_;
+  Sha256 hash_;
+  std::string digest_;
+  uint64_t size_ = 0;
+};
+
+enum class Compression { none, gzip, zstd };
+std::string_view to_string(Compression c);
+
+// A compressing sink (gzip: a plain single-member stream; zstd: multi-threaded).
+std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level = -1);
+
+}  // namespace strata::archive

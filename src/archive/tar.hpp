@@ -1,0 +1,63 @@
+// Tar archives: a deterministic PAX writer (layers, archives strata writes)
+// and a reader for any tar in any compression (base layers, `strata load`).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "archive/sink.hpp"
+#include "util/error.hpp"
+
+namespace strata::archive {
+
+struct TarEntry {
+  enum Type { file, dir, symlink, hardlink, chardev, blockdev, fifo } type = file;
+  std::string path;      // relative, "/"-separated, no leading "./" or "/"
+  uint32_t mode = 0644;  // permission bits incl. setuid/setgid/sticky
+  uint32_t uid = 0, gid = 0;
+  uint64_t size = 0;     // regular files only
+  int64_t mtime = 0;     // seconds since the epoch
+  std::string linkname;  // symlink target or hardlink source path
+  uint32_t devmajor = 0, devminor = 0;
+  std::map<std::string, std::string> xattrs;  // e.g. security.capability
+};
+
+class TarWriter {
+ public:
+  explicit TarWriter(Sink& out) : out_(out) {}
+  // Adds an entry; a regular file's `size` bytes are read from `content_fd`.
+  Result<void> add(const TarEntry& e, int content_fd = -1);
+  Result<void> add_data(const TarEntry& e, std::string_view data);
+  // Writes the end-of-archive blocks and finishes the sink chain.
+  Result<void> finish();
+
+ private:
+  Result<void> header(const TarEntry& e);
+  Result<void> pad(uint64_t size);
+  Sink& out_;
+};
+
+class TarReader {
+ public:
+  ~TarReader();
+  TarReader(TarReader&&) noexcept;
+  // Any tar (ustar, PAX, GNU), plain or gzip/bzip2/xz/zstd compressed.
+  static Result<TarReader> open(const std::filesystem::path& path);
+  static Result<TarReader> open_memory(std::string_view data);
+  // The next entry, or nullopt at the end.
+  Result<std::optional<TarEntry>> next();
+  // The current regular file's contents.
+  Result<void> copy_data_to(int fd);
+  Result<std::string> read_data();
+
+ private:
+  TarReader();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::archive

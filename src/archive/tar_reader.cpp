@@ -1,0 +1,124 @@
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "archive/tar.hpp"
+#include "os/fs.hpp"
+
+namespace strata::archive {
+
+struct TarReader::Impl {
+  struct archive* a = archive_read_new();
+  std::string memory;  // keeps open_memory's data alive
+  ~Impl() { archive_read_free(a); }
+  Error error(std::string_view what) const {
+    const char* msg = archive_error_string(a);
+    return Error{Errc::io, fmt::format("{}: {}", what, msg ? msg : "unknown error")};
+  }
+};
+
+TarReader::TarReader() : impl_(std::make_unique<Impl>()) {
+  archive_read_support_filter_all(impl_->a);
+  archive_read_support_format_tar(impl_->a);
+  archive_read_support_format_gnutar(impl_->a);
+}
+TarReader::~TarReader() = default;
+TarReader::TarReader(TarReader&&) noexcept = default;
+
+Result<TarReader> TarReader::open(const std::filesystem::path& path) {
+  TarReader r;
+  if (archive_read_open_filename(r.impl_->a, path.c_str(), 1 << 20) != ARCHIVE_OK)
+    return std::unexpected(r.impl_->error("opening " + path.string()));
+  return r;
+}
+
+Result<TarReader> TarReader::open_memory(std::string_view data) {
+  TarReader r;
+  r.impl_->memory = std::string(data);
+  if (archive_read_open_memory(r.impl_->a, r.impl_->memory.data(), r.impl_->memory.size()) !=
+      ARCHIVE_OK)
+    return std::unexpected(r.impl_->error("opening an archive"));
+  return r;
+}
+
+Result<std::optional<TarEntry>> TarReader::next() {
+  struct archive_entry* ae = nullptr;
+  int rc = archive_read_next_header(impl_->a, &ae);
+  if (rc == ARCHIVE_EOF) return std::nullopt;
+  if (rc < ARCHIVE_WARN) return std::unexpected(impl_->error("reading a tar header"));
+  TarEntry e;
+  const char* p = archive_entry_pathname(ae);
+  e.path = p ? p : "";
+  while (e.path.starts_with("./")) e.path.erase(0, 2);
+  while (e.path.starts_with("/")) e.path.erase(0, 1);
+  while (e.path.size() > 1 && e.path.ends_with("/")) e.path.pop_back();
+  e.mode = archive_entry_perm(ae) & 07777;
+  e.uid = static_cast<uint32_t>(archive_entry_uid(ae));
+  e.gid = static_cast<uint32_t>(archive_entry_gid(ae));
+  e.mtime = archive_entry_mtime(ae);
+  e.size = static_cast<uint64_t>(archive_entry_size(ae));
+  if (const char* hl = archive_entry_hardlink(ae)) {
+    e.type = TarEntry::hardlink;
+    e.linkname = hl;
+    while (e.linkname.starts_with("./")) e.linkname.erase(0, 2);
+    while (e.linkname.starts_with("/")) e.linkname.erase(0, 1);
+    e.size = 0;
+  } else {
+    switch (archive_entry_filetype(ae)) {
+      case AE_IFDIR:
+        e.type = TarEntry::dir;
+        break;
+      case AE_IFLNK:
+        e.type = TarEntry::symlink;
+        e.linkname = archive_entry_symlink(ae) ? archive_entry_symlink(ae) : "";
+        break;
+      case AE_IFCHR:
+        e.type = TarEntry::chardev;
+        break;
+      case AE_IFBLK:
+        e.type = TarEntry::blockdev;
+        break;
+      case AE_IFIFO:
+        e.type = TarEntry::fifo;
+        break;
+      default:
+        e.type = TarEntry::file;
+    }
+    if (e.type != TarEntry::file) e.size = 0;
+  }
+  e.devmajor = static_cast<uint32_t>(archive_entry_rdevmajor(ae));
+  e.devminor = static_cast<uint32_t>(archive_entry_rdevminor(ae));
+  archive_entry_xattr_reset(ae);
+  const char* name;
+  const void* value;
+  size_t size;
+  while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK)
+    e.xattrs[name] = std::string(static_cast<const char*>(value), size);
+  return e;
+}
+
+Result<void> TarReader::copy_data_to(int fd) {
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    la_ssize_t n = archive_read_data(impl_->a, buf.data(), buf.size());
+    if (n < 0) return std::unexpected(impl_->error("reading tar data"));
+    if (n == 0) return {};
+    if (auto r = os::write_all(fd, buf.data(), static_cast<size_t>(n)); !r) return r;
+  }
+}
+
+Result<std::string> TarReader::read_data() {
+  std::string out;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    la_ssize_t n = archive_read_data(impl_->a, buf.data(), buf.size());
+    if (n < 0) return std::unexpected(impl_->error("reading tar data"));
+    if (n == 0) return out;
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+}
+
+}  // namespace strata::archive

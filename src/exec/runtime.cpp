@@ -1,0 +1,152 @@
+#include "exec/runtime.hpp"
+
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "os/fs.hpp"
+#include "os/mount.hpp"
+#include "os/process.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::exec {
+
+namespace {
+
+std::string find_binary(std::string_view name) {
+  for (const char* dir :
+       {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    fs::path p = fs::path(dir) / name;
+    if (::access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return {};
+}
+
+json mount(const std::string& dest, const std::string& type, const std::string& source,
+           std::vector<std::string> options) {
+  return {{"destination", dest}, {"type", type}, {"source", source}, {"options", options}};
+}
+
+json make_config(const ContainerSpec& s) {
+  std::vector<std::string> caps = {
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
+  json mounts = json::array({
+      mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+      mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      mount("/dev/pts", "devpts", "devpts",
+            {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+      mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+  });
+  for (const char* f : {"/etc/resolv.conf", "/etc/hosts"}) {
+    if (::access(f, R_OK) == 0) mounts.push_back(mount(f, "bind", f, {"rbind", "ro"}));
+  }
+  for (const auto& b : s.binds)
+    mounts.push_back(
+        mount(b.target, "bind", b.source.string(), {"rbind", b.readonly ? "ro" : "rw"}));
+  for (const auto& t : s.tmpfs) {
+    std::vector<std::string> opts = {"nosuid", "nodev"};
+    if (t.size) opts.push_back(fmt::format("size={}", t.size));
+    mounts.push_back(mount(t.target, "tmpfs", "tmpfs", opts));
+  }
+  json ns =
+      json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  if (s.network_none) ns.push_back({{"type", "network"}});
+  return {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", s.uid}, {"gid", s.gid}, {"additionalGids", s.additional_gids}}},
+        {"args", s.args},
+        {"env", s.env},
+        {"cwd", s.cwd},
+        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+        {"rlimits",
+         json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}})},
+        {"noNewPrivileges", false}}},
+      {"root", {{"path", s.rootfs.string()}, {"readonly", false}}},
+      {"hostname", s.hostname},
+      {"mounts", mounts},
+      {"linux",
+       {{"namespaces", ns},
+        {"maskedPaths",
+         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths",
+         {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+          "/proc/sysrq-trigger"}}}},
+  };
+}
+
+// In the child, before exec'ing crun: a private mount namespace without the
+// cgroup v2 hierarchy that makes crun 1.8 refuse hybrid mode.
+int enter_private_mount_ns() {
+  if (::unshare(CLONE_NEWNS) != 0) return errno;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
+  ::umount2("/sys/fs/cgroup/unified", MNT_DETACH);
+  return 0;
+}
+
+}  // namespace
+
+Result<Runtime> choose_runtime(std::string_view requested) {
+  Runtime rt;
+  if (requested.empty() || requested == "crun") {
+    rt.path = find_binary("crun");
+    if (!rt.path.empty()) {
+      rt.name = "crun";
+      rt.private_mount_ns = os::is_mount_point("/sys/fs/cgroup/unified");
+      return rt;
+    }
+    if (requested == "crun")
+      return fail(Errc::not_found, "crun is not installed (apt-get install crun)");
+  }
+  if (requested.empty() || requested == "runc") {
+    rt.path = find_binary("runc");
+    if (!rt.path.empty()) {
+      rt.name = "runc";
+      return rt;
+    }
+    return fail(Errc::not_found,
+                "no OCI runtime found: install crun or runc (apt-get install crun)");
+  }
+  return fail(Errc::invalid_argument,
+              fmt::format("unknown runtime \"{}\" (use crun or runc)", requested));
+}
+
+Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& spec,
+                                      const fs::path& bundle,
+                                      const std::function<void(const std::string&)>& on_line) {
+  if (auto r = os::write_file_atomic(bundle / "config.json", make_config(spec).dump(1)); !r)
+    return std::unexpected(r.error());
+  static std::atomic<int> counter{0};
+  std::string id = fmt::format("strata-{}-{}", ::getpid(), counter++);
+  os::ProcessSpec p;
+  p.argv = {rt.path, "run", "--bundle", bundle.string(), id};
+  p.pass_stdin = spec.interactive;
+  p.pass_output = spec.interactive;
+  p.on_line = on_line;
+  if (rt.private_mount_ns) p.before_exec = enter_private_mount_ns;
+  auto r = os::run_process(p, 30);
+  // A container left behind (say, the runtime was killed) is removed.
+  os::ProcessSpec del;
+  del.argv = {rt.path, "delete", "--force", id};
+  del.on_line = [](const std::string&) {};
+  if (rt.private_mount_ns) del.before_exec = enter_private_mount_ns;
+  (void)os::run_process(del, 1);
+  if (!r) return std::unexpected(r.error());
+  return ContainerResult{r->exit_code, std::move(r->tail)};
+}
+
+}  // namespace strata::exec

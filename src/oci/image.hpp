@@ -1,0 +1,56 @@
+// OCI image-spec types (descriptors, manifests, indexes) and media types,
+// with their JSON forms. Image configs stay nlohmann::json so that fields a
+// base image sets and strata does not know survive a rebuild.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace strata::oci {
+
+inline constexpr const char* kIndex = "application/vnd.oci.image.index.v1+json";
+inline constexpr const char* kManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* kConfig = "application/vnd.oci.image.config.v1+json";
+inline constexpr const char* kLayerTar = "application/vnd.oci.image.layer.v1.tar";
+inline constexpr const char* kLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr const char* kLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+inline constexpr const char* kDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr const char* kDockerManifestList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
+inline constexpr const char* kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+inline constexpr const char* kRefNameAnnotation = "org.opencontainers.image.ref.name";
+
+struct Descriptor {
+  std::string media_type;
+  std::string digest;
+  int64_t size = 0;
+  std::map<std::string, std::string> annotations;
+  std::optional<nlohmann::json> platform;
+};
+
+struct Manifest {
+  std::string media_type = kManifest;
+  Descriptor config;
+  std::vector<Descriptor> layers;
+};
+
+nlohmann::json to_json(const Descriptor& d);
+Result<Descriptor> descriptor_from_json(const nlohmann::json& j);
+std::string to_json_text(const Manifest& m);  // canonical: the bytes that are hashed
+Result<Manifest> parse_manifest(std::string_view text);
+
+// Canonical JSON text for a config or index (sorted keys, no spaces).
+std::string canonical(const nlohmann::json& j);
+
+// "busybox" -> "busybox:latest"; a name with a tag or digest is kept.
+std::string normalize_name(std::string_view name);
+
+}  // namespace strata::oci

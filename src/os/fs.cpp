@@ -1,0 +1,101 @@
+#include "os/fs.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace strata::os {
+
+Error errno_error(std::string_view what, const fs::path& path) {
+  return Error{Errc::io, fmt::format("{} {}: {}", what, path.string(), std::strerror(errno))};
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(errno_error("opening", path));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(errno_error("reading", path));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<void> write_all(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Errc::io, fmt::format("write: {}", std::strerror(errno)));
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Result<void> fsync_path(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(errno_error("opening", path));
+  if (::fsync(fd.get()) != 0) return std::unexpected(errno_error("fsync", path));
+  return {};
+}
+
+Result<void> write_file_atomic(const fs::path& path, std::string_view data) {
+  fs::path tmp = path;
+  tmp += fmt::format(".tmp-{}", ::getpid());
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return std::unexpected(errno_error("creating", tmp));
+    if (auto r = write_all(fd.get(), data.data(), data.size()); !r) {
+      ::unlink(tmp.c_str());
+      return std::unexpected(r.error().with_context("writing " + tmp.string()));
+    }
+    if (::fsync(fd.get()) != 0) {
+      ::unlink(tmp.c_str());
+      return std::unexpected(errno_error("fsync", tmp));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(errno_error("renaming into", path));
+  }
+  return fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+}
+
+Result<void> make_dirs(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return fail(Errc::io, fmt::format("creating {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+Result<fs::path> make_temp_dir(const fs::path& parent, std::string_view prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path p = parent / fmt::format("{}{:012x}", prefix, rng() & 0xffffffffffffULL);
+    if (::mkdir(p.c_str(), 0700) == 0) return p;
+    if (errno != EEXIST) return std::unexpected(errno_error("creating", p));
+  }
+  return fail(Errc::io,
+              fmt::format("could not create a temporary directory in {}", parent.string()));
+}
+
+Result<void> remove_tree(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);  // does not follow symlinks
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return fail(Errc::io, fmt::format("removing {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+}  // namespace strata::os

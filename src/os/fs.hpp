@@ -1,0 +1,62 @@
+// File-system helpers with the durability the store needs: every write goes
+// to a temporary file in the same directory, is fsynced and renamed, and the
+// directory is fsynced, so a crash leaves the old file or the new one.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/error.hpp"
+
+namespace strata::os {
+
+// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.release();
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Error errno_error(std::string_view what, const std::filesystem::path& path);
+
+Result<std::string> read_file(const std::filesystem::path& path);
+// Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data);
+// fsyncs a file or directory.
+Result<void> fsync_path(const std::filesystem::path& path);
+Result<void> make_dirs(const std::filesystem::path& path);
+// A unique new directory under `parent`, named prefix + random suffix.
+Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
+                                            std::string_view prefix);
+// Removes a tree without following symlinks; a missing path is not an error.
+Result<void> remove_tree(const std::filesystem::path& path);
+// Writes all of `data` to `fd`.
+Result<void> write_all(int fd, const void* data, size_t size);
+
+}  // namespace strata::os

@@ -1,0 +1,24 @@
+// Mounts: overlayfs for build steps, bind mounts for RUN --mount, and the
+// private mount namespace crun needs on hosts with hybrid cgroups.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace strata::os {
+
+// Mounts an overlay at `target`. `lowers` are listed top-most first. With no
+// upper dir the mount is read-only. The option string must stay under the
+// kernel's page-size limit, which is why snapshots have short paths.
+Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowers,
+                           const std::filesystem::path& upper, const std::filesystem::path& work,
+                           const std::filesystem::path& target);
+Result<void> unmount(const std::filesystem::path& target);
+
+// Is `path` a mount point (per /proc/self/mountinfo)?
+bool is_mount_point(const std::filesystem::path& path);
+
+}  // namespace strata::os

@@ -1,0 +1,33 @@
+// Running a child process: argv, environment, an optional hook that runs in
+// the child before exec (to enter a namespace), its output streamed line by
+// line to a callback, and its exit status.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace strata::os {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // empty: inherit ours
+  std::string cwd;               // empty: ours
+  bool pass_stdin = false;       // else /dev/null
+  bool pass_output = false;      // stdout/stderr go straight to ours; on_line is not called
+  // Runs in the child between fork and exec; a non-zero return aborts with
+  // that errno.
+  std::function<int()> before_exec;
+  std::function<void(const std::string& line)> on_line;  // each output line (stdout+stderr)
+};
+
+struct ProcessResult {
+  int exit_code = 0;              // 128+N when killed by signal N
+  std::vector<std::string> tail;  // the last output lines
+};
+
+Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines = 20);
+
+}  // namespace strata::os

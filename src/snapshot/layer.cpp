@@ -1,0 +1,326 @@
+#include "snapshot/layer.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "os/fs.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace strata::snapshot {
+
+using archive::TarEntry;
+
+namespace {
+
+constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
+
+Error io_error(std::string_view what, const fs::path& p) {
+  return os::errno_error(what, p);
+}
+
+// A relative path without "." or ".." components, or nullopt.
+std::optional<std::string> safe_relative(const std::string& path) {
+  std::vector<std::string> parts;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return std::nullopt;
+    parts.push_back(part);
+  }
+  if (parts.empty()) return std::nullopt;
+  return join(parts, "/");
+}
+
+// Checks that no parent of `rel` inside `root` is a symlink (so that an entry
+// cannot be written through a link out of the snapshot).
+bool parents_are_real(const fs::path& root, const std::string& rel) {
+  fs::path p = root;
+  auto parts = split(rel, '/');
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    p /= parts[i];
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return true;  // created later as a directory
+    if (S_ISLNK(st.st_mode)) return false;
+  }
+  return true;
+}
+
+void set_metadata(const fs::path& p, const TarEntry& e, bool is_link) {
+  (void)::lchown(p.c_str(), e.uid, e.gid);
+  if (!is_link) ::chmod(p.c_str(), e.mode & 07777);
+  for (const auto& [k, v] : e.xattrs) ::lsetxattr(p.c_str(), k.c_str(), v.data(), v.size(), 0);
+  struct timespec ts[2] = {{e.mtime, 0}, {e.mtime, 0}};
+  ::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+}
+
+}  // namespace
+
+Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
+  std::vector<std::pair<fs::path, TarEntry>> dirs;  // times are set last
+  for (;;) {
+    auto next = layer.next();
+    if (!next) return std::unexpected(next.error());
+    if (!*next) break;
+    TarEntry e = std::move(**next);
+    if (e.path.empty() || e.path == ".") continue;
+    auto rel = safe_relative(e.path);
+    if (!rel || !parents_are_real(dest, *rel)) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("layer entry \"{}\" leaves the layer", e.path));
+    }
+    fs::path target = dest / *rel;
+    std::string base = target.filename().string();
+    if (auto r = os::make_dirs(target.parent_path()); !r) return r;
+    if (base == ".wh..wh..opq") {
+      if (::lsetxattr(target.parent_path().c_str(), kOpaqueXattr, "y", 1, 0) != 0)
+        return std::unexpected(io_error("marking opaque", target.parent_path()));
+      continue;
+    }
+    if (base.starts_with(".wh.")) {
+      fs::path hidden = target.parent_path() / base.substr(4);
+      (void)os::remove_tree(hidden);
+      if (::mknod(hidden.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
+        return std::unexpected(io_error("creating a whiteout", hidden));
+      continue;
+    }
+    struct stat st {};
+    bool exists = ::lstat(target.c_str(), &st) == 0;
+    if (exists && !(e.type == TarEntry::dir && S_ISDIR(st.st_mode))) (void)os::remove_tree(target);
+    switch (e.type) {
+      case TarEntry::dir:
+        if (!(exists && S_ISDIR(st.st_mode)) && ::mkdir(target.c_str(), 0700) != 0)
+          return std::unexpected(io_error("creating", target));
+        dirs.emplace_back(target, e);
+        continue;
+      case TarEntry::file: {
+        os::UniqueFd fd(
+            ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return std::unexpected(io_error("creating", target));
+        if (auto r = layer.copy_data_to(fd.get()); !r) return r;
+        break;
+      }
+      case TarEntry::symlink:
+        if (::symlink(e.linkname.c_str(), target.c_str()) != 0)
+          return std::unexpected(io_error("creating symlink", target));
+        break;
+      case TarEntry::hardlink: {
+        auto src = safe_relative(e.linkname);
+        if (!src)
+          return fail(Errc::invalid_argument,
+                      fmt::format("hardlink \"{}\" leaves the layer", e.linkname));
+        if (::link((dest / *src).c_str(), target.c_str()) != 0)
+          return std::unexpected(io_error("creating hardlink", target));
+        continue;  // shares the metadata of its source
+      }
+      case TarEntry::chardev:
+      case TarEntry::blockdev:
+      case TarEntry::fifo: {
+        mode_t kind = e.type == TarEntry::chardev    ? S_IFCHR
+                      : e.type == TarEntry::blockdev ? S_IFBLK
+                                                     : S_IFIFO;
+        if (::mknod(target.c_str(), kind | (e.mode & 07777), makedev(e.devmajor, e.devminor)) != 0)
+          return std::unexpected(io_error("creating device", target));
+        break;
+      }
+    }
+    set_metadata(target, e, e.type == TarEntry::symlink);
+  }
+  // Deepest first, so that setting a parent's time is not undone by a child.
+  std::sort(dirs.begin(), dirs.end(),
+            [](auto& a, auto& b) { return a.first.string() > b.first.string(); });
+  for (const auto& [p, e] : dirs) set_metadata(p, e, false);
+  return {};
+}
+
+namespace {
+
+class LayerWriter {
+ public:
+  LayerWriter(archive::TarWriter& tar, const DiffOptions& opts) : tar_(tar), opts_(opts) {}
+
+  Result<void> walk(const fs::path& root, const std::string& rel) {
+    fs::path dir = rel.empty() ? root : root / rel;
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      names.push_back(it->path().filename().string());
+    if (ec) return fail(Errc::io, fmt::format("reading {}: {}", dir.string(), ec.message()));
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string path = rel.empty() ? name : rel + "/" + name;
+      fs::path full = root / path;
+      struct stat st {};
+      if (::lstat(full.c_str(), &st) != 0) return std::unexpected(io_error("stat", full));
+      ++count_;
+      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+        // An overlay whiteout: the file was deleted.
+        TarEntry wh;
+        wh.path = (rel.empty() ? "" : rel + "/") + ".wh." + name;
+        wh.mtime = clamp(st.st_mtime);
+        if (auto r = tar_.add(wh); !r) return r;
+        continue;
+      }
+      TarEntry e = entry_for(full, path, st);
+      if (e.type == TarEntry::file && st.st_nlink > 1) {
+        auto key = std::make_pair(st.st_dev, st.st_ino);
+        if (auto it = links_.find(key); it != links_.end()) {
+          e.type = TarEntry::hardlink;
+          e.linkname = it->second;
+          e.size = 0;
+        } else {
+          links_[key] = path;
+        }
+      }
+      if (e.type == TarEntry::file) {
+        os::UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!fd) return std::unexpected(io_error("opening", full));
+        if (auto r = tar_.add(e, fd.get()); !r) return r;
+      } else {
+        if (auto r = tar_.add(e); !r) return r;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        char v[4] = {};
+        ssize_t n = ::lgetxattr(full.c_str(), kOpaqueXattr, v, sizeof v);
+        if (n == 1 && v[0] == 'y') {
+          TarEntry opq;
+          opq.path = path + "/.wh..wh..opq";
+          opq.mtime = clamp(st.st_mtime);
+          if (auto r = tar_.add(opq); !r) return r;
+        }
+        if (auto r = walk(root, path); !r) return r;
+      }
+    }
+    return {};
+  }
+
+  size_t count() const { return count_; }
+
+ private:
+  int64_t clamp(int64_t t) const { return opts_.clamp_mtime ? std::min(t, *opts_.clamp_mtime) : t; }
+
+  TarEntry entry_for(const fs::path& full, const std::string& path, const struct stat& st) const {
+    TarEntry e;
+    e.path = path;
+    e.mode = st.st_mode & 07777;
+    e.uid = st.st_uid;
+    e.gid = st.st_gid;
+    e.mtime = clamp(st.st_mtime);
+    if (S_ISDIR(st.st_mode))
+      e.type = TarEntry::dir;
+    else if (S_ISLNK(st.st_mode)) {
+      e.type = TarEntry::symlink;
+      std::vector<char> buf(static_cast<size_t>(st.st_size) + 1);
+      ssize_t n = ::readlink(full.c_str(), buf.data(), buf.size());
+      if (n > 0) e.linkname.assign(buf.data(), static_cast<size_t>(n));
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      e.type = S_ISCHR(st.st_mode) ? TarEntry::chardev : TarEntry::blockdev;
+      e.devmajor = major(st.st_rdev);
+      e.devminor = minor(st.st_rdev);
+    } else if (S_ISFIFO(st.st_mode)) {
+      e.type = TarEntry::fifo;
+    } else {
+      e.type = TarEntry::file;
+      e.size = static_cast<uint64_t>(st.st_size);
+    }
+    // Extended attributes other than overlay's own bookkeeping.
+    char names[4096];
+    ssize_t len = ::llistxattr(full.c_str(), names, sizeof names);
+    for (ssize_t i = 0; len > 0 && i < len;) {
+      std::string name(names + i);
+      i += static_cast<ssize_t>(name.size()) + 1;
+      if (name.starts_with("trusted.") || name.starts_with("security.selinux")) continue;
+      char value[4096];
+      ssize_t vl = ::lgetxattr(full.c_str(), name.c_str(), value, sizeof value);
+      if (vl >= 0) e.xattrs[name] = std::string(value, static_cast<size_t>(vl));
+    }
+    return e;
+  }
+
+  archive::TarWriter& tar_;
+  const DiffOptions& opts_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  size_t count_ = 0;
+};
+
+std::string layer_media_type(archive::Compression c) {
+  switch (c) {
+    case archive::Compression::gzip:
+      return oci::kLayerGzip;
+    case archive::Compression::zstd:
+      return oci::kLayerZstd;
+    case archive::Compression::none:
+      return oci::kLayerTar;
+  }
+  return oci::kLayerGzip;
+}
+
+}  // namespace
+
+Result<Layer> write_layer(const fs::path& upper, store::Store& store, const DiffOptions& opts) {
+  auto tmp = os::make_temp_dir(store.tmp_dir(), "layer-");
+  if (!tmp) return std::unexpected(tmp.error());
+  fs::path file = *tmp / "blob";
+  Layer layer;
+  {
+    os::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) return std::unexpected(io_error("creating", file));
+    archive::FdSink out(fd.get());
+    archive::HashingSink compressed(out);
+    auto compressor = archive::make_compressor(opts.compression, compressed);
+    archive::HashingSink raw(*compressor);
+    archive::TarWriter tar(raw);
+    LayerWriter writer(tar, opts);
+    if (auto r = writer.walk(upper, ""); !r) {
+      (void)os::remove_tree(*tmp);
+      return std::unexpected(r.error());
+    }
+    if (auto r = tar.finish(); !r) {
+      (void)os::remove_tree(*tmp);
+      return std::unexpected(r.error());
+    }
+    layer.empty = writer.count() == 0;
+    layer.diff_id = raw.digest();
+    layer.blob = {layer_media_type(opts.compression),
+                  compressed.digest(),
+                  static_cast<int64_t>(compressed.size()),
+                  {},
+                  {}};
+  }
+  auto r = store.has_blob(layer.blob.digest) ? Result<void>{}
+                                             : store.commit_blob(file, layer.blob.digest);
+  (void)os::remove_tree(*tmp);
+  if (!r) return std::unexpected(r.error());
+  return layer;
+}
+
+Result<fs::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,
+                                 const std::string& diff_id) {
+  auto existing = store.snapshot(diff_id);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) return **existing;
+  auto tmp = os::make_temp_dir(store.tmp_dir(), "unpack-");
+  if (!tmp) return std::unexpected(tmp.error());
+  auto reader = archive::TarReader::open(store.blob_path(blob.digest));
+  if (!reader) {
+    (void)os::remove_tree(*tmp);
+    return std::unexpected(reader.error());
+  }
+  if (auto r = unpack_layer(*reader, *tmp); !r) {
+    (void)os::remove_tree(*tmp);
+    return std::unexpected(r.error().with_context("unpacking layer " + blob.digest));
+  }
+  return store.add_snapshot(diff_id, *tmp);
+}
+
+}  // namespace strata::snapshot

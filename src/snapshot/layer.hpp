@@ -1,0 +1,41 @@
+// Layers and snapshots: a layer tar unpacked into a directory an overlay can
+// use as a lower (OCI whiteouts become overlay whiteouts), and an overlay
+// upper dir turned back into a deterministic layer tar (overlay whiteouts
+// become OCI whiteouts).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "archive/sink.hpp"
+#include "archive/tar.hpp"
+#include "store/store.hpp"
+
+namespace strata::snapshot {
+
+// Unpacks a layer into `dest` (an empty directory), converting `.wh.` files
+// and opaque markers into overlay's form. Rejects paths that leave `dest`.
+Result<void> unpack_layer(archive::TarReader& layer, const std::filesystem::path& dest);
+
+struct DiffOptions {
+  archive::Compression compression = archive::Compression::gzip;
+  std::optional<int64_t> clamp_mtime;  // SOURCE_DATE_EPOCH
+};
+
+struct Layer {
+  oci::Descriptor blob;  // the compressed layer in the store
+  std::string diff_id;   // sha256 of the uncompressed tar
+  bool empty = false;    // nothing changed
+};
+
+// Writes the changes in an overlay upper dir as a layer blob in the store.
+Result<Layer> write_layer(const std::filesystem::path& upper, store::Store& store,
+                          const DiffOptions& opts);
+
+// Returns the snapshot (unpacked directory) of a layer, unpacking its blob
+// the first time.
+Result<std::filesystem::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,
+                                              const std::string& diff_id);
+
+}  // namespace strata::snapshot

@@ -1,0 +1,71 @@
+#include "store/db.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace strata::store {
+
+Result<Db> Db::open(const std::filesystem::path& path) {
+  Db d;
+  if (sqlite3_open_v2(path.c_str(), &d.db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = d.db_ ? sqlite3_errmsg(d.db_) : "out of memory";
+    return fail(Errc::io, fmt::format("opening {}: {}", path.string(), msg));
+  }
+  sqlite3_busy_timeout(d.db_, 30000);
+  if (auto r = d.exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
+  if (auto r = d.exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
+  return d;
+}
+
+Db::~Db() {
+  if (db_) sqlite3_close_v2(db_);
+}
+Db::Db(Db&& o) noexcept : db_(o.db_) {
+  o.db_ = nullptr;
+}
+Db& Db::operator=(Db&& o) noexcept {
+  if (this != &o) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = o.db_;
+    o.db_ = nullptr;
+  }
+  return *this;
+}
+
+Result<std::vector<Db::Row>> Db::query(const std::string& sql,
+                                       const std::vector<std::string>& args) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    return fail(Errc::internal, fmt::format("sqlite: {}: {}", sqlite3_errmsg(db_), sql));
+  for (size_t i = 0; i < args.size(); ++i)
+    sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<Row> rows;
+  for (;;) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      std::string msg = sqlite3_errmsg(db_);
+      sqlite3_finalize(st);
+      return fail(Errc::io, fmt::format("sqlite: {}", msg));
+    }
+    Row row;
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      const unsigned char* t = sqlite3_column_text(st, c);
+      row.push_back(t ? std::optional<std::string>(reinterpret_cast<const char*>(t))
+                      : std::nullopt);
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  return rows;
+}
+
+Result<void> Db::exec(const std::string& sql, const std::vector<std::string>& args) {
+  auto r = query(sql, args);
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+}  // namespace strata::store

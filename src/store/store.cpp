@@ -1,0 +1,179 @@
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::store {
+
+fs::path default_root() {
+  if (const char* r = std::getenv("STRATA_ROOT"); r && *r) return r;
+  if (::geteuid() == 0) return "/var/lib/strata";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "strata";
+  const char* home = std::getenv("HOME");
+  return fs::path(home ? home : "/tmp") / ".local/share/strata";
+}
+
+Result<Store> Store::open(const fs::path& root_in) {
+  fs::path root = fs::absolute(root_in);
+  for (const auto& d : {root / "blobs" / "sha256", root / "snapshots", root / "tmp"}) {
+    if (auto r = os::make_dirs(d); !r) return std::unexpected(r.error());
+  }
+  std::error_code ec;
+  if (!fs::exists(root / "oci-layout", ec)) {
+    if (auto r = os::write_file_atomic(root / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+        !r)
+      return std::unexpected(r.error());
+  }
+  auto db = Db::open(root / "meta.db");
+  if (!db) return std::unexpected(db.error());
+  for (const char* sql : {
+           "CREATE TABLE IF NOT EXISTS images (name TEXT PRIMARY KEY, digest TEXT NOT NULL, "
+           "media_type TEXT NOT NULL, size INTEGER NOT NULL, created TEXT DEFAULT "
+           "CURRENT_TIMESTAMP)",
+           "CREATE TABLE IF NOT EXISTS snapshots (diff_id TEXT PRIMARY KEY, id INTEGER UNIQUE NOT "
+           "NULL)",
+       }) {
+    if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
+  }
+  Store s(root, std::move(*db));
+  if (!fs::exists(root / "index.json", ec))
+    if (auto r = s.write_index(); !r) return std::unexpected(r.error());
+  return s;
+}
+
+fs::path Store::blob_path(std::string_view digest) const {
+  return root_ / "blobs" / "sha256" / std::string(digest_hex(digest));
+}
+
+bool Store::has_blob(std::string_view digest) const {
+  std::error_code ec;
+  return valid_digest(digest) && fs::exists(blob_path(digest), ec);
+}
+
+Result<std::string> Store::read_blob(std::string_view digest) const {
+  if (!valid_digest(digest))
+    return fail(Errc::invalid_argument, fmt::format("invalid digest \"{}\"", digest));
+  return os::read_file(blob_path(digest));
+}
+
+Result<oci::Descriptor> Store::put_blob(std::string_view data, std::string media_type) {
+  oci::Descriptor d{
+      std::move(media_type), sha256_digest(data), static_cast<int64_t>(data.size()), {}, {}};
+  if (!has_blob(d.digest))
+    if (auto r = os::write_file_atomic(blob_path(d.digest), data); !r)
+      return std::unexpected(r.error());
+  return d;
+}
+
+Result<void> Store::commit_blob(const fs::path& tmp, std::string_view digest) {
+  auto actual = sha256_file(tmp);
+  if (!actual) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(actual.error());
+  }
+  if (*actual != digest) {
+    ::unlink(tmp.c_str());
+    return fail(Errc::invalid_argument,
+                fmt::format("digest mismatch: expected {}, content has {}", digest, *actual));
+  }
+  if (auto r = os::fsync_path(tmp); !r) return r;
+  if (::rename(tmp.c_str(), blob_path(digest).c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(os::errno_error("renaming into", blob_path(digest)));
+  }
+  return os::fsync_path(root_ / "blobs" / "sha256");
+}
+
+Result<void> Store::write_index() {
+  // index.json is rewritten under an exclusive lock so that two processes
+  // tagging at once cannot lose each other's entries.
+  os::UniqueFd lock(::open((root_ / "index.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock) return std::unexpected(os::errno_error("opening", root_ / "index.lock"));
+  ::flock(lock.get(), LOCK_EX);
+  auto rows = db_.query("SELECT name, digest, media_type, size FROM images ORDER BY name");
+  if (!rows) return std::unexpected(rows.error());
+  json manifests = json::array();
+  for (const auto& r : *rows) {
+    oci::Descriptor d{*r[2], *r[1], std::stoll(*r[3]), {{oci::kRefNameAnnotation, *r[0]}}, {}};
+    manifests.push_back(oci::to_json(d));
+  }
+  json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
+  return os::write_file_atomic(root_ / "index.json", index.dump(2));
+}
+
+Result<void> Store::tag(const std::string& name, const oci::Descriptor& m) {
+  if (auto r = db_.exec(
+          "INSERT OR REPLACE INTO images (name, digest, media_type, size) VALUES (?, ?, ?, ?)",
+          {oci::normalize_name(name), m.digest, m.media_type, std::to_string(m.size)});
+      !r)
+    return r;
+  return write_index();
+}
+
+Result<std::optional<ImageRecord>> Store::resolve(const std::string& name) {
+  auto rows = db_.query("SELECT name, digest, media_type, size FROM images WHERE name = ?",
+                        {oci::normalize_name(name)});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::nullopt;
+  const auto& r = (*rows)[0];
+  return ImageRecord{*r[0], {*r[2], *r[1], std::stoll(*r[3]), {}, {}}};
+}
+
+Result<std::vector<ImageRecord>> Store::images() {
+  auto rows = db_.query("SELECT name, digest, media_type, size FROM images ORDER BY name");
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<ImageRecord> out;
+  for (const auto& r : *rows) out.push_back({*r[0], {*r[2], *r[1], std::stoll(*r[3]), {}, {}}});
+  return out;
+}
+
+Result<bool> Store::untag(const std::string& name) {
+  auto existing = resolve(name);
+  if (!existing) return std::unexpected(existing.error());
+  if (!*existing) return false;
+  if (auto r = db_.exec("DELETE FROM images WHERE name = ?", {oci::normalize_name(name)}); !r)
+    return std::unexpected(r.error());
+  if (auto r = write_index(); !r) return std::unexpected(r.error());
+  return true;
+}
+
+Result<std::optional<fs::path>> Store::snapshot(const std::string& diff_id) {
+  auto rows = db_.query("SELECT id FROM snapshots WHERE diff_id = ?", {diff_id});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::nullopt;
+  fs::path p = root_ / "snapshots" / *(*rows)[0][0];
+  std::error_code ec;
+  if (!fs::is_directory(p, ec)) return std::nullopt;
+  return p;
+}
+
+Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path& dir) {
+  if (auto existing = snapshot(diff_id); existing && *existing) {
+    (void)os::remove_tree(dir);
+    return **existing;
+  }
+  auto rows = db_.query("SELECT COALESCE(MAX(id), 0) + 1 FROM snapshots");
+  if (!rows) return std::unexpected(rows.error());
+  std::string id = *(*rows)[0][0];
+  fs::path dest = root_ / "snapshots" / id;
+  if (::rename(dir.c_str(), dest.c_str()) != 0)
+    return std::unexpected(os::errno_error("renaming into", dest));
+  auto ins = db_.exec("INSERT INTO snapshots (diff_id, id) VALUES (?, ?)", {diff_id, id});
+  if (!ins) {
+    (void)os::remove_tree(dest);
+    return std::unexpected(ins.error());
+  }
+  return dest;
+}
+
+}  // namespace strata::store

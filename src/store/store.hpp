@@ -1,0 +1,63 @@
+// The store: one root that is at once a valid OCI image layout (oci-layout,
+// index.json, blobs/sha256/) and strata's own state (unpacked snapshots,
+// temporary space, a SQLite metadata db). Every write is atomic.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oci/image.hpp"
+#include "store/db.hpp"
+
+namespace strata::store {
+
+// --root, else $STRATA_ROOT, else /var/lib/strata (root) or $XDG_DATA_HOME/strata.
+std::filesystem::path default_root();
+
+struct ImageRecord {
+  std::string name;  // normalised, e.g. "app:latest"
+  oci::Descriptor manifest;
+};
+
+class Store {
+ public:
+  static Result<Store> open(const std::filesystem::path& root);
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+
+  // Blobs.
+  std::filesystem::path blob_path(std::string_view digest) const;
+  bool has_blob(std::string_view digest) const;
+  Result<std::string> read_blob(std::string_view digest) const;
+  // Stores `data`; its digest is computed here.
+  Result<oci::Descriptor> put_blob(std::string_view data, std::string media_type);
+  // Moves a finished file under tmp_dir() into place, after checking that its
+  // content has `digest`; the file is gone afterwards either way.
+  Result<void> commit_blob(const std::filesystem::path& tmp_file, std::string_view digest);
+
+  // Images (tags).
+  Result<void> tag(const std::string& name, const oci::Descriptor& manifest);
+  Result<std::optional<ImageRecord>> resolve(const std::string& name);
+  Result<std::vector<ImageRecord>> images();
+  Result<bool> untag(const std::string& name);
+
+  // Snapshots: a layer unpacked once, keyed by its diff id, reused as an
+  // overlay lower dir. Paths are short (snapshots/<n>) for overlay options.
+  Result<std::optional<std::filesystem::path>> snapshot(const std::string& diff_id);
+  // Takes ownership of `dir` (under tmp_dir()) as the snapshot of diff_id.
+  Result<std::filesystem::path> add_snapshot(const std::string& diff_id,
+                                             const std::filesystem::path& dir);
+
+  Db& db() { return db_; }
+
+ private:
+  Store(std::filesystem::path root, Db db) : root_(std::move(root)), db_(std::move(db)) {}
+  Result<void> write_index();
+  std::filesystem::path root_;
+  Db db_;
+};
+
+}  // namespace strata::store
