@@ -2,26 +2,29 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
+#include "builder/builder.hpp"
+#include "builder/copy.hpp"
 #include "dockerfile/instructions.hpp"
+#include "exec/runtime.hpp"
+#include "export/image_archive.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
+#include "os/process.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 
 namespace strata::cli {
 namespace {
-
-int report(const Error& e) {
-  std::cerr << "error: " << e.message << "\n";
-  return 1;
-}
 
 Result<std::string> read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -33,26 +36,68 @@ Result<std::string> read_file(const fs::path& p) {
   return ss.str();
 }
 
-}  // namespace
+// --output type=oci|docker|local,dest=PATH
+struct Output {
+  std::string type, dest;
+};
 
-CLI::App* add_build_command(CLI::App& app, BuildFlags& f) {
-  auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
-  cmd->add_option("context", f.context, "Build context directory")->required();
-  cmd->add_option("-f,--file", f.file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
-  cmd->add_option("--target", f.target, "Build this stage and the stages it needs");
-  cmd->add_option("--platform", f.platform,
-                  "Target platform (os/arch[/variant]); default: the host's");
-  cmd->add_option("--build-arg", f.build_args, "Set a build-time variable (K=V, or K to use $K)");
-  cmd->add_flag("--dry-run", f.dry_run, "Print the resolved plan; build nothing");
-  cmd->add_option("--format", f.format, "Plan format for --dry-run")
-      ->check(CLI::IsMember({"text", "json"}));
-  return cmd;
+Result<Output> parse_output(const std::string& spec) {
+  Output o;
+  for (const auto& field : split(spec, ',')) {
+    size_t eq = field.find('=');
+    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (k == "type")
+      o.type = v;
+    else if (k == "dest")
+      o.dest = v;
+    else if (eq == std::string::npos && o.type.empty())
+      o.type = "local", o.dest = field;  // --output DIR
+    else
+      return fail(Errc::invalid_argument,
+                  fmt::format("--output {}: unknown key \"{}\" (use type= and dest=)", spec, k));
+  }
+  if (o.type != "oci" && o.type != "docker" && o.type != "local")
+    return fail(Errc::invalid_argument,
+                fmt::format("--output {}: type must be oci, docker or local", spec));
+  if (o.dest.empty())
+    return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
+  return o;
 }
 
-int run_build(const BuildFlags& f) {
-  if (!f.dry_run) {
-    return report(Error{Errc::invalid_argument,
-                        "this strata can only plan builds: add --dry-run to print the plan"});
+int run_build(const GlobalFlags& g, const BuildFlags& f);
+
+}  // namespace
+
+void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>& run) {
+  auto f = std::make_shared<BuildFlags>();
+  auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
+  cmd->add_option("context", f->context, "Build context directory")->required();
+  cmd->add_option("-f,--file", f->file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
+  cmd->add_option("--target", f->target, "Build this stage and the stages it needs");
+  cmd->add_option("--platform", f->platform,
+                  "Target platform (os/arch[/variant]); default: the host's");
+  cmd->add_option("--build-arg", f->build_args, "Set a build-time variable (K=V, or K to use $K)");
+  cmd->add_option("-t,--tag", f->tags, "Name the result in the store (repeatable)");
+  cmd->add_option("-o,--output", f->outputs,
+                  "type=oci|docker,dest=FILE.tar or type=local,dest=DIR");
+  cmd->add_option("--network", f->network, "Network for RUN steps: host (default) or none")
+      ->check(CLI::IsMember({"host", "none", "default"}));
+  cmd->add_option("--progress", f->progress, "auto, plain, tty or quiet")
+      ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}));
+  cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
+  cmd->add_option("--format", f->format, "Plan format for --dry-run")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->callback([&g, &run, f] { run = [&g, f] { return run_build(g, *f); }; });
+}
+
+namespace {
+
+int run_build(const GlobalFlags& g, const BuildFlags& f) {
+  std::vector<Output> outputs;
+  for (const auto& o : f.outputs) {
+    auto parsed = parse_output(o);
+    if (!parsed) return report(parsed.error());
+    outputs.push_back(*parsed);
   }
   fs::path context = f.context;
   fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile" : fs::path(f.file);
@@ -108,15 +153,81 @@ int run_build(const BuildFlags& f) {
   if (!ctx) return report(ctx.error());
   opts.context = &*ctx;
 
+  if (f.dry_run) {
+    auto plan = frontend::make_plan(*df, opts);
+    if (!plan) return report(plan.error());
+    for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+    if (f.format == "json") {
+      std::cout << frontend::plan_to_json_text(*plan) << "\n";
+    } else {
+      std::cout << frontend::plan_to_text(*plan);
+    }
+    return 0;
+  }
+
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto runtime = exec::choose_runtime(g.runtime);
+  if (!runtime) return report(runtime.error());
+  opts.base_config = [&](const std::string& ref,
+                         const std::string&) -> Result<frontend::ImageConfig> {
+    auto img = builder::load_image(*store, ref);
+    if (!img) return std::unexpected(img.error());
+    return builder::to_frontend_config(img->config);
+  };
   auto plan = frontend::make_plan(*df, opts);
   if (!plan) return report(plan.error());
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
-  if (f.format == "json") {
-    std::cout << frontend::plan_to_json_text(*plan) << "\n";
-  } else {
-    std::cout << frontend::plan_to_text(*plan);
+
+  builder::BuildOptions bo;
+  bo.context = context;
+  bo.ignore = &ignore;
+  bo.runtime = *runtime;
+  bo.network = f.network == "none" ? "none" : "host";
+  bool quiet = f.progress == "quiet";
+  bo.log = [quiet](const std::string& line) {
+    if (!quiet) std::cerr << line << "\n";
+  };
+  std::string sde;
+  for (const auto& [k, v] : opts.build_args)
+    if (k == "SOURCE_DATE_EPOCH") sde = v;
+  if (sde.empty())
+    if (const char* e = std::getenv("SOURCE_DATE_EPOCH")) sde = e;
+  if (!sde.empty()) {
+    try {
+      bo.source_date_epoch = std::stoll(sde);
+    } catch (...) {
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("SOURCE_DATE_EPOCH={} is not a number of seconds", sde)});
+    }
   }
+  os::install_interrupt_handler();
+  auto start = std::chrono::steady_clock::now();
+  auto image = builder::build(*plan, *store, bo);
+  if (!image) return report(image.error());
+  for (const auto& t : f.tags) {
+    if (auto r = store->tag(t, image->manifest_desc); !r) return report(r.error());
+  }
+  for (const auto& o : outputs) {
+    Result<void> r;
+    if (o.type == "local") {
+      auto root = builder::Rootfs::mount(*store, image->layers, false);
+      if (!root) return report(root.error());
+      r = builder::copy_tree(root->path(), o.dest);
+    } else {
+      r = exporter::write_image_archive(*store, *image, f.tags, o.dest);
+    }
+    if (!r) return report(r.error().with_context("writing --output " + o.dest));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!quiet) {
+    std::cerr << fmt::format("built {} in {:.2f}s{}\n", image->manifest_desc.digest, secs,
+                             f.tags.empty() ? "" : " as " + join(f.tags, ", "));
+  }
+  std::cout << image->manifest_desc.digest << "\n";
   return 0;
 }
+
+}  // namespace
 
 }  // namespace strata::cli

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "cli/common.hpp"
 
 namespace strata::cli {
 
@@ -13,12 +16,14 @@ struct BuildFlags {
   std::string target;
   std::string platform;                 // target platform; "" = the host's
   std::vector<std::string> build_args;  // K=V, or K to take V from the environment
+  std::vector<std::string> tags;        // -t
+  std::vector<std::string> outputs;     // --output type=...,dest=...
+  std::string network = "host";
+  std::string progress = "auto";
   bool dry_run = false;
   std::string format = "text";
 };
 
-CLI::App* add_build_command(CLI::App& app, BuildFlags& flags);
-// Runs the command; returns the process exit code.
-int run_build(const BuildFlags& flags);
+void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>& run);
 
 }  // namespace strata::cli

@@ -1,21 +1,45 @@
 // strata: a daemonless, cache-first OCI image builder. Entry point: parses
 // the command line and dispatches to the commands.
 #include <CLI/CLI.hpp>
-#include <iostream>
+#include <functional>
 
 #include "cli/build_command.hpp"
+#include "cli/common.hpp"
+#include "cli/image_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: a daemonless, cache-first OCI image builder"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the command
   app.set_version_flag("--version", "strata 0.1.0");
-  strata::cli::BuildFlags build;
-  auto* build_cmd = strata::cli::add_build_command(app, build);
+  strata::cli::GlobalFlags g;
+  app.add_option("--root", g.root,
+                 "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
+  app.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
+      ->check(CLI::IsMember({"crun", "runc"}));
+  // `strata [--root R] [--runtime X] run ...` is parsed by hand: the
+  // container's command line follows the image.
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if ((arg == "--root" || arg == "--runtime") && i + 1 < argc) {
+      (arg == "--root" ? g.root : g.runtime) = argv[++i];
+    } else if (arg.starts_with("--root=")) {
+      g.root = arg.substr(7);
+    } else if (arg.starts_with("--runtime=")) {
+      g.runtime = arg.substr(10);
+    } else if (arg == "run") {
+      return strata::cli::run_command(g, std::vector<std::string>(argv + i + 1, argv + argc));
+    } else {
+      break;
+    }
+  }
+  std::function<int()> run;
+  strata::cli::add_build_command(app, g, run);
+  strata::cli::add_image_commands(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (build_cmd->parsed()) return strata::cli::run_build(build);
-  return 0;
+  return run ? run() : 0;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +33,14 @@ std::string find_binary(std::string_view name) {
 json mount(const std::string& dest, const std::string& type, const std::string& source,
            std::vector<std::string> options) {
   return {{"destination", dest}, {"type", type}, {"source", source}, {"options", options}};
+}
+
+// Our own open-files limit: raising it may not be permitted (it is not on
+// some CI hosts), and some runtimes set one when the config has none.
+json nofile_limit() {
+  struct rlimit rl {};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  return {{"type", "RLIMIT_NOFILE"}, {"hard", rl.rlim_max}, {"soft", rl.rlim_cur}};
 }
 
 json make_config(const ContainerSpec& s) {
@@ -72,8 +81,7 @@ json make_config(const ContainerSpec& s) {
         {"env", s.env},
         {"cwd", s.cwd},
         {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"rlimits",
-         json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}})},
+        {"rlimits", json::array({nofile_limit()})},
         {"noNewPrivileges", false}}},
       {"root", {{"path", s.rootfs.string()}, {"readonly", false}}},
       {"hostname", s.hostname},

@@ -370,6 +370,13 @@ class Planner {
       out.base = {SourceRef::scratch, "scratch", -1};
     } else {
       out.base = {SourceRef::image, *image, -1};
+      if (opts_.base_config) {
+        auto cfg = opts_.base_config(*image, out.platform);
+        if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
+        out.config = std::move(*cfg);
+        triggers = std::move(out.config.onbuild);
+        out.config.onbuild.clear();
+      }
     }
 
     StageState ss{out, Vars(std::move(out.config.env)), {}, {}, false, index};
@@ -637,12 +644,15 @@ class Planner {
             df_.error_at(at, off, m.error().message,
                          "see https://docs.docker.com/reference/dockerfile/#run---mount"));
       }
+      SourceRef source;
       if (!m->from.empty()) {
         auto ref = resolve_ref(at, m->from, ss.index, off);
         if (!ref) return std::unexpected(ref.error());
         if (ref->kind == SourceRef::stage) ss.out.deps.push_back(ref->index);
+        source = *ref;
       }
       run.mounts.push_back(std::move(*m));
+      run.mount_sources.push_back(std::move(source));
     }
 
     if (!rc.shell_form) {

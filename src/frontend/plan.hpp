@@ -4,6 +4,7 @@
 // prints and what the builder executes.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,6 +65,7 @@ struct RunStep {
   EnvList env;  // ENV plus the ARGs in scope
   std::string user, workdir;
   std::vector<dockerfile::Mount> mounts;
+  std::vector<SourceRef> mount_sources;  // what each mount's from= names (context if none)
   std::string network = "default";
   std::string security = "sandbox";
   std::vector<InlineFile> files;  // a heredoc script run as /dev/pipes/<name>
@@ -121,6 +123,11 @@ struct PlanOptions {
   Platform platform = host_platform();        // TARGETPLATFORM
   Platform build_platform = host_platform();  // BUILDPLATFORM
   const BuildContext* context = nullptr;      // when set, COPY/ADD list their files
+  // When set, the config of an image a FROM names (its ENV, WORKDIR, USER,
+  // CMD, ONBUILD, ...), so that steps see it as the build will. Without it
+  // (a dry run), images start from an empty config.
+  std::function<Result<ImageConfig>(const std::string& ref, const std::string& platform)>
+      base_config;
 };
 
 Result<Plan> make_plan(const dockerfile::Dockerfile& df, const PlanOptions& opts);

@@ -5,13 +5,37 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <deque>
 
 #include "os/fs.hpp"
 
 namespace strata::os {
+
+namespace {
+std::atomic<pid_t> g_child{0};
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) {
+  g_signal = sig;
+  if (pid_t c = g_child.load(); c > 0) ::kill(c, SIGTERM);
+}
+}  // namespace
+
+void install_interrupt_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+int interrupted() {
+  return g_signal.load();
+}
 
 Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
   if (spec.argv.empty()) return fail(Errc::internal, "run_process: empty argv");
@@ -55,6 +79,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
     die(errno);
   }
   ::close(err_pipe[1]);
+  g_child = pid;
   ProcessResult result;
   std::deque<std::string> tail;
   if (!spec.pass_output) {
@@ -86,6 +111,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  g_child = 0;
   if (got == static_cast<ssize_t>(sizeof child_errno)) {
     return fail(Errc::io, fmt::format("starting {}: {}", spec.argv[0], std::strerror(child_errno)));
   }

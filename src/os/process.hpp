@@ -30,4 +30,10 @@ struct ProcessResult {
 
 Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines = 20);
 
+// SIGINT and SIGTERM handling for a command that runs children: the signal
+// is passed on to the running child, and interrupted() reports it so that
+// the command can stop and clean up (unmount, remove temporary files).
+void install_interrupt_handler();
+int interrupted();  // the signal received, or 0
+
 }  // namespace strata::os

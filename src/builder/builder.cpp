@@ -1,0 +1,413 @@
+#include "builder/builder.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+#include "builder/copy.hpp"
+#include "builder/users.hpp"
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+#include "os/mount.hpp"
+#include "os/process.hpp"
+#include "snapshot/layer.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::builder {
+
+std::string rfc3339(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+using dockerfile::Kind;
+using frontend::PlannedStage;
+using frontend::SourceRef;
+using frontend::Step;
+
+struct StageImage {
+  json config;
+  std::vector<LayerRef> layers;
+};
+
+// Paths the runtime creates as mount points; removed again from a step's
+// layer when the image did not have them.
+std::vector<std::string> runtime_mountpoints() {
+  return {"/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts"};
+}
+
+class Builder {
+ public:
+  Builder(store::Store& store, const BuildOptions& opts) : store_(store), opts_(opts) {}
+
+  Result<StoredImage> run(const frontend::Plan& plan) {
+    const PlannedStage* target = nullptr;
+    for (const auto& stage : plan.stages) {
+      auto img = build_stage(stage, plan.stages.size());
+      if (!img) return std::unexpected(img.error());
+      built_[stage.index] = std::move(*img);
+      target = &stage;
+    }
+    return write_image(built_[target->index]);
+  }
+
+ private:
+  int64_t now() const {
+    return opts_.source_date_epoch ? *opts_.source_date_epoch
+                                   : static_cast<int64_t>(std::time(nullptr));
+  }
+
+  void log(const std::string& s) const {
+    if (opts_.log) opts_.log(s);
+  }
+
+  Result<StageImage> base_of(const PlannedStage& stage) {
+    StageImage img;
+    switch (stage.base.kind) {
+      case SourceRef::stage:
+        return built_.at(stage.base.index);
+      case SourceRef::image: {
+        auto stored = load_image(store_, stage.base.name);
+        if (!stored) return std::unexpected(stored.error());
+        img.config = stored->config;
+        img.layers = stored->layers;
+        return img;
+      }
+      default: {
+        auto parts = split_platform(stage.platform);
+        img.config = {{"architecture", parts[1]}, {"os", parts[0]}};
+        if (parts.size() > 2) img.config["variant"] = parts[2];
+        return img;
+      }
+    }
+  }
+
+  static std::vector<std::string> split_platform(const std::string& p) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+      size_t s = p.find('/', start);
+      out.push_back(p.substr(start, s == std::string::npos ? std::string::npos : s - start));
+      if (s == std::string::npos) break;
+      start = s + 1;
+    }
+    while (out.size() < 2) out.push_back("");
+    return out;
+  }
+
+  Result<StageImage> build_stage(const PlannedStage& stage, size_t total) {
+    auto base = base_of(stage);
+    if (!base) return std::unexpected(base.error());
+    StageImage img = std::move(*base);
+    json history = img.config.value("history", json::array());
+    std::string name = stage.name.empty() ? std::to_string(stage.index) : stage.name;
+    log(fmt::format("[stage {} of {}: {}] FROM {}", stage.index, total, name, stage.base.name));
+    for (size_t i = 0; i < stage.steps.size(); ++i) {
+      const Step& step = stage.steps[i];
+      if (int sig = os::interrupted())
+        return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
+      log(fmt::format("[{} {}/{}] {}", name, i + 1, stage.steps.size(), step.text));
+      std::optional<LayerRef> layer;
+      if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
+          step.kind == Kind::Workdir) {
+        auto l = fs_step(img, step);
+        if (!l) {
+          return std::unexpected(l.error().with_context(
+              fmt::format("step {}/{} of stage {} ({}:{})", i + 1, stage.steps.size(), name,
+                          "Dockerfile", step.line)));
+        }
+        layer = *l;
+      }
+      json h = {{"created", rfc3339(now())}, {"created_by", step.text}, {"comment", "strata"}};
+      if (layer)
+        img.layers.push_back(*layer);
+      else
+        h["empty_layer"] = true;
+      history.push_back(h);
+    }
+    json diff_ids = json::array();
+    for (const auto& l : img.layers) diff_ids.push_back(l.diff_id);
+    img.config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
+    img.config["history"] = history;
+    img.config["created"] = rfc3339(now());
+    auto parts = split_platform(stage.platform);
+    img.config["os"] = parts[0];
+    img.config["architecture"] = parts[1];
+    apply_config(img.config, stage.config);
+    return img;
+  }
+
+  // A step that changes files: a writable overlay, the change, a layer.
+  Result<std::optional<LayerRef>> fs_step(const StageImage& img, const Step& step) {
+    auto root = Rootfs::mount(store_, img.layers, true);
+    if (!root) return std::unexpected(root.error());
+    std::vector<std::string> created_mountpoints;
+    Result<void> r;
+    if (step.kind == Kind::Run)
+      r = run_step(*root, *step.run, created_mountpoints);
+    else if (step.kind == Kind::Workdir)
+      r = make_workdir(root->path(), step.args.at(0));
+    else
+      r = copy_step(*root, *step.copy);
+    if (auto u = root->unmount(); !u) return std::unexpected(u.error());
+    if (!r) return std::unexpected(r.error());
+    // Mount points the runtime made (and nothing else put files in) go.
+    std::sort(created_mountpoints.rbegin(), created_mountpoints.rend());
+    for (const auto& p : created_mountpoints) {
+      fs::path in_upper = root->upper() / p.substr(1);
+      struct stat st {};
+      if (::lstat(in_upper.c_str(), &st) != 0) continue;
+      if (S_ISDIR(st.st_mode))
+        ::rmdir(in_upper.c_str());  // only when empty
+      else if (S_ISREG(st.st_mode) && st.st_size == 0)
+        ::unlink(in_upper.c_str());
+    }
+    std::error_code ec;
+    if (fs::is_empty(root->upper(), ec)) return std::optional<LayerRef>{};
+    snapshot::DiffOptions d;
+    d.compression = opts_.compression;
+    d.clamp_mtime = opts_.source_date_epoch;
+    auto layer = snapshot::write_layer(root->upper(), store_, d);
+    if (!layer) return std::unexpected(layer.error());
+    if (layer->empty) return std::optional<LayerRef>{};
+    // The upper dir is already in the form a lower dir needs: keep it as the
+    // layer's snapshot instead of unpacking the blob again.
+    auto snap = store_.snapshot(layer->diff_id);
+    if (snap && !*snap) {
+      if (store_.add_snapshot(layer->diff_id, root->upper())) root->release_upper();
+    }
+    return std::optional<LayerRef>{LayerRef{layer->blob, layer->diff_id}};
+  }
+
+  static Result<void> make_workdir(const fs::path& root, const std::string& dir) {
+    auto p = path_in_root(root, dir, true);
+    if (!p) return std::unexpected(p.error());
+    struct stat st {};
+    if (::stat(p->c_str(), &st) == 0) return {};
+    return os::make_dirs(*p);
+  }
+
+  // Records which of `paths` (and their parents) the root lacks.
+  static void note_missing(const fs::path& root, const std::string& path,
+                           std::vector<std::string>& out) {
+    std::string prefix;
+    for (const auto& part : split_path(path)) {
+      prefix += "/" + part;
+      struct stat st {};
+      if (::lstat((root / prefix.substr(1)).c_str(), &st) != 0) out.push_back(prefix);
+    }
+  }
+
+  static std::vector<std::string> split_path(const std::string& p) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < p.size()) {
+      size_t s = p.find('/', start);
+      if (s == std::string::npos) s = p.size();
+      if (s > start) out.push_back(p.substr(start, s - start));
+      start = s + 1;
+    }
+    return out;
+  }
+
+  Result<void> run_step(Rootfs& root, const frontend::RunStep& run,
+                        std::vector<std::string>& created) {
+    const fs::path& rootfs = root.path();
+    if (auto r = make_workdir(rootfs, run.workdir); !r) return r;
+    auto id = resolve_user(rootfs, run.user);
+    if (!id) return std::unexpected(id.error());
+
+    exec::ContainerSpec spec;
+    spec.rootfs = rootfs;
+    spec.args = run.argv;
+    for (const auto& [k, v] : run.env) spec.env.push_back(k + "=" + v);
+    spec.cwd = run.workdir;
+    spec.uid = id->uid;
+    spec.gid = id->gid;
+    spec.additional_gids = id->groups;
+    spec.network_none =
+        run.network == "none" || (run.network == "default" && opts_.network == "none");
+
+    std::vector<Rootfs> sources;  // stage/image roots mounted for the step
+    auto tmp = os::make_temp_dir(store_.tmp_dir(), "run-");
+    if (!tmp) return std::unexpected(tmp.error());
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() { (void)os::remove_tree(dir); }
+    } cleanup{*tmp};
+
+    for (size_t mi = 0; mi < run.mounts.size(); ++mi) {
+      const auto& m = run.mounts[mi];
+      switch (m.type) {
+        case dockerfile::MountType::cache: {
+          fs::path dir =
+              store_.root() / "cache" / std::string(digest_hex(sha256_digest(m.id))).substr(0, 16);
+          std::error_code ec;
+          if (!fs::exists(dir, ec)) {
+            if (auto r = os::make_dirs(dir); !r) return r;
+            ::chmod(dir.c_str(), m.mode.value_or(0755));
+            (void)::chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+          }
+          spec.binds.push_back({dir, m.target, m.readonly});
+          break;
+        }
+        case dockerfile::MountType::tmpfs:
+          spec.tmpfs.push_back({m.target, m.size.value_or(0)});
+          break;
+        case dockerfile::MountType::bind: {
+          fs::path src_root = opts_.context;
+          if (run.mount_sources[mi].kind != SourceRef::context) {
+            auto src = mount_ref(run.mount_sources[mi]);
+            if (!src) return std::unexpected(src.error());
+            sources.push_back(std::move(*src));
+            src_root = sources.back().path();
+          }
+          auto src = path_in_root(src_root, m.source, true);
+          if (!src) return std::unexpected(src.error());
+          if (!m.readonly) {
+            // rw: writes go to a throwaway overlay upper.
+            fs::path base = *tmp / fmt::format("bind{}", spec.binds.size());
+            for (const auto& d : {base / "upper", base / "work", base / "merged"})
+              if (auto r = os::make_dirs(d); !r) return r;
+            if (auto r = os::mount_overlay({*src}, base / "upper", base / "work", base / "merged");
+                !r)
+              return r;
+            overlay_mounts_.push_back(base / "merged");
+            spec.binds.push_back({base / "merged", m.target, false});
+          } else {
+            spec.binds.push_back({*src, m.target, true});
+          }
+          break;
+        }
+        case dockerfile::MountType::secret:
+        case dockerfile::MountType::ssh:
+          return fail(Errc::invalid_argument,
+                      fmt::format("RUN --mount=type={} is not supported by this version of strata",
+                                  dockerfile::to_string(m.type)));
+      }
+    }
+    for (const auto& f : run.files) {
+      fs::path file = *tmp / f.name;
+      if (auto r = os::write_file_atomic(file, f.content); !r) return r;
+      ::chmod(file.c_str(), 0755);
+      spec.binds.push_back({file, "/dev/pipes/" + f.name, true});
+    }
+    for (const auto& p : runtime_mountpoints()) note_missing(rootfs, p, created);
+    for (const auto& b : spec.binds) note_missing(rootfs, b.target, created);
+    for (const auto& t : spec.tmpfs) note_missing(rootfs, t.target, created);
+
+    auto bundle = os::make_temp_dir(*tmp, "bundle-");
+    if (!bundle) return std::unexpected(bundle.error());
+    auto result = exec::run_container(opts_.runtime, spec, *bundle,
+                                      [&](const std::string& line) { log("  | " + line); });
+    for (const auto& m : overlay_mounts_) (void)os::unmount(m);
+    overlay_mounts_.clear();
+    if (!result) return std::unexpected(result.error());
+    if (int sig = os::interrupted())
+      return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
+    if (result->exit_code != 0) {
+      std::string tail;
+      for (const auto& l : result->tail) tail += "\n  | " + l;
+      std::string cmd;
+      for (const auto& a : run.argv) cmd += (cmd.empty() ? "" : " ") + a;
+      return fail(Errc::invalid_argument,
+                  fmt::format("RUN exited with code {}: {}{}{}", result->exit_code, cmd,
+                              tail.empty() ? "" : "\nlast output:", tail));
+    }
+    return {};
+  }
+
+  // A read-only root of a stage or an image.
+  Result<Rootfs> mount_ref(const SourceRef& ref) {
+    if (ref.kind == SourceRef::stage)
+      return Rootfs::mount(store_, built_.at(ref.index).layers, false);
+    if (ref.kind == SourceRef::scratch) return Rootfs::mount(store_, {}, false);
+    auto img = load_image(store_, ref.name);
+    if (!img) return std::unexpected(img.error());
+    return Rootfs::mount(store_, img->layers, false);
+  }
+
+  Result<void> copy_step(Rootfs& root, const frontend::CopyStep& c) {
+    CopyOptions co;
+    co.parents = c.parents;
+    co.unpack_archives = c.add;
+    co.excludes = c.excludes;
+    if (!c.chown.empty()) {
+      auto id = resolve_user(root.path(), c.chown);
+      if (!id) return std::unexpected(id.error());
+      co.owner = *id;
+    }
+    if (!c.chmod.empty()) {
+      uint32_t mode = 0;
+      for (char ch : c.chmod) {
+        if (ch < '0' || ch > '7') {
+          return fail(
+              Errc::invalid_argument,
+              fmt::format("--chmod={}: only octal modes are supported by this version", c.chmod));
+        }
+        mode = mode * 8 + static_cast<uint32_t>(ch - '0');
+      }
+      co.mode = mode;
+    }
+    for (const auto& f : c.inline_files)
+      if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;
+    if (c.sources.empty()) return {};
+    for (const auto& s : c.sources) {
+      if (s.find("://") != std::string::npos || s.starts_with("git@")) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("ADD {}: remote sources are not supported by this version", s));
+      }
+    }
+    if (c.from.kind == SourceRef::context) {
+      co.ignore = opts_.ignore;
+      return copy_sources(opts_.context, c.sources, root.path(), c.dest, co);
+    }
+    auto src = mount_ref(c.from);
+    if (!src) return std::unexpected(src.error());
+    co.keep_owner = true;
+    return copy_sources(src->path(), c.sources, root.path(), c.dest, co);
+  }
+
+  Result<StoredImage> write_image(const StageImage& img) {
+    auto cfg = store_.put_blob(oci::canonical(img.config), oci::kConfig);
+    if (!cfg) return std::unexpected(cfg.error());
+    oci::Manifest m;
+    m.config = *cfg;
+    for (const auto& l : img.layers) m.layers.push_back(l.blob);
+    auto man = store_.put_blob(oci::to_json_text(m), oci::kManifest);
+    if (!man) return std::unexpected(man.error());
+    StoredImage out;
+    out.manifest_desc = *man;
+    out.manifest = m;
+    out.config = img.config;
+    out.layers = img.layers;
+    return out;
+  }
+
+  store::Store& store_;
+  const BuildOptions& opts_;
+  std::map<int, StageImage> built_;
+  std::vector<fs::path> overlay_mounts_;
+};
+
+}  // namespace
+
+Result<StoredImage> build(const frontend::Plan& plan, store::Store& store,
+                          const BuildOptions& opts) {
+  return Builder(store, opts).run(plan);
+}
+
+}  // namespace strata::builder

@@ -1,0 +1,37 @@
+// Executes a Plan: each stage from its base (scratch, an image in the store,
+// or an earlier stage), every RUN in a container on an overlay of the layer
+// snapshots, every COPY/ADD into such an overlay, each step's upper dir
+// turned into a layer, and the target stage written as an OCI image.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "archive/sink.hpp"
+#include "builder/image.hpp"
+#include "dockerfile/dockerignore.hpp"
+#include "exec/runtime.hpp"
+#include "frontend/plan.hpp"
+#include "store/store.hpp"
+
+namespace strata::builder {
+
+struct BuildOptions {
+  std::filesystem::path context;
+  const dockerfile::IgnoreMatcher* ignore = nullptr;
+  exec::Runtime runtime;
+  std::string network = "host";  // the default for RUN: host or none
+  archive::Compression compression = archive::Compression::gzip;
+  std::optional<int64_t> source_date_epoch;
+  std::function<void(const std::string&)> log;  // progress, one line at a time
+};
+
+Result<StoredImage> build(const frontend::Plan& plan, store::Store& store,
+                          const BuildOptions& opts);
+
+// "2026-11-22T10:00:00Z"
+std::string rfc3339(int64_t seconds);
+
+}  // namespace strata::builder

@@ -1,0 +1,390 @@
+#include "builder/copy.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "archive/tar.hpp"
+#include "os/fs.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace strata::builder {
+
+using dockerfile::clean_path;
+using dockerfile::Glob;
+
+Result<fs::path> path_in_root(const fs::path& root, std::string_view rel, bool follow_last) {
+  std::vector<std::string> todo;
+  for (const auto& p : split(rel, '/'))
+    if (!p.empty() && p != ".") todo.push_back(p);
+  std::reverse(todo.begin(), todo.end());  // a stack: back() is next
+  std::vector<std::string> done;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    fs::path candidate = root;
+    for (const auto& d : done) candidate /= d;
+    candidate /= part;
+    struct stat st {};
+    bool last = todo.empty();
+    if ((!last || follow_last) && ::lstat(candidate.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      if (++links > 40)
+        return fail(Errc::invalid_argument, fmt::format("too many symlinks in {}", rel));
+      char buf[4096];
+      ssize_t n = ::readlink(candidate.c_str(), buf, sizeof buf - 1);
+      if (n < 0) return std::unexpected(os::errno_error("readlink", candidate));
+      std::string target(buf, static_cast<size_t>(n));
+      if (target.starts_with("/")) done.clear();
+      auto parts = split(target, '/');
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+        if (!it->empty() && *it != ".") todo.push_back(*it);
+      continue;
+    }
+    done.push_back(part);
+  }
+  fs::path out = root;
+  for (const auto& d : done) out /= d;
+  return out;
+}
+
+namespace {
+
+struct Source {
+  std::string rel;  // relative to the source root
+  bool is_dir = false;
+};
+
+bool excluded_by(const std::vector<Glob>& globs, const std::string& rel) {
+  std::string prefix;
+  for (const auto& part : split(rel, '/')) {
+    prefix += (prefix.empty() ? "" : "/") + part;
+    for (const auto& g : globs)
+      if (g.matches(prefix)) return true;
+  }
+  return false;
+}
+
+class Copier {
+ public:
+  Copier(const fs::path& src_root, const fs::path& dst_root, const CopyOptions& opts)
+      : src_root_(src_root), dst_root_(dst_root), opts_(opts) {}
+
+  Result<void> init() {
+    for (const auto& e : opts_.excludes) {
+      auto g = Glob::compile(clean_path(e), true);
+      if (!g) return std::unexpected(g.error());
+      excludes_.push_back(std::move(*g));
+    }
+    return {};
+  }
+
+  bool ignored(const std::string& rel) const { return opts_.ignore && opts_.ignore->excluded(rel); }
+
+  // The matches of one source path or pattern.
+  Result<std::vector<Source>> resolve(const std::string& source) {
+    std::string p = clean_path("/" + source);
+    p = p == "/" ? "" : p.substr(1);
+    auto glob = Glob::compile(p, false);
+    if (!glob) return std::unexpected(glob.error());
+    std::vector<Source> out;
+    if (!glob->has_wildcards()) {
+      struct stat st {};
+      fs::path full = src_root_ / p;
+      if (p.empty()) return std::vector<Source>{{"", true}};
+      if (::lstat(full.c_str(), &st) != 0 || ignored(p)) {
+        return fail(Errc::not_found,
+                    fmt::format("\"{}\" not found in the source{}", source,
+                                opts_.ignore ? " (or excluded by .dockerignore)" : ""));
+      }
+      out.push_back({p, S_ISDIR(st.st_mode)});
+      return out;
+    }
+    size_t depth = std::count(p.begin(), p.end(), '/') + 1;
+    walk_matches(src_root_, "", 1, depth, *glob, out);
+    if (out.empty())
+      return fail(Errc::not_found,
+                  fmt::format("no source files were specified: \"{}\" matches nothing", source));
+    return out;
+  }
+
+  Result<void> copy(const Source& s, const std::string& dest, bool dest_is_dir) {
+    fs::path from = src_root_ / s.rel;
+    std::string base = s.rel.empty() ? "" : fs::path(s.rel).filename().string();
+    if (s.is_dir) {
+      std::string target = opts_.parents && !s.rel.empty() ? join_dest(dest, s.rel) : dest;
+      if (auto r = make_dest_dir(target, from); !r) return r;
+      return copy_dir_contents(from, s.rel, target);
+    }
+    std::string target = dest_is_dir ? join_dest(dest, opts_.parents ? s.rel : base) : dest;
+    if (opts_.unpack_archives && looks_like_archive(from)) return unpack(from, dest);
+    if (auto r = ensure_parent(target); !r) return r;
+    return copy_entry(from, s.rel, target);
+  }
+
+ private:
+  static std::string join_dest(const std::string& dest, const std::string& rel) {
+    std::string d = dest;
+    if (!d.ends_with("/")) d += "/";
+    return d + rel;
+  }
+
+  void walk_matches(const fs::path& dir, const std::string& rel, size_t level, size_t depth,
+                    const Glob& g, std::vector<Source>& out) {
+    std::error_code ec;
+    std::vector<std::pair<std::string, bool>> children;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      bool d = it->is_directory(ec) && !it->is_symlink(ec);
+      children.emplace_back(it->path().filename().string(), d);
+    }
+    std::sort(children.begin(), children.end());
+    for (const auto& [name, is_dir] : children) {
+      std::string path = rel.empty() ? name : rel + "/" + name;
+      if (ignored(path) && !(is_dir && opts_.ignore->has_exceptions())) continue;
+      if (level == depth) {
+        if (g.matches(path) && !ignored(path)) out.push_back({path, is_dir});
+      } else if (is_dir) {
+        walk_matches(dir / name, path, level + 1, depth, g, out);
+      }
+    }
+  }
+
+  static bool looks_like_archive(const fs::path& p) {
+    auto r = archive::TarReader::open(p);
+    if (!r) return false;
+    auto first = r->next();
+    return first && *first;
+  }
+
+  uint32_t uid_of(const struct stat& st) const {
+    return opts_.owner ? opts_.owner->uid : opts_.keep_owner ? st.st_uid : 0;
+  }
+  uint32_t gid_of(const struct stat& st) const {
+    return opts_.owner ? opts_.owner->gid : opts_.keep_owner ? st.st_gid : 0;
+  }
+
+  Result<void> ensure_parent(const std::string& dest) {
+    std::string parent = fs::path(dest).parent_path().string();
+    auto p = path_in_root(dst_root_, parent, true);
+    if (!p) return std::unexpected(p.error());
+    return os::make_dirs(*p);
+  }
+
+  Result<void> make_dest_dir(const std::string& dest, const fs::path& from) {
+    auto p = path_in_root(dst_root_, dest, true);
+    if (!p) return std::unexpected(p.error());
+    struct stat st {};
+    if (::lstat(p->c_str(), &st) == 0) return {};  // an existing directory keeps its metadata
+    if (auto r = os::make_dirs(*p); !r) return r;
+    struct stat src {};
+    if (::stat(from.c_str(), &src) == 0) {
+      ::chmod(p->c_str(), opts_.mode ? *opts_.mode : (src.st_mode & 07777));
+      (void)::lchown(p->c_str(), uid_of(src), gid_of(src));
+    }
+    return {};
+  }
+
+  Result<void> copy_dir_contents(const fs::path& from, const std::string& rel,
+                                 const std::string& dest) {
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec))
+      names.push_back(it->path().filename().string());
+    if (ec) return fail(Errc::io, fmt::format("reading {}: {}", from.string(), ec.message()));
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string child_rel = rel.empty() ? name : rel + "/" + name;
+      std::string inner = child_rel.substr(rel.empty() ? 0 : rel.size() + 1);
+      if (ignored(child_rel) && !opts_.ignore->has_exceptions()) continue;
+      if (excluded_by(excludes_, inner)) continue;
+      fs::path child = from / name;
+      std::string target = join_dest(dest, name);
+      struct stat st {};
+      if (::lstat(child.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", child));
+      if (S_ISDIR(st.st_mode)) {
+        if (auto r = make_dest_dir(target, child); !r) return r;
+        if (auto r = copy_dir_contents(child, child_rel, target); !r) return r;
+        continue;
+      }
+      if (ignored(child_rel)) continue;
+      if (auto r = copy_entry(child, child_rel, target); !r) return r;
+    }
+    return {};
+  }
+
+  Result<void> copy_entry(const fs::path& from, const std::string& rel, const std::string& dest) {
+    (void)rel;
+    struct stat st {};
+    if (::lstat(from.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", from));
+    auto to = path_in_root(dst_root_, dest, false);
+    if (!to) return std::unexpected(to.error());
+    struct stat existing {};
+    if (::lstat(to->c_str(), &existing) == 0) {
+      if (S_ISDIR(existing.st_mode) && !S_ISDIR(st.st_mode)) {
+        // Copying a file onto a directory puts it inside.
+        auto inside = path_in_root(dst_root_, join_dest(dest, from.filename().string()), false);
+        if (!inside) return std::unexpected(inside.error());
+        *to = *inside;
+      }
+      (void)os::remove_tree(*to);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t n = ::readlink(from.c_str(), buf, sizeof buf - 1);
+      if (n < 0) return std::unexpected(os::errno_error("readlink", from));
+      if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), to->c_str()) != 0)
+        return std::unexpected(os::errno_error("creating symlink", *to));
+    } else if (S_ISREG(st.st_mode)) {
+      os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!in) return std::unexpected(os::errno_error("opening", from));
+      os::UniqueFd out(
+          ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!out) return std::unexpected(os::errno_error("creating", *to));
+      off_t left = st.st_size;
+      while (left > 0) {
+        ssize_t n =
+            ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          // Fall back to read/write (e.g. across file systems that refuse).
+          char buf[65536];
+          ssize_t r = ::read(in.get(), buf, sizeof buf);
+          if (r <= 0) return std::unexpected(os::errno_error("copying", from));
+          if (auto w = os::write_all(out.get(), buf, static_cast<size_t>(r)); !w) return w;
+          left -= r;
+          continue;
+        }
+        left -= n;
+      }
+      ::fchmod(out.get(), opts_.mode ? *opts_.mode : (st.st_mode & 07777));
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+      if (::mknod(to->c_str(), st.st_mode, st.st_rdev) != 0)
+        return std::unexpected(os::errno_error("mknod", *to));
+    } else {
+      return {};  // sockets are not copied
+    }
+    (void)::lchown(to->c_str(), uid_of(st), gid_of(st));
+    if (opts_.mode && S_ISREG(st.st_mode))
+      ::chmod(to->c_str(), *opts_.mode);  // chown clears setuid bits
+    else if (!S_ISLNK(st.st_mode))
+      ::chmod(to->c_str(), st.st_mode & 07777);
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    return {};
+  }
+
+  Result<void> unpack(const fs::path& archive_path, const std::string& dest) {
+    auto reader = archive::TarReader::open(archive_path);
+    if (!reader) return std::unexpected(reader.error());
+    for (;;) {
+      auto e = reader->next();
+      if (!e) return std::unexpected(e.error().with_context("unpacking " + archive_path.string()));
+      if (!*e) return {};
+      const archive::TarEntry& t = **e;
+      if (t.path.empty()) continue;
+      std::string target = join_dest(dest, t.path);
+      if (auto r = ensure_parent(target); !r) return r;
+      auto to = path_in_root(dst_root_, target, false);
+      if (!to) return std::unexpected(to.error());
+      struct stat existing {};
+      bool exists = ::lstat(to->c_str(), &existing) == 0;
+      if (exists && !(t.type == archive::TarEntry::dir && S_ISDIR(existing.st_mode)))
+        (void)os::remove_tree(*to);
+      switch (t.type) {
+        case archive::TarEntry::dir:
+          if (auto r = os::make_dirs(*to); !r) return r;
+          break;
+        case archive::TarEntry::file: {
+          os::UniqueFd out(
+              ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+          if (!out) return std::unexpected(os::errno_error("creating", *to));
+          if (auto r = reader->copy_data_to(out.get()); !r) return r;
+          break;
+        }
+        case archive::TarEntry::symlink:
+          if (::symlink(t.linkname.c_str(), to->c_str()) != 0)
+            return std::unexpected(os::errno_error("creating symlink", *to));
+          break;
+        case archive::TarEntry::hardlink: {
+          auto src = path_in_root(dst_root_, join_dest(dest, t.linkname), false);
+          if (!src) return std::unexpected(src.error());
+          if (::link(src->c_str(), to->c_str()) != 0)
+            return std::unexpected(os::errno_error("linking", *to));
+          continue;
+        }
+        default:
+          continue;  // devices are not unpacked by ADD
+      }
+      (void)::lchown(to->c_str(), opts_.owner ? opts_.owner->uid : t.uid,
+                     opts_.owner ? opts_.owner->gid : t.gid);
+      if (t.type != archive::TarEntry::symlink) ::chmod(to->c_str(), t.mode & 07777);
+      struct timespec ts[2] = {{t.mtime, 0}, {t.mtime, 0}};
+      ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    }
+  }
+
+  fs::path src_root_, dst_root_;
+  const CopyOptions& opts_;
+  std::vector<Glob> excludes_;
+};
+
+}  // namespace
+
+Result<void> copy_sources(const fs::path& src_root, const std::vector<std::string>& sources,
+                          const fs::path& dst_root, const std::string& dest,
+                          const CopyOptions& opts) {
+  Copier c(src_root, dst_root, opts);
+  if (auto r = c.init(); !r) return r;
+  std::vector<Source> all;
+  bool wildcard = false;
+  for (const auto& s : sources) {
+    auto matches = c.resolve(s);
+    if (!matches) return std::unexpected(matches.error());
+    auto g = Glob::compile(s, false);
+    if (g && g->has_wildcards()) wildcard = true;
+    all.insert(all.end(), matches->begin(), matches->end());
+  }
+  bool dest_is_dir = dest.ends_with("/") || all.size() > 1 || wildcard;
+  for (const auto& s : all)
+    if (auto r = c.copy(s, dest, dest_is_dir); !r) return r;
+  return {};
+}
+
+Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest,
+                               const std::string& name, std::string_view content,
+                               const CopyOptions& opts) {
+  std::string target = dest.ends_with("/") ? dest + name : dest;
+  auto parent = path_in_root(dst_root, fs::path(target).parent_path().string(), true);
+  if (!parent) return std::unexpected(parent.error());
+  if (auto r = os::make_dirs(*parent); !r) return r;
+  auto to = path_in_root(dst_root, target, false);
+  if (!to) return std::unexpected(to.error());
+  (void)os::remove_tree(*to);
+  os::UniqueFd out(::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!out) return std::unexpected(os::errno_error("creating", *to));
+  if (auto r = os::write_all(out.get(), content.data(), content.size()); !r) return r;
+  if (opts.owner) ::fchown(out.get(), opts.owner->uid, opts.owner->gid);
+  ::fchmod(out.get(), opts.mode ? *opts.mode : 0644);
+  return {};
+}
+
+Result<void> copy_tree(const fs::path& from, const fs::path& to) {
+  if (auto r = os::make_dirs(to); !r) return r;
+  CopyOptions opts;
+  opts.keep_owner = true;
+  return copy_sources(from, {"."}, to, "/", opts);
+}
+
+}  // namespace strata::builder

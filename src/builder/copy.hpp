@@ -1,0 +1,50 @@
+// COPY and ADD into a root filesystem: source selection (paths, wildcards,
+// .dockerignore, --exclude), the reference's rules for directories and
+// trailing slashes, --chown/--chmod/--parents, heredoc files, and ADD's
+// unpacking of local archives. Destination paths are resolved inside the
+// root, following the image's own symlinks (never the host's).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/users.hpp"
+#include "dockerfile/dockerignore.hpp"
+
+namespace strata::builder {
+
+// `rel` (an absolute or relative path in the image) resolved inside `root`:
+// symlinks are followed as the container would see them, ".." stops at the
+// root. With follow_last == false the last component is not followed.
+Result<std::filesystem::path> path_in_root(const std::filesystem::path& root, std::string_view rel,
+                                           bool follow_last);
+
+struct CopyOptions {
+  std::optional<Identity> owner;  // --chown; else 0:0 (context) or the source's own
+  bool keep_owner = false;        // copying from a stage or image without --chown
+  std::optional<uint32_t> mode;   // --chmod (octal)
+  bool parents = false;
+  bool unpack_archives = false;  // ADD
+  std::vector<std::string> excludes;
+  const dockerfile::IgnoreMatcher* ignore = nullptr;  // the build context's
+};
+
+// Copies `sources` (paths or patterns relative to src_root) to `dest` (a path
+// in the image; a trailing "/" makes it a directory) inside dst_root.
+Result<void> copy_sources(const std::filesystem::path& src_root,
+                          const std::vector<std::string>& sources,
+                          const std::filesystem::path& dst_root, const std::string& dest,
+                          const CopyOptions& opts);
+
+// Writes a heredoc file: dest itself, or dest/<name> when dest ends with "/".
+Result<void> write_inline_file(const std::filesystem::path& dst_root, const std::string& dest,
+                               const std::string& name, std::string_view content,
+                               const CopyOptions& opts);
+
+// Copies a whole tree (for --output type=local).
+Result<void> copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);
+
+}  // namespace strata::builder

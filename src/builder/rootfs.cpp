@@ -1,0 +1,70 @@
+#include "builder/rootfs.hpp"
+
+#include "os/fs.hpp"
+#include "os/mount.hpp"
+#include "snapshot/layer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace strata::builder {
+
+Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<LayerRef>& layers,
+                             bool writable) {
+  std::vector<fs::path> lowers;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    auto snap = snapshot::ensure_snapshot(store, it->blob, it->diff_id);
+    if (!snap) return std::unexpected(snap.error());
+    lowers.push_back(*snap);
+  }
+  auto dir = os::make_temp_dir(store.tmp_dir(), "rootfs-");
+  if (!dir) return std::unexpected(dir.error());
+  Rootfs r;
+  r.dir_ = *dir;
+  r.merged_ = *dir / "merged";
+  fs::path work = *dir / "work";
+  if (writable) r.upper_ = *dir / "upper";
+  for (const auto& d : {r.merged_, work, writable ? r.upper_ : r.merged_}) {
+    if (auto m = os::make_dirs(d); !m) return std::unexpected(m.error());
+  }
+  if (lowers.empty() && !writable) {
+    r.mounted_ = false;  // an empty, read-only root: the empty directory itself
+    return r;
+  }
+  if (auto m = os::mount_overlay(lowers, r.upper_, work, r.merged_); !m)
+    return std::unexpected(m.error());
+  r.mounted_ = true;
+  return r;
+}
+
+Rootfs::Rootfs(Rootfs&& o) noexcept
+    : dir_(std::move(o.dir_)),
+      merged_(std::move(o.merged_)),
+      upper_(std::move(o.upper_)),
+      mounted_(o.mounted_),
+      upper_released_(o.upper_released_) {
+  o.mounted_ = false;
+  o.dir_.clear();
+}
+
+Result<void> Rootfs::unmount() {
+  if (!mounted_) return {};
+  mounted_ = false;
+  return os::unmount(merged_);
+}
+
+Rootfs::~Rootfs() {
+  if (dir_.empty()) return;
+  // Never delete through a mount that is still there.
+  if (!unmount()) return;
+  if (upper_released_) {
+    // Everything but the upper dir goes.
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_, ec))
+      if (e.path() != upper_) (void)os::remove_tree(e.path());
+    fs::remove(dir_, ec);
+  } else {
+    (void)os::remove_tree(dir_);
+  }
+}
+
+}  // namespace strata::builder

@@ -1,0 +1,40 @@
+// A root filesystem assembled from layer snapshots with overlayfs: writable
+// (a fresh upper dir that becomes the step's layer) or read-only (COPY
+// --from, bind mounts, `strata run` sources). Unmounted on destruction.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "oci/image.hpp"
+#include "store/store.hpp"
+
+namespace strata::builder {
+
+struct LayerRef {
+  oci::Descriptor blob;
+  std::string diff_id;
+};
+
+class Rootfs {
+ public:
+  static Result<Rootfs> mount(store::Store& store, const std::vector<LayerRef>& layers,
+                              bool writable);
+  ~Rootfs();
+  Rootfs(Rootfs&& o) noexcept;
+  Rootfs& operator=(Rootfs&&) = delete;
+
+  const std::filesystem::path& path() const { return merged_; }
+  const std::filesystem::path& upper() const { return upper_; }
+  // Unmounts now (the upper dir stays until destruction or take_upper()).
+  Result<void> unmount();
+  // Hands the upper dir over (e.g. to become a snapshot); it is not removed.
+  void release_upper() { upper_released_ = true; }
+
+ private:
+  Rootfs() = default;
+  std::filesystem::path dir_, merged_, upper_;
+  bool mounted_ = false, upper_released_ = false;
+};
+
+}  // namespace strata::builder

@@ -1,0 +1,23 @@
+// USER and --chown resolution through an image's /etc/passwd and /etc/group:
+// "name", "uid", "name:group", "uid:gid".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace strata::builder {
+
+struct Identity {
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups of a named user
+};
+
+// `rootfs` is the container's root; names that are not in its files are an
+// error, numbers are taken as they are.
+Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_view user);
+
+}  // namespace strata::builder

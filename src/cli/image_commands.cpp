@@ -1,0 +1,214 @@
+#include "cli/image_commands.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "builder/image.hpp"
+#include "builder/rootfs.hpp"
+#include "builder/users.hpp"
+#include "exec/runtime.hpp"
+#include "export/image_archive.hpp"
+#include "os/fs.hpp"
+#include "os/process.hpp"
+
+namespace strata::cli {
+
+using nlohmann::json;
+
+namespace {
+
+struct ImageArgs {
+  std::vector<std::string> names;
+  std::string output;
+  std::string file;
+  std::vector<std::string> command;
+  std::string network = "host";
+};
+
+int cmd_images(const GlobalFlags& g) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto list = store->images();
+  if (!list) return report(list.error());
+  std::cout << fmt::format("{:<40} {:<20} {:>12}\n", "NAME", "MANIFEST", "SIZE");
+  for (const auto& img : *list) {
+    auto loaded = builder::load_image(*store, img.name);
+    int64_t size = 0;
+    if (loaded)
+      for (const auto& l : loaded->manifest.layers) size += l.size;
+    std::cout << fmt::format("{:<40} {:<20} {:>12}\n", img.name, img.manifest.digest.substr(7, 12),
+                             size);
+  }
+  return 0;
+}
+
+int cmd_inspect(const GlobalFlags& g, const std::string& name) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto img = builder::load_image(*store, name);
+  if (!img) return report(img.error());
+  auto manifest = json::parse(*store->read_blob(img->manifest_desc.digest));
+  json out = {{"name", name},
+              {"digest", img->manifest_desc.digest},
+              {"manifest", manifest},
+              {"config", img->config}};
+  std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int cmd_tag(const GlobalFlags& g, const std::string& src, const std::string& dst) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto img = builder::load_image(*store, src);
+  if (!img) return report(img.error());
+  if (auto r = store->tag(dst, img->manifest_desc); !r) return report(r.error());
+  return 0;
+}
+
+int cmd_rmi(const GlobalFlags& g, const std::vector<std::string>& names) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  int rc = 0;
+  for (const auto& n : names) {
+    auto r = store->untag(n);
+    if (!r) return report(r.error());
+    if (!*r) {
+      std::cerr << fmt::format("error: no image named {}\n", n);
+      rc = 1;
+    } else {
+      std::cout << "untagged " << oci::normalize_name(n) << "\n";
+    }
+  }
+  return rc;
+}
+
+int cmd_load(const GlobalFlags& g, const std::string& file) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto names = exporter::load_archive(*store, file);
+  if (!names) return report(names.error());
+  for (const auto& n : *names) std::cout << "loaded " << n << "\n";
+  return 0;
+}
+
+int cmd_save(const GlobalFlags& g, const std::vector<std::string>& names,
+             const std::string& output) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  if (names.size() != 1)
+    return report(Error{Errc::invalid_argument, "save takes exactly one image in this version"});
+  auto img = builder::load_image(*store, names[0]);
+  if (!img) return report(img.error());
+  if (auto r = exporter::write_image_archive(*store, *img, names, output); !r)
+    return report(r.error());
+  return 0;
+}
+
+int cmd_run(const GlobalFlags& g, const ImageArgs& a) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto img = builder::load_image(*store, a.names.at(0));
+  if (!img) return report(img.error());
+  auto rt = exec::choose_runtime(g.runtime);
+  if (!rt) return report(rt.error());
+  auto root = builder::Rootfs::mount(*store, img->layers, true);
+  if (!root) return report(root.error());
+  frontend::ImageConfig cfg = builder::to_frontend_config(img->config);
+  exec::ContainerSpec spec;
+  spec.rootfs = root->path();
+  std::vector<std::string> args = cfg.entrypoint.value_or(std::vector<std::string>{});
+  if (!a.command.empty())
+    args.insert(args.end(), a.command.begin(), a.command.end());
+  else if (cfg.cmd)
+    args.insert(args.end(), cfg.cmd->begin(), cfg.cmd->end());
+  if (args.empty())
+    return report(
+        Error{Errc::invalid_argument, "the image has no CMD or ENTRYPOINT: give a command"});
+  spec.args = args;
+  bool has_path = false;
+  for (const auto& [k, v] : cfg.env) {
+    spec.env.push_back(k + "=" + v);
+    has_path = has_path || k == "PATH";
+  }
+  if (!has_path)
+    spec.env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  spec.cwd = cfg.workdir.empty() ? "/" : cfg.workdir;
+  auto id = builder::resolve_user(root->path(), cfg.user);
+  if (!id) return report(id.error());
+  spec.uid = id->uid;
+  spec.gid = id->gid;
+  spec.additional_gids = id->groups;
+  spec.network_none = a.network == "none";
+  spec.interactive = true;
+  auto bundle = os::make_temp_dir(store->tmp_dir(), "run-");
+  if (!bundle) return report(bundle.error());
+  auto r = exec::run_container(*rt, spec, *bundle, nullptr);
+  (void)os::remove_tree(*bundle);
+  if (!r) return report(r.error());
+  return r->exit_code;
+}
+
+}  // namespace
+
+void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()>& run) {
+  auto a = std::make_shared<ImageArgs>();
+  app.add_subcommand("images", "List the images in the store")->callback([&g, &run] {
+    run = [&g] { return cmd_images(g); };
+  });
+  auto* inspect = app.add_subcommand("inspect", "Print an image's manifest and config as JSON");
+  inspect->add_option("image", a->names, "Image name or manifest digest")->required()->expected(1);
+  inspect->callback([&g, &run, a] { run = [&g, a] { return cmd_inspect(g, a->names[0]); }; });
+  auto* tag = app.add_subcommand("tag", "Give an image another name");
+  tag->add_option("names", a->names, "SOURCE TARGET")->required()->expected(2);
+  tag->callback([&g, &run, a] { run = [&g, a] { return cmd_tag(g, a->names[0], a->names[1]); }; });
+  auto* rmi = app.add_subcommand("rmi", "Remove image names from the store");
+  rmi->add_option("images", a->names, "Image names")->required();
+  rmi->callback([&g, &run, a] { run = [&g, a] { return cmd_rmi(g, a->names); }; });
+  auto* load =
+      app.add_subcommand("load", "Import a docker or OCI archive (.tar, .tar.gz, .tar.zst)");
+  load->add_option("file", a->file, "Archive")->required();
+  load->callback([&g, &run, a] { run = [&g, a] { return cmd_load(g, a->file); }; });
+  auto* save = app.add_subcommand(
+      "save", "Write an image as an archive docker, podman, skopeo and strata load");
+  save->add_option("image", a->names, "Image name")->required();
+  save->add_option("-o,--output", a->output, "Archive to write")->required();
+  save->callback([&g, &run, a] { run = [&g, a] { return cmd_save(g, a->names, a->output); }; });
+  // `run` is parsed by run_command() (its command line is the container's);
+  // it is listed here for --help.
+  app.add_subcommand("run",
+                     "Run an image from the store: run [--network host|none] IMAGE [COMMAND...]");
+}
+
+int run_command(const GlobalFlags& g, const std::vector<std::string>& args) {
+  ImageArgs a;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--network" && i + 1 < args.size()) {
+      a.network = args[++i];
+    } else if (arg.starts_with("--network=")) {
+      a.network = arg.substr(10);
+    } else if (arg == "-h" || arg == "--help") {
+      std::cout << "Usage: strata run [--network host|none] IMAGE [COMMAND [ARG...]]\n"
+                   "Runs an image from the store in a container, passing stdin, stdout and\n"
+                   "the exit code. The command defaults to the image's ENTRYPOINT and CMD.\n";
+      return 0;
+    } else if (arg.starts_with("-")) {
+      return report(Error{Errc::invalid_argument, fmt::format("strata run: unknown flag {}", arg)});
+    } else {
+      break;
+    }
+  }
+  if (a.network != "host" && a.network != "none")
+    return report(Error{Errc::invalid_argument, "strata run: --network is host or none"});
+  if (i >= args.size())
+    return report(Error{Errc::invalid_argument, "strata run needs an image name"});
+  a.names = {args[i]};
+  a.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+  return cmd_run(g, a);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,274 @@
+#include "export/image_archive.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/tar.hpp"
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::exporter {
+
+namespace {
+
+archive::TarEntry file_entry(const std::string& path, uint64_t size) {
+  archive::TarEntry e;
+  e.path = path;
+  e.size = size;
+  e.mode = 0644;
+  return e;
+}
+
+Result<void> add_blob(archive::TarWriter& tar, store::Store& store, const std::string& digest) {
+  fs::path p = store.blob_path(digest);
+  os::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(os::errno_error("opening", p));
+  struct stat st {};
+  ::fstat(fd.get(), &st);
+  return tar.add(file_entry("blobs/sha256/" + std::string(digest_hex(digest)),
+                            static_cast<uint64_t>(st.st_size)),
+                 fd.get());
+}
+
+}  // namespace
+
+Result<void> write_image_archive(store::Store& store, const builder::StoredImage& image,
+                                 const std::vector<std::string>& names, const fs::path& dest) {
+  fs::path tmp = dest;
+  tmp += fmt::format(".tmp-{}", ::getpid());
+  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return std::unexpected(os::errno_error("creating", tmp));
+  archive::FdSink sink(fd.get());
+  archive::TarWriter tar(sink);
+  auto fail_with = [&](Error e) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(e);
+  };
+  std::vector<std::string> tags;
+  for (const auto& n : names) tags.push_back(oci::normalize_name(n));
+  json manifests = json::array();
+  oci::Descriptor top = image.manifest_desc;
+  if (!tags.empty()) {
+    top.annotations[oci::kRefNameAnnotation] = tags[0];
+    top.annotations["io.containerd.image.name"] = tags[0];
+  }
+  manifests.push_back(oci::to_json(top));
+  json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
+  json layers = json::array();
+  for (const auto& l : image.manifest.layers)
+    layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
+  json docker = json::array(
+      {{{"Config", "blobs/sha256/" + std::string(digest_hex(image.manifest.config.digest))},
+        {"RepoTags", tags},
+        {"Layers", layers}}});
+  for (auto [name, text] :
+       {std::pair<std::string, std::string>{"oci-layout", R"({"imageLayoutVersion":"1.0.0"})"},
+        {"index.json", index.dump()},
+        {"manifest.json", docker.dump()}}) {
+    if (auto r = tar.add_data(file_entry(name, text.size()), text); !r) return fail_with(r.error());
+  }
+  archive::TarEntry dir;
+  dir.type = archive::TarEntry::dir;
+  dir.mode = 0755;
+  for (const char* d : {"blobs", "blobs/sha256"}) {
+    dir.path = d;
+    if (auto r = tar.add(dir); !r) return fail_with(r.error());
+  }
+  std::vector<std::string> blobs = {image.manifest_desc.digest, image.manifest.config.digest};
+  for (const auto& l : image.manifest.layers) blobs.push_back(l.digest);
+  std::sort(blobs.begin(), blobs.end());
+  blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+  for (const auto& b : blobs)
+    if (auto r = add_blob(tar, store, b); !r) return fail_with(r.error());
+  if (auto r = tar.finish(); !r) return fail_with(r.error());
+  if (::fsync(fd.get()) != 0) return fail_with(os::errno_error("fsync", tmp));
+  if (::rename(tmp.c_str(), dest.c_str()) != 0)
+    return fail_with(os::errno_error("renaming into", dest));
+  return {};
+}
+
+namespace {
+
+// A relative path without "..", or "" when the path would leave the root.
+std::string safe_relative(const std::string& path) {
+  std::vector<std::string> parts;
+  for (const auto& p : split(path, '/')) {
+    if (p.empty() || p == ".") continue;
+    if (p == "..") return "";
+    parts.push_back(p);
+  }
+  return join(parts, "/");
+}
+
+// Extracts the regular files of an archive under `dir` (paths checked).
+Result<void> extract(const fs::path& archive_path, const fs::path& dir) {
+  auto reader = archive::TarReader::open(archive_path);
+  if (!reader) return std::unexpected(reader.error());
+  for (;;) {
+    auto e = reader->next();
+    if (!e) return std::unexpected(e.error());
+    if (!*e) return {};
+    if ((*e)->type != archive::TarEntry::file) continue;
+    std::string rel = safe_relative((*e)->path);
+    if (rel.empty())
+      return fail(Errc::invalid_argument,
+                  fmt::format("archive entry \"{}\" leaves the archive", (*e)->path));
+    fs::path out = dir / rel;
+    if (auto r = os::make_dirs(out.parent_path()); !r) return r;
+    os::UniqueFd fd(
+        ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) return std::unexpected(os::errno_error("creating", out));
+    if (auto r = reader->copy_data_to(fd.get()); !r) return r;
+  }
+}
+
+// Moves a blob from the extracted archive into the store, checking that its
+// content matches `digest`.
+Result<void> import_blob(store::Store& store, const fs::path& dir, const std::string& digest) {
+  if (!valid_digest(digest))
+    return fail(Errc::invalid_argument, fmt::format("unsupported digest \"{}\"", digest));
+  if (store.has_blob(digest)) return {};
+  fs::path src = dir / "blobs" / "sha256" / std::string(digest_hex(digest));
+  fs::path tmp =
+      store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest).substr(0, 12));
+  std::error_code ec;
+  fs::rename(src, tmp, ec);
+  if (ec) {
+    fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(Errc::not_found, fmt::format("blob {} is missing from the archive", digest));
+  }
+  if (auto r = store.commit_blob(tmp, digest); !r)
+    return std::unexpected(r.error().with_context("archive blob " + digest));
+  return {};
+}
+
+Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
+  auto text = os::read_file(dir / "index.json");
+  if (!text) return std::unexpected(text.error());
+  json index = json::parse(*text, nullptr, false);
+  if (!index.is_object() || !index.contains("manifests"))
+    return fail(Errc::syntax, "index.json has no manifests");
+  std::vector<std::string> loaded;
+  for (const auto& mj : index["manifests"]) {
+    auto desc = oci::descriptor_from_json(mj);
+    if (!desc) return std::unexpected(desc.error());
+    if (auto r = import_blob(store, dir, desc->digest); !r) return std::unexpected(r.error());
+    auto mtext = store.read_blob(desc->digest);
+    if (!mtext) return std::unexpected(mtext.error());
+    auto m = oci::parse_manifest(*mtext);
+    if (!m) return std::unexpected(m.error());
+    if (auto r = import_blob(store, dir, m->config.digest); !r) return std::unexpected(r.error());
+    for (const auto& l : m->layers)
+      if (auto r = import_blob(store, dir, l.digest); !r) return std::unexpected(r.error());
+    std::string name;
+    for (const char* key : {"io.containerd.image.name", oci::kRefNameAnnotation}) {
+      if (auto it = desc->annotations.find(key); it != desc->annotations.end() && name.empty())
+        name = it->second;
+    }
+    desc->annotations.clear();
+    if (desc->media_type.empty()) desc->media_type = m->media_type;
+    if (!name.empty()) {
+      if (auto r = store.tag(name, *desc); !r) return std::unexpected(r.error());
+      loaded.push_back(oci::normalize_name(name));
+    } else {
+      loaded.push_back(desc->digest);
+    }
+  }
+  return loaded;
+}
+
+Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path& dir) {
+  auto text = os::read_file(dir / "manifest.json");
+  if (!text) return std::unexpected(text.error());
+  json entries = json::parse(*text, nullptr, false);
+  if (!entries.is_array()) return fail(Errc::syntax, "manifest.json is not a list");
+  std::vector<std::string> loaded;
+  for (const auto& e : entries) {
+    std::string config_path = safe_relative(e.value("Config", ""));
+    if (config_path.empty()) return fail(Errc::syntax, "manifest.json entry without a Config");
+    auto config = os::read_file(dir / config_path);
+    if (!config) return std::unexpected(config.error());
+    json cfg = json::parse(*config, nullptr, false);
+    auto cdesc = store.put_blob(*config, oci::kConfig);
+    if (!cdesc) return std::unexpected(cdesc.error());
+    std::vector<std::string> diff_ids;
+    if (cfg.is_object() && cfg.contains("rootfs"))
+      for (const auto& d : cfg["rootfs"].value("diff_ids", json::array()))
+        diff_ids.push_back(d.get<std::string>());
+    oci::Manifest m;
+    m.config = *cdesc;
+    size_t i = 0;
+    for (const auto& lj : e.value("Layers", json::array())) {
+      std::string rel = safe_relative(lj.get<std::string>());
+      fs::path p = dir / rel;
+      auto digest = sha256_file(p);
+      if (!digest) return std::unexpected(digest.error());
+      std::string head(2, '\0');
+      {
+        os::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd) (void)!::read(fd.get(), head.data(), 2);
+      }
+      bool gzip = head[0] == '\x1f' && head[1] == '\x8b';
+      if (!gzip && i < diff_ids.size() && diff_ids[i] != *digest) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("layer {} has digest {}, but the image config says {}", rel,
+                                *digest, diff_ids[i]));
+      }
+      struct stat st {};
+      ::stat(p.c_str(), &st);
+      fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), i);
+      std::error_code ec;
+      fs::copy_file(p, tmp, fs::copy_options::overwrite_existing, ec);
+      if (ec) return fail(Errc::io, fmt::format("copying {}: {}", rel, ec.message()));
+      if (auto r = store.commit_blob(tmp, *digest); !r) return std::unexpected(r.error());
+      m.layers.push_back({gzip ? oci::kLayerGzip : oci::kLayerTar,
+                          *digest,
+                          static_cast<int64_t>(st.st_size),
+                          {},
+                          {}});
+      ++i;
+    }
+    auto mdesc = store.put_blob(oci::to_json_text(m), oci::kManifest);
+    if (!mdesc) return std::unexpected(mdesc.error());
+    auto tags = e.value("RepoTags", json::array());
+    if (tags.is_array() && !tags.empty()) {
+      for (const auto& t : tags) {
+        if (auto r = store.tag(t.get<std::string>(), *mdesc); !r) return std::unexpected(r.error());
+        loaded.push_back(oci::normalize_name(t.get<std::string>()));
+      }
+    } else {
+      loaded.push_back(mdesc->digest);
+    }
+  }
+  return loaded;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> load_archive(store::Store& store, const fs::path& archive_path) {
+  auto dir = os::make_temp_dir(store.tmp_dir(), "load-");
+  if (!dir) return std::unexpected(dir.error());
+  struct Cleanup {
+    fs::path d;
+    ~Cleanup() { (void)os::remove_tree(d); }
+  } cleanup{*dir};
+  if (auto r = extract(archive_path, *dir); !r)
+    return std::unexpected(r.error().with_context("reading " + archive_path.string()));
+  std::error_code ec;
+  // An archive with both (like strata's own) is read as OCI, which names blobs by digest.
+  if (fs::exists(*dir / "index.json", ec)) return load_oci(store, *dir);
+  if (fs::exists(*dir / "manifest.json", ec)) return load_docker(store, *dir);
+  return fail(Errc::syntax, fmt::format("{} is neither an OCI archive nor a docker archive",
+                                        archive_path.string()));
+}
+
+}  // namespace strata::exporter
