@@ -54,6 +54,7 @@ class Builder {
   Builder(store::Store& store, const BuildOptions& opts) : store_(store), opts_(opts) {}
 
   Result<StoredImage> run(const frontend::Plan& plan) {
+    dockerfile_ = plan.dockerfile;
     const PlannedStage* target = nullptr;
     for (const auto& stage : plan.stages) {
       auto img = build_stage(stage, plan.stages.size());
@@ -127,7 +128,7 @@ class Builder {
         if (!l) {
           return std::unexpected(l.error().with_context(
               fmt::format("step {}/{} of stage {} ({}:{})", i + 1, stage.steps.size(), name,
-                          "Dockerfile", step.line)));
+                          dockerfile_, step.line)));
         }
         layer = *l;
       }
@@ -401,6 +402,7 @@ class Builder {
   const BuildOptions& opts_;
   std::map<int, StageImage> built_;
   std::vector<fs::path> overlay_mounts_;
+  std::string dockerfile_;  // its name, for error messages
 };
 
 }  // namespace

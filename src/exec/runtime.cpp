@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "os/fs.hpp"
 #include "os/mount.hpp"
@@ -146,7 +148,25 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
   p.pass_output = spec.interactive;
   p.on_line = on_line;
   if (rt.private_mount_ns) p.before_exec = enter_private_mount_ns;
+  // On SIGINT/SIGTERM the container is killed: its init (a shell, say) may
+  // ignore the signal the runtime forwards, as PID 1 does by default.
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      if (os::interrupted()) {
+        os::ProcessSpec kill;
+        kill.argv = {rt.path, "kill", id, "KILL"};
+        kill.on_line = [](const std::string&) {};
+        if (rt.private_mount_ns) kill.before_exec = enter_private_mount_ns;
+        (void)os::run_process(kill, 1);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
   auto r = os::run_process(p, 30);
+  done = true;
+  watcher.join();
   // A container left behind (say, the runtime was killed) is removed.
   os::ProcessSpec del;
   del.argv = {rt.path, "delete", "--force", id};
