@@ -1,5 +1,6 @@
 #include "exec/runtime.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -138,21 +141,35 @@ Result<Runtime> choose_runtime(std::string_view requested) {
 Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& spec,
                                       const fs::path& bundle,
                                       const std::function<void(const std::string&)>& on_line) {
-  if (auto r = os::write_file_atomic(bundle / "config.json", make_config(spec).dump(1)); !r)
-    return std::unexpected(r.error());
+  // The bundle is throwaway: no need for an atomic, fsynced write.
+  {
+    std::string config = make_config(spec).dump();
+    os::UniqueFd fd(
+        ::open((bundle / "config.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return std::unexpected(os::errno_error("creating", bundle / "config.json"));
+    if (auto w = os::write_all(fd.get(), config.data(), config.size()); !w)
+      return std::unexpected(w.error());
+  }
   static std::atomic<int> counter{0};
   std::string id = fmt::format("strata-{}-{}", ::getpid(), counter++);
   os::ProcessSpec p;
-  p.argv = {rt.path, "run", "--bundle", bundle.string(), id};
+  // Build steps need no cgroup of their own; crun starts faster without.
+  if (rt.name == "crun")
+    p.argv = {rt.path, "--cgroup-manager=disabled", "run", "--bundle", bundle.string(), id};
+  else
+    p.argv = {rt.path, "run", "--bundle", bundle.string(), id};
   p.pass_stdin = spec.interactive;
   p.pass_output = spec.interactive;
   p.on_line = on_line;
   if (rt.private_mount_ns) p.before_exec = enter_private_mount_ns;
   // On SIGINT/SIGTERM the container is killed: its init (a shell, say) may
   // ignore the signal the runtime forwards, as PID 1 does by default.
-  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
   std::thread watcher([&] {
-    while (!done) {
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) {
       if (os::interrupted()) {
         os::ProcessSpec kill;
         kill.argv = {rt.path, "kill", id, "KILL"};
@@ -161,18 +178,24 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
         (void)os::run_process(kill, 1);
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
   auto r = os::run_process(p, 30);
-  done = true;
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_one();
   watcher.join();
-  // A container left behind (say, the runtime was killed) is removed.
-  os::ProcessSpec del;
-  del.argv = {rt.path, "delete", "--force", id};
-  del.on_line = [](const std::string&) {};
-  if (rt.private_mount_ns) del.before_exec = enter_private_mount_ns;
-  (void)os::run_process(del, 1);
+  // `run` removes its container when it ends; one left behind (the runtime
+  // was killed, say) still has its state directory and is removed here.
+  if (::access((fs::path("/run") / rt.name / id).c_str(), F_OK) == 0) {
+    os::ProcessSpec del;
+    del.argv = {rt.path, "delete", "--force", id};
+    del.on_line = [](const std::string&) {};
+    if (rt.private_mount_ns) del.before_exec = enter_private_mount_ns;
+    (void)os::run_process(del, 1);
+  }
   if (!r) return std::unexpected(r.error());
   return ContainerResult{r->exit_code, std::move(r->tail)};
 }
