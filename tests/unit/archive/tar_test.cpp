@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "archive/tar.hpp"
+
+using namespace strata;
+using namespace strata::archive;
+
+namespace {
+
+class StringSink : public Sink {
+ public:
+  Result<void> write(const void* d, size_t n) override {
+    data.append(static_cast<const char*>(d), n);
+    return {};
+  }
+  Result<void> finish() override {
+    finished = true;
+    return {};
+  }
+  std::string data;
+  bool finished = false;
+};
+
+std::string write_sample(Compression c) {
+  StringSink out;
+  auto comp = make_compressor(c, out);
+  TarWriter tar(*comp);
+  TarEntry dir;
+  dir.type = TarEntry::dir;
+  dir.path = "etc";
+  dir.mode = 0755;
+  EXPECT_TRUE(tar.add(dir));
+  TarEntry file;
+  file.path = "etc/" + std::string(150, 'x') + "-long-name-é";
+  file.mode = 04755;
+  file.uid = 3000000;  // needs PAX
+  file.xattrs["security.capability"] = std::string("\x01\x00\x00\x02", 4);
+  EXPECT_TRUE(tar.add_data(file, "hello"));
+  TarEntry link;
+  link.type = TarEntry::symlink;
+  link.path = "etc/link";
+  link.linkname = "/target";
+  EXPECT_TRUE(tar.add(link));
+  TarEntry hard;
+  hard.type = TarEntry::hardlink;
+  hard.path = "etc/hard";
+  hard.linkname = file.path;
+  EXPECT_TRUE(tar.add(hard));
+  EXPECT_TRUE(tar.finish());
+  EXPECT_TRUE(out.finished);
+  return out.data;
+}
+
+}  // namespace
+
+TEST(Tar, RoundTripsThroughLibarchiveInEveryCompression) {
+  for (auto c : {Compression::none, Compression::gzip, Compression::zstd}) {
+    SCOPED_TRACE(std::string(to_string(c)));
+    std::string data = write_sample(c);
+    auto r = TarReader::open_memory(data);
+    ASSERT_TRUE(r) << r.error().message;
+    auto d = r->next();
+    ASSERT_TRUE(d && *d);
+    EXPECT_EQ((*d)->type, TarEntry::dir);
+    EXPECT_EQ((*d)->path, "etc");
+    auto f = r->next();
+    ASSERT_TRUE(f && *f);
+    EXPECT_EQ((*f)->path, "etc/" + std::string(150, 'x') + "-long-name-é");
+    EXPECT_EQ((*f)->mode, 04755u);
+    EXPECT_EQ((*f)->uid, 3000000u);
+    EXPECT_EQ((*f)->xattrs.at("security.capability"), std::string("\x01\x00\x00\x02", 4));
+    EXPECT_EQ(*r->read_data(), "hello");
+    auto l = r->next();
+    ASSERT_TRUE(l && *l);
+    EXPECT_EQ((*l)->type, TarEntry::symlink);
+    EXPECT_EQ((*l)->linkname, "/target");
+    auto h = r->next();
+    ASSERT_TRUE(h && *h);
+    EXPECT_EQ((*h)->type, TarEntry::hardlink);
+    EXPECT_EQ((*h)->linkname, (*f)->path);
+    auto end = r->next();
+    ASSERT_TRUE(end);
+    EXPECT_FALSE(*end);
+  }
+}
+
+TEST(Tar, OutputIsDeterministic) {
+  EXPECT_EQ(write_sample(Compression::gzip), write_sample(Compression::gzip));
+  EXPECT_EQ(write_sample(Compression::none).size() % 512, 0u);
+}
+
+TEST(Tar, HashingSinkCountsAndHashes) {
+  StringSink out;
+  HashingSink h(out);
+  ASSERT_TRUE(h.write("abc", 3));
+  ASSERT_TRUE(h.finish());
+  EXPECT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.digest(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Tar, GarbageIsAnError) {
+  auto r = TarReader::open_memory(std::string(1024, '\x7f'));
+  bool rejected = !r || !r->next();
+  EXPECT_TRUE(rejected);
+}

@@ -1,0 +1,99 @@
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempRoot {
+  fs::path path = fs::temp_directory_path() / ("strata-store-test-" + std::to_string(::getpid()));
+  TempRoot() { fs::remove_all(path); }
+  ~TempRoot() { fs::remove_all(path); }
+};
+}  // namespace
+
+TEST(Store, IsAnOciLayoutFromTheStart) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(*os::read_file(t.path / "oci-layout"), R"({"imageLayoutVersion":"1.0.0"})");
+  auto index = nlohmann::json::parse(*os::read_file(t.path / "index.json"));
+  EXPECT_EQ(index["schemaVersion"], 2);
+  EXPECT_TRUE(index["manifests"].empty());
+}
+
+TEST(Store, BlobsAreContentAddressed) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto d = s->put_blob("data", "text/plain");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->digest, sha256_digest("data"));
+  EXPECT_EQ(d->size, 4);
+  EXPECT_TRUE(s->has_blob(d->digest));
+  EXPECT_EQ(*s->read_blob(d->digest), "data");
+  EXPECT_FALSE(s->read_blob("sha256:../../etc/passwd"));
+}
+
+TEST(Store, CommitRefusesContentThatDoesNotMatch) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  fs::path tmp = s->tmp_dir() / "x";
+  std::ofstream(tmp) << "tampered";
+  std::string claimed = sha256_digest("original");
+  auto r = s->commit_blob(tmp, claimed);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("digest mismatch"), std::string::npos);
+  EXPECT_FALSE(s->has_blob(claimed));
+  EXPECT_FALSE(fs::exists(tmp));
+}
+
+TEST(Store, TagsLiveInTheDbAndIndexJson) {
+  TempRoot t;
+  {
+    auto s = store::Store::open(t.path);
+    ASSERT_TRUE(s);
+    auto m = s->put_blob("{}", oci::kManifest);
+    ASSERT_TRUE(s->tag("app", *m));
+    ASSERT_TRUE(s->tag("app:2", *m));
+  }
+  auto s = store::Store::open(t.path);  // reopened: the tags persist
+  ASSERT_TRUE(s);
+  auto r = s->resolve("app:latest");
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ((*r)->name, "app:latest");
+  auto index = nlohmann::json::parse(*os::read_file(t.path / "index.json"));
+  ASSERT_EQ(index["manifests"].size(), 2u);
+  EXPECT_EQ(index["manifests"][0]["annotations"][oci::kRefNameAnnotation], "app:2");
+  EXPECT_TRUE(*s->untag("app"));
+  EXPECT_FALSE(*s->untag("app"));
+  EXPECT_EQ(s->images()->size(), 1u);
+}
+
+TEST(Store, SnapshotsHaveShortPaths) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto dir = os::make_temp_dir(s->tmp_dir(), "snap-");
+  ASSERT_TRUE(dir);
+  auto p = s->add_snapshot("sha256:abc", *dir);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p, t.path / "snapshots" / "1");
+  EXPECT_EQ(**s->snapshot("sha256:abc"), *p);
+  EXPECT_FALSE(*s->snapshot("sha256:other"));
+}
+
+TEST(Oci, NormalizesNames) {
+  EXPECT_EQ(oci::normalize_name("busybox"), "busybox:latest");
+  EXPECT_EQ(oci::normalize_name("localhost:5000/app"), "localhost:5000/app:latest");
+  EXPECT_EQ(oci::normalize_name("app:1.2"), "app:1.2");
+  EXPECT_EQ(oci::normalize_name("app@sha256:00"), "app@sha256:00");
+}
