@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "builder/copy.hpp"
 #include "builder/users.hpp"
@@ -53,16 +56,46 @@ class Builder {
  public:
   Builder(store::Store& store, const BuildOptions& opts) : store_(store), opts_(opts) {}
 
+  // Stages whose dependencies are built run in parallel, up to opts.jobs.
   Result<StoredImage> run(const frontend::Plan& plan) {
     dockerfile_ = plan.dockerfile;
-    const PlannedStage* target = nullptr;
-    for (const auto& stage : plan.stages) {
-      auto img = build_stage(stage, plan.stages.size());
-      if (!img) return std::unexpected(img.error());
-      built_[stage.index] = std::move(*img);
-      target = &stage;
+    size_t n = plan.stages.size();
+    std::vector<int> state(n, 0);  // 0 waiting, 1 running, 2 done
+    std::optional<Error> error;
+    std::vector<std::thread> threads;
+    std::unique_lock lock(mu_);
+    size_t running = 0, done = 0;
+    auto ready = [&](const PlannedStage& st) {
+      for (int d : st.deps)
+        if (!built_.count(d)) return false;
+      return true;
+    };
+    while (done < n && !(error && running == 0)) {
+      for (size_t i = 0; i < n && !error && running < static_cast<size_t>(std::max(1, opts_.jobs));
+           ++i) {
+        if (state[i] != 0 || !ready(plan.stages[i])) continue;
+        state[i] = 1;
+        ++running;
+        threads.emplace_back([this, &plan, i, n, &state, &error, &running, &done] {
+          auto img = build_stage(plan.stages[i], n);
+          std::lock_guard g(mu_);
+          if (img)
+            built_[plan.stages[i].index] = std::move(*img);
+          else if (!error)
+            error = img.error();
+          state[i] = 2;
+          --running;
+          ++done;
+          cv_.notify_all();
+        });
+      }
+      if (error && running == 0) break;
+      cv_.wait(lock);
     }
-    return write_image(built_[target->index]);
+    lock.unlock();
+    for (auto& t : threads) t.join();
+    if (error) return std::unexpected(*error);
+    return write_image(built_.at(plan.stages.back().index));
   }
 
  private:
@@ -71,7 +104,8 @@ class Builder {
                                    : static_cast<int64_t>(std::time(nullptr));
   }
 
-  void log(const std::string& s) const {
+  void log(const std::string& s) {
+    std::lock_guard g(log_mu_);
     if (opts_.log) opts_.log(s);
   }
 
@@ -79,7 +113,7 @@ class Builder {
     StageImage img;
     switch (stage.base.kind) {
       case SourceRef::stage:
-        return built_.at(stage.base.index);
+        return built(stage.base.index);
       case SourceRef::image: {
         auto stored = load_image(store_, stage.base.name);
         if (!stored) return std::unexpected(stored.error());
@@ -249,6 +283,12 @@ class Builder {
       fs::path dir;
       ~Cleanup() { (void)os::remove_tree(dir); }
     } cleanup{*tmp};
+    struct Mounts {  // rw bind mounts; gone before the directory is removed
+      std::vector<fs::path> paths;
+      ~Mounts() {
+        for (const auto& p : paths) (void)os::unmount(p);
+      }
+    } mounts;
 
     for (size_t mi = 0; mi < run.mounts.size(); ++mi) {
       const auto& m = run.mounts[mi];
@@ -286,7 +326,7 @@ class Builder {
             if (auto r = os::mount_overlay({*src}, base / "upper", base / "work", base / "merged");
                 !r)
               return r;
-            overlay_mounts_.push_back(base / "merged");
+            mounts.paths.push_back(base / "merged");
             spec.binds.push_back({base / "merged", m.target, false});
           } else {
             spec.binds.push_back({*src, m.target, true});
@@ -314,8 +354,6 @@ class Builder {
     if (!bundle) return std::unexpected(bundle.error());
     auto result = exec::run_container(opts_.runtime, spec, *bundle,
                                       [&](const std::string& line) { log("  | " + line); });
-    for (const auto& m : overlay_mounts_) (void)os::unmount(m);
-    overlay_mounts_.clear();
     if (!result) return std::unexpected(result.error());
     if (int sig = os::interrupted())
       return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
@@ -333,8 +371,7 @@ class Builder {
 
   // A read-only root of a stage or an image.
   Result<Rootfs> mount_ref(const SourceRef& ref) {
-    if (ref.kind == SourceRef::stage)
-      return Rootfs::mount(store_, built_.at(ref.index).layers, false);
+    if (ref.kind == SourceRef::stage) return Rootfs::mount(store_, built(ref.index).layers, false);
     if (ref.kind == SourceRef::scratch) return Rootfs::mount(store_, {}, false);
     auto img = load_image(store_, ref.name);
     if (!img) return std::unexpected(img.error());
@@ -400,9 +437,16 @@ class Builder {
 
   store::Store& store_;
   const BuildOptions& opts_;
+  StageImage built(int index) {
+    std::lock_guard g(mu_);
+    return built_.at(index);
+  }
+
+  std::mutex mu_;  // guards built_ and the log
+  std::condition_variable cv_;
   std::map<int, StageImage> built_;
-  std::vector<fs::path> overlay_mounts_;
   std::string dockerfile_;  // its name, for error messages
+  std::mutex log_mu_;
 };
 
 }  // namespace

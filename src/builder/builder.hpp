@@ -25,6 +25,7 @@ struct BuildOptions {
   std::string network = "host";  // the default for RUN: host or none
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> source_date_epoch;
+  int jobs = 1;                                 // stages built at once
   std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 

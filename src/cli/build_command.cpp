@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
@@ -84,6 +85,8 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
       ->check(CLI::IsMember({"host", "none", "default"}));
   cmd->add_option("--progress", f->progress, "auto, plain, tty or quiet")
       ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}));
+  cmd->add_option("--jobs", f->jobs, "Stages built at once (default: the number of cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
@@ -183,6 +186,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.context = context;
   bo.ignore = &ignore;
   bo.runtime = *runtime;
+  bo.jobs =
+      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bo.network = f.network == "none" ? "none" : "host";
   bool quiet = f.progress == "quiet";
   bo.log = [quiet](const std::string& line) {

@@ -20,6 +20,7 @@ struct BuildFlags {
   std::vector<std::string> outputs;     // --output type=...,dest=...
   std::string network = "host";
   std::string progress = "auto";
+  int jobs = 0;  // 0 = the number of cores
   bool dry_run = false;
   std::string format = "text";
 };

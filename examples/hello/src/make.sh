@@ -1,3 +1,3 @@
 #!/bin/sh
-# Writes its first argument and the build time's date.
+# Writes its first argument: what the image will greet with.
 echo "$1"

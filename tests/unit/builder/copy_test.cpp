@@ -21,12 +21,14 @@ struct Dirs {
     fs::remove_all(base);
     fs::create_directories(src / "dir/sub");
     fs::create_directories(dst);
-    for (auto f : {"a.txt", "b.txt", "c.md", "dir/x", "dir/sub/y", "dir/skip.log"}) std::ofstream(src / f) << f;
+    for (auto f : {"a.txt", "b.txt", "c.md", "dir/x", "dir/sub/y", "dir/skip.log"})
+      std::ofstream(src / f) << f;
   }
   ~Dirs() { fs::remove_all(base); }
   std::vector<std::string> files() const {
     std::vector<std::string> out;
-    for (auto& e : fs::recursive_directory_iterator(dst)) out.push_back(e.path().lexically_relative(dst).string());
+    for (auto& e : fs::recursive_directory_iterator(dst))
+      out.push_back(e.path().lexically_relative(dst).string());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -37,7 +39,8 @@ struct Dirs {
 TEST(Copy, DirectoryContentsAndTrailingSlash) {
   Dirs d;
   ASSERT_TRUE(copy_sources(d.src, {"dir"}, d.dst, "/out/", {}));
-  EXPECT_EQ(d.files(), (std::vector<std::string>{"out", "out/skip.log", "out/sub", "out/sub/y", "out/x"}));
+  EXPECT_EQ(d.files(),
+            (std::vector<std::string>{"out", "out/skip.log", "out/sub", "out/sub/y", "out/x"}));
 }
 
 TEST(Copy, FileToNameOrIntoDirectory) {
@@ -65,7 +68,8 @@ TEST(Copy, ParentsKeepsTheSourcePath) {
   CopyOptions o;
   o.parents = true;
   ASSERT_TRUE(copy_sources(d.src, {"dir/sub/y", "a.txt"}, d.dst, "/p/", o));
-  EXPECT_EQ(d.files(), (std::vector<std::string>{"p", "p/a.txt", "p/dir", "p/dir/sub", "p/dir/sub/y"}));
+  EXPECT_EQ(d.files(),
+            (std::vector<std::string>{"p", "p/a.txt", "p/dir", "p/dir/sub", "p/dir/sub/y"}));
 }
 
 TEST(Copy, DestinationSymlinksResolveInsideTheRoot) {
@@ -91,7 +95,8 @@ TEST(Copy, ChmodAndInlineFiles) {
 TEST(Users, ResolvesNamesGroupsAndNumbers) {
   Dirs d;
   fs::create_directories(d.dst / "etc");
-  std::ofstream(d.dst / "etc/passwd") << "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n";
+  std::ofstream(d.dst / "etc/passwd")
+      << "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n";
   std::ofstream(d.dst / "etc/group") << "root:x:0:\napp:x:1001:\nextra:x:2000:app,other\n";
   auto a = resolve_user(d.dst, "app");
   ASSERT_TRUE(a);
