@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "builder/copy.hpp"
+#include "builder/fetch.hpp"
 #include "builder/users.hpp"
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
@@ -402,21 +403,55 @@ class Builder {
     }
     for (const auto& f : c.inline_files)
       if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;
-    if (c.sources.empty()) return {};
+    std::vector<std::string> local;
     for (const auto& s : c.sources) {
-      if (s.find("://") != std::string::npos || s.starts_with("git@")) {
-        return fail(Errc::invalid_argument,
-                    fmt::format("ADD {}: remote sources are not supported by this version", s));
+      if (s.find("://") == std::string::npos && !s.starts_with("git@")) {
+        local.push_back(s);
+        continue;
       }
+      if (!s.starts_with("http://") && !s.starts_with("https://")) {
+        return fail(
+            Errc::invalid_argument,
+            fmt::format("ADD {}: only http and https URLs are supported by this version", s));
+      }
+      if (auto r = add_url(root.path(), s, c, co); !r) return r;
     }
+    if (local.empty()) return {};
     if (c.from.kind == SourceRef::context) {
       co.ignore = opts_.ignore;
-      return copy_sources(opts_.context, c.sources, root.path(), c.dest, co);
+      return copy_sources(opts_.context, local, root.path(), c.dest, co);
     }
     auto src = mount_ref(c.from);
     if (!src) return std::unexpected(src.error());
     co.keep_owner = true;
-    return copy_sources(src->path(), c.sources, root.path(), c.dest, co);
+    return copy_sources(src->path(), local, root.path(), c.dest, co);
+  }
+
+  // ADD <url>: the file keeps its server's name in a directory destination,
+  // gets mode 0600 as in docker, and is not unpacked.
+  Result<void> add_url(const fs::path& rootfs, const std::string& url, const frontend::CopyStep& c,
+                       const CopyOptions& co) {
+    auto tmp = os::make_temp_dir(store_.tmp_dir(), "fetch-");
+    if (!tmp) return std::unexpected(tmp.error());
+    struct Cleanup {
+      fs::path dir;
+      ~Cleanup() { (void)os::remove_tree(dir); }
+    } cleanup{*tmp};
+    std::string name = url_file_name(url);
+    auto got = download(url, *tmp / name, c.checksum);
+    if (!got) return std::unexpected(got.error());
+    CopyOptions file_opts = co;
+    if (!file_opts.mode) file_opts.mode = 0600;
+    const std::string& dest = c.dest;
+    if (auto r = copy_sources(*tmp, {name}, rootfs, dest, file_opts); !r) return r;
+    if (got->last_modified) {
+      auto placed = path_in_root(rootfs, dest.ends_with("/") ? dest + name : dest, false);
+      if (placed) {
+        struct timespec ts[2] = {{*got->last_modified, 0}, {*got->last_modified, 0}};
+        ::utimensat(AT_FDCWD, placed->c_str(), ts, AT_SYMLINK_NOFOLLOW);
+      }
+    }
+    return {};
   }
 
   Result<StoredImage> write_image(const StageImage& img) {

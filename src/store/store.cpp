@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 #include "digest/sha256.hpp"
@@ -158,20 +159,25 @@ Result<std::optional<fs::path>> Store::snapshot(const std::string& diff_id) {
 }
 
 Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path& dir) {
-  if (auto existing = snapshot(diff_id); existing && *existing) {
-    (void)os::remove_tree(dir);
-    return **existing;
-  }
-  auto rows = db_.query("SELECT COALESCE(MAX(id), 0) + 1 FROM snapshots");
+  // One statement reserves the id, so that two threads or processes adding
+  // snapshots at once never pick the same one.
+  auto ins = db_.exec(
+      "INSERT OR IGNORE INTO snapshots (diff_id, id) SELECT ?, COALESCE(MAX(id), 0) + 1 FROM "
+      "snapshots",
+      {diff_id});
+  if (!ins) return std::unexpected(ins.error());
+  auto rows = db_.query("SELECT id FROM snapshots WHERE diff_id = ?", {diff_id});
   if (!rows) return std::unexpected(rows.error());
-  std::string id = *(*rows)[0][0];
-  fs::path dest = root_ / "snapshots" / id;
-  if (::rename(dir.c_str(), dest.c_str()) != 0)
+  if (rows->empty()) return fail(Errc::internal, "snapshot record vanished");
+  fs::path dest = root_ / "snapshots" / *(*rows)[0][0];
+  if (::rename(dir.c_str(), dest.c_str()) != 0) {
+    // Someone else's copy is already there: keep it, drop ours.
+    std::error_code ec;
+    if ((errno == EEXIST || errno == ENOTEMPTY) && fs::is_directory(dest, ec)) {
+      (void)os::remove_tree(dir);
+      return dest;
+    }
     return std::unexpected(os::errno_error("renaming into", dest));
-  auto ins = db_.exec("INSERT INTO snapshots (diff_id, id) VALUES (?, ?)", {diff_id, id});
-  if (!ins) {
-    (void)os::remove_tree(dest);
-    return std::unexpected(ins.error());
   }
   return dest;
 }
