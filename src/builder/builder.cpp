@@ -8,14 +8,17 @@
 #include <algorithm>
 #include <condition_variable>
 #include <ctime>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "builder/copy.hpp"
 #include "builder/fetch.hpp"
+#include "builder/file_hash.hpp"
 #include "builder/users.hpp"
 #include "digest/sha256.hpp"
+#include "graph/cache_key.hpp"
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
@@ -45,7 +48,10 @@ using frontend::Step;
 struct StageImage {
   json config;
   std::vector<LayerRef> layers;
+  std::string chain;  // the key of the last step that could change files, or the base
 };
+
+using StepOutcome = Result<std::optional<LayerRef>>;
 
 // Paths the runtime creates as mount points; removed again from a step's
 // layer when the image did not have them.
@@ -60,6 +66,16 @@ class Builder {
   // Stages whose dependencies are built run in parallel, up to opts.jobs.
   Result<StoredImage> run(const frontend::Plan& plan) {
     dockerfile_ = plan.dockerfile;
+    if (auto last = store_.last_build(opts_.build_name); last && *last) {
+      json prev = json::parse(**last, nullptr, false);
+      if (prev.is_array()) {
+        for (const auto& st : prev) {
+          if (!st.contains("inputs")) continue;
+          previous_[fmt::format("{}/{}", st.value("stage", ""), st.value("index", 0))] =
+              graph::StepInputs::from_json(st["inputs"]);
+        }
+      }
+    }
     size_t n = plan.stages.size();
     std::vector<int> state(n, 0);  // 0 waiting, 1 running, 2 done
     std::optional<Error> error;
@@ -96,6 +112,8 @@ class Builder {
     lock.unlock();
     for (auto& t : threads) t.join();
     if (error) return std::unexpected(*error);
+    if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
+      return std::unexpected(r.error());
     return write_image(built_.at(plan.stages.back().index));
   }
 
@@ -120,12 +138,14 @@ class Builder {
         if (!stored) return std::unexpected(stored.error());
         img.config = stored->config;
         img.layers = stored->layers;
+        img.chain = "base:" + stored->manifest_desc.digest;
         return img;
       }
       default: {
         auto parts = split_platform(stage.platform);
         img.config = {{"architecture", parts[1]}, {"os", parts[0]}};
         if (parts.size() > 2) img.config["variant"] = parts[2];
+        img.chain = "base:scratch";
         return img;
       }
     }
@@ -159,7 +179,7 @@ class Builder {
       std::optional<LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
-        auto l = fs_step(img, step);
+        auto l = cached_step(img, step, stage, name, i);
         if (!l) {
           return std::unexpected(l.error().with_context(
               fmt::format("step {}/{} of stage {} ({}:{})", i + 1, stage.steps.size(), name,
@@ -186,8 +206,197 @@ class Builder {
     return img;
   }
 
+  // A step that can change files, through the cache: a hit reuses the layer
+  // without mounting anything; identical steps of one build run once; a miss
+  // runs and says why it missed.
+  StepOutcome cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
+                          const std::string& name, size_t index) {
+    auto inputs = step_inputs(img, step, stage);
+    if (!inputs) return std::unexpected(inputs.error());
+    std::string key = *inputs ? (*inputs)->key() : std::string();
+    json record = {
+        {"stage", name}, {"index", index}, {"line", step.line}, {"text", step.text}, {"key", key}};
+    if (*inputs) record["inputs"] = (*inputs)->to_json();
+    bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
+    if (use_cache) {
+      auto hit = store_.cache_get(key);
+      if (!hit) return std::unexpected(hit.error());
+      if (*hit) {
+        log(fmt::format("  CACHED"));
+        record["cached"] = true;
+        note_step(std::move(record));
+        img.chain = key;
+        if (!(*hit)->blob) return std::optional<LayerRef>{};
+        return std::optional<LayerRef>{LayerRef{*(*hit)->blob, (*hit)->diff_id}};
+      }
+    }
+    std::string reason = !*inputs         ? "not cacheable (ADD of a URL without --checksum)"
+                         : opts_.no_cache ? "--no-cache"
+                         : !use_cache     ? "--no-cache-filter " + name
+                                          : miss_reason(name, index, **inputs);
+    log("  cache miss: " + reason);
+    record["cached"] = false;
+    record["reason"] = reason;
+
+    // The same step twice in one build (two stages, say) runs once.
+    std::shared_future<StepOutcome> shared;
+    std::promise<StepOutcome> promise;
+    bool first = true;
+    if (*inputs) {
+      std::lock_guard g(mu_);
+      if (auto it = inflight_.find(key); it != inflight_.end()) {
+        shared = it->second;
+        first = false;
+      } else {
+        inflight_[key] = promise.get_future().share();
+      }
+    }
+    StepOutcome out = first ? fs_step(img, step) : shared.get();
+    if (first && *inputs) {
+      promise.set_value(out);
+      if (out) {
+        store::Store::CacheRecord rec;
+        if (*out) rec = {(*out)->blob, (*out)->diff_id};
+        if (auto r = store_.cache_put(key, rec, (*inputs)->to_json().dump()); !r)
+          return std::unexpected(r.error());
+      }
+    }
+    note_step(std::move(record));
+    if (*inputs) img.chain = key;
+    return out;
+  }
+
+  void note_step(json record) {
+    std::lock_guard g(mu_);
+    steps_.push_back(std::move(record));
+  }
+
+  std::string miss_reason(const std::string& stage, size_t index, const graph::StepInputs& now) {
+    auto it = previous_.find(fmt::format("{}/{}", stage, index));
+    if (it == previous_.end()) return "no earlier build of this step";
+    std::string why = graph::explain_difference(it->second, now);
+    return why.empty() ? "same inputs as the last build, but its cache record is gone" : why;
+  }
+
+  // What the step depends on; nullopt when it cannot be cached.
+  Result<std::optional<graph::StepInputs>> step_inputs(const StageImage& img, const Step& step,
+                                                       const PlannedStage& stage) {
+    graph::StepInputs in;
+    in.parent = img.chain;
+    in.platform = stage.platform;
+    if (step.kind == Kind::Workdir) {
+      in.instruction = "WORKDIR " + step.args.at(0);
+      return in;
+    }
+    if (step.kind == Kind::Run) {
+      const auto& run = *step.run;
+      in.instruction = "RUN " + json(run.argv).dump();
+      in.env = run.env;
+      in.user = run.user;
+      in.workdir = run.workdir;
+      std::string network = run.network == "default" ? opts_.network : run.network;
+      in.extra.emplace_back("network", network);
+      in.extra.emplace_back("security", run.security);
+      for (size_t i = 0; i < run.mounts.size(); ++i) {
+        const auto& m = run.mounts[i];
+        std::string desc = fmt::format(
+            "type={},target={},id={},sharing={},ro={},mode={},uid={},gid={},size={},source={}",
+            dockerfile::to_string(m.type), m.target, m.id, dockerfile::to_string(m.sharing),
+            m.readonly, m.mode.value_or(0), m.uid.value_or(0), m.gid.value_or(0),
+            m.size.value_or(0), m.source);
+        if (m.type == dockerfile::MountType::bind) {
+          auto from = source_key(run.mount_sources[i], m.source.empty() ? "." : m.source);
+          if (!from) return std::unexpected(from.error());
+          desc += ",from=" + *from;
+        }
+        in.extra.emplace_back(fmt::format("mount{}", i), desc);
+      }
+      for (const auto& f : run.files) in.extra.emplace_back("script:" + f.name, f.content);
+      return in;
+    }
+    const auto& c = *step.copy;
+    json args = {{"sources", c.sources}, {"dest", c.dest},       {"chown", c.chown},
+                 {"chmod", c.chmod},     {"parents", c.parents}, {"excludes", c.excludes},
+                 {"link", c.link}};
+    in.instruction = std::string(c.add ? "ADD " : "COPY ") + args.dump();
+    for (const auto& f : c.inline_files) in.extra.emplace_back("inline:" + f.name, f.content);
+    std::vector<std::string> local;
+    for (const auto& src : c.sources) {
+      if (src.find("://") == std::string::npos && !src.starts_with("git@")) {
+        local.push_back(src);
+      } else if (c.checksum.empty()) {
+        return std::optional<graph::StepInputs>{};
+      } else {
+        in.extra.emplace_back("url", src + "@" + c.checksum);
+      }
+    }
+    if (local.empty()) return in;
+    if (c.from.kind != SourceRef::context) {
+      auto from = source_key(c.from, "");
+      if (!from) return std::unexpected(from.error());
+      in.extra.emplace_back("from", *from);
+      return in;
+    }
+    CopyOptions co;
+    co.parents = c.parents;
+    co.unpack_archives = c.add;
+    co.excludes = c.excludes;
+    co.ignore = opts_.ignore;
+    co.normalize_permissions = opts_.normalize_permissions;
+    auto files = list_sources(opts_.context, local, c.dest, co);
+    if (!files) return std::unexpected(files.error());
+    auto entries = file_entries(*files);
+    if (!entries) return std::unexpected(entries.error());
+    in.files = std::move(*entries);
+    return in;
+  }
+
+  // The file entries of a listing, regular files with their content digest.
+  Result<std::vector<graph::FileEntry>> file_entries(const std::vector<SourceFile>& files) {
+    std::vector<fs::path> paths;
+    for (const auto& f : files)
+      if (f.type == 'f') paths.push_back(f.from);
+    auto digests = content_digests(store_, paths);
+    if (!digests) return std::unexpected(digests.error());
+    std::vector<graph::FileEntry> out;
+    size_t k = 0;
+    for (const auto& f : files) {
+      graph::FileEntry e{f.dest, f.type, f.mode, f.uid, f.gid, f.link, ""};
+      if (f.type == 'f') e.content = (*digests)[k++];
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // What a --from or a bind mount's from= stands for in a key.
+  Result<std::string> source_key(const SourceRef& ref, const std::string& context_path) {
+    switch (ref.kind) {
+      case SourceRef::stage:
+        return "stage:" + built(ref.index).chain;
+      case SourceRef::scratch:
+        return std::string("scratch");
+      case SourceRef::image: {
+        auto img = load_image(store_, ref.name);
+        if (!img) return std::unexpected(img.error());
+        return "image:" + img->manifest_desc.digest;
+      }
+      case SourceRef::context: {
+        CopyOptions co;
+        co.ignore = opts_.ignore;
+        auto files = list_sources(opts_.context, {context_path}, "/", co);
+        if (!files) return std::unexpected(files.error());
+        auto entries = file_entries(*files);
+        if (!entries) return std::unexpected(entries.error());
+        graph::StepInputs tree;
+        tree.files = std::move(*entries);
+        return "context:" + tree.files_digest();
+      }
+    }
+    return std::string();
+  }
+
   // A step that changes files: a writable overlay, the change, a layer.
-  Result<std::optional<LayerRef>> fs_step(const StageImage& img, const Step& step) {
+  StepOutcome fs_step(const StageImage& img, const Step& step) {
     auto root = Rootfs::mount(store_, img.layers, true);
     if (!root) return std::unexpected(root.error());
     std::vector<std::string> created_mountpoints;
@@ -216,6 +425,9 @@ class Builder {
     snapshot::DiffOptions d;
     d.compression = opts_.compression;
     d.clamp_mtime = opts_.source_date_epoch;
+    // A COPY, ADD or WORKDIR layer is a function of its inputs only: the
+    // directories it creates or touches get a fixed time.
+    if (step.kind != Kind::Run) d.dir_mtime = opts_.source_date_epoch.value_or(0);
     auto layer = snapshot::write_layer(root->upper(), store_, d);
     if (!layer) return std::unexpected(layer.error());
     if (layer->empty) return std::optional<LayerRef>{};
@@ -382,6 +594,7 @@ class Builder {
   Result<void> copy_step(Rootfs& root, const frontend::CopyStep& c) {
     CopyOptions co;
     co.parents = c.parents;
+    co.normalize_permissions = opts_.normalize_permissions;
     co.unpack_archives = c.add;
     co.excludes = c.excludes;
     if (!c.chown.empty()) {
@@ -477,10 +690,13 @@ class Builder {
     return built_.at(index);
   }
 
-  std::mutex mu_;  // guards built_ and the log
+  std::mutex mu_;  // guards built_, inflight_ and steps_
   std::condition_variable cv_;
   std::map<int, StageImage> built_;
-  std::string dockerfile_;  // its name, for error messages
+  std::map<std::string, std::shared_future<StepOutcome>> inflight_;
+  json steps_ = json::array();                         // this build, for `strata explain`
+  std::map<std::string, graph::StepInputs> previous_;  // "stage/index" -> the last build's inputs
+  std::string dockerfile_;                             // its name, for error messages
   std::mutex log_mu_;
 };
 

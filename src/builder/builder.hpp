@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "archive/sink.hpp"
@@ -26,6 +27,10 @@ struct BuildOptions {
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> source_date_epoch;
   int jobs = 1;                                 // stages built at once
+  bool no_cache = false;                        // --no-cache
+  std::set<std::string> no_cache_stages;        // --no-cache-filter
+  bool normalize_permissions = false;           // mask group/other write bits of COPY
+  std::string build_name;                       // which earlier build misses are explained against
   std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 

@@ -79,8 +79,9 @@ bool excluded_by(const std::vector<Glob>& globs, const std::string& rel) {
 
 class Copier {
  public:
-  Copier(const fs::path& src_root, const fs::path& dst_root, const CopyOptions& opts)
-      : src_root_(src_root), dst_root_(dst_root), opts_(opts) {}
+  Copier(const fs::path& src_root, const fs::path& dst_root, const CopyOptions& opts,
+         std::vector<SourceFile>* collect = nullptr)
+      : src_root_(src_root), dst_root_(dst_root), opts_(opts), collect_(collect) {}
 
   Result<void> init() {
     for (const auto& e : opts_.excludes) {
@@ -168,6 +169,14 @@ class Copier {
     return first && *first;
   }
 
+  // --chmod, else the source's mode (without group/other write with
+  // --normalize-permissions, so that runners with different umasks agree).
+  uint32_t mode_of(mode_t mode) const {
+    if (opts_.mode) return *opts_.mode;
+    uint32_t m = mode & 07777;
+    return opts_.normalize_permissions ? (m & ~022u) : m;
+  }
+
   uint32_t uid_of(const struct stat& st) const {
     return opts_.owner ? opts_.owner->uid : opts_.keep_owner ? st.st_uid : 0;
   }
@@ -176,6 +185,7 @@ class Copier {
   }
 
   Result<void> ensure_parent(const std::string& dest) {
+    if (collect_) return {};
     std::string parent = fs::path(dest).parent_path().string();
     auto p = path_in_root(dst_root_, parent, true);
     if (!p) return std::unexpected(p.error());
@@ -183,6 +193,12 @@ class Copier {
   }
 
   Result<void> make_dest_dir(const std::string& dest, const fs::path& from) {
+    if (collect_) {
+      struct stat src {};
+      if (::stat(from.c_str(), &src) == 0)
+        collect_->push_back({dest, from, 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
+      return {};
+    }
     auto p = path_in_root(dst_root_, dest, true);
     if (!p) return std::unexpected(p.error());
     struct stat st {};
@@ -190,7 +206,7 @@ class Copier {
     if (auto r = os::make_dirs(*p); !r) return r;
     struct stat src {};
     if (::stat(from.c_str(), &src) == 0) {
-      ::chmod(p->c_str(), opts_.mode ? *opts_.mode : (src.st_mode & 07777));
+      ::chmod(p->c_str(), mode_of(src.st_mode));
       (void)::lchown(p->c_str(), uid_of(src), gid_of(src));
     }
     return {};
@@ -228,6 +244,20 @@ class Copier {
     (void)rel;
     struct stat st {};
     if (::lstat(from.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", from));
+    if (collect_) {
+      SourceFile f{dest, from, 'o', st.st_mode & 07777, uid_of(st), gid_of(st), ""};
+      if (!S_ISLNK(st.st_mode)) f.mode = mode_of(st.st_mode);
+      if (S_ISREG(st.st_mode)) {
+        f.type = 'f';
+      } else if (S_ISLNK(st.st_mode)) {
+        f.type = 'l';
+        char buf[4096];
+        ssize_t n = ::readlink(from.c_str(), buf, sizeof buf - 1);
+        if (n > 0) f.link.assign(buf, static_cast<size_t>(n));
+      }
+      collect_->push_back(std::move(f));
+      return {};
+    }
     auto to = path_in_root(dst_root_, dest, false);
     if (!to) return std::unexpected(to.error());
     struct stat existing {};
@@ -268,7 +298,7 @@ class Copier {
         }
         left -= n;
       }
-      ::fchmod(out.get(), opts_.mode ? *opts_.mode : (st.st_mode & 07777));
+      ::fchmod(out.get(), mode_of(st.st_mode));
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
       if (::mknod(to->c_str(), st.st_mode, st.st_rdev) != 0)
         return std::unexpected(os::errno_error("mknod", *to));
@@ -279,13 +309,17 @@ class Copier {
     if (opts_.mode && S_ISREG(st.st_mode))
       ::chmod(to->c_str(), *opts_.mode);  // chown clears setuid bits
     else if (!S_ISLNK(st.st_mode))
-      ::chmod(to->c_str(), st.st_mode & 07777);
+      ::chmod(to->c_str(), mode_of(st.st_mode));
     struct timespec ts[2] = {st.st_atim, st.st_mtim};
     ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
     return {};
   }
 
   Result<void> unpack(const fs::path& archive_path, const std::string& dest) {
+    if (collect_) {  // the archive's bytes stand for what it unpacks to
+      collect_->push_back({dest, archive_path, 'f', 0, 0, 0, "unpacked"});
+      return {};
+    }
     auto reader = archive::TarReader::open(archive_path);
     if (!reader) return std::unexpected(reader.error());
     for (;;) {
@@ -337,15 +371,15 @@ class Copier {
 
   fs::path src_root_, dst_root_;
   const CopyOptions& opts_;
+  std::vector<SourceFile>* collect_;
   std::vector<Glob> excludes_;
 };
 
 }  // namespace
 
-Result<void> copy_sources(const fs::path& src_root, const std::vector<std::string>& sources,
-                          const fs::path& dst_root, const std::string& dest,
-                          const CopyOptions& opts) {
-  Copier c(src_root, dst_root, opts);
+namespace {
+
+Result<void> run_copy(Copier& c, const std::vector<std::string>& sources, const std::string& dest) {
   if (auto r = c.init(); !r) return r;
   std::vector<Source> all;
   bool wildcard = false;
@@ -360,6 +394,24 @@ Result<void> copy_sources(const fs::path& src_root, const std::vector<std::strin
   for (const auto& s : all)
     if (auto r = c.copy(s, dest, dest_is_dir); !r) return r;
   return {};
+}
+
+}  // namespace
+
+Result<void> copy_sources(const fs::path& src_root, const std::vector<std::string>& sources,
+                          const fs::path& dst_root, const std::string& dest,
+                          const CopyOptions& opts) {
+  Copier c(src_root, dst_root, opts);
+  return run_copy(c, sources, dest);
+}
+
+Result<std::vector<SourceFile>> list_sources(const fs::path& src_root,
+                                             const std::vector<std::string>& sources,
+                                             const std::string& dest, const CopyOptions& opts) {
+  std::vector<SourceFile> out;
+  Copier c(src_root, "/nonexistent", opts, &out);
+  if (auto r = run_copy(c, sources, dest); !r) return std::unexpected(r.error());
+  return out;
 }
 
 Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest,
@@ -377,6 +429,8 @@ Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest
   if (auto r = os::write_all(out.get(), content.data(), content.size()); !r) return r;
   if (opts.owner) ::fchown(out.get(), opts.owner->uid, opts.owner->gid);
   ::fchmod(out.get(), opts.mode ? *opts.mode : 0644);
+  struct timespec epoch[2] = {{0, 0}, {0, 0}};  // a heredoc file has no time of its own
+  ::futimens(out.get(), epoch);
   return {};
 }
 

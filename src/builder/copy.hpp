@@ -27,7 +27,8 @@ struct CopyOptions {
   bool keep_owner = false;        // copying from a stage or image without --chown
   std::optional<uint32_t> mode;   // --chmod (octal)
   bool parents = false;
-  bool unpack_archives = false;  // ADD
+  bool normalize_permissions = false;  // clear group/other write bits (no --chmod)
+  bool unpack_archives = false;        // ADD
   std::vector<std::string> excludes;
   const dockerfile::IgnoreMatcher* ignore = nullptr;  // the build context's
 };
@@ -38,6 +39,21 @@ Result<void> copy_sources(const std::filesystem::path& src_root,
                           const std::vector<std::string>& sources,
                           const std::filesystem::path& dst_root, const std::string& dest,
                           const CopyOptions& opts);
+
+// An entry a COPY/ADD would write, as list_sources() reports it.
+struct SourceFile {
+  std::string dest;                     // where it goes in the image
+  std::filesystem::path from;           // where it is read from
+  char type = 'f';                      // f file, d dir, l symlink, o other
+  uint32_t mode = 0, uid = 0, gid = 0;  // as they will be in the image
+  std::string link;
+};
+
+// What copy_sources() would write, without writing it: the same selection,
+// destination and ownership rules.
+Result<std::vector<SourceFile>> list_sources(const std::filesystem::path& src_root,
+                                             const std::vector<std::string>& sources,
+                                             const std::string& dest, const CopyOptions& opts);
 
 // Writes a heredoc file: dest itself, or dest/<name> when dest ends with "/".
 Result<void> write_inline_file(const std::filesystem::path& dst_root, const std::string& dest,

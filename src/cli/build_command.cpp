@@ -87,6 +87,12 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
       ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}));
   cmd->add_option("--jobs", f->jobs, "Stages built at once (default: the number of cores)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-cache", f->no_cache, "Run every step; still record the results");
+  cmd->add_option("--no-cache-filter", f->no_cache_filter,
+                  "Run every step of these stages (repeatable)");
+  cmd->add_flag("--normalize-permissions", f->normalize_permissions,
+                "Ignore group/other write bits of copied files (runners with different umasks "
+                "share a cache)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
@@ -186,6 +192,14 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.context = context;
   bo.ignore = &ignore;
   bo.runtime = *runtime;
+  bo.no_cache = f.no_cache;
+  for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
+  bo.normalize_permissions = f.normalize_permissions;
+  bo.build_name =
+      fmt::format("{}#{}",
+                  f.file == "-" ? (fs::absolute(context, ec) / "-").string()
+                                : fs::absolute(dockerfile_path, ec).lexically_normal().string(),
+                  plan->target);
   bo.jobs =
       f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bo.network = f.network == "none" ? "none" : "host";

@@ -21,6 +21,9 @@ struct BuildFlags {
   std::string network = "host";
   std::string progress = "auto";
   int jobs = 0;  // 0 = the number of cores
+  bool no_cache = false;
+  std::vector<std::string> no_cache_filter;
+  bool normalize_permissions = false;
   bool dry_run = false;
   std::string format = "text";
 };

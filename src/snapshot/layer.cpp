@@ -216,9 +216,10 @@ class LayerWriter {
     e.uid = st.st_uid;
     e.gid = st.st_gid;
     e.mtime = clamp(st.st_mtime);
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(st.st_mode)) {
       e.type = TarEntry::dir;
-    else if (S_ISLNK(st.st_mode)) {
+      if (opts_.dir_mtime) e.mtime = *opts_.dir_mtime;
+    } else if (S_ISLNK(st.st_mode)) {
       e.type = TarEntry::symlink;
       std::vector<char> buf(static_cast<size_t>(st.st_size) + 1);
       ssize_t n = ::readlink(full.c_str(), buf.data(), buf.size());

@@ -21,6 +21,7 @@ Result<void> unpack_layer(archive::TarReader& layer, const std::filesystem::path
 struct DiffOptions {
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> clamp_mtime;  // SOURCE_DATE_EPOCH
+  std::optional<int64_t> dir_mtime;    // a fixed time for every directory
 };
 
 struct Layer {

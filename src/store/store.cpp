@@ -43,6 +43,14 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CURRENT_TIMESTAMP)",
            "CREATE TABLE IF NOT EXISTS snapshots (diff_id TEXT PRIMARY KEY, id INTEGER UNIQUE NOT "
            "NULL)",
+           "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, blob TEXT, media_type TEXT, "
+           "size INTEGER, diff_id TEXT, inputs TEXT, created TEXT DEFAULT CURRENT_TIMESTAMP, "
+           "last_used TEXT DEFAULT CURRENT_TIMESTAMP)",
+           "CREATE TABLE IF NOT EXISTS builds (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT "
+           "NULL, steps TEXT NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP)",
+           "CREATE INDEX IF NOT EXISTS builds_by_name ON builds (name, id)",
+           "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime "
+           "INTEGER, ctime INTEGER, ino INTEGER, digest TEXT)",
        }) {
     if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
   }
@@ -180,6 +188,45 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
     return std::unexpected(os::errno_error("renaming into", dest));
   }
   return dest;
+}
+
+Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {
+  auto rows = db_.query("SELECT blob, media_type, size, diff_id FROM cache WHERE key = ?", {key});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::nullopt;
+  const auto& r = (*rows)[0];
+  CacheRecord rec;
+  if (r[0] && !r[0]->empty()) {
+    if (!has_blob(*r[0])) return std::nullopt;  // the layer was removed: a miss
+    rec.blob = oci::Descriptor{
+        r[1].value_or(oci::kLayerGzip), *r[0], std::stoll(r[2].value_or("0")), {}, {}};
+    rec.diff_id = r[3].value_or("");
+  }
+  (void)db_.exec("UPDATE cache SET last_used = CURRENT_TIMESTAMP WHERE key = ?", {key});
+  return rec;
+}
+
+Result<void> Store::cache_put(const std::string& key, const CacheRecord& rec,
+                              const std::string& inputs_json) {
+  return db_.exec(
+      "INSERT OR REPLACE INTO cache (key, blob, media_type, size, diff_id, inputs) VALUES (?, ?, "
+      "?, ?, ?, ?)",
+      {key, rec.blob ? rec.blob->digest : "", rec.blob ? rec.blob->media_type : "",
+       std::to_string(rec.blob ? rec.blob->size : 0), rec.diff_id, inputs_json});
+}
+
+Result<void> Store::record_build(const std::string& name, const std::string& steps_json) {
+  return db_.exec("INSERT INTO builds (name, steps) VALUES (?, ?)", {name, steps_json});
+}
+
+Result<std::optional<std::string>> Store::last_build(const std::string& name) {
+  auto rows =
+      name.empty()
+          ? db_.query("SELECT steps FROM builds ORDER BY id DESC LIMIT 1")
+          : db_.query("SELECT steps FROM builds WHERE name = ? ORDER BY id DESC LIMIT 1", {name});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::nullopt;
+  return (*rows)[0][0];
 }
 
 }  // namespace strata::store

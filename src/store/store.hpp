@@ -51,6 +51,21 @@ class Store {
   Result<std::filesystem::path> add_snapshot(const std::string& diff_id,
                                              const std::filesystem::path& dir);
 
+  // The build cache: a step's key -> the layer it produced (none for a step
+  // that changed no file), with the inputs that made the key.
+  struct CacheRecord {
+    std::optional<oci::Descriptor> blob;
+    std::string diff_id;
+  };
+  Result<std::optional<CacheRecord>> cache_get(const std::string& key);
+  Result<void> cache_put(const std::string& key, const CacheRecord& rec,
+                         const std::string& inputs_json);
+
+  // Builds, for explaining misses: the steps of each build of a target.
+  Result<void> record_build(const std::string& name, const std::string& steps_json);
+  // The latest build of `name` (or of anything when name is empty).
+  Result<std::optional<std::string>> last_build(const std::string& name);
+
   Db& db() { return db_; }
 
  private:

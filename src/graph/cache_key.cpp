@@ -1,0 +1,177 @@
+#include "graph/cache_key.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "digest/sha256.hpp"
+
+using nlohmann::json;
+
+namespace strata::graph {
+
+namespace {
+
+// Length-prefixed fields: no two different inputs encode alike.
+void put(Sha256& h, std::string_view name, std::string_view value) {
+  std::string head = fmt::format("{}\n{}:", name, value.size());
+  h.update(head);
+  h.update(value);
+  h.update("\n", 1);
+}
+
+std::string show(const std::string& v) {
+  return v.size() > 60 ? v.substr(0, 57) + "..." : v;
+}
+
+}  // namespace
+
+std::string StepInputs::files_digest() const {
+  if (files.empty()) return {};
+  std::vector<const FileEntry*> sorted;
+  for (const auto& f : files) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->path < b->path; });
+  Sha256 h;
+  for (const auto* f : sorted) {
+    put(h, "path", f->path);
+    put(h, "entry", fmt::format("{}:{:o}:{}:{}", f->type, f->mode, f->uid, f->gid));
+    put(h, "link", f->link);
+    put(h, "content", f->content);
+  }
+  return h.finish();
+}
+
+std::string StepInputs::key() const {
+  Sha256 h;
+  put(h, "strata-step-v1", "");
+  put(h, "parent", parent);
+  put(h, "instruction", instruction);
+  for (const auto& [k, v] : env) put(h, "env:" + k, v);
+  put(h, "user", user);
+  put(h, "workdir", workdir);
+  put(h, "platform", platform);
+  for (const auto& [k, v] : extra) put(h, "extra:" + k, v);
+  put(h, "files", files_digest());
+  return h.finish();
+}
+
+json StepInputs::to_json() const {
+  json j = {{"parent", parent},
+            {"instruction", instruction},
+            {"user", user},
+            {"workdir", workdir},
+            {"platform", platform}};
+  json e = json::array();
+  for (const auto& [k, v] : env) e.push_back({k, v});
+  j["env"] = e;
+  json x = json::array();
+  for (const auto& [k, v] : extra) x.push_back({k, v});
+  j["extra"] = x;
+  json files_j = json::array();
+  for (const auto& f : files)
+    files_j.push_back({f.path, std::string(1, f.type), f.mode, f.uid, f.gid, f.link, f.content});
+  j["files"] = files_j;
+  return j;
+}
+
+StepInputs StepInputs::from_json(const json& j) {
+  StepInputs s;
+  s.parent = j.value("parent", "");
+  s.instruction = j.value("instruction", "");
+  s.user = j.value("user", "");
+  s.workdir = j.value("workdir", "");
+  s.platform = j.value("platform", "");
+  for (const auto& p : j.value("env", json::array()))
+    s.env.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
+  for (const auto& p : j.value("extra", json::array()))
+    s.extra.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
+  for (const auto& f : j.value("files", json::array())) {
+    FileEntry e;
+    e.path = f[0].get<std::string>();
+    e.type = f[1].get<std::string>()[0];
+    e.mode = f[2].get<uint32_t>();
+    e.uid = f[3].get<uint32_t>();
+    e.gid = f[4].get<uint32_t>();
+    e.link = f[5].get<std::string>();
+    e.content = f[6].get<std::string>();
+    s.files.push_back(std::move(e));
+  }
+  return s;
+}
+
+std::string explain_difference(const StepInputs& before, const StepInputs& now) {
+  if (before.instruction != now.instruction) {
+    return fmt::format("instruction changed: \"{}\" → \"{}\"", show(before.instruction),
+                       show(now.instruction));
+  }
+  std::map<std::string, std::string> old_env(before.env.begin(), before.env.end());
+  std::map<std::string, std::string> new_env(now.env.begin(), now.env.end());
+  std::vector<std::string> env_changes;
+  for (const auto& [k, v] : new_env) {
+    auto it = old_env.find(k);
+    if (it == old_env.end())
+      env_changes.push_back(fmt::format("{} (unset) → \"{}\"", k, show(v)));
+    else if (it->second != v)
+      env_changes.push_back(fmt::format("{} \"{}\" → \"{}\"", k, show(it->second), show(v)));
+  }
+  for (const auto& [k, v] : old_env)
+    if (!new_env.count(k)) env_changes.push_back(fmt::format("{} \"{}\" → (unset)", k, show(v)));
+  if (!env_changes.empty()) {
+    std::string out = "ARG/ENV changed: ";
+    for (size_t i = 0; i < env_changes.size(); ++i) out += (i ? ", " : "") + env_changes[i];
+    return out;
+  }
+  if (before.files_digest() != now.files_digest()) {
+    std::map<std::string, const FileEntry*> a, b;
+    for (const auto& f : before.files) a[f.path] = &f;
+    for (const auto& f : now.files) b[f.path] = &f;
+    std::vector<std::string> changes;
+    size_t total = 0;
+    auto note = [&](std::string s) {
+      if (changes.size() < 10) changes.push_back(std::move(s));
+      ++total;
+    };
+    for (const auto& [p, f] : b) {
+      auto it = a.find(p);
+      if (it == a.end())
+        note("added " + p);
+      else if (it->second->content != f->content || it->second->type != f->type ||
+               it->second->link != f->link)
+        note("modified " + p);
+      else if (it->second->mode != f->mode || it->second->uid != f->uid ||
+               it->second->gid != f->gid)
+        note("mode or owner of " + p);
+    }
+    for (const auto& [p, f] : a)
+      if (!b.count(p)) note("removed " + p);
+    std::string out = "files changed: ";
+    for (size_t i = 0; i < changes.size(); ++i) out += (i ? ", " : "") + changes[i];
+    if (total > changes.size()) out += fmt::format(" and {} more", total - changes.size());
+    return out;
+  }
+  if (before.user != now.user || before.workdir != now.workdir) {
+    return fmt::format("user/workdir changed: {}:{} → {}:{}", before.user, before.workdir, now.user,
+                       now.workdir);
+  }
+  if (before.extra != now.extra) {
+    for (size_t i = 0; i < std::max(before.extra.size(), now.extra.size()); ++i) {
+      std::string o =
+          i < before.extra.size() ? before.extra[i].first + "=" + before.extra[i].second : "(none)";
+      std::string n =
+          i < now.extra.size() ? now.extra[i].first + "=" + now.extra[i].second : "(none)";
+      if (o != n) return fmt::format("flags changed: {} → {}", show(o), show(n));
+    }
+  }
+  if (before.platform != now.platform)
+    return fmt::format("platform changed: {} → {}", before.platform, now.platform);
+  if (before.parent != now.parent) {
+    if (before.parent.starts_with("base:") && now.parent.starts_with("base:"))
+      return fmt::format("base image changed: {} → {}", before.parent.substr(5),
+                         now.parent.substr(5));
+    return "parent changed (an earlier step missed)";
+  }
+  return {};
+}
+
+}  // namespace strata::graph
