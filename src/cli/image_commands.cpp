@@ -26,6 +26,7 @@ struct ImageArgs {
   std::string file;
   std::vector<std::string> command;
   std::string network = "host";
+  bool as_json = false;
 };
 
 int cmd_images(const GlobalFlags& g) {
@@ -83,6 +84,35 @@ int cmd_rmi(const GlobalFlags& g, const std::vector<std::string>& names) {
     }
   }
   return rc;
+}
+
+int cmd_explain(const GlobalFlags& g, bool as_json) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto last = store->last_build("");
+  if (!last) return report(last.error());
+  if (!*last) return report(Error{Errc::not_found, "no build recorded in this store yet"});
+  json steps = json::parse(**last, nullptr, false);
+  if (!steps.is_array()) return report(Error{Errc::internal, "the last build's record is not readable"});
+  if (as_json) {
+    json out = json::array();
+    for (const auto& st : steps) {
+      json e = {{"stage", st.value("stage", "")}, {"index", st.value("index", 0)}, {"line", st.value("line", 0)},
+                {"instruction", st.value("text", "")}, {"key", st.value("key", "")},
+                {"cached", st.value("cached", false)}};
+      if (st.contains("reason")) e["reason"] = st["reason"];
+      out.push_back(e);
+    }
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  for (const auto& st : steps) {
+    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""), st.value("index", 0) + 1,
+                             st.value("line", 0), st.value("text", ""));
+    if (st.value("cached", false)) std::cout << "    cached\n";
+    else std::cout << "    ran: " << st.value("reason", "") << "\n";
+  }
+  return 0;
 }
 
 int cmd_load(const GlobalFlags& g, const std::string& file) {
@@ -167,6 +197,10 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   auto* rmi = app.add_subcommand("rmi", "Remove image names from the store");
   rmi->add_option("images", a->names, "Image names")->required();
   rmi->callback([&g, &run, a] { run = [&g, a] { return cmd_rmi(g, a->names); }; });
+  auto* explain =
+      app.add_subcommand("explain", "Say, step by step, why the last build ran or reused each step");
+  explain->add_flag("--json", a->as_json, "Machine-readable output");
+  explain->callback([&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json); }; });
   auto* load =
       app.add_subcommand("load", "Import a docker or OCI archive (.tar, .tar.gz, .tar.zst)");
   load->add_option("file", a->file, "Archive")->required();
