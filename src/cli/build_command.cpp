@@ -20,6 +20,7 @@
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
 #include "os/process.hpp"
+#include "store/gc.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -176,6 +177,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
 
   auto store = open_store(g);
   if (!store) return report(store.error());
+  // Nothing this build uses may be collected while it runs.
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
   opts.base_config = [&](const std::string& ref,
@@ -244,6 +248,27 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                              f.tags.empty() ? "" : " as " + join(f.tags, ", "));
   }
   std::cout << image->manifest_desc.digest << "\n";
+  lease->reset();
+  // The automatic policy: past STRATA_GC_KEEP_STORAGE, evict least recently
+  // used records (skipped while other builds hold the store).
+  if (const char* limit = std::getenv("STRATA_GC_KEEP_STORAGE"); limit && *limit) {
+    auto bytes = store::parse_size(limit);
+    if (!bytes)
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("STRATA_GC_KEEP_STORAGE={}: not a size", limit)});
+    auto usage = store::disk_usage(*store);
+    if (usage && usage->layers + usage->snapshots + usage->unreferenced > *bytes) {
+      auto gc_lease = store::Lease::take(*store, true, false);
+      if (gc_lease && *gc_lease) {
+        store::PruneOptions po;
+        po.keep_storage = *bytes;
+        if (auto r = store::prune(*store, po); r && !quiet)
+          std::cerr << fmt::format(
+              "garbage collection: {} records, {} blobs, {} snapshots removed\n", r->records,
+              r->blobs, r->snapshots);
+      }
+    }
+  }
   return 0;
 }
 

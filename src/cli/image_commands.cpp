@@ -13,6 +13,7 @@
 #include "export/image_archive.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
+#include "store/gc.hpp"
 
 namespace strata::cli {
 
@@ -27,6 +28,8 @@ struct ImageArgs {
   std::vector<std::string> command;
   std::string network = "host";
   bool as_json = false;
+  bool prune_all = false;
+  std::string keep_storage, keep_duration;
 };
 
 int cmd_images(const GlobalFlags& g) {
@@ -93,13 +96,14 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
   if (!last) return report(last.error());
   if (!*last) return report(Error{Errc::not_found, "no build recorded in this store yet"});
   json steps = json::parse(**last, nullptr, false);
-  if (!steps.is_array()) return report(Error{Errc::internal, "the last build's record is not readable"});
+  if (!steps.is_array())
+    return report(Error{Errc::internal, "the last build's record is not readable"});
   if (as_json) {
     json out = json::array();
     for (const auto& st : steps) {
-      json e = {{"stage", st.value("stage", "")}, {"index", st.value("index", 0)}, {"line", st.value("line", 0)},
-                {"instruction", st.value("text", "")}, {"key", st.value("key", "")},
-                {"cached", st.value("cached", false)}};
+      json e = {{"stage", st.value("stage", "")}, {"index", st.value("index", 0)},
+                {"line", st.value("line", 0)},    {"instruction", st.value("text", "")},
+                {"key", st.value("key", "")},     {"cached", st.value("cached", false)}};
       if (st.contains("reason")) e["reason"] = st["reason"];
       out.push_back(e);
     }
@@ -107,17 +111,85 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
     return 0;
   }
   for (const auto& st : steps) {
-    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""), st.value("index", 0) + 1,
-                             st.value("line", 0), st.value("text", ""));
-    if (st.value("cached", false)) std::cout << "    cached\n";
-    else std::cout << "    ran: " << st.value("reason", "") << "\n";
+    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""),
+                             st.value("index", 0) + 1, st.value("line", 0), st.value("text", ""));
+    if (st.value("cached", false))
+      std::cout << "    cached\n";
+    else
+      std::cout << "    ran: " << st.value("reason", "") << "\n";
   }
+  return 0;
+}
+
+std::string human(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+int cmd_cache_du(const GlobalFlags& g) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto u = store::disk_usage(*store);
+  if (!u) return report(u.error());
+  std::cout << fmt::format("{:<14} {:>12}\n", "KIND", "SIZE");
+  for (auto [name, v] : {std::pair<const char*, uint64_t>{"layers", u->layers},
+                         {"snapshots", u->snapshots},
+                         {"cache mounts", u->cache_mounts},
+                         {"metadata", u->metadata},
+                         {"unreferenced", u->unreferenced}}) {
+    std::cout << fmt::format("{:<14} {:>12}\n", name, human(v));
+  }
+  std::cout << fmt::format("{:<14} {:>12}\n{} cache records\n", "total", human(u->total()),
+                           u->records);
+  return 0;
+}
+
+int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  store::PruneOptions o;
+  o.all = a.prune_all;
+  if (!a.keep_storage.empty()) {
+    o.keep_storage = store::parse_size(a.keep_storage);
+    if (!o.keep_storage)
+      return report(Error{
+          Errc::invalid_argument,
+          fmt::format("--keep-storage {}: use a size such as 10GB or 500MiB", a.keep_storage)});
+  }
+  if (!a.keep_duration.empty()) {
+    o.keep_duration = store::parse_age(a.keep_duration);
+    if (!o.keep_duration)
+      return report(Error{
+          Errc::invalid_argument,
+          fmt::format("--keep-duration {}: use a duration such as 24h or 7d", a.keep_duration)});
+  }
+  auto lease = store::Lease::take(*store, true, false);
+  if (!lease) return report(lease.error());
+  std::optional<store::Lease> waited;
+  if (!*lease) {
+    std::cerr << "waiting for the builds using this store to finish...\n";
+    auto again = store::Lease::take(*store, true, true);
+    if (!again) return report(again.error());
+    waited = std::move(*again);
+  }
+  auto r = store::prune(*store, o);
+  if (!r) return report(r.error());
+  std::cout << fmt::format("removed {} cache records, {} blobs, {} snapshots: {} freed\n",
+                           r->records, r->blobs, r->snapshots, human(r->bytes));
   return 0;
 }
 
 int cmd_load(const GlobalFlags& g, const std::string& file) {
   auto store = open_store(g);
   if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);  // blobs are not collected before they are tagged
+  if (!lease) return report(lease.error());
   auto names = exporter::load_archive(*store, file);
   if (!names) return report(names.error());
   for (const auto& n : *names) std::cout << "loaded " << n << "\n";
@@ -140,6 +212,8 @@ int cmd_save(const GlobalFlags& g, const std::vector<std::string>& names,
 int cmd_run(const GlobalFlags& g, const ImageArgs& a) {
   auto store = open_store(g);
   if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
   auto img = builder::load_image(*store, a.names.at(0));
   if (!img) return report(img.error());
   auto rt = exec::choose_runtime(g.runtime);
@@ -197,8 +271,20 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   auto* rmi = app.add_subcommand("rmi", "Remove image names from the store");
   rmi->add_option("images", a->names, "Image names")->required();
   rmi->callback([&g, &run, a] { run = [&g, a] { return cmd_rmi(g, a->names); }; });
-  auto* explain =
-      app.add_subcommand("explain", "Say, step by step, why the last build ran or reused each step");
+  auto* cache = app.add_subcommand("cache", "The build cache: disk usage and pruning");
+  cache->require_subcommand(1);
+  cache->add_subcommand("du", "Disk usage by kind: layers, snapshots, cache mounts, metadata")
+      ->callback([&g, &run] { run = [&g] { return cmd_cache_du(g); }; });
+  auto* prune = cache->add_subcommand(
+      "prune", "Remove cache records, least recently used first, and what only they used");
+  prune->add_flag("--all", a->prune_all, "Every cache record and cache mount");
+  prune->add_option("--keep-storage", a->keep_storage,
+                    "Evict until layers and snapshots fit in SIZE (e.g. 10GB)");
+  prune->add_option("--keep-duration", a->keep_duration,
+                    "Evict records unused for longer than DUR (e.g. 24h, 7d)");
+  prune->callback([&g, &run, a] { run = [&g, a] { return cmd_cache_prune(g, *a); }; });
+  auto* explain = app.add_subcommand(
+      "explain", "Say, step by step, why the last build ran or reused each step");
   explain->add_flag("--json", a->as_json, "Machine-readable output");
   explain->callback([&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json); }; });
   auto* load =

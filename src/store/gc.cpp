@@ -1,0 +1,224 @@
+#include "store/gc.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+#include "util/strings.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::store {
+
+namespace {
+
+uint64_t tree_size(const fs::path& p) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+      total += static_cast<uint64_t>(st.st_size);
+  }
+  return total;
+}
+
+uint64_t size_of(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// What images and cache records need: layer blobs, other blobs, diff ids.
+struct Live {
+  std::set<std::string> layers, other, diff_ids;
+};
+
+Result<Live> live_set(Store& store) {
+  Live live;
+  auto images = store.images();
+  if (!images) return std::unexpected(images.error());
+  for (const auto& img : *images) {
+    live.other.insert(img.manifest.digest);
+    auto text = store.read_blob(img.manifest.digest);
+    if (!text) continue;
+    auto m = oci::parse_manifest(*text);
+    if (!m) continue;
+    live.other.insert(m->config.digest);
+    for (const auto& l : m->layers) live.layers.insert(l.digest);
+    if (auto cfg = store.read_blob(m->config.digest)) {
+      json c = json::parse(*cfg, nullptr, false);
+      if (c.is_object() && c.contains("rootfs"))
+        for (const auto& d : c["rootfs"].value("diff_ids", json::array()))
+          live.diff_ids.insert(d.get<std::string>());
+    }
+  }
+  auto rows = store.db().query("SELECT blob, diff_id FROM cache WHERE blob != ''");
+  if (!rows) return std::unexpected(rows.error());
+  for (const auto& r : *rows) {
+    live.layers.insert(*r[0]);
+    if (r[1]) live.diff_ids.insert(*r[1]);
+  }
+  return live;
+}
+
+}  // namespace
+
+Result<Usage> disk_usage(Store& store) {
+  Usage u;
+  auto live = live_set(store);
+  if (!live) return std::unexpected(live.error());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store.root() / "blobs" / "sha256", ec)) {
+    std::string digest = "sha256:" + e.path().filename().string();
+    uint64_t size = size_of(e.path());
+    if (live->layers.count(digest))
+      u.layers += size;
+    else if (live->other.count(digest))
+      u.metadata += size;
+    else
+      u.unreferenced += size;
+  }
+  u.snapshots = tree_size(store.root() / "snapshots");
+  u.cache_mounts = tree_size(store.root() / "cache");
+  for (const char* f : {"meta.db", "meta.db-wal", "meta.db-shm", "index.json"})
+    u.metadata += size_of(store.root() / f);
+  auto n = store.db().query("SELECT COUNT(*) FROM cache");
+  if (n && !n->empty()) u.records = std::stoull(*(*n)[0][0]);
+  return u;
+}
+
+Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
+  PruneResult res;
+  auto evict = [&](const std::string& where, const std::vector<std::string>& args) -> Result<void> {
+    auto n = store.db().query("SELECT COUNT(*) FROM cache WHERE " + where, args);
+    if (!n) return std::unexpected(n.error());
+    res.records += std::stoull(*(*n)[0][0]);
+    return store.db().exec("DELETE FROM cache WHERE " + where, args);
+  };
+  if (opts.all) {
+    if (auto r = evict("1 = 1", {}); !r) return std::unexpected(r.error());
+  }
+  if (opts.keep_duration) {
+    if (auto r = evict("last_used < datetime('now', ?)",
+                       {fmt::format("-{} seconds", *opts.keep_duration)});
+        !r)
+      return std::unexpected(r.error());
+  }
+  if (opts.keep_storage) {
+    // Least recently used first, until layers and snapshots fit.
+    auto usage = disk_usage(store);
+    if (!usage) return std::unexpected(usage.error());
+    int64_t over = static_cast<int64_t>(usage->layers + usage->snapshots + usage->unreferenced) -
+                   static_cast<int64_t>(*opts.keep_storage);
+    if (over > 0) {
+      auto rows =
+          store.db().query("SELECT key, size FROM cache ORDER BY last_used ASC, created ASC");
+      if (!rows) return std::unexpected(rows.error());
+      for (const auto& r : *rows) {
+        if (over <= 0) break;
+        if (auto e = evict("key = ?", {*r[0]}); !e) return std::unexpected(e.error());
+        // A layer's blob and its snapshot are about twice the blob.
+        over -= 2 * std::stoll(r[1].value_or("0"));
+      }
+    }
+  }
+  auto live = live_set(store);
+  if (!live) return std::unexpected(live.error());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store.root() / "blobs" / "sha256", ec)) {
+    std::string digest = "sha256:" + e.path().filename().string();
+    if (live->layers.count(digest) || live->other.count(digest)) continue;
+    res.bytes += size_of(e.path());
+    ++res.blobs;
+    fs::remove(e.path(), ec);
+  }
+  auto snaps = store.db().query("SELECT diff_id, id FROM snapshots");
+  if (!snaps) return std::unexpected(snaps.error());
+  for (const auto& r : *snaps) {
+    if (live->diff_ids.count(*r[0])) continue;
+    fs::path dir = store.root() / "snapshots" / *r[1];
+    res.bytes += tree_size(dir);
+    ++res.snapshots;
+    if (auto d = store.db().exec("DELETE FROM snapshots WHERE diff_id = ?", {*r[0]}); !d)
+      return std::unexpected(d.error());
+    (void)os::remove_tree(dir);
+  }
+  if (opts.all) {
+    res.bytes += tree_size(store.root() / "cache");
+    (void)os::remove_tree(store.root() / "cache");
+    (void)store.db().exec("DELETE FROM stat_cache");
+  }
+  (void)store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return res;
+}
+
+Result<std::optional<Lease>> Lease::take(const Store& store, bool exclusive, bool wait) {
+  fs::path p = store.root() / "gc.lock";
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return std::unexpected(os::errno_error("opening", p));
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+  while (::flock(fd, op) != 0) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) return std::nullopt;
+    errno = e;
+    return std::unexpected(os::errno_error("locking", p));
+  }
+  return Lease(fd);
+}
+
+Lease& Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Lease::~Lease() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<uint64_t> parse_size(std::string_view s) {
+  std::string_view rest = s;
+  auto num = take_number(rest);
+  if (!num) return std::nullopt;
+  std::string unit = to_lower(trim(rest));
+  if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
+  double mult = unit.empty()  ? 1
+                : unit == "k" ? 1024.0
+                : unit == "m" ? 1048576.0
+                : unit == "g" ? 1073741824.0
+                : unit == "t" ? 1099511627776.0
+                              : -1;
+  if (mult < 0) return std::nullopt;
+  return static_cast<uint64_t>(*num * mult);
+}
+
+std::optional<int64_t> parse_age(std::string_view s) {
+  std::string_view rest = s;
+  auto num = take_number(rest);
+  if (!num) return std::nullopt;
+  std::string unit = to_lower(trim(rest));
+  double mult = unit == "s"                   ? 1
+                : unit == "m"                 ? 60
+                : unit == "h" || unit.empty() ? 3600
+                : unit == "d"                 ? 86400
+                                              : -1;
+  if (mult < 0) return std::nullopt;
+  return static_cast<int64_t>(*num * mult);
+}
+
+}  // namespace strata::store
