@@ -70,9 +70,9 @@ class Builder {
       json prev = json::parse(**last, nullptr, false);
       if (prev.is_array()) {
         for (const auto& st : prev) {
-          if (!st.contains("inputs")) continue;
-          previous_[fmt::format("{}/{}", st.value("stage", ""), st.value("index", 0))] =
-              graph::StepInputs::from_json(st["inputs"]);
+          std::string key = st.value("key", "");
+          if (!key.empty())
+            previous_[fmt::format("{}/{}", st.value("stage", ""), st.value("index", 0))] = key;
         }
       }
     }
@@ -216,7 +216,6 @@ class Builder {
     std::string key = *inputs ? (*inputs)->key() : std::string();
     json record = {
         {"stage", name}, {"index", index}, {"line", step.line}, {"text", step.text}, {"key", key}};
-    if (*inputs) record["inputs"] = (*inputs)->to_json();
     bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
     if (use_cache) {
       auto hit = store_.cache_get(key);
@@ -274,7 +273,12 @@ class Builder {
   std::string miss_reason(const std::string& stage, size_t index, const graph::StepInputs& now) {
     auto it = previous_.find(fmt::format("{}/{}", stage, index));
     if (it == previous_.end()) return "no earlier build of this step";
-    std::string why = graph::explain_difference(it->second, now);
+    // The earlier step's inputs live with its cache record.
+    auto before = store_.cache_inputs(it->second);
+    if (!before || !*before) return "the earlier build's record of this step is gone (pruned)";
+    json j = json::parse(**before, nullptr, false);
+    if (!j.is_object()) return "the earlier build's record of this step is unreadable";
+    std::string why = graph::explain_difference(graph::StepInputs::from_json(j), now);
     return why.empty() ? "same inputs as the last build, but its cache record is gone" : why;
   }
 
@@ -353,10 +357,10 @@ class Builder {
 
   // The file entries of a listing, regular files with their content digest.
   Result<std::vector<graph::FileEntry>> file_entries(const std::vector<SourceFile>& files) {
-    std::vector<fs::path> paths;
+    std::vector<FileId> ids;
     for (const auto& f : files)
-      if (f.type == 'f') paths.push_back(f.from);
-    auto digests = content_digests(store_, paths);
+      if (f.type == 'f') ids.push_back({f.from, f.size, f.mtime, f.ctime, f.ino});
+    auto digests = content_digests(store_, opts_.context, ids);
     if (!digests) return std::unexpected(digests.error());
     std::vector<graph::FileEntry> out;
     size_t k = 0;
@@ -694,9 +698,9 @@ class Builder {
   std::condition_variable cv_;
   std::map<int, StageImage> built_;
   std::map<std::string, std::shared_future<StepOutcome>> inflight_;
-  json steps_ = json::array();                         // this build, for `strata explain`
-  std::map<std::string, graph::StepInputs> previous_;  // "stage/index" -> the last build's inputs
-  std::string dockerfile_;                             // its name, for error messages
+  json steps_ = json::array();                   // this build, for `strata explain`
+  std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
+  std::string dockerfile_;                       // its name, for error messages
   std::mutex log_mu_;
 };
 

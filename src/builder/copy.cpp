@@ -62,6 +62,10 @@ Result<fs::path> path_in_root(const fs::path& root, std::string_view rel, bool f
 
 namespace {
 
+int64_t ns(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
 struct Source {
   std::string rel;  // relative to the source root
   bool is_dir = false;
@@ -245,7 +249,17 @@ class Copier {
     struct stat st {};
     if (::lstat(from.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", from));
     if (collect_) {
-      SourceFile f{dest, from, 'o', st.st_mode & 07777, uid_of(st), gid_of(st), ""};
+      SourceFile f{dest,
+                   from,
+                   'o',
+                   st.st_mode & 07777,
+                   uid_of(st),
+                   gid_of(st),
+                   "",
+                   st.st_size,
+                   ns(st.st_mtim),
+                   ns(st.st_ctim),
+                   static_cast<int64_t>(st.st_ino)};
       if (!S_ISLNK(st.st_mode)) f.mode = mode_of(st.st_mode);
       if (S_ISREG(st.st_mode)) {
         f.type = 'f';
@@ -317,7 +331,10 @@ class Copier {
 
   Result<void> unpack(const fs::path& archive_path, const std::string& dest) {
     if (collect_) {  // the archive's bytes stand for what it unpacks to
-      collect_->push_back({dest, archive_path, 'f', 0, 0, 0, "unpacked"});
+      struct stat st {};
+      ::stat(archive_path.c_str(), &st);
+      collect_->push_back({dest, archive_path, 'f', 0, 0, 0, "unpacked", st.st_size, ns(st.st_mtim),
+                           ns(st.st_ctim), static_cast<int64_t>(st.st_ino)});
       return {};
     }
     auto reader = archive::TarReader::open(archive_path);

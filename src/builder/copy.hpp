@@ -47,6 +47,8 @@ struct SourceFile {
   char type = 'f';                      // f file, d dir, l symlink, o other
   uint32_t mode = 0, uid = 0, gid = 0;  // as they will be in the image
   std::string link;
+  // What stat said of `from` (for the stat cache): size, times in ns, inode.
+  int64_t size = 0, mtime = 0, ctime = 0, ino = 0;
 };
 
 // What copy_sources() would write, without writing it: the same selection,

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "digest/sha256.hpp"
 
@@ -15,41 +16,34 @@ namespace fs = std::filesystem;
 
 namespace strata::builder {
 
-namespace {
-
-struct Stat {
-  int64_t size = 0, mtime = 0, ctime = 0, ino = 0;
-};
-
-int64_t ns(const struct timespec& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-}
-
-}  // namespace
-
-Result<std::vector<std::string>> content_digests(store::Store& store,
-                                                 const std::vector<fs::path>& files) {
+Result<std::vector<std::string>> content_digests(store::Store& store, const fs::path& root,
+                                                 const std::vector<FileId>& files) {
   std::vector<std::string> out(files.size());
-  std::vector<Stat> stats(files.size());
   std::vector<size_t> todo;
+  // Every cache entry under root at once: a rebuild of a big context makes
+  // one query, not one per file.
+  struct Entry {
+    int64_t size, mtime, ctime, ino;
+    std::string digest;
+  };
+  std::unordered_map<std::string, Entry> known;
+  std::string lo = root.string() + "/", hi = root.string() + "0";  // '0' follows '/'
+  auto rows = store.db().query(
+      "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ?",
+      {lo, hi});
+  if (!rows) return std::unexpected(rows.error());
+  for (const auto& r : *rows)
+    known[*r[0]] = {std::stoll(*r[1]), std::stoll(*r[2]), std::stoll(*r[3]), std::stoll(*r[4]),
+                    *r[5]};
   for (size_t i = 0; i < files.size(); ++i) {
-    struct stat st {};
-    if (::stat(files[i].c_str(), &st) != 0)
-      return fail(Errc::io, fmt::format("stat {}", files[i].string()));
-    stats[i] = {st.st_size, ns(st.st_mtim), ns(st.st_ctim), static_cast<int64_t>(st.st_ino)};
-    auto rows =
-        store.db().query("SELECT size, mtime, ctime, ino, digest FROM stat_cache WHERE path = ?",
-                         {files[i].string()});
-    if (!rows) return std::unexpected(rows.error());
-    if (!rows->empty()) {
-      const auto& r = (*rows)[0];
-      if (std::stoll(*r[0]) == stats[i].size && std::stoll(*r[1]) == stats[i].mtime &&
-          std::stoll(*r[2]) == stats[i].ctime && std::stoll(*r[3]) == stats[i].ino) {
-        out[i] = *r[4];
-        continue;
-      }
+    const FileId& f = files[i];
+    auto it = known.find(f.path.string());
+    if (it != known.end() && it->second.size == f.size && it->second.mtime == f.mtime &&
+        it->second.ctime == f.ctime && it->second.ino == f.ino) {
+      out[i] = it->second.digest;
+    } else {
+      todo.push_back(i);
     }
-    todo.push_back(i);
   }
   if (todo.empty()) return out;
 
@@ -62,7 +56,7 @@ Result<std::vector<std::string>> content_digests(store::Store& store,
   for (unsigned w = 0; w < workers; ++w) {
     pool.emplace_back([&] {
       for (size_t k; (k = next++) < todo.size();) {
-        auto d = sha256_file(files[todo[k]]);
+        auto d = sha256_file(files[todo[k]].path);
         if (d)
           out[todo[k]] = *d;
         else
@@ -81,12 +75,13 @@ Result<std::vector<std::string>> content_digests(store::Store& store,
   std::lock_guard lock(transaction);
   if (auto r = store.db().exec("BEGIN"); !r) return std::unexpected(r.error());
   for (size_t i : todo) {
-    if (stats[i].mtime >= recent || stats[i].ctime >= recent) continue;
+    const FileId& f = files[i];
+    if (f.mtime >= recent || f.ctime >= recent) continue;
     auto r = store.db().exec(
         "INSERT OR REPLACE INTO stat_cache (path, size, mtime, ctime, ino, digest) VALUES (?, ?, "
         "?, ?, ?, ?)",
-        {files[i].string(), std::to_string(stats[i].size), std::to_string(stats[i].mtime),
-         std::to_string(stats[i].ctime), std::to_string(stats[i].ino), out[i]});
+        {f.path.string(), std::to_string(f.size), std::to_string(f.mtime), std::to_string(f.ctime),
+         std::to_string(f.ino), out[i]});
     if (!r) {
       (void)store.db().exec("ROLLBACK");
       return std::unexpected(r.error());

@@ -11,8 +11,16 @@
 
 namespace strata::builder {
 
-// sha256 of each file's content, in the order given.
+// A file and what its stat said (the stat cache's key).
+struct FileId {
+  std::filesystem::path path;
+  int64_t size = 0, mtime = 0, ctime = 0, ino = 0;  // times in nanoseconds
+};
+
+// sha256 of each file's content, in the order given. `root` is a directory
+// all the files are under (their cache entries are read in one query).
 Result<std::vector<std::string>> content_digests(store::Store& store,
-                                                 const std::vector<std::filesystem::path>& files);
+                                                 const std::filesystem::path& root,
+                                                 const std::vector<FileId>& files);
 
 }  // namespace strata::builder

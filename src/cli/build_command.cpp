@@ -193,7 +193,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
 
   builder::BuildOptions bo;
-  bo.context = context;
+  bo.context =
+      fs::absolute(context).lexically_normal();  // the stat cache is keyed by absolute path
   bo.ignore = &ignore;
   bo.runtime = *runtime;
   bo.no_cache = f.no_cache;

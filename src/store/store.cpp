@@ -215,8 +215,21 @@ Result<void> Store::cache_put(const std::string& key, const CacheRecord& rec,
        std::to_string(rec.blob ? rec.blob->size : 0), rec.diff_id, inputs_json});
 }
 
+Result<std::optional<std::string>> Store::cache_inputs(const std::string& key) {
+  auto rows = db_.query("SELECT inputs FROM cache WHERE key = ?", {key});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty() || !(*rows)[0][0]) return std::nullopt;
+  return (*rows)[0][0];
+}
+
 Result<void> Store::record_build(const std::string& name, const std::string& steps_json) {
-  return db_.exec("INSERT INTO builds (name, steps) VALUES (?, ?)", {name, steps_json});
+  if (auto r = db_.exec("INSERT INTO builds (name, steps) VALUES (?, ?)", {name, steps_json}); !r)
+    return r;
+  // Only the latest few builds of a target are ever compared with.
+  return db_.exec(
+      "DELETE FROM builds WHERE name = ? AND id NOT IN "
+      "(SELECT id FROM builds WHERE name = ? ORDER BY id DESC LIMIT 5)",
+      {name, name});
 }
 
 Result<std::optional<std::string>> Store::last_build(const std::string& name) {

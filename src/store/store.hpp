@@ -60,8 +60,11 @@ class Store {
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
+  // The inputs a cache record was made from (JSON), if the record exists.
+  Result<std::optional<std::string>> cache_inputs(const std::string& key);
 
-  // Builds, for explaining misses: the steps of each build of a target.
+  // Builds, for explaining misses: the steps (keys and outcomes) of the
+  // latest builds of each target; older ones are dropped.
   Result<void> record_build(const std::string& name, const std::string& steps_json);
   // The latest build of `name` (or of anything when name is empty).
   Result<std::optional<std::string>> last_build(const std::string& name);
