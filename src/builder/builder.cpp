@@ -607,16 +607,15 @@ class Builder {
       co.owner = *id;
     }
     if (!c.chmod.empty()) {
-      uint32_t mode = 0;
-      for (char ch : c.chmod) {
-        if (ch < '0' || ch > '7') {
-          return fail(
-              Errc::invalid_argument,
-              fmt::format("--chmod={}: only octal modes are supported by this version", c.chmod));
-        }
-        mode = mode * 8 + static_cast<uint32_t>(ch - '0');
+      if (std::all_of(c.chmod.begin(), c.chmod.end(),
+                      [](char ch) { return ch >= '0' && ch <= '7'; })) {
+        co.mode = static_cast<uint32_t>(std::stoul(c.chmod, nullptr, 8));
+      } else if (apply_symbolic_mode(c.chmod, 0644, false)) {
+        co.symbolic_mode = c.chmod;
+      } else {
+        return fail(Errc::invalid_argument,
+                    fmt::format("--chmod={}: not an octal or symbolic mode", c.chmod));
       }
-      co.mode = mode;
     }
     for (const auto& f : c.inline_files)
       if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;

@@ -177,6 +177,9 @@ class Copier {
   // --normalize-permissions, so that runners with different umasks agree).
   uint32_t mode_of(mode_t mode) const {
     if (opts_.mode) return *opts_.mode;
+    if (!opts_.symbolic_mode.empty())
+      return apply_symbolic_mode(opts_.symbolic_mode, mode & 07777, S_ISDIR(mode))
+          .value_or(mode & 07777);
     uint32_t m = mode & 07777;
     return opts_.normalize_permissions ? (m & ~022u) : m;
   }
@@ -431,6 +434,60 @@ Result<std::vector<SourceFile>> list_sources(const fs::path& src_root,
   return out;
 }
 
+std::optional<uint32_t> apply_symbolic_mode(std::string_view spec, uint32_t mode, bool is_dir) {
+  for (const auto& clause : split(spec, ',')) {
+    size_t i = 0;
+    uint32_t who = 0;
+    for (; i < clause.size() && std::string_view("ugoa").find(clause[i]) != std::string_view::npos;
+         ++i) {
+      who |= clause[i] == 'u'   ? 04700u
+             : clause[i] == 'g' ? 02070u
+             : clause[i] == 'o' ? 01007u
+                                : 07777u;
+    }
+    if (who == 0) who = 07777;
+    if (i >= clause.size()) return std::nullopt;
+    while (i < clause.size()) {
+      char op = clause[i++];
+      if (op != '+' && op != '-' && op != '=') return std::nullopt;
+      uint32_t bits = 0;
+      for (; i < clause.size() && std::string_view("+-=").find(clause[i]) == std::string_view::npos;
+           ++i) {
+        switch (clause[i]) {
+          case 'r':
+            bits |= 0444;
+            break;
+          case 'w':
+            bits |= 0222;
+            break;
+          case 'x':
+            bits |= 0111;
+            break;
+          case 'X':
+            if (is_dir || (mode & 0111)) bits |= 0111;
+            break;
+          case 's':
+            bits |= 06000;
+            break;
+          case 't':
+            bits |= 01000;
+            break;
+          default:
+            return std::nullopt;
+        }
+      }
+      bits &= who;
+      if (op == '+')
+        mode |= bits;
+      else if (op == '-')
+        mode &= ~bits;
+      else
+        mode = (mode & ~(who & 07777)) | bits;
+    }
+  }
+  return mode & 07777;
+}
+
 Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest,
                                const std::string& name, std::string_view content,
                                const CopyOptions& opts) {
@@ -445,7 +502,10 @@ Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest
   if (!out) return std::unexpected(os::errno_error("creating", *to));
   if (auto r = os::write_all(out.get(), content.data(), content.size()); !r) return r;
   if (opts.owner) ::fchown(out.get(), opts.owner->uid, opts.owner->gid);
-  ::fchmod(out.get(), opts.mode ? *opts.mode : 0644);
+  uint32_t mode = opts.mode ? *opts.mode : 0644;
+  if (!opts.symbolic_mode.empty())
+    mode = apply_symbolic_mode(opts.symbolic_mode, 0644, false).value_or(0644);
+  ::fchmod(out.get(), mode);
   struct timespec epoch[2] = {{0, 0}, {0, 0}};  // a heredoc file has no time of its own
   ::futimens(out.get(), epoch);
   return {};

@@ -25,7 +25,8 @@ Result<std::filesystem::path> path_in_root(const std::filesystem::path& root, st
 struct CopyOptions {
   std::optional<Identity> owner;  // --chown; else 0:0 (context) or the source's own
   bool keep_owner = false;        // copying from a stage or image without --chown
-  std::optional<uint32_t> mode;   // --chmod (octal)
+  std::optional<uint32_t> mode;   // --chmod as an octal mode
+  std::string symbolic_mode;      // --chmod as chmod(1) clauses: "u+x,go-w"
   bool parents = false;
   bool normalize_permissions = false;  // clear group/other write bits (no --chmod)
   bool unpack_archives = false;        // ADD
@@ -56,6 +57,10 @@ struct SourceFile {
 Result<std::vector<SourceFile>> list_sources(const std::filesystem::path& src_root,
                                              const std::vector<std::string>& sources,
                                              const std::string& dest, const CopyOptions& opts);
+
+// Applies chmod(1) symbolic clauses ("u+x,g-w,o=r", "a+X") to a mode;
+// nullopt when the spec is not valid.
+std::optional<uint32_t> apply_symbolic_mode(std::string_view spec, uint32_t mode, bool is_dir);
 
 // Writes a heredoc file: dest itself, or dest/<name> when dest ends with "/".
 Result<void> write_inline_file(const std::filesystem::path& dst_root, const std::string& dest,

@@ -155,6 +155,16 @@ std::string explain_difference(const StepInputs& before, const StepInputs& now) 
                        now.workdir);
   }
   if (before.extra != now.extra) {
+    for (const auto& [k, v] : now.extra) {
+      if (k != "from") continue;
+      for (const auto& [k0, v0] : before.extra) {
+        if (k0 == "from" && v0 != v) {
+          return v.starts_with("stage:") && v0.starts_with("stage:")
+                     ? "the stage it copies from changed (a step there missed)"
+                     : fmt::format("the image it copies from changed: {} → {}", show(v0), show(v));
+        }
+      }
+    }
     for (size_t i = 0; i < std::max(before.extra.size(), now.extra.size()); ++i) {
       std::string o =
           i < before.extra.size() ? before.extra[i].first + "=" + before.extra[i].second : "(none)";

@@ -26,6 +26,7 @@ EOF
 FROM ${BASE}
 RUN mkdir -p /etc && echo 'app:x:1234:1234::/srv:/bin/sh' >> /etc/passwd && echo 'app:x:1234:' >> /etc/group
 COPY --from=build --chown=app /opt/app/out/ /srv/
+COPY --from=build --chmod=u=rwx,go=rx /opt/app/out/greeting.txt /srv/tool
 WORKDIR /srv
 USER app
 ENV GREETING=hello
@@ -36,6 +37,7 @@ DOCKERFILE
 expected=$'hello from 1234 in /srv\npayload\nversion 2.5\nbuilt with 2.5'
 expect_eq "$("$STRATA" run app:1)" "$expected" "strata run"
 expect_eq "$("$STRATA" run app:1 stat -c %U /srv/data.txt)" "app" "COPY --chown"
+expect_eq "$("$STRATA" run app:1 stat -c %a /srv/tool)" "755" "COPY --chmod with a symbolic mode"
 
 skopeo inspect "oci-archive:$T/app-oci.tar" > "$T/inspect.json"
 grep -q '"Os": "linux"' "$T/inspect.json" || fail "skopeo inspect: $(cat "$T/inspect.json")"

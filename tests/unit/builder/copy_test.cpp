@@ -92,6 +92,18 @@ TEST(Copy, ChmodAndInlineFiles) {
   EXPECT_EQ(st.permissions() & fs::perms::mask, fs::perms::owner_all);
 }
 
+TEST(Copy, SymbolicModesAsChmodDoes) {
+  EXPECT_EQ(apply_symbolic_mode("u+x", 0644, false), 0744u);
+  EXPECT_EQ(apply_symbolic_mode("go-r", 0644, false), 0600u);
+  EXPECT_EQ(apply_symbolic_mode("a=rX", 0600, true), 0555u);
+  EXPECT_EQ(apply_symbolic_mode("a=rX", 0600, false), 0444u);
+  EXPECT_EQ(apply_symbolic_mode("u=rwx,g=rx,o=", 0, false), 0750u);
+  EXPECT_EQ(apply_symbolic_mode("+x", 0644, false), 0755u);
+  EXPECT_EQ(apply_symbolic_mode("u+s", 0755, false), 04755u);
+  EXPECT_FALSE(apply_symbolic_mode("u*x", 0644, false));
+  EXPECT_FALSE(apply_symbolic_mode("u", 0644, false));
+}
+
 TEST(Users, ResolvesNamesGroupsAndNumbers) {
   Dirs d;
   fs::create_directories(d.dst / "etc");

@@ -14,7 +14,8 @@ StepInputs sample() {
   s.workdir = "/src";
   s.platform = "linux/amd64";
   s.extra = {{"mount0", "type=cache,target=/c,id=c"}};
-  s.files = {{"/src/a.c", 'f', 0644, 0, 0, "", "sha256:11"}, {"/src/b.c", 'f', 0644, 0, 0, "", "sha256:22"}};
+  s.files = {{"/src/a.c", 'f', 0644, 0, 0, "", "sha256:11"},
+             {"/src/b.c", 'f', 0644, 0, 0, "", "sha256:22"}};
   return s;
 }
 }  // namespace
@@ -32,7 +33,9 @@ TEST(CacheKey, EveryInputChangesTheKey) {
       [](StepInputs& s) { s.parent = "base:sha256:bb"; },
       [](StepInputs& s) { s.instruction += " "; },
       [](StepInputs& s) { s.env[1].second = "2"; },
-      [](StepInputs& s) { s.env.push_back({"NEW", ""}); },
+      [](StepInputs& s) {
+        s.env.push_back({"NEW", ""});
+      },
       [](StepInputs& s) { s.user = "root"; },
       [](StepInputs& s) { s.workdir = "/"; },
       [](StepInputs& s) { s.platform = "linux/arm64"; },
@@ -68,7 +71,8 @@ TEST(CacheKey, ExplainsTheMostTellingDifference) {
   now.files[1].content = "sha256:99";
   now.files.push_back({"/src/new.c", 'f', 0644, 0, 0, "", "sha256:44"});
   now.files.erase(now.files.begin());
-  EXPECT_EQ(explain_difference(before, now), "files changed: modified /src/b.c, added /src/new.c, removed /src/a.c");
+  EXPECT_EQ(explain_difference(before, now),
+            "files changed: modified /src/b.c, added /src/new.c, removed /src/a.c");
   now = sample();
   now.instruction = "RUN other";
   EXPECT_NE(explain_difference(before, now).find("instruction changed"), std::string::npos);
@@ -80,9 +84,18 @@ TEST(CacheKey, ExplainsTheMostTellingDifference) {
   EXPECT_EQ(explain_difference(before, sample()), "");
 }
 
+TEST(CacheKey, ExplainsACopyFromAChangedStage) {
+  StepInputs before = sample(), now = sample();
+  before.extra = {{"from", "stage:sha256:aa"}};
+  now.extra = {{"from", "stage:sha256:bb"}};
+  EXPECT_EQ(explain_difference(before, now),
+            "the stage it copies from changed (a step there missed)");
+}
+
 TEST(CacheKey, ListsAtMostTenFiles) {
   StepInputs before, now;
-  for (int i = 0; i < 15; ++i) now.files.push_back({"/f" + std::to_string(i), 'f', 0644, 0, 0, "", "x"});
+  for (int i = 0; i < 15; ++i)
+    now.files.push_back({"/f" + std::to_string(i), 'f', 0644, 0, 0, "", "x"});
   std::string why = explain_difference(before, now);
   EXPECT_NE(why.find("and 5 more"), std::string::npos) << why;
 }
