@@ -494,12 +494,9 @@ class Builder {
         run.network == "none" || (run.network == "default" && opts_.network == "none");
 
     std::vector<Rootfs> sources;  // stage/image roots mounted for the step
-    auto tmp = os::make_temp_dir(store_.tmp_dir(), "run-");
-    if (!tmp) return std::unexpected(tmp.error());
-    struct Cleanup {
-      fs::path dir;
-      ~Cleanup() { (void)os::remove_tree(dir); }
-    } cleanup{*tmp};
+    auto tmp_dir = os::TempDir::create(store_.tmp_dir(), "run-");
+    if (!tmp_dir) return std::unexpected(tmp_dir.error());
+    const fs::path* tmp = &tmp_dir->path();
     struct Mounts {  // rw bind mounts; gone before the directory is removed
       std::vector<fs::path> paths;
       ~Mounts() {
@@ -647,12 +644,9 @@ class Builder {
   // gets mode 0600 as in docker, and is not unpacked.
   Result<void> add_url(const fs::path& rootfs, const std::string& url, const frontend::CopyStep& c,
                        const CopyOptions& co) {
-    auto tmp = os::make_temp_dir(store_.tmp_dir(), "fetch-");
-    if (!tmp) return std::unexpected(tmp.error());
-    struct Cleanup {
-      fs::path dir;
-      ~Cleanup() { (void)os::remove_tree(dir); }
-    } cleanup{*tmp};
+    auto tmp_dir = os::TempDir::create(store_.tmp_dir(), "fetch-");
+    if (!tmp_dir) return std::unexpected(tmp_dir.error());
+    const fs::path* tmp = &tmp_dir->path();
     std::string name = url_file_name(url);
     auto got = download(url, *tmp / name, c.checksum);
     if (!got) return std::unexpected(got.error());

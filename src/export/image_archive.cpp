@@ -255,12 +255,9 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
 }  // namespace
 
 Result<std::vector<std::string>> load_archive(store::Store& store, const fs::path& archive_path) {
-  auto dir = os::make_temp_dir(store.tmp_dir(), "load-");
-  if (!dir) return std::unexpected(dir.error());
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() { (void)os::remove_tree(d); }
-  } cleanup{*dir};
+  auto tmp = os::TempDir::create(store.tmp_dir(), "load-");
+  if (!tmp) return std::unexpected(tmp.error());
+  const fs::path* dir = &tmp->path();
   if (auto r = extract(archive_path, *dir); !r)
     return std::unexpected(r.error().with_context("reading " + archive_path.string()));
   std::error_code ec;

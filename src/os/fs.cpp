@@ -90,6 +90,16 @@ Result<fs::path> make_temp_dir(const fs::path& parent, std::string_view prefix) 
               fmt::format("could not create a temporary directory in {}", parent.string()));
 }
 
+Result<TempDir> TempDir::create(const fs::path& parent, std::string_view prefix) {
+  auto p = make_temp_dir(parent, prefix);
+  if (!p) return std::unexpected(p.error());
+  return TempDir(*p);
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)remove_tree(path_);
+}
+
 Result<void> remove_tree(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);  // does not follow symlinks

@@ -54,6 +54,21 @@ Result<void> make_dirs(const std::filesystem::path& path);
 // A unique new directory under `parent`, named prefix + random suffix.
 Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
                                             std::string_view prefix);
+// A temporary directory (make_temp_dir) removed with everything in it when
+// the object goes.
+class TempDir {
+ public:
+  static Result<TempDir> create(const std::filesystem::path& parent, std::string_view prefix);
+  ~TempDir();
+  TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  TempDir& operator=(TempDir&&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::filesystem::path p) : path_(std::move(p)) {}
+  std::filesystem::path path_;
+};
+
 // Removes a tree without following symlinks; a missing path is not an error.
 Result<void> remove_tree(const std::filesystem::path& path);
 // Writes all of `data` to `fd`.
