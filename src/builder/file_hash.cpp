@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <optional>
@@ -27,14 +28,16 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
     std::string digest;
   };
   std::unordered_map<std::string, Entry> known;
+  known.reserve(files.size());
   std::string lo = root.string() + "/", hi = root.string() + "0";  // '0' follows '/'
-  auto rows = store.db().query(
+  auto r = store.db().each(
       "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ?",
-      {lo, hi});
-  if (!rows) return std::unexpected(rows.error());
-  for (const auto& r : *rows)
-    known[*r[0]] = {std::stoll(*r[1]), std::stoll(*r[2]), std::stoll(*r[3]), std::stoll(*r[4]),
-                    *r[5]};
+      {lo, hi}, [&](const char* const* c, int n) {
+        if (n < 6 || !c[0] || !c[5]) return;
+        known.emplace(c[0], Entry{std::atoll(c[1]), std::atoll(c[2]), std::atoll(c[3]),
+                                  std::atoll(c[4]), c[5]});
+      });
+  if (!r) return std::unexpected(r.error());
   for (size_t i = 0; i < files.size(); ++i) {
     const FileId& f = files[i];
     auto it = known.find(f.path.string());

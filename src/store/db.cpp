@@ -62,6 +62,32 @@ Result<std::vector<Db::Row>> Db::query(const std::string& sql,
   return rows;
 }
 
+Result<void> Db::each(const std::string& sql, const std::vector<std::string>& args,
+                      const std::function<void(const char* const* cols, int n)>& row) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    return fail(Errc::internal, fmt::format("sqlite: {}: {}", sqlite3_errmsg(db_), sql));
+  for (size_t i = 0; i < args.size(); ++i)
+    sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<const char*> cols;
+  for (;;) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      std::string msg = sqlite3_errmsg(db_);
+      sqlite3_finalize(st);
+      return fail(Errc::io, fmt::format("sqlite: {}", msg));
+    }
+    int n = sqlite3_column_count(st);
+    cols.resize(static_cast<size_t>(n));
+    for (int c = 0; c < n; ++c)
+      cols[static_cast<size_t>(c)] = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+    row(cols.data(), n);
+  }
+  sqlite3_finalize(st);
+  return {};
+}
+
 Result<void> Db::exec(const std::string& sql, const std::vector<std::string>& args) {
   auto r = query(sql, args);
   if (!r) return std::unexpected(r.error());

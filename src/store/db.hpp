@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,10 @@ class Db {
   using Row = std::vector<std::optional<std::string>>;
   Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& args = {});
   Result<void> exec(const std::string& sql, const std::vector<std::string>& args = {});
+  // Calls `row` for each result row with the columns as text (nullptr for
+  // NULL), without copying them: for big result sets.
+  Result<void> each(const std::string& sql, const std::vector<std::string>& args,
+                    const std::function<void(const char* const* cols, int n)>& row);
 
  private:
   Db() = default;
