@@ -18,7 +18,8 @@ store::Store& store_with(int records) {
   static std::map<int, std::unique_ptr<store::Store>> stores;
   auto& s = stores[records];
   if (!s) {
-    fs::path root = fs::temp_directory_path() / fmt::format("strata-bench-store-{}-{}", ::getpid(), records);
+    fs::path root =
+        fs::temp_directory_path() / fmt::format("strata-bench-store-{}-{}", ::getpid(), records);
     fs::remove_all(root);
     s = std::make_unique<store::Store>(std::move(*store::Store::open(root)));
     auto layer = s->put_blob("layer", oci::kLayerGzip);
@@ -44,7 +45,11 @@ void BM_CacheLookup(benchmark::State& state) {
   state.SetLabel(fmt::format("{} records, {}", state.range(0), want_hit ? "hit" : "miss"));
 }
 // {records, hit?}; a hit also records when the entry was last used.
-BENCHMARK(BM_CacheLookup)->Args({0, 0})->Args({10000, 0})->Args({10000, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CacheLookup)
+    ->Args({0, 0})
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

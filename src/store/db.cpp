@@ -36,29 +36,14 @@ Db& Db::operator=(Db&& o) noexcept {
 
 Result<std::vector<Db::Row>> Db::query(const std::string& sql,
                                        const std::vector<std::string>& args) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-    return fail(Errc::internal, fmt::format("sqlite: {}: {}", sqlite3_errmsg(db_), sql));
-  for (size_t i = 0; i < args.size(); ++i)
-    sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
   std::vector<Row> rows;
-  for (;;) {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      std::string msg = sqlite3_errmsg(db_);
-      sqlite3_finalize(st);
-      return fail(Errc::io, fmt::format("sqlite: {}", msg));
-    }
+  auto r = each(sql, args, [&](const char* const* cols, int n) {
     Row row;
-    for (int c = 0; c < sqlite3_column_count(st); ++c) {
-      const unsigned char* t = sqlite3_column_text(st, c);
-      row.push_back(t ? std::optional<std::string>(reinterpret_cast<const char*>(t))
-                      : std::nullopt);
-    }
+    for (int c = 0; c < n; ++c)
+      row.push_back(cols[c] ? std::optional<std::string>(cols[c]) : std::nullopt);
     rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
+  });
+  if (!r) return std::unexpected(r.error());
   return rows;
 }
 
