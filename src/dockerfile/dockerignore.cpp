@@ -28,7 +28,6 @@ std::string clean_path(std::string_view path) {
 
 Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
   Glob g;
-  g.pattern_ = pattern;
   std::u32string p = utf8::decode(pattern);
   for (size_t i = 0; i < p.size(); ++i) {
     char32_t c = p[i];

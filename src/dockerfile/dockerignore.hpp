@@ -18,7 +18,6 @@ class Glob {
  public:
   static Result<Glob> compile(std::string_view pattern, bool doublestar);
   bool matches(std::string_view path) const;
-  const std::string& pattern() const { return pattern_; }
   bool has_wildcards() const { return wild_; }
 
  private:
@@ -33,7 +32,6 @@ class Glob {
   bool match_from(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
   bool match_here(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
 
-  std::string pattern_;
   std::vector<Token> tokens_;
   bool wild_ = false;
 };
@@ -49,7 +47,6 @@ class IgnoreMatcher {
   bool excluded(std::string_view path) const;
   // Could something under this excluded directory be re-included by a `!`?
   bool has_exceptions() const { return has_exceptions_; }
-  bool empty() const { return rules_.empty(); }
 
  private:
   struct Rule {

@@ -29,7 +29,6 @@ class BuildContext {
                                           const std::vector<std::string>& excludes) const;
 
   const std::filesystem::path& root() const { return root_; }
-  size_t size() const { return entries_.size(); }
 
  private:
   std::filesystem::path root_;
