@@ -159,11 +159,16 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!m) return report(m.error());
     ignore = std::move(*m);
   }
-  auto ctx = frontend::BuildContext::open(context, ignore);
-  if (!ctx) return report(ctx.error());
-  opts.context = &*ctx;
-
+  if (!fs::is_directory(context, ec)) {
+    return report(Error{Errc::not_found,
+                        fmt::format("build context {} is not a directory", context.string())});
+  }
   if (f.dry_run) {
+    // The plan lists the files each COPY selects; a real build selects them
+    // as it copies (and hashes them for the cache), so it skips this walk.
+    auto ctx = frontend::BuildContext::open(context, ignore);
+    if (!ctx) return report(ctx.error());
+    opts.context = &*ctx;
     auto plan = frontend::make_plan(*df, opts);
     if (!plan) return report(plan.error());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
