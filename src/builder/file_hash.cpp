@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <optional>
@@ -32,10 +31,12 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
   std::string lo = root.string() + "/", hi = root.string() + "0";  // '0' follows '/'
   auto r = store.db().each(
       "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ?",
-      {lo, hi}, [&](const char* const* c, int n) {
-        if (n < 6 || !c[0] || !c[5]) return;
-        known.emplace(c[0], Entry{std::atoll(c[1]), std::atoll(c[2]), std::atoll(c[3]),
-                                  std::atoll(c[4]), c[5]});
+      {lo, hi}, [&](const store::Db::RowView& row) {
+        const char* path = row.text(0);
+        const char* digest = row.text(5);
+        if (!path || !digest) return;
+        known.emplace(
+            path, Entry{row.integer(1), row.integer(2), row.integer(3), row.integer(4), digest});
       });
   if (!r) return std::unexpected(r.error());
   for (size_t i = 0; i < files.size(); ++i) {

@@ -34,13 +34,25 @@ Db& Db::operator=(Db&& o) noexcept {
   return *this;
 }
 
+const char* Db::RowView::text(int column) const {
+  return reinterpret_cast<const char*>(sqlite3_column_text(st_, column));
+}
+int64_t Db::RowView::integer(int column) const {
+  return sqlite3_column_int64(st_, column);
+}
+int Db::RowView::size() const {
+  return sqlite3_column_count(st_);
+}
+
 Result<std::vector<Db::Row>> Db::query(const std::string& sql,
                                        const std::vector<std::string>& args) {
   std::vector<Row> rows;
-  auto r = each(sql, args, [&](const char* const* cols, int n) {
+  auto r = each(sql, args, [&](const RowView& v) {
     Row row;
-    for (int c = 0; c < n; ++c)
-      row.push_back(cols[c] ? std::optional<std::string>(cols[c]) : std::nullopt);
+    for (int c = 0; c < v.size(); ++c) {
+      const char* t = v.text(c);
+      row.push_back(t ? std::optional<std::string>(t) : std::nullopt);
+    }
     rows.push_back(std::move(row));
   });
   if (!r) return std::unexpected(r.error());
@@ -48,13 +60,13 @@ Result<std::vector<Db::Row>> Db::query(const std::string& sql,
 }
 
 Result<void> Db::each(const std::string& sql, const std::vector<std::string>& args,
-                      const std::function<void(const char* const* cols, int n)>& row) {
+                      const std::function<void(const RowView& row)>& row) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
     return fail(Errc::internal, fmt::format("sqlite: {}: {}", sqlite3_errmsg(db_), sql));
   for (size_t i = 0; i < args.size(); ++i)
     sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
-  std::vector<const char*> cols;
+  RowView view(st);
   for (;;) {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) break;
@@ -63,11 +75,7 @@ Result<void> Db::each(const std::string& sql, const std::vector<std::string>& ar
       sqlite3_finalize(st);
       return fail(Errc::io, fmt::format("sqlite: {}", msg));
     }
-    int n = sqlite3_column_count(st);
-    cols.resize(static_cast<size_t>(n));
-    for (int c = 0; c < n; ++c)
-      cols[static_cast<size_t>(c)] = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
-    row(cols.data(), n);
+    row(view);
   }
   sqlite3_finalize(st);
   return {};

@@ -2,6 +2,7 @@
 // busy timeout so that two strata processes can share one store).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "util/error.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace strata::store {
 
@@ -26,10 +28,20 @@ class Db {
   using Row = std::vector<std::optional<std::string>>;
   Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& args = {});
   Result<void> exec(const std::string& sql, const std::vector<std::string>& args = {});
-  // Calls `row` for each result row with the columns as text (nullptr for
-  // NULL), without copying them: for big result sets.
+  // Calls `row` for each result row, without copying it: for big result
+  // sets. A column is read as text (nullptr for NULL) or as an integer.
+  class RowView {
+   public:
+    explicit RowView(sqlite3_stmt* st) : st_(st) {}
+    const char* text(int column) const;
+    int64_t integer(int column) const;
+    int size() const;
+
+   private:
+    sqlite3_stmt* st_;
+  };
   Result<void> each(const std::string& sql, const std::vector<std::string>& args,
-                    const std::function<void(const char* const* cols, int n)>& row);
+                    const std::function<void(const RowView& row)>& row);
 
  private:
   Db() = default;
