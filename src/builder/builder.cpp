@@ -23,6 +23,7 @@
 #include "os/mount.hpp"
 #include "os/process.hpp"
 #include "snapshot/layer.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -142,26 +143,11 @@ class Builder {
         return img;
       }
       default: {
-        auto parts = split_platform(stage.platform);
-        img.config = {{"architecture", parts[1]}, {"os", parts[0]}};
-        if (parts.size() > 2) img.config["variant"] = parts[2];
+        img.config = json::object();
         img.chain = "base:scratch";
-        return img;
+        return img;  // the platform fields are set when the stage ends
       }
     }
-  }
-
-  static std::vector<std::string> split_platform(const std::string& p) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-      size_t s = p.find('/', start);
-      out.push_back(p.substr(start, s == std::string::npos ? std::string::npos : s - start));
-      if (s == std::string::npos) break;
-      start = s + 1;
-    }
-    while (out.size() < 2) out.push_back("");
-    return out;
   }
 
   Result<StageImage> build_stage(const PlannedStage& stage, size_t total) {
@@ -199,9 +185,11 @@ class Builder {
     img.config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
     img.config["history"] = history;
     img.config["created"] = rfc3339(now());
-    auto parts = split_platform(stage.platform);
-    img.config["os"] = parts[0];
-    img.config["architecture"] = parts[1];
+    auto platform = frontend::parse_platform(stage.platform);
+    if (!platform) return std::unexpected(platform.error());
+    img.config["os"] = platform->os;
+    img.config["architecture"] = platform->arch;
+    if (!platform->variant.empty()) img.config["variant"] = platform->variant;
     apply_config(img.config, stage.config);
     return img;
   }
@@ -456,23 +444,12 @@ class Builder {
   static void note_missing(const fs::path& root, const std::string& path,
                            std::vector<std::string>& out) {
     std::string prefix;
-    for (const auto& part : split_path(path)) {
+    for (const auto& part : split(path, '/')) {
+      if (part.empty()) continue;
       prefix += "/" + part;
       struct stat st {};
       if (::lstat((root / prefix.substr(1)).c_str(), &st) != 0) out.push_back(prefix);
     }
-  }
-
-  static std::vector<std::string> split_path(const std::string& p) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < p.size()) {
-      size_t s = p.find('/', start);
-      if (s == std::string::npos) s = p.size();
-      if (s > start) out.push_back(p.substr(start, s - start));
-      start = s + 1;
-    }
-    return out;
   }
 
   Result<void> run_step(Rootfs& root, const frontend::RunStep& run,

@@ -97,17 +97,6 @@ Result<void> write_image_archive(store::Store& store, const builder::StoredImage
 
 namespace {
 
-// A relative path without "..", or "" when the path would leave the root.
-std::string safe_relative(const std::string& path) {
-  std::vector<std::string> parts;
-  for (const auto& p : split(path, '/')) {
-    if (p.empty() || p == ".") continue;
-    if (p == "..") return "";
-    parts.push_back(p);
-  }
-  return join(parts, "/");
-}
-
 // Extracts the regular files of an archive under `dir` (paths checked).
 Result<void> extract(const fs::path& archive_path, const fs::path& dir) {
   auto reader = archive::TarReader::open(archive_path);
@@ -117,7 +106,7 @@ Result<void> extract(const fs::path& archive_path, const fs::path& dir) {
     if (!e) return std::unexpected(e.error());
     if (!*e) return {};
     if ((*e)->type != archive::TarEntry::file) continue;
-    std::string rel = safe_relative((*e)->path);
+    std::string rel = safe_relative_path((*e)->path).value_or("");
     if (rel.empty())
       return fail(Errc::invalid_argument,
                   fmt::format("archive entry \"{}\" leaves the archive", (*e)->path));
@@ -193,7 +182,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
   if (!entries.is_array()) return fail(Errc::syntax, "manifest.json is not a list");
   std::vector<std::string> loaded;
   for (const auto& e : entries) {
-    std::string config_path = safe_relative(e.value("Config", ""));
+    std::string config_path = safe_relative_path(e.value("Config", "")).value_or("");
     if (config_path.empty()) return fail(Errc::syntax, "manifest.json entry without a Config");
     auto config = os::read_file(dir / config_path);
     if (!config) return std::unexpected(config.error());
@@ -208,7 +197,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
     m.config = *cdesc;
     size_t i = 0;
     for (const auto& lj : e.value("Layers", json::array())) {
-      std::string rel = safe_relative(lj.get<std::string>());
+      std::string rel = safe_relative_path(lj.get<std::string>()).value_or("");
       fs::path p = dir / rel;
       auto digest = sha256_file(p);
       if (!digest) return std::unexpected(digest.error());

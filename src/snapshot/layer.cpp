@@ -30,18 +30,6 @@ Error io_error(std::string_view what, const fs::path& p) {
   return os::errno_error(what, p);
 }
 
-// A relative path without "." or ".." components, or nullopt.
-std::optional<std::string> safe_relative(const std::string& path) {
-  std::vector<std::string> parts;
-  for (const auto& part : split(path, '/')) {
-    if (part.empty() || part == ".") continue;
-    if (part == "..") return std::nullopt;
-    parts.push_back(part);
-  }
-  if (parts.empty()) return std::nullopt;
-  return join(parts, "/");
-}
-
 // Checks that no parent of `rel` inside `root` is a symlink (so that an entry
 // cannot be written through a link out of the snapshot).
 bool parents_are_real(const fs::path& root, const std::string& rel) {
@@ -74,7 +62,7 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
     if (!*next) break;
     TarEntry e = std::move(**next);
     if (e.path.empty() || e.path == ".") continue;
-    auto rel = safe_relative(e.path);
+    auto rel = safe_relative_path(e.path);
     if (!rel || !parents_are_real(dest, *rel)) {
       return fail(Errc::invalid_argument,
                   fmt::format("layer entry \"{}\" leaves the layer", e.path));
@@ -115,7 +103,7 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
           return std::unexpected(io_error("creating symlink", target));
         break;
       case TarEntry::hardlink: {
-        auto src = safe_relative(e.linkname);
+        auto src = safe_relative_path(e.linkname);
         if (!src)
           return fail(Errc::invalid_argument,
                       fmt::format("hardlink \"{}\" leaves the layer", e.linkname));

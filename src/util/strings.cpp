@@ -97,6 +97,17 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+std::optional<std::string> safe_relative_path(std::string_view path) {
+  std::vector<std::string> parts;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return std::nullopt;
+    parts.push_back(part);
+  }
+  if (parts.empty()) return std::nullopt;
+  return join(parts, "/");
+}
+
 std::string go_quote(std::string_view s) {
   std::string out = "\"";
   for (char32_t c : utf8::decode(s)) {

@@ -20,6 +20,9 @@ size_t levenshtein(std::string_view a, std::string_view b);
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
 // Consumes a leading decimal number ("1.5" of "1.5ms") from `s`.
 std::optional<double> take_number(std::string_view& s);
+// A "/"-separated relative path without "." or ".." components, or nullopt
+// when it would leave its root (a ".." component) or is empty.
+std::optional<std::string> safe_relative_path(std::string_view path);
 // Go's strconv.Quote: a double-quoted string with Go escapes.
 std::string go_quote(std::string_view s);
 
