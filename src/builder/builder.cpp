@@ -314,7 +314,7 @@ class Builder {
     for (const auto& f : c.inline_files) in.extra.emplace_back("inline:" + f.name, f.content);
     std::vector<std::string> local;
     for (const auto& src : c.sources) {
-      if (src.find("://") == std::string::npos && !src.starts_with("git@")) {
+      if (!dockerfile::is_remote_source(src)) {
         local.push_back(src);
       } else if (c.checksum.empty()) {
         return std::optional<graph::StepInputs>{};
@@ -425,10 +425,8 @@ class Builder {
     if (layer->empty) return std::optional<LayerRef>{};
     // The upper dir is already in the form a lower dir needs: keep it as the
     // layer's snapshot instead of unpacking the blob again.
-    auto snap = store_.snapshot(layer->diff_id);
-    if (snap && !*snap) {
-      if (store_.add_snapshot(layer->diff_id, root->upper())) root->release_upper();
-    }
+    // (add_snapshot keeps an existing snapshot of the same layer and drops ours.)
+    if (store_.add_snapshot(layer->diff_id, root->upper())) root->release_upper();
     return std::optional<LayerRef>{LayerRef{layer->blob, layer->diff_id}};
   }
 
@@ -595,7 +593,7 @@ class Builder {
       if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;
     std::vector<std::string> local;
     for (const auto& s : c.sources) {
-      if (s.find("://") == std::string::npos && !s.starts_with("git@")) {
+      if (!dockerfile::is_remote_source(s)) {
         local.push_back(s);
         continue;
       }

@@ -136,7 +136,7 @@ class Copier {
     std::string target = dest_is_dir ? join_dest(dest, opts_.parents ? s.rel : base) : dest;
     if (opts_.unpack_archives && looks_like_archive(from)) return unpack(from, dest);
     if (auto r = ensure_parent(target); !r) return r;
-    return copy_entry(from, s.rel, target);
+    return copy_entry(from, target);
   }
 
  private:
@@ -242,13 +242,12 @@ class Copier {
         continue;
       }
       if (ignored(child_rel)) continue;
-      if (auto r = copy_entry(child, child_rel, target); !r) return r;
+      if (auto r = copy_entry(child, target); !r) return r;
     }
     return {};
   }
 
-  Result<void> copy_entry(const fs::path& from, const std::string& rel, const std::string& dest) {
-    (void)rel;
+  Result<void> copy_entry(const fs::path& from, const std::string& dest) {
     struct stat st {};
     if (::lstat(from.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", from));
     if (collect_) {

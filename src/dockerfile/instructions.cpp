@@ -365,7 +365,7 @@ class InstructionParser {
     c.keep_git_dir = flags_.flag_bool("keep-git-dir");
     if (c.checksum) {
       for (const auto& s : c.sources) {
-        if (s.find("://") == std::string::npos && !s.starts_with("git@")) {
+        if (!is_remote_source(s)) {
           return std::unexpected(flags_.error(c.checksum->offset,
                                               "checksum can't be specified for non-HTTP(S) sources",
                                               "--checksum only applies to ADD of a URL"));
@@ -531,6 +531,10 @@ std::optional<int64_t> parse_duration(std::string_view s) {
   }
   if (!any) return std::nullopt;
   return static_cast<int64_t>(neg ? -total : total);
+}
+
+bool is_remote_source(std::string_view source) {
+  return source.find("://") != std::string_view::npos || source.starts_with("git@");
 }
 
 std::string_view keyword(Kind k) {

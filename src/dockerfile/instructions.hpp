@@ -151,6 +151,10 @@ struct Dockerfile {
   }
 };
 
+// Is an ADD/COPY source a remote one (a URL or a git@ address) rather than
+// a path?
+bool is_remote_source(std::string_view source);
+
 // Parses and checks a whole Dockerfile.
 Result<Dockerfile> read_dockerfile(std::string_view text, std::string name);
 

@@ -53,11 +53,6 @@ class Vars {
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
 };
 
-bool is_url(std::string_view s) {
-  return s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@") ||
-         s.find("://") != std::string_view::npos;
-}
-
 std::string join_path(const std::string& dir, const std::string& p) {
   if (p.starts_with("/")) return p;
   return (dir.empty() || dir == "/" ? "/" : dir + "/") + p;
@@ -729,7 +724,7 @@ class Planner {
       auto v = expand_at(at, s, env);
       if (!v) return std::unexpected(v.error());
       if (v->empty()) continue;
-      if (is_url(*v) && !c.add) {
+      if (is_remote_source(*v) && !c.add) {
         return std::unexpected(df_.error_at(at,
                                             fmt::format("source can't be a URL for COPY: {}", *v),
                                             "use ADD to download a URL"));
@@ -767,12 +762,13 @@ class Planner {
     if (dir_dest && abs != "/") abs += "/";
     c.dest = abs;
 
-    bool from_context = std::any_of(c.sources.begin(), c.sources.end(),
-                                    [&](const std::string& s) { return !(c.add && is_url(s)); });
+    bool from_context = std::any_of(c.sources.begin(), c.sources.end(), [&](const std::string& s) {
+      return !(c.add && is_remote_source(s));
+    });
     if (opts_.context && c.from.kind == SourceRef::context && from_context) {
       std::vector<std::string> selected;
       for (const auto& s : c.sources) {
-        if (c.add && is_url(s)) continue;
+        if (c.add && is_remote_source(s)) continue;
         auto files = opts_.context->select(s, c.excludes);
         if (!files) {
           return std::unexpected(df_.error_at(
