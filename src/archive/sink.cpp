@@ -4,6 +4,10 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -23,6 +27,87 @@ Result<void> HashingSink::write(const void* data, size_t size) {
 
 Result<void> HashingSink::finish() {
   digest_ = hash_.finish();
+  return next_.finish();
+}
+
+struct ThreadedSink::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  bool done = false;
+  std::optional<Error> error;
+  std::thread worker;
+};
+
+namespace {
+constexpr size_t kBlock = 1 << 20;
+constexpr size_t kQueued = 4;  // blocks in flight
+}  // namespace
+
+ThreadedSink::ThreadedSink(Sink& next) : next_(next), state_(std::make_unique<State>()) {
+  block_.reserve(kBlock);
+  state_->worker = std::thread([this] {
+    State& st = *state_;
+    for (;;) {
+      std::string block;
+      {
+        std::unique_lock lock(st.mu);
+        st.cv.wait(lock, [&] { return !st.queue.empty() || st.done; });
+        if (st.queue.empty()) return;
+        block = std::move(st.queue.front());
+        st.queue.pop_front();
+        st.cv.notify_all();
+        if (st.error) continue;  // drain without writing
+      }
+      if (auto r = next_.write(block.data(), block.size()); !r) {
+        std::lock_guard lock(st.mu);
+        st.error = r.error();
+      }
+    }
+  });
+}
+
+ThreadedSink::~ThreadedSink() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->done = true;
+  }
+  state_->cv.notify_all();
+  if (state_->worker.joinable()) state_->worker.join();
+}
+
+Result<void> ThreadedSink::hand_over(bool last) {
+  State& st = *state_;
+  std::unique_lock lock(st.mu);
+  st.cv.wait(lock, [&] { return st.queue.size() < kQueued; });
+  if (st.error) return std::unexpected(*st.error);
+  if (!block_.empty()) st.queue.push_back(std::move(block_));
+  block_ = std::string();
+  if (last)
+    st.done = true;
+  else
+    block_.reserve(kBlock);
+  st.cv.notify_all();
+  return {};
+}
+
+Result<void> ThreadedSink::write(const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    size_t n = std::min(size, kBlock - block_.size());
+    block_.append(p, n);
+    p += n;
+    size -= n;
+    if (block_.size() == kBlock)
+      if (auto r = hand_over(false); !r) return r;
+  }
+  return {};
+}
+
+Result<void> ThreadedSink::finish() {
+  if (auto r = hand_over(true); !r) return r;
+  state_->worker.join();
+  if (state_->error) return std::unexpected(*state_->error);
   return next_.finish();
 }
 

@@ -46,6 +46,27 @@ class HashingSink : public Sink {
   uint64_t size_ = 0;
 };
 
+// Passes writes on to `next` from a thread of its own, in blocks, so that
+// what produces the bytes (a tar of many files) and what consumes them (a
+// compressor) run on two cores. The first error of `next` is returned by a
+// later write() or by finish().
+class ThreadedSink : public Sink {
+ public:
+  explicit ThreadedSink(Sink& next);
+  ~ThreadedSink() override;
+  ThreadedSink(const ThreadedSink&) = delete;
+  ThreadedSink& operator=(const ThreadedSink&) = delete;
+  Result<void> write(const void* data, size_t size) override;
+  Result<void> finish() override;
+
+ private:
+  struct State;
+  Result<void> hand_over(bool last);
+  Sink& next_;
+  std::unique_ptr<State> state_;
+  std::string block_;
+};
+
 enum class Compression { none, gzip, zstd };
 std::string_view to_string(Compression c);
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "archive/sink.hpp"
 #include "util/error.hpp"
@@ -39,6 +40,7 @@ class TarWriter {
   Result<void> header(const TarEntry& e);
   Result<void> pad(uint64_t size);
   Sink& out_;
+  std::vector<char> buffer_;  // file contents on their way to out_
 };
 
 class TarReader {

@@ -124,7 +124,8 @@ Result<void> TarWriter::header(const TarEntry& e) {
 Result<void> TarWriter::add(const TarEntry& e, int fd) {
   if (auto r = header(e); !r) return r;
   if (e.type != TarEntry::file || e.size == 0) return {};
-  std::vector<char> buf(1 << 20);
+  std::vector<char>& buf = buffer_;
+  if (buf.empty()) buf.resize(1 << 20);  // once per writer: a layer has many files
   uint64_t left = e.size;
   while (left > 0) {
     ssize_t n = ::read(fd, buf.data(), std::min<uint64_t>(left, buf.size()));

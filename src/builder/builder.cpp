@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <future>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "builder/copy.hpp"
+#include "builder/direct_copy.hpp"
 #include "builder/fetch.hpp"
 #include "builder/file_hash.hpp"
 #include "builder/users.hpp"
@@ -23,6 +26,7 @@
 #include "os/mount.hpp"
 #include "os/process.hpp"
 #include "snapshot/layer.hpp"
+#include "snapshot/lower_view.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -65,7 +69,7 @@ class Builder {
   Builder(store::Store& store, const BuildOptions& opts) : store_(store), opts_(opts) {}
 
   // Stages whose dependencies are built run in parallel, up to opts.jobs.
-  Result<StoredImage> run(const frontend::Plan& plan) {
+  Result<BuildResult> run(const frontend::Plan& plan) {
     dockerfile_ = plan.dockerfile;
     if (auto last = store_.last_build(opts_.build_name); last && *last) {
       json prev = json::parse(**last, nullptr, false);
@@ -115,7 +119,9 @@ class Builder {
     if (error) return std::unexpected(*error);
     if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
       return std::unexpected(r.error());
-    return write_image(built_.at(plan.stages.back().index));
+    auto image = write_image(built_.at(plan.stages.back().index));
+    if (!image) return std::unexpected(image.error());
+    return BuildResult{std::move(*image), static_cast<double>(container_ns_) / 1e9};
   }
 
  private:
@@ -199,7 +205,8 @@ class Builder {
   // runs and says why it missed.
   StepOutcome cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
                           const std::string& name, size_t index) {
-    auto inputs = step_inputs(img, step, stage);
+    std::vector<SourceFile> listing;  // a COPY from the context: what it copies
+    auto inputs = step_inputs(img, step, stage, listing);
     if (!inputs) return std::unexpected(inputs.error());
     std::string key = *inputs ? (*inputs)->key() : std::string();
     json record = {
@@ -238,7 +245,11 @@ class Builder {
         inflight_[key] = promise.get_future().share();
       }
     }
-    StepOutcome out = first ? fs_step(img, step) : shared.get();
+    auto started = std::chrono::steady_clock::now();
+    StepOutcome out = first ? fs_step(img, step, listing, *inputs) : shared.get();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (out) log(fmt::format("  DONE {:.3f}s", secs));
+    record["seconds"] = secs;
     if (first && *inputs) {
       promise.set_value(out);
       if (out) {
@@ -272,7 +283,8 @@ class Builder {
 
   // What the step depends on; nullopt when it cannot be cached.
   Result<std::optional<graph::StepInputs>> step_inputs(const StageImage& img, const Step& step,
-                                                       const PlannedStage& stage) {
+                                                       const PlannedStage& stage,
+                                                       std::vector<SourceFile>& listing) {
     graph::StepInputs in;
     in.parent = img.chain;
     in.platform = stage.platform;
@@ -329,17 +341,15 @@ class Builder {
       in.extra.emplace_back("from", *from);
       return in;
     }
-    CopyOptions co;
-    co.parents = c.parents;
-    co.unpack_archives = c.add;
-    co.excludes = c.excludes;
-    co.ignore = opts_.ignore;
-    co.normalize_permissions = opts_.normalize_permissions;
-    auto files = list_sources(opts_.context, local, c.dest, co);
+    auto co = copy_options(c);
+    if (!co) return std::unexpected(co.error());
+    co->ignore = opts_.ignore;
+    auto files = list_sources(opts_.context, local, c.dest, *co);
     if (!files) return std::unexpected(files.error());
     auto entries = file_entries(*files);
     if (!entries) return std::unexpected(entries.error());
     in.files = std::move(*entries);
+    listing = std::move(*files);
     return in;
   }
 
@@ -387,8 +397,16 @@ class Builder {
     return std::string();
   }
 
-  // A step that changes files: a writable overlay, the change, a layer.
-  StepOutcome fs_step(const StageImage& img, const Step& step) {
+  // A step that changes files: a writable overlay, the change, a layer. A
+  // COPY from the context skips the overlay when it can (copy_direct).
+  StepOutcome fs_step(const StageImage& img, const Step& step,
+                      const std::vector<SourceFile>& listing,
+                      const std::optional<graph::StepInputs>& inputs) {
+    if (opts_.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
+        step.copy->inline_files.empty()) {
+      auto direct = direct_copy_step(img, *step.copy, listing, *inputs);
+      if (!direct || *direct) return direct ? std::move(**direct) : std::unexpected(direct.error());
+    }
     auto root = Rootfs::mount(store_, img.layers, true);
     if (!root) return std::unexpected(root.error());
     std::vector<std::string> created_mountpoints;
@@ -412,22 +430,78 @@ class Builder {
       else if (S_ISREG(st.st_mode) && st.st_size == 0)
         ::unlink(in_upper.c_str());
     }
+    bool kept = false;
+    auto out = layer_of(root->upper(), step.kind, true, kept);
+    if (kept) root->release_upper();
+    return out;
+  }
+
+  // The layer of a step's changes in `dir`, which then becomes the layer's
+  // snapshot (`kept`) unless the store has one already.
+  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept) {
     std::error_code ec;
-    if (fs::is_empty(root->upper(), ec)) return std::optional<LayerRef>{};
+    if (fs::is_empty(dir, ec)) return std::optional<LayerRef>{};
     snapshot::DiffOptions d;
     d.compression = opts_.compression;
     d.clamp_mtime = opts_.source_date_epoch;
+    d.hardlinks = hardlinks;
     // A COPY, ADD or WORKDIR layer is a function of its inputs only: the
     // directories it creates or touches get a fixed time.
-    if (step.kind != Kind::Run) d.dir_mtime = opts_.source_date_epoch.value_or(0);
-    auto layer = snapshot::write_layer(root->upper(), store_, d);
+    if (kind != Kind::Run) d.dir_mtime = opts_.source_date_epoch.value_or(0);
+    auto layer = snapshot::write_layer(dir, store_, d);
     if (!layer) return std::unexpected(layer.error());
     if (layer->empty) return std::optional<LayerRef>{};
-    // The upper dir is already in the form a lower dir needs: keep it as the
+    // The directory is already in the form a lower dir needs: keep it as the
     // layer's snapshot instead of unpacking the blob again.
     // (add_snapshot keeps an existing snapshot of the same layer and drops ours.)
-    if (store_.add_snapshot(layer->diff_id, root->upper())) root->release_upper();
+    kept = static_cast<bool>(store_.add_snapshot(layer->diff_id, dir));
     return std::optional<LayerRef>{LayerRef{layer->blob, layer->diff_id}};
+  }
+
+  // COPY from the context into a new snapshot without an overlay; nullopt
+  // when the copy needs the overlay after all.
+  Result<std::optional<StepOutcome>> direct_copy_step(const StageImage& img,
+                                                      const frontend::CopyStep& c,
+                                                      const std::vector<SourceFile>& listing,
+                                                      const graph::StepInputs& inputs) {
+    std::vector<fs::path> lowers;
+    for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
+      auto snap = snapshot::ensure_snapshot(store_, it->blob, it->diff_id);
+      if (!snap) return std::unexpected(snap.error());
+      lowers.push_back(*snap);
+    }
+    snapshot::LowerView view(std::move(lowers));
+    std::vector<SourceFile> files = listing;
+    if (!c.chown.empty()) {
+      // --chown by name reads the image's /etc/passwd and /etc/group.
+      fs::path db[2];
+      const char* names[2] = {"passwd", "group"};
+      for (int k = 0; k < 2; ++k) {
+        auto e = view.lookup({"etc", names[k]});
+        if (e.state == snapshot::LowerView::Entry::blocked ||
+            (e.state == snapshot::LowerView::Entry::present && !S_ISREG(e.st.st_mode)))
+          return std::optional<StepOutcome>{};
+        db[k] = e.state == snapshot::LowerView::Entry::present ? e.path : fs::path("/nonexistent");
+      }
+      auto id = resolve_user(db[0], db[1], c.chown);
+      if (!id) return std::unexpected(id.error());
+      for (auto& f : files) {
+        f.uid = id->uid;
+        f.gid = id->gid;
+      }
+    }
+    std::vector<std::string> digests;
+    digests.reserve(inputs.files.size());
+    for (const auto& e : inputs.files) digests.push_back(e.content);
+    auto dir = os::TempDir::create(store_.tmp_dir(), "copy-");
+    if (!dir) return std::unexpected(dir.error());
+    auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path());
+    if (!done) return std::unexpected(done.error());
+    if (!*done) return std::optional<StepOutcome>{};
+    bool kept = false;
+    auto out = layer_of(dir->path(), Kind::Copy, false, kept);
+    if (kept) dir->release();
+    return std::optional<StepOutcome>{std::move(out)};
   }
 
   static Result<void> make_workdir(const fs::path& root, const std::string& dir) {
@@ -541,8 +615,12 @@ class Builder {
 
     auto bundle = os::make_temp_dir(*tmp, "bundle-");
     if (!bundle) return std::unexpected(bundle.error());
+    auto started = std::chrono::steady_clock::now();
     auto result = exec::run_container(opts_.runtime, spec, *bundle,
                                       [&](const std::string& line) { log("  | " + line); });
+    container_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
     if (!result) return std::unexpected(result.error());
     if (int sig = os::interrupted())
       return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
@@ -567,17 +645,14 @@ class Builder {
     return Rootfs::mount(store_, img->layers, false);
   }
 
-  Result<void> copy_step(Rootfs& root, const frontend::CopyStep& c) {
+  // A COPY's options but for --chown (a user name needs the image's files)
+  // and the context's .dockerignore.
+  Result<CopyOptions> copy_options(const frontend::CopyStep& c) const {
     CopyOptions co;
     co.parents = c.parents;
     co.normalize_permissions = opts_.normalize_permissions;
     co.unpack_archives = c.add;
     co.excludes = c.excludes;
-    if (!c.chown.empty()) {
-      auto id = resolve_user(root.path(), c.chown);
-      if (!id) return std::unexpected(id.error());
-      co.owner = *id;
-    }
     if (!c.chmod.empty()) {
       if (std::all_of(c.chmod.begin(), c.chmod.end(),
                       [](char ch) { return ch >= '0' && ch <= '7'; })) {
@@ -588,6 +663,18 @@ class Builder {
         return fail(Errc::invalid_argument,
                     fmt::format("--chmod={}: not an octal or symbolic mode", c.chmod));
       }
+    }
+    return co;
+  }
+
+  Result<void> copy_step(Rootfs& root, const frontend::CopyStep& c) {
+    auto opts = copy_options(c);
+    if (!opts) return std::unexpected(opts.error());
+    CopyOptions& co = *opts;
+    if (!c.chown.empty()) {
+      auto id = resolve_user(root.path(), c.chown);
+      if (!id) return std::unexpected(id.error());
+      co.owner = *id;
     }
     for (const auto& f : c.inline_files)
       if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;
@@ -669,12 +756,13 @@ class Builder {
   json steps_ = json::array();                   // this build, for `strata explain`
   std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
   std::string dockerfile_;                       // its name, for error messages
+  std::atomic<int64_t> container_ns_{0};         // in RUN containers, all stages
   std::mutex log_mu_;
 };
 
 }  // namespace
 
-Result<StoredImage> build(const frontend::Plan& plan, store::Store& store,
+Result<BuildResult> build(const frontend::Plan& plan, store::Store& store,
                           const BuildOptions& opts) {
   return Builder(store, opts).run(plan);
 }

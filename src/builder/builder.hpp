@@ -26,15 +26,21 @@ struct BuildOptions {
   std::string network = "host";  // the default for RUN: host or none
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> source_date_epoch;
-  int jobs = 1;                                 // stages built at once
-  bool no_cache = false;                        // --no-cache
-  std::set<std::string> no_cache_stages;        // --no-cache-filter
-  bool normalize_permissions = false;           // mask group/other write bits of COPY
-  std::string build_name;                       // which earlier build misses are explained against
+  int jobs = 1;                           // stages built at once
+  bool no_cache = false;                  // --no-cache
+  std::set<std::string> no_cache_stages;  // --no-cache-filter
+  bool normalize_permissions = false;     // mask group/other write bits of COPY
+  bool direct_copy = true;                // COPY from the context without an overlay where it can
+  std::string build_name;                 // which earlier build misses are explained against
   std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 
-Result<StoredImage> build(const frontend::Plan& plan, store::Store& store,
+struct BuildResult {
+  StoredImage image;
+  double container_seconds = 0;  // time spent running RUN steps' containers
+};
+
+Result<BuildResult> build(const frontend::Plan& plan, store::Store& store,
                           const BuildOptions& opts);
 
 // "2026-11-22T10:00:00Z"

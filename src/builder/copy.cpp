@@ -72,6 +72,7 @@ struct Source {
 };
 
 bool excluded_by(const std::vector<Glob>& globs, const std::string& rel) {
+  if (globs.empty()) return false;
   std::string prefix;
   for (const auto& part : split(rel, '/')) {
     prefix += (prefix.empty() ? "" : "/") + part;
@@ -203,7 +204,8 @@ class Copier {
     if (collect_) {
       struct stat src {};
       if (::stat(from.c_str(), &src) == 0)
-        collect_->push_back({dest, from, 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
+        collect_->push_back(
+            {dest, from.string(), 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
       return {};
     }
     auto p = path_in_root(dst_root_, dest, true);
@@ -221,38 +223,44 @@ class Copier {
 
   Result<void> copy_dir_contents(const fs::path& from, const std::string& rel,
                                  const std::string& dest) {
-    std::error_code ec;
-    std::vector<std::string> names;
-    for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec))
-      names.push_back(it->path().filename().string());
-    if (ec) return fail(Errc::io, fmt::format("reading {}: {}", from.string(), ec.message()));
-    std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
+    // Entries are looked up relative to the directory, not by their full path.
+    os::UniqueFd dfd(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return std::unexpected(os::errno_error("opening", from));
+    auto names = os::list_dir(from);
+    if (!names) return std::unexpected(names.error());
+    std::sort(names->begin(), names->end());
+    const std::string dir = from.string() + "/";
+    for (const auto& name : *names) {
       std::string child_rel = rel.empty() ? name : rel + "/" + name;
-      std::string inner = child_rel.substr(rel.empty() ? 0 : rel.size() + 1);
       if (ignored(child_rel) && !opts_.ignore->has_exceptions()) continue;
-      if (excluded_by(excludes_, inner)) continue;
-      fs::path child = from / name;
+      if (excluded_by(excludes_, child_rel.substr(rel.empty() ? 0 : rel.size() + 1))) continue;
+      std::string child = dir + name;
       std::string target = join_dest(dest, name);
       struct stat st {};
-      if (::lstat(child.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", child));
+      if (::fstatat(dfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return std::unexpected(os::errno_error("stat", child));
       if (S_ISDIR(st.st_mode)) {
         if (auto r = make_dest_dir(target, child); !r) return r;
         if (auto r = copy_dir_contents(child, child_rel, target); !r) return r;
         continue;
       }
       if (ignored(child_rel)) continue;
-      if (auto r = copy_entry(child, target); !r) return r;
+      if (auto r = copy_entry(child, target, &st); !r) return r;
     }
     return {};
   }
 
-  Result<void> copy_entry(const fs::path& from, const std::string& dest) {
+  // `known`: what lstat said of `from`, when the caller asked already.
+  Result<void> copy_entry(const fs::path& from, const std::string& dest,
+                          const struct stat* known = nullptr) {
     struct stat st {};
-    if (::lstat(from.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", from));
+    if (known)
+      st = *known;
+    else if (::lstat(from.c_str(), &st) != 0)
+      return std::unexpected(os::errno_error("stat", from));
     if (collect_) {
       SourceFile f{dest,
-                   from,
+                   from.string(),
                    'o',
                    st.st_mode & 07777,
                    uid_of(st),
@@ -335,8 +343,8 @@ class Copier {
     if (collect_) {  // the archive's bytes stand for what it unpacks to
       struct stat st {};
       ::stat(archive_path.c_str(), &st);
-      collect_->push_back({dest, archive_path, 'f', 0, 0, 0, "unpacked", st.st_size, ns(st.st_mtim),
-                           ns(st.st_ctim), static_cast<int64_t>(st.st_ino)});
+      collect_->push_back({dest, archive_path.string(), 'f', 0, 0, 0, "unpacked", st.st_size,
+                           ns(st.st_mtim), ns(st.st_ctim), static_cast<int64_t>(st.st_ino)});
       return {};
     }
     auto reader = archive::TarReader::open(archive_path);

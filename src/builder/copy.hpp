@@ -44,7 +44,7 @@ Result<void> copy_sources(const std::filesystem::path& src_root,
 // An entry a COPY/ADD would write, as list_sources() reports it.
 struct SourceFile {
   std::string dest;                     // where it goes in the image
-  std::filesystem::path from;           // where it is read from
+  std::string from;                     // where it is read from
   char type = 'f';                      // f file, d dir, l symlink, o other
   uint32_t mode = 0, uid = 0, gid = 0;  // as they will be in the image
   std::string link;

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
 
 #include "digest/sha256.hpp"
 
@@ -20,35 +20,37 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
                                                  const std::vector<FileId>& files) {
   std::vector<std::string> out(files.size());
   std::vector<size_t> todo;
-  // Every cache entry under root at once: a rebuild of a big context makes
-  // one query, not one per file.
-  struct Entry {
-    int64_t size, mtime, ctime, ino;
-    std::string digest;
-  };
-  std::unordered_map<std::string, Entry> known;
-  known.reserve(files.size());
+  // Every cache entry under root at once, in path order, merged with the
+  // files in path order: a rebuild of a big context makes one query and
+  // keeps nothing but the digests it uses.
+  std::vector<size_t> order(files.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return files[a].path < files[b].path; });
+  std::vector<bool> hit(files.size(), false);
+  size_t k = 0;
   std::string lo = root.string() + "/", hi = root.string() + "0";  // '0' follows '/'
   auto r = store.db().each(
-      "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ?",
+      "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ? "
+      "ORDER BY path",
       {lo, hi}, [&](const store::Db::RowView& row) {
         const char* path = row.text(0);
         const char* digest = row.text(5);
         if (!path || !digest) return;
-        known.emplace(
-            path, Entry{row.integer(1), row.integer(2), row.integer(3), row.integer(4), digest});
+        std::string_view p(path);
+        while (k < order.size() && std::string_view(files[order[k]].path) < p) ++k;
+        if (k == order.size() || files[order[k]].path != p) return;
+        const FileId& f = files[order[k]];
+        if (row.integer(1) == f.size && row.integer(2) == f.mtime && row.integer(3) == f.ctime &&
+            row.integer(4) == f.ino) {
+          out[order[k]] = digest;
+          hit[order[k]] = true;
+        }
+        ++k;
       });
   if (!r) return std::unexpected(r.error());
-  for (size_t i = 0; i < files.size(); ++i) {
-    const FileId& f = files[i];
-    auto it = known.find(f.path.string());
-    if (it != known.end() && it->second.size == f.size && it->second.mtime == f.mtime &&
-        it->second.ctime == f.ctime && it->second.ino == f.ino) {
-      out[i] = it->second.digest;
-    } else {
-      todo.push_back(i);
-    }
-  }
+  for (size_t i = 0; i < files.size(); ++i)
+    if (!hit[i]) todo.push_back(i);
   if (todo.empty()) return out;
 
   // Read what changed, on every core.
@@ -84,7 +86,7 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
     auto r = store.db().exec(
         "INSERT OR REPLACE INTO stat_cache (path, size, mtime, ctime, ino, digest) VALUES (?, ?, "
         "?, ?, ?, ?)",
-        {f.path.string(), std::to_string(f.size), std::to_string(f.mtime), std::to_string(f.ctime),
+        {f.path, std::to_string(f.size), std::to_string(f.mtime), std::to_string(f.ctime),
          std::to_string(f.ino), out[i]});
     if (!r) {
       (void)store.db().exec("ROLLBACK");

@@ -13,7 +13,7 @@ namespace strata::builder {
 
 // A file and what its stat said (the stat cache's key).
 struct FileId {
-  std::filesystem::path path;
+  std::string path;
   int64_t size = 0, mtime = 0, ctime = 0, ino = 0;  // times in nanoseconds
 };
 

@@ -32,6 +32,11 @@ std::vector<std::vector<std::string>> read_db(const std::filesystem::path& p) {
 }  // namespace
 
 Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_view spec) {
+  return resolve_user(rootfs / "etc/passwd", rootfs / "etc/group", spec);
+}
+
+Result<Identity> resolve_user(const std::filesystem::path& passwd_file,
+                              const std::filesystem::path& group_file, std::string_view spec) {
   Identity id;
   if (spec.empty()) return id;
   std::string_view user = spec, group;
@@ -39,7 +44,7 @@ Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_v
     user = spec.substr(0, c);
     group = spec.substr(c + 1);
   }
-  auto passwd = read_db(rootfs / "etc/passwd");
+  auto passwd = read_db(passwd_file);
   std::string user_name;
   bool found_user = false;
   if (auto n = number(user)) {
@@ -67,7 +72,7 @@ Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_v
                   fmt::format("unable to find user {}: no matching entries in /etc/passwd", user));
     }
   }
-  auto groups = read_db(rootfs / "etc/group");
+  auto groups = read_db(group_file);
   if (!group.empty()) {
     if (auto n = number(group)) {
       id.gid = *n;

@@ -20,4 +20,8 @@ struct Identity {
 // error, numbers are taken as they are.
 Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_view user);
 
+// The same with the two databases given (a missing file is an empty one).
+Result<Identity> resolve_user(const std::filesystem::path& passwd_file,
+                              const std::filesystem::path& group_file, std::string_view user);
+
 }  // namespace strata::builder

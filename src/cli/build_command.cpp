@@ -205,6 +205,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.no_cache = f.no_cache;
   for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
   bo.normalize_permissions = f.normalize_permissions;
+  // An escape hatch: every COPY through an overlay, as before copy_direct.
+  if (const char* e = std::getenv("STRATA_COPY_OVERLAY"); e && std::string(e) == "1")
+    bo.direct_copy = false;
   bo.build_name =
       fmt::format("{}#{}",
                   f.file == "-" ? (fs::absolute(context, ec) / "-").string()
@@ -232,8 +235,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
   os::install_interrupt_handler();
   auto start = std::chrono::steady_clock::now();
-  auto image = builder::build(*plan, *store, bo);
-  if (!image) return report(image.error());
+  auto result = builder::build(*plan, *store, bo);
+  if (!result) return report(result.error());
+  const builder::StoredImage* image = &result->image;
   for (const auto& t : f.tags) {
     if (auto r = store->tag(t, image->manifest_desc); !r) return report(r.error());
   }
@@ -250,7 +254,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!quiet) {
-    std::cerr << fmt::format("built {} in {:.2f}s{}\n", image->manifest_desc.digest, secs,
+    std::cerr << fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}\n",
+                             image->manifest_desc.digest, secs, result->container_seconds,
                              f.tags.empty() ? "" : " as " + join(f.tags, ", "));
   }
   std::cout << image->manifest_desc.digest << "\n";

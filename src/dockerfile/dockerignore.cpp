@@ -179,6 +179,7 @@ Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_vi
 }
 
 bool IgnoreMatcher::excluded(std::string_view path) const {
+  if (rules_.empty()) return false;
   std::string p = clean_path(path);
   std::vector<std::string> parts = split(p, '/');
   bool matched = false;

@@ -1,5 +1,6 @@
 #include "os/fs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -70,6 +71,26 @@ Result<void> write_file_atomic(const fs::path& path, std::string_view data) {
     return std::unexpected(errno_error("renaming into", path));
   }
   return fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+}
+
+Result<std::vector<std::string>> list_dir(const fs::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return std::unexpected(errno_error("reading", dir));
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' &&
+        (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+      continue;
+    names.emplace_back(e->d_name);
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) {
+    errno = err;
+    return std::unexpected(errno_error("reading", dir));
+  }
+  return names;
 }
 
 Result<void> make_dirs(const fs::path& path) {

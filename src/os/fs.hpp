@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -45,6 +46,9 @@ class UniqueFd {
 
 Error errno_error(std::string_view what, const std::filesystem::path& path);
 
+// The names in a directory, without "." and "..", in no particular order.
+Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir);
+
 Result<std::string> read_file(const std::filesystem::path& path);
 // Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data);
@@ -63,6 +67,8 @@ class TempDir {
   TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
   TempDir& operator=(TempDir&&) = delete;
   const std::filesystem::path& path() const { return path_; }
+  // The directory has been moved away or handed over: nothing to remove.
+  void release() { path_.clear(); }
 
  private:
   explicit TempDir(std::filesystem::path p) : path_(std::move(p)) {}

@@ -160,7 +160,7 @@ class LayerWriter {
         continue;
       }
       TarEntry e = entry_for(full, path, st);
-      if (e.type == TarEntry::file && st.st_nlink > 1) {
+      if (e.type == TarEntry::file && st.st_nlink > 1 && opts_.hardlinks) {
         auto key = std::make_pair(st.st_dev, st.st_ino);
         if (auto it = links_.find(key); it != links_.end()) {
           e.type = TarEntry::hardlink;
@@ -267,7 +267,8 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
     archive::FdSink out(fd.get());
     archive::HashingSink compressed(out);
     auto compressor = archive::make_compressor(opts.compression, compressed);
-    archive::HashingSink raw(*compressor);
+    archive::ThreadedSink compressing(*compressor);  // reading files and compressing overlap
+    archive::HashingSink raw(compressing);
     archive::TarWriter tar(raw);
     LayerWriter writer(tar, opts);
     if (auto r = writer.walk(upper, ""); !r) {

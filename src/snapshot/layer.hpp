@@ -22,6 +22,9 @@ struct DiffOptions {
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> clamp_mtime;  // SOURCE_DATE_EPOCH
   std::optional<int64_t> dir_mtime;    // a fixed time for every directory
+  // false: files that share an inode are written as separate files (a
+  // snapshot whose files are links to shared objects, not links in the image)
+  bool hardlinks = true;
 };
 
 struct Layer {

@@ -19,17 +19,33 @@ namespace strata::store {
 
 namespace {
 
-uint64_t tree_size(const fs::path& p) {
+// The size of the files under `p`. A file with several links is counted
+// once per `seen` set (snapshots share COPY objects), or not at all without
+// one (what removing `p` alone would not free).
+uint64_t tree_size(const fs::path& p, std::set<std::pair<dev_t, ino_t>>* seen = nullptr) {
   uint64_t total = 0;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec)) {
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-      total += static_cast<uint64_t>(st.st_size);
+    if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    if (st.st_nlink > 1 && (!seen || !seen->insert({st.st_dev, st.st_ino}).second)) continue;
+    total += static_cast<uint64_t>(st.st_size);
   }
   return total;
+}
+
+// Removes the objects no snapshot links to; returns the bytes freed.
+uint64_t remove_unused_objects(const fs::path& objects) {
+  uint64_t freed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(objects, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode) || st.st_nlink > 1) continue;
+    if (::unlink(it->path().c_str()) == 0) freed += static_cast<uint64_t>(st.st_size);
+  }
+  return freed;
 }
 
 uint64_t size_of(const fs::path& p) {
@@ -87,8 +103,11 @@ Result<Usage> disk_usage(Store& store) {
     else
       u.unreferenced += size;
   }
-  u.snapshots = tree_size(store.root() / "snapshots");
-  u.cache_mounts = tree_size(store.root() / "cache");
+  std::set<std::pair<dev_t, ino_t>> seen;
+  u.snapshots =
+      tree_size(store.root() / "snapshots", &seen) + tree_size(store.objects_dir(), &seen);
+  std::set<std::pair<dev_t, ino_t>> in_mounts;
+  u.cache_mounts = tree_size(store.root() / "cache", &in_mounts);
   for (const char* f : {"meta.db", "meta.db-wal", "meta.db-shm", "index.json"})
     u.metadata += size_of(store.root() / f);
   auto n = store.db().query("SELECT COUNT(*) FROM cache");
@@ -152,8 +171,10 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
       return std::unexpected(d.error());
     (void)os::remove_tree(dir);
   }
+  res.bytes += remove_unused_objects(store.objects_dir());
   if (opts.all) {
-    res.bytes += tree_size(store.root() / "cache");
+    std::set<std::pair<dev_t, ino_t>> in_mounts;
+    res.bytes += tree_size(store.root() / "cache", &in_mounts);
     (void)os::remove_tree(store.root() / "cache");
     (void)store.db().exec("DELETE FROM stat_cache");
   }

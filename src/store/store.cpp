@@ -26,7 +26,7 @@ fs::path default_root() {
 
 Result<Store> Store::open(const fs::path& root_in) {
   fs::path root = fs::absolute(root_in);
-  for (const auto& d : {root / "blobs" / "sha256", root / "snapshots", root / "tmp"}) {
+  for (const auto& d : {root / "blobs" / "sha256", root / "snapshots", root / "objects", root / "tmp"}) {
     if (auto r = os::make_dirs(d); !r) return std::unexpected(r.error());
   }
   std::error_code ec;

@@ -27,6 +27,9 @@ class Store {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+  // Content-addressed files that snapshots made by COPY hard-link to; one
+  // whose link count is 1 is used by no snapshot.
+  std::filesystem::path objects_dir() const { return root_ / "objects"; }
 
   // Blobs.
   std::filesystem::path blob_path(std::string_view digest) const;

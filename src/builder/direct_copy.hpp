@@ -1,0 +1,29 @@
+// COPY from the build context straight into a new snapshot directory,
+// without mounting an overlay. Regular files and symlinks become hard links
+// to content-addressed objects in the store, so a rebuild after a one-file
+// change creates one new file instead of thousands (creating an inode is
+// what a big COPY spends its time on). The directory holds exactly what the
+// overlay path would leave in its upper dir.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "builder/copy.hpp"
+#include "snapshot/lower_view.hpp"
+
+namespace strata::builder {
+
+// `files` is the COPY's listing (list_sources, with the step's ownership and
+// modes) and `digests` the sha256 of each regular file's content, in the
+// same order ("" for other entries). `out` is an empty directory. Returns
+// false, having written nothing, when the copy needs the overlay's view: a
+// destination that exists below as another type, or a symlink on the way.
+// A file whose content no longer matches its digest is an error.
+Result<bool> copy_direct(const snapshot::LowerView& lowers, const std::vector<SourceFile>& files,
+                         const std::vector<std::string>& digests,
+                         const std::filesystem::path& objects_dir,
+                         const std::filesystem::path& out);
+
+}  // namespace strata::builder
