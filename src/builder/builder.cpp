@@ -18,15 +18,16 @@
 #include "builder/copy.hpp"
 #include "builder/direct_copy.hpp"
 #include "builder/fetch.hpp"
-#include "builder/file_hash.hpp"
 #include "builder/users.hpp"
 #include "digest/sha256.hpp"
 #include "graph/cache_key.hpp"
+#include "mounts/cache_mount.hpp"
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
+#include "store/file_hash.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -308,6 +309,8 @@ class Builder {
             dockerfile::to_string(m.type), m.target, m.id, dockerfile::to_string(m.sharing),
             m.readonly, m.mode.value_or(0), m.uid.value_or(0), m.gid.value_or(0),
             m.size.value_or(0), m.source);
+        if (m.env) desc += ",env=" + *m.env;  // the name only: a secret's value never enters a key
+        if (m.required) desc += ",required";
         if (m.type == dockerfile::MountType::bind) {
           auto from = source_key(run.mount_sources[i], m.source.empty() ? "." : m.source);
           if (!from) return std::unexpected(from.error());
@@ -355,10 +358,10 @@ class Builder {
 
   // The file entries of a listing, regular files with their content digest.
   Result<std::vector<graph::FileEntry>> file_entries(const std::vector<SourceFile>& files) {
-    std::vector<FileId> ids;
+    std::vector<store::FileId> ids;
     for (const auto& f : files)
       if (f.type == 'f') ids.push_back({f.from, f.size, f.mtime, f.ctime, f.ino});
-    auto digests = content_digests(store_, opts_.context, ids);
+    auto digests = store::content_digests(store_, opts_.context, ids);
     if (!digests) return std::unexpected(digests.error());
     std::vector<graph::FileEntry> out;
     size_t k = 0;
@@ -553,19 +556,34 @@ class Builder {
       }
     } mounts;
 
+    std::vector<mounts::CacheMount> caches;  // held (locked) until the step ends
+    std::optional<fs::path> secret_dir;      // a tmpfs: secrets never touch the disk
     for (size_t mi = 0; mi < run.mounts.size(); ++mi) {
       const auto& m = run.mounts[mi];
       switch (m.type) {
         case dockerfile::MountType::cache: {
-          fs::path dir =
-              store_.root() / "cache" / std::string(digest_hex(sha256_digest(m.id))).substr(0, 16);
-          std::error_code ec;
-          if (!fs::exists(dir, ec)) {
-            if (auto r = os::make_dirs(dir); !r) return r;
-            ::chmod(dir.c_str(), m.mode.value_or(0755));
-            (void)::chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+          mounts::CacheMountOptions co;
+          co.id = m.id;
+          co.sharing = m.sharing == dockerfile::Sharing::locked     ? mounts::Sharing::locked
+                       : m.sharing == dockerfile::Sharing::private_ ? mounts::Sharing::private_
+                                                                    : mounts::Sharing::shared;
+          co.mode = m.mode.value_or(0755);
+          co.uid = m.uid.value_or(0);
+          co.gid = m.gid.value_or(0);
+          if (!m.from.empty()) {
+            // from= (and source=): a new cache mount starts as a copy of that.
+            co.seed = [&, mi](const fs::path& dir) -> Result<void> {
+              auto src = mount_ref(run.mount_sources[mi]);
+              if (!src) return std::unexpected(src.error());
+              auto from = path_in_root(src->path(), m.source, true);
+              if (!from) return std::unexpected(from.error());
+              return copy_tree(*from, dir);
+            };
           }
-          spec.binds.push_back({dir, m.target, m.readonly});
+          auto cache = mounts::CacheMount::acquire(store_, co);
+          if (!cache) return std::unexpected(cache.error());
+          spec.binds.push_back({cache->path(), m.target, m.readonly});
+          caches.push_back(std::move(*cache));
           break;
         }
         case dockerfile::MountType::tmpfs:
@@ -581,8 +599,17 @@ class Builder {
           }
           auto src = path_in_root(src_root, m.source, true);
           if (!src) return std::unexpected(src.error());
-          if (!m.readonly) {
-            // rw: writes go to a throwaway overlay upper.
+          struct stat src_st {};
+          if (!m.readonly && ::stat(src->c_str(), &src_st) == 0 && !S_ISDIR(src_st.st_mode)) {
+            // rw on a file: a throwaway copy.
+            fs::path copy = *tmp / fmt::format("bind{}", spec.binds.size());
+            auto content = os::read_file(*src);
+            if (!content) return std::unexpected(content.error());
+            if (auto r = os::write_file_atomic(copy, *content); !r) return r;
+            ::chmod(copy.c_str(), src_st.st_mode & 07777);
+            spec.binds.push_back({copy, m.target, false});
+          } else if (!m.readonly) {
+            // rw on a directory: writes go to a throwaway overlay upper.
             fs::path base = *tmp / fmt::format("bind{}", spec.binds.size());
             for (const auto& d : {base / "upper", base / "work", base / "merged"})
               if (auto r = os::make_dirs(d); !r) return r;
@@ -596,11 +623,42 @@ class Builder {
           }
           break;
         }
-        case dockerfile::MountType::secret:
-        case dockerfile::MountType::ssh:
-          return fail(Errc::invalid_argument,
-                      fmt::format("RUN --mount=type={} is not supported by this version of strata",
-                                  dockerfile::to_string(m.type)));
+        case dockerfile::MountType::secret: {
+          auto it = opts_.secrets.find(m.id);
+          if (it == opts_.secrets.end()) {
+            if (!m.required) break;  // as in BuildKit: an optional secret is just absent
+            return fail(Errc::invalid_argument,
+                        fmt::format("secret {} is required but was not given; pass --secret "
+                                    "id={},src=FILE or --secret id={},env=VARIABLE",
+                                    m.id, m.id, m.id));
+          }
+          if (m.env) spec.env.push_back(*m.env + "=" + it->second);
+          if (m.target.empty()) break;
+          if (!secret_dir) {
+            secret_dir = *tmp / "secrets";
+            if (auto r = os::make_dirs(*secret_dir); !r) return r;
+            if (auto r = os::mount_tmpfs(*secret_dir, "mode=0700,size=16m"); !r) return r;
+            mounts.paths.push_back(*secret_dir);
+          }
+          fs::path file = *secret_dir / fmt::format("{}", mi);
+          if (auto r = os::write_file_atomic(file, it->second); !r) return r;
+          ::chmod(file.c_str(), m.mode.value_or(0400));
+          (void)::chown(file.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+          spec.binds.push_back({file, m.target, true});
+          break;
+        }
+        case dockerfile::MountType::ssh: {
+          std::string id = m.id.empty() ? "default" : m.id;
+          auto it = opts_.ssh.find(id);
+          if (it == opts_.ssh.end())
+            return fail(Errc::invalid_argument,
+                        fmt::format("RUN --mount=type=ssh needs an SSH agent: pass --ssh {} (the "
+                                    "agent at $SSH_AUTH_SOCK) or --ssh {}=SOCKET",
+                                    id, id));
+          spec.binds.push_back({it->second, m.target, false});
+          spec.env.push_back("SSH_AUTH_SOCK=" + m.target);
+          break;
+        }
       }
     }
     for (const auto& f : run.files) {
@@ -616,8 +674,9 @@ class Builder {
     auto bundle = os::make_temp_dir(*tmp, "bundle-");
     if (!bundle) return std::unexpected(bundle.error());
     auto started = std::chrono::steady_clock::now();
-    auto result = exec::run_container(opts_.runtime, spec, *bundle,
-                                      [&](const std::string& line) { log("  | " + line); });
+    auto result = exec::run_container(opts_.runtime, spec, *bundle, [&](const std::string& line) {
+      log("  | " + mask_secrets(line));
+    });
     container_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::steady_clock::now() - started)
                          .count();
@@ -626,7 +685,7 @@ class Builder {
       return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
     if (result->exit_code != 0) {
       std::string tail;
-      for (const auto& l : result->tail) tail += "\n  | " + l;
+      for (const auto& l : result->tail) tail += "\n  | " + mask_secrets(l);
       std::string cmd;
       for (const auto& a : run.argv) cmd += (cmd.empty() ? "" : " ") + a;
       return fail(Errc::invalid_argument,
@@ -634,6 +693,19 @@ class Builder {
                               tail.empty() ? "" : "\nlast output:", tail));
     }
     return {};
+  }
+
+  // A line of a RUN's output with the value of every secret (and each of its
+  // lines, for multi-line files) replaced by "****".
+  std::string mask_secrets(std::string line) const {
+    for (const auto& [id, value] : opts_.secrets) {
+      for (const auto& part : split(value, '\n')) {
+        if (part.size() < 3) continue;  // masking "a" everywhere would hide more than it protects
+        for (size_t at; (at = line.find(part)) != std::string::npos;)
+          line.replace(at, part.size(), "****");
+      }
+    }
+    return line;
   }
 
   // A read-only root of a stage or an image.

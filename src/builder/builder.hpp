@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +33,11 @@ struct BuildOptions {
   bool normalize_permissions = false;     // mask group/other write bits of COPY
   bool direct_copy = true;                // COPY from the context without an overlay where it can
   std::string build_name;                 // which earlier build misses are explained against
+  // --secret id -> value: mounted from memory (tmpfs) or set in the
+  // environment of the RUN steps that ask, masked in their output, never
+  // written to the store.
+  std::map<std::string, std::string> secrets;
+  std::map<std::string, std::filesystem::path> ssh;  // --ssh id -> agent socket
   std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 

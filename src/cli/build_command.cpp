@@ -1,6 +1,7 @@
 #include "cli/build_command.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -36,6 +37,63 @@ Result<std::string> read_file(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// --secret id=ID,src=FILE (or source=) | id=ID,env=VARIABLE: the secret's
+// value, read now and kept in memory only.
+Result<std::pair<std::string, std::string>> parse_secret(const std::string& spec) {
+  std::string id, src, env;
+  for (const auto& field : split(spec, ',')) {
+    size_t eq = field.find('=');
+    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (k == "id")
+      id = v;
+    else if (k == "src" || k == "source")
+      src = v;
+    else if (k == "env")
+      env = v;
+    else if (k != "type")
+      return fail(Errc::invalid_argument,
+                  fmt::format("--secret {}: unknown key \"{}\" (use id=, src= or env=)", spec, k));
+  }
+  if (id.empty()) return fail(Errc::invalid_argument, fmt::format("--secret {}: no id=", spec));
+  if (!src.empty() && !env.empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("--secret {}: give src= or env=, not both", spec));
+  if (!src.empty()) {
+    auto value = read_file(src);
+    if (!value) return std::unexpected(value.error().with_context("--secret id=" + id));
+    return std::pair{id, *value};
+  }
+  if (env.empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("--secret {}: say where the value is: src=FILE or env=VARIABLE", spec));
+  const char* value = std::getenv(env.c_str());
+  if (!value)
+    return fail(Errc::not_found,
+                fmt::format("--secret id={}: the environment variable {} is not set", id, env));
+  return std::pair{id, std::string(value)};
+}
+
+// --ssh default | ID | ID=SOCKET: an agent socket (ID alone: $SSH_AUTH_SOCK).
+Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
+  size_t eq = spec.find('=');
+  std::string id = spec.substr(0, eq);
+  std::string sock = eq == std::string::npos ? "" : spec.substr(eq + 1);
+  if (id.empty()) return fail(Errc::invalid_argument, fmt::format("--ssh {}: no id", spec));
+  if (sock.empty()) {
+    const char* env = std::getenv("SSH_AUTH_SOCK");
+    if (!env || !*env)
+      return fail(Errc::not_found,
+                  fmt::format("--ssh {}: SSH_AUTH_SOCK is not set; start an agent (ssh-agent) "
+                              "or give the socket: --ssh {}=PATH",
+                              spec, id));
+    sock = env;
+  }
+  struct stat st {};
+  if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+    return fail(Errc::not_found, fmt::format("--ssh {}: {} is not a socket", spec, sock));
+  return std::pair{id, fs::path(sock)};
 }
 
 // --output type=oci|docker|local,dest=PATH
@@ -94,6 +152,11 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_flag("--normalize-permissions", f->normalize_permissions,
                 "Ignore group/other write bits of copied files (runners with different umasks "
                 "share a cache)");
+  cmd->add_option("--secret", f->secrets,
+                  "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE");
+  cmd->add_option("--ssh", f->ssh,
+                  "An SSH agent for RUN --mount=type=ssh: default (the agent at $SSH_AUTH_SOCK) "
+                  "or ID=SOCKET");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
@@ -205,6 +268,16 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.no_cache = f.no_cache;
   for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
   bo.normalize_permissions = f.normalize_permissions;
+  for (const auto& s : f.secrets) {
+    auto secret = parse_secret(s);
+    if (!secret) return report(secret.error());
+    bo.secrets[secret->first] = secret->second;
+  }
+  for (const auto& s : f.ssh) {
+    auto agent = parse_ssh(s);
+    if (!agent) return report(agent.error());
+    bo.ssh[agent->first] = agent->second;
+  }
   // An escape hatch: every COPY through an overlay, as before copy_direct.
   if (const char* e = std::getenv("STRATA_COPY_OVERLAY"); e && std::string(e) == "1")
     bo.direct_copy = false;

@@ -23,6 +23,8 @@ struct BuildFlags {
   int jobs = 0;  // 0 = the number of cores
   bool no_cache = false;
   std::vector<std::string> no_cache_filter;
+  std::vector<std::string> secrets;  // --secret id=X,src=FILE | id=X,env=VAR
+  std::vector<std::string> ssh;      // --ssh default | ID=SOCKET
   bool normalize_permissions = false;
   bool dry_run = false;
   std::string format = "text";

@@ -11,6 +11,8 @@
 #include "builder/users.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
+#include "mounts/cache_mount.hpp"
+#include "mounts/transfer.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
 #include "store/gc.hpp"
@@ -28,8 +30,10 @@ struct ImageArgs {
   std::vector<std::string> command;
   std::string network = "host";
   bool as_json = false;
-  bool prune_all = false;
+  bool prune_all = false, prune_mounts = false;
   std::string keep_storage, keep_duration;
+  std::vector<std::string> mount_ids;
+  std::string path;
 };
 
 int cmd_images(const GlobalFlags& g) {
@@ -147,6 +151,62 @@ int cmd_cache_du(const GlobalFlags& g) {
   }
   std::cout << fmt::format("{:<14} {:>12}\n{} cache records\n", "total", human(u->total()),
                            u->records);
+  auto mounts = mounts::list_cache_mounts(*store);
+  if (!mounts) return report(mounts.error());
+  if (!mounts->empty()) {
+    std::cout << fmt::format("\n{:<40} {:>12}  {}\n", "CACHE MOUNT", "SIZE", "LAST USED (UTC)");
+    for (const auto& m : *mounts)
+      std::cout << fmt::format("{:<40} {:>12}  {}\n", m.id, human(m.size), m.last_used);
+  }
+  return 0;
+}
+
+int cmd_prune_mounts(store::Store& store, const ImageArgs& a) {
+  mounts::MountPruneOptions o;
+  if (!a.keep_storage.empty()) {
+    o.max_size = store::parse_size(a.keep_storage);
+    if (!o.max_size)
+      return report(Error{
+          Errc::invalid_argument,
+          fmt::format("--keep-storage {}: use a size such as 2GB or 500MiB", a.keep_storage)});
+  }
+  if (!a.keep_duration.empty()) {
+    o.keep_duration = store::parse_age(a.keep_duration);
+    if (!o.keep_duration)
+      return report(Error{
+          Errc::invalid_argument,
+          fmt::format("--keep-duration {}: use a duration such as 24h or 7d", a.keep_duration)});
+  }
+  auto r = mounts::prune_cache_mounts(store, o);
+  if (!r) return report(r.error());
+  std::cout << fmt::format(
+      "removed {} cache mounts and {} files from others: {} freed{}\n", r->mounts_removed,
+      r->files_removed, human(r->bytes),
+      r->skipped_in_use ? fmt::format(" ({} in use, left alone)", r->skipped_in_use) : "");
+  return 0;
+}
+
+int cmd_export_mounts(const GlobalFlags& g, const ImageArgs& a) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
+  auto r = mounts::export_mounts(*store, a.mount_ids, a.path);
+  if (!r) return report(r.error());
+  std::cout << fmt::format("exported {} cache mounts ({} files): {} new blobs, {} written\n",
+                           r->mounts, r->files, r->blobs_copied, human(r->bytes_copied));
+  return 0;
+}
+
+int cmd_import_mounts(const GlobalFlags& g, const ImageArgs& a) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
+  auto r = mounts::import_mounts(*store, a.path);
+  if (!r) return report(r.error());
+  std::cout << fmt::format("imported {} cache mounts ({} files): {} blobs, {} read\n", r->mounts,
+                           r->files, r->blobs_copied, human(r->bytes_copied));
   return 0;
 }
 
@@ -178,6 +238,7 @@ int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
     if (!again) return report(again.error());
     waited = std::move(*again);
   }
+  if (a.prune_mounts) return cmd_prune_mounts(*store, a);
   auto r = store::prune(*store, o);
   if (!r) return report(r.error());
   std::cout << fmt::format("removed {} cache records, {} blobs, {} snapshots: {} freed\n",
@@ -271,18 +332,32 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   auto* rmi = app.add_subcommand("rmi", "Remove image names from the store");
   rmi->add_option("images", a->names, "Image names")->required();
   rmi->callback([&g, &run, a] { run = [&g, a] { return cmd_rmi(g, a->names); }; });
-  auto* cache = app.add_subcommand("cache", "The build cache: disk usage and pruning");
+  auto* cache = app.add_subcommand(
+      "cache", "The build cache: disk usage, pruning, cache mounts export and import");
   cache->require_subcommand(1);
   cache->add_subcommand("du", "Disk usage by kind: layers, snapshots, cache mounts, metadata")
       ->callback([&g, &run] { run = [&g] { return cmd_cache_du(g); }; });
   auto* prune = cache->add_subcommand(
       "prune", "Remove cache records, least recently used first, and what only they used");
   prune->add_flag("--all", a->prune_all, "Every cache record and cache mount");
+  prune->add_flag("--mounts", a->prune_mounts,
+                  "Prune cache mounts instead: all of them, or with --keep-storage each mount "
+                  "trimmed to SIZE (least recently used files first), with --keep-duration the "
+                  "mounts unused for longer");
   prune->add_option("--keep-storage", a->keep_storage,
                     "Evict until layers and snapshots fit in SIZE (e.g. 10GB)");
   prune->add_option("--keep-duration", a->keep_duration,
                     "Evict records unused for longer than DUR (e.g. 24h, 7d)");
   prune->callback([&g, &run, a] { run = [&g, a] { return cmd_cache_prune(g, *a); }; });
+  auto* exp = cache->add_subcommand(
+      "export-mounts", "Write cache mounts to a directory (incrementally) or a .tar[.gz|.zst]");
+  exp->add_option("--id", a->mount_ids, "A cache mount id (repeatable; default: all)");
+  exp->add_option("--dest", a->path, "Directory or archive to write")->required();
+  exp->callback([&g, &run, a] { run = [&g, a] { return cmd_export_mounts(g, *a); }; });
+  auto* imp = cache->add_subcommand(
+      "import-mounts", "Make cache mounts what an export-mounts directory or archive holds");
+  imp->add_option("source", a->path, "Directory or archive")->required();
+  imp->callback([&g, &run, a] { run = [&g, a] { return cmd_import_mounts(g, *a); }; });
   auto* explain = app.add_subcommand(
       "explain", "Say, step by step, why the last build ran or reused each step");
   explain->add_flag("--json", a->as_json, "Machine-readable output");

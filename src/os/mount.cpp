@@ -52,6 +52,13 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowers, const fs::path& 
   return {};
 }
 
+Result<void> mount_tmpfs(const fs::path& target, const std::string& options) {
+  if (::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              options.c_str()) != 0)
+    return std::unexpected(errno_error("mounting a tmpfs on", target));
+  return {};
+}
+
 Result<void> unmount(const fs::path& target) {
   for (int attempt = 0; attempt < 50; ++attempt) {
     if (::umount2(target.c_str(), 0) == 0) return {};

@@ -18,6 +18,10 @@ Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowers,
                            const std::filesystem::path& target);
 Result<void> unmount(const std::filesystem::path& target);
 
+// Mounts a tmpfs (nosuid, nodev, noexec) at `target` with the given options
+// ("mode=0700,size=16m"): files that must never reach a disk.
+Result<void> mount_tmpfs(const std::filesystem::path& target, const std::string& options);
+
 // Is `path` a mount point (per /proc/self/mountinfo)?
 bool is_mount_point(const std::filesystem::path& path);
 

@@ -176,6 +176,7 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     std::set<std::pair<dev_t, ino_t>> in_mounts;
     res.bytes += tree_size(store.root() / "cache", &in_mounts);
     (void)os::remove_tree(store.root() / "cache");
+    (void)store.db().exec("DELETE FROM cache_mounts");
     (void)store.db().exec("DELETE FROM stat_cache");
   }
   (void)store.db().exec("PRAGMA wal_checkpoint(TRUNCATE)");

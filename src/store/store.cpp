@@ -26,7 +26,8 @@ fs::path default_root() {
 
 Result<Store> Store::open(const fs::path& root_in) {
   fs::path root = fs::absolute(root_in);
-  for (const auto& d : {root / "blobs" / "sha256", root / "snapshots", root / "objects", root / "tmp"}) {
+  for (const auto& d :
+       {root / "blobs" / "sha256", root / "snapshots", root / "objects", root / "tmp"}) {
     if (auto r = os::make_dirs(d); !r) return std::unexpected(r.error());
   }
   std::error_code ec;
@@ -51,6 +52,7 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE INDEX IF NOT EXISTS builds_by_name ON builds (name, id)",
            "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime "
            "INTEGER, ctime INTEGER, ino INTEGER, digest TEXT)",
+           "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",
        }) {
     if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
   }

@@ -1,4 +1,4 @@
-#include "builder/file_hash.hpp"
+#include "store/file_hash.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -14,9 +14,9 @@
 
 namespace fs = std::filesystem;
 
-namespace strata::builder {
+namespace strata::store {
 
-Result<std::vector<std::string>> content_digests(store::Store& store, const fs::path& root,
+Result<std::vector<std::string>> content_digests(Store& store, const fs::path& root,
                                                  const std::vector<FileId>& files) {
   std::vector<std::string> out(files.size());
   std::vector<size_t> todo;
@@ -33,7 +33,7 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
   auto r = store.db().each(
       "SELECT path, size, mtime, ctime, ino, digest FROM stat_cache WHERE path >= ? AND path < ? "
       "ORDER BY path",
-      {lo, hi}, [&](const store::Db::RowView& row) {
+      {lo, hi}, [&](const Db::RowView& row) {
         const char* path = row.text(0);
         const char* digest = row.text(5);
         if (!path || !digest) return;
@@ -97,4 +97,4 @@ Result<std::vector<std::string>> content_digests(store::Store& store, const fs::
   return out;
 }
 
-}  // namespace strata::builder
+}  // namespace strata::store

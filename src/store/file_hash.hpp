@@ -9,7 +9,7 @@
 
 #include "store/store.hpp"
 
-namespace strata::builder {
+namespace strata::store {
 
 // A file and what its stat said (the stat cache's key).
 struct FileId {
@@ -19,8 +19,7 @@ struct FileId {
 
 // sha256 of each file's content, in the order given. `root` is a directory
 // all the files are under (their cache entries are read in one query).
-Result<std::vector<std::string>> content_digests(store::Store& store,
-                                                 const std::filesystem::path& root,
+Result<std::vector<std::string>> content_digests(Store& store, const std::filesystem::path& root,
                                                  const std::vector<FileId>& files);
 
-}  // namespace strata::builder
+}  // namespace strata::store
