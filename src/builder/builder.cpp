@@ -54,7 +54,8 @@ using frontend::Step;
 struct StageImage {
   json config;
   std::vector<LayerRef> layers;
-  std::string chain;  // the key of the last step that could change files, or the base
+  std::string chain;              // the key of the last step that could change files, or the base
+  std::vector<std::string> keys;  // the cached steps behind this image (its stage and base stages)
 };
 
 using StepOutcome = Result<std::optional<LayerRef>>;
@@ -120,9 +121,13 @@ class Builder {
     if (error) return std::unexpected(*error);
     if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
       return std::unexpected(r.error());
-    auto image = write_image(built_.at(plan.stages.back().index));
+    const StageImage& target = built_.at(plan.stages.back().index);
+    auto image = write_image(target);
     if (!image) return std::unexpected(image.error());
-    return BuildResult{std::move(*image), static_cast<double>(container_ns_) / 1e9};
+    BuildResult out{std::move(*image), static_cast<double>(container_ns_) / 1e9, {}, target.keys};
+    for (const auto& st : steps_)
+      if (!st.value("key", "").empty()) out.keys.push_back(st.value("key", ""));
+    return out;
   }
 
  private:
@@ -221,6 +226,7 @@ class Builder {
         record["cached"] = true;
         note_step(std::move(record));
         img.chain = key;
+        img.keys.push_back(key);
         if (!(*hit)->blob) return std::optional<LayerRef>{};
         return std::optional<LayerRef>{LayerRef{*(*hit)->blob, (*hit)->diff_id}};
       }
@@ -261,7 +267,10 @@ class Builder {
       }
     }
     note_step(std::move(record));
-    if (*inputs) img.chain = key;
+    if (*inputs) {
+      img.chain = key;
+      img.keys.push_back(key);
+    }
     return out;
   }
 

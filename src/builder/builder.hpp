@@ -38,12 +38,14 @@ struct BuildOptions {
   // written to the store.
   std::map<std::string, std::string> secrets;
   std::map<std::string, std::filesystem::path> ssh;  // --ssh id -> agent socket
-  std::function<void(const std::string&)> log;  // progress, one line at a time
+  std::function<void(const std::string&)> log;       // progress, one line at a time
 };
 
 struct BuildResult {
   StoredImage image;
-  double container_seconds = 0;  // time spent running RUN steps' containers
+  double container_seconds = 0;         // time spent running RUN steps' containers
+  std::vector<std::string> keys;        // every cacheable step of the build (--cache-to mode=max)
+  std::vector<std::string> image_keys;  // the steps that made the image's layers (mode=min)
 };
 
 Result<BuildResult> build(const frontend::Plan& plan, store::Store& store,

@@ -12,11 +12,13 @@
 #include <sstream>
 #include <thread>
 
+#include "archive/tree.hpp"
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
 #include "dockerfile/instructions.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
+#include "export/local_cache.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
@@ -96,6 +98,61 @@ Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
   return std::pair{id, fs::path(sock)};
 }
 
+// --cache-to / --cache-from: type=local|archive with dest= or src=, and
+// mode=, mounts=, reset=.
+struct CacheSpec {
+  std::string type, path;
+  bool max = false;  // mode=max: every step, not only the image's
+  exporter::CacheExportOptions opts;
+};
+
+Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec) {
+  CacheSpec c;
+  auto boolean = [&](const std::string& k, const std::string& v) -> Result<bool> {
+    if (v == "true" || v.empty()) return true;
+    if (v == "false") return false;
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {}: {}= takes true or false", flag, spec, k));
+  };
+  for (const auto& field : split(spec, ',')) {
+    size_t eq = field.find('=');
+    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+    Result<bool> b = true;
+    if (k == "type")
+      c.type = v;
+    else if (k == "dest" || k == "src" || k == "ref")
+      c.path = v;
+    else if (k == "mode" && (v == "min" || v == "max"))
+      c.max = v == "max";
+    else if (k == "mounts" && (b = boolean(k, v)))
+      c.opts.mounts = *b;
+    else if (k == "reset" && (b = boolean(k, v)))
+      c.opts.reset = *b;
+    else if (!b)
+      return std::unexpected(b.error());
+    else
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: unknown key \"{}\" (type=, dest=/src=, mode=min|max, "
+                              "mounts=, reset=)",
+                              flag, spec, k));
+  }
+  if (c.type == "registry")
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {}: registry caches are not supported yet; use type=local or "
+                            "type=archive",
+                            flag, spec));
+  if (c.type != "local" && c.type != "archive")
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {}: type= must be local or archive", flag, spec));
+  if (c.path.empty())
+    return fail(Errc::invalid_argument, fmt::format("{} {}: say where: {}=PATH", flag, spec,
+                                                    flag == "--cache-to" ? "dest" : "src"));
+  if (c.type == "archive" && !archive::is_archive_name(c.path))
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {}: an archive ends in .tar, .tar.gz or .tar.zst", flag, spec));
+  return c;
+}
+
 // --output type=oci|docker|local,dest=PATH
 struct Output {
   std::string type, dest;
@@ -157,6 +214,12 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("--ssh", f->ssh,
                   "An SSH agent for RUN --mount=type=ssh: default (the agent at $SSH_AUTH_SOCK) "
                   "or ID=SOCKET");
+  cmd->add_option("--cache-to", f->cache_to,
+                  "Export the build cache: type=local,dest=DIR or type=archive,dest=FILE.tar.zst "
+                  "[,mode=min|max][,mounts=true][,reset=true]");
+  cmd->add_option("--cache-from", f->cache_from,
+                  "Import a build cache first: type=local,src=DIR or type=archive,src=FILE "
+                  "(repeatable; a missing source is a warning)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
@@ -259,6 +322,28 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto plan = frontend::make_plan(*df, opts);
   if (!plan) return report(plan.error());
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+  std::vector<CacheSpec> cache_to;
+  for (const auto& s : f.cache_to) {
+    auto c = parse_cache_spec("--cache-to", s);
+    if (!c) return report(c.error());
+    cache_to.push_back(std::move(*c));
+  }
+  bool quiet = f.progress == "quiet";
+  // Cache sources, in order; one that fails is a warning, not a failed build.
+  for (const auto& s : f.cache_from) {
+    auto c = parse_cache_spec("--cache-from", s);
+    if (!c) return report(c.error());
+    auto got = exporter::import_cache(*store, c->path);
+    if (!got) {
+      std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
+      continue;
+    }
+    if (!quiet)
+      std::cerr << fmt::format("imported {} cache records, {} blobs ({} B){} from {}\n",
+                               got->records, got->blobs_copied, got->bytes_copied,
+                               got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
+                               c->path);
+  }
 
   builder::BuildOptions bo;
   bo.context =
@@ -289,7 +374,6 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.jobs =
       f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bo.network = f.network == "none" ? "none" : "host";
-  bool quiet = f.progress == "quiet";
   bo.log = [quiet](const std::string& line) {
     if (!quiet) std::cerr << line << "\n";
   };
@@ -324,6 +408,15 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       r = exporter::write_image_archive(*store, *image, f.tags, o.dest);
     }
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
+  }
+  for (const auto& c : cache_to) {
+    auto done =
+        exporter::export_cache(*store, c.max ? result->keys : result->image_keys, c.path, c.opts);
+    if (!done) return report(done.error().with_context("--cache-to " + c.path));
+    if (!quiet)
+      std::cerr << fmt::format("exported {} cache records to {}: {} new blobs, {} B{}\n",
+                               done->records, c.path, done->blobs_copied, done->bytes_copied,
+                               done->mounts ? fmt::format(", {} cache mounts", done->mounts) : "");
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!quiet) {

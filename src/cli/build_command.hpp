@@ -25,6 +25,7 @@ struct BuildFlags {
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;  // --secret id=X,src=FILE | id=X,env=VAR
   std::vector<std::string> ssh;      // --ssh default | ID=SOCKET
+  std::vector<std::string> cache_to, cache_from;
   bool normalize_permissions = false;
   bool dry_run = false;
   std::string format = "text";

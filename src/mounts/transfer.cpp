@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "archive/sink.hpp"
-#include "archive/tar.hpp"
+#include "archive/tree.hpp"
 #include "digest/sha256.hpp"
 #include "mounts/cache_mount.hpp"
 #include "os/fs.hpp"
@@ -179,12 +178,6 @@ Result<void> copy_to(const fs::path& from, const fs::path& to) {
   return {};
 }
 
-bool is_archive_name(const fs::path& p) {
-  std::string s = p.filename().string();
-  return s.ends_with(".tar") || s.ends_with(".tar.gz") || s.ends_with(".tgz") ||
-         s.ends_with(".tar.zst");
-}
-
 Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& wanted,
                                     const fs::path& dest) {
   TransferStats stats;
@@ -231,41 +224,6 @@ Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::
   if (auto r = os::write_file_atomic(dest / kIndex, index.dump(2) + "\n"); !r)
     return std::unexpected(r.error());
   return stats;
-}
-
-// Writes a directory tree as one archive (compression by the file's name).
-Result<void> archive_dir(const fs::path& dir, const fs::path& file) {
-  archive::Compression c = file.string().ends_with(".tar")       ? archive::Compression::none
-                           : file.string().ends_with(".tar.zst") ? archive::Compression::zstd
-                                                                 : archive::Compression::gzip;
-  fs::path tmp = file.string() + fmt::format(".tmp{}", ::getpid());
-  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  archive::FdSink out(fd.get());
-  auto compressor = archive::make_compressor(c, out);
-  archive::TarWriter tar(*compressor);
-  std::vector<Entry> entries;
-  if (auto r = walk(dir, "", entries); !r) return r;
-  for (const auto& e : entries) {
-    archive::TarEntry t;
-    t.path = e.path;
-    t.mode = e.mode;
-    t.mtime = e.mtime / 1000000000;
-    if (e.type == 'd') {
-      t.type = archive::TarEntry::dir;
-      if (auto r = tar.add(t); !r) return r;
-    } else if (e.type == 'f') {
-      t.size = e.size;
-      os::UniqueFd in(::open(e.full.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!in) return std::unexpected(os::errno_error("opening", e.full));
-      if (auto r = tar.add(t, in.get()); !r) return r;
-    }
-  }
-  if (auto r = tar.finish(); !r) return r;
-  fd.reset();
-  if (::rename(tmp.c_str(), file.c_str()) != 0)
-    return std::unexpected(os::errno_error("renaming", tmp));
-  return {};
 }
 
 // Makes `dir` hold exactly `entries`, reading from `src` only the blobs of
@@ -365,12 +323,12 @@ Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) 
 
 Result<TransferStats> export_mounts(store::Store& store, const std::vector<std::string>& ids,
                                     const fs::path& dest) {
-  if (!is_archive_name(dest)) return export_to_dir(store, ids, dest);
+  if (!archive::is_archive_name(dest)) return export_to_dir(store, ids, dest);
   auto tmp = os::TempDir::create(store.tmp_dir(), "export-");
   if (!tmp) return std::unexpected(tmp.error());
   auto stats = export_to_dir(store, ids, tmp->path());
   if (!stats) return stats;
-  if (auto r = archive_dir(tmp->path(), dest); !r) return std::unexpected(r.error());
+  if (auto r = archive::pack_directory(tmp->path(), dest); !r) return std::unexpected(r.error());
   return stats;
 }
 
@@ -380,25 +338,7 @@ Result<TransferStats> import_mounts(store::Store& store, const fs::path& src) {
   if (S_ISDIR(st.st_mode)) return import_from_dir(store, src);
   auto tmp = os::TempDir::create(store.tmp_dir(), "import-");
   if (!tmp) return std::unexpected(tmp.error());
-  auto reader = archive::TarReader::open(src);
-  if (!reader) return std::unexpected(reader.error());
-  for (;;) {
-    auto e = reader->next();
-    if (!e) return std::unexpected(e.error().with_context("reading " + src.string()));
-    if (!*e) break;
-    const auto& t = **e;
-    if (t.path.empty() || t.path.starts_with("/") || t.path.find("..") != std::string::npos)
-      continue;
-    fs::path p = tmp->path() / t.path;
-    if (t.type == archive::TarEntry::dir) {
-      if (auto r = os::make_dirs(p); !r) return std::unexpected(r.error());
-    } else if (t.type == archive::TarEntry::file) {
-      if (auto r = os::make_dirs(p.parent_path()); !r) return std::unexpected(r.error());
-      os::UniqueFd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-      if (!out) return std::unexpected(os::errno_error("creating", p));
-      if (auto r = reader->copy_data_to(out.get()); !r) return std::unexpected(r.error());
-    }
-  }
+  if (auto r = archive::unpack_directory(src, tmp->path()); !r) return std::unexpected(r.error());
   return import_from_dir(store, tmp->path());
 }
 

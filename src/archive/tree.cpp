@@ -1,0 +1,103 @@
+#include "archive/tree.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "archive/sink.hpp"
+#include "archive/tar.hpp"
+#include "os/fs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace strata::archive {
+
+namespace {
+
+Result<void> add_tree(TarWriter& tar, const fs::path& root, const std::string& rel) {
+  auto names = os::list_dir(rel.empty() ? root : root / rel);
+  if (!names) return std::unexpected(names.error());
+  std::sort(names->begin(), names->end());
+  for (const auto& name : *names) {
+    std::string path = rel.empty() ? name : rel + "/" + name;
+    fs::path full = root / path;
+    struct stat st {};
+    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", full));
+    TarEntry t;
+    t.path = path;
+    t.mode = st.st_mode & 07777;
+    t.mtime = st.st_mtime;
+    if (S_ISDIR(st.st_mode)) {
+      t.type = TarEntry::dir;
+      if (auto r = tar.add(t); !r) return r;
+      if (auto r = add_tree(tar, root, path); !r) return r;
+    } else if (S_ISREG(st.st_mode)) {
+      t.size = static_cast<uint64_t>(st.st_size);
+      os::UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!in) return std::unexpected(os::errno_error("opening", full));
+      if (auto r = tar.add(t, in.get()); !r) return r;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_archive_name(const fs::path& p) {
+  std::string s = p.filename().string();
+  return s.ends_with(".tar") || s.ends_with(".tar.gz") || s.ends_with(".tgz") ||
+         s.ends_with(".tar.zst");
+}
+
+Result<void> pack_directory(const fs::path& dir, const fs::path& file) {
+  std::string name = file.string();
+  Compression c = name.ends_with(".tar")       ? Compression::none
+                  : name.ends_with(".tar.zst") ? Compression::zstd
+                                               : Compression::gzip;
+  fs::path tmp = name + fmt::format(".tmp{}", ::getpid());
+  {
+    os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) return std::unexpected(os::errno_error("creating", tmp));
+    FdSink out(fd.get());
+    auto compressor = make_compressor(c, out);
+    TarWriter tar(*compressor);
+    auto r = add_tree(tar, dir, "");
+    if (r) r = tar.finish();
+    if (!r) {
+      ::unlink(tmp.c_str());
+      return r;
+    }
+  }
+  if (::rename(tmp.c_str(), file.c_str()) != 0)
+    return std::unexpected(os::errno_error("renaming", tmp));
+  return {};
+}
+
+Result<void> unpack_directory(const fs::path& file, const fs::path& dir) {
+  auto reader = TarReader::open(file);
+  if (!reader) return std::unexpected(reader.error());
+  for (;;) {
+    auto e = reader->next();
+    if (!e) return std::unexpected(e.error().with_context("reading " + file.string()));
+    if (!*e) return {};
+    const auto& t = **e;
+    if (t.path.empty() || t.path.starts_with("/") || t.path == ".." || t.path.starts_with("../") ||
+        t.path.find("/../") != std::string::npos || t.path.ends_with("/.."))
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: entry {} leaves the directory", file.string(), t.path));
+    fs::path p = dir / t.path;
+    if (t.type == TarEntry::dir) {
+      if (auto r = os::make_dirs(p); !r) return r;
+    } else if (t.type == TarEntry::file) {
+      if (auto r = os::make_dirs(p.parent_path()); !r) return r;
+      os::UniqueFd out(::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!out) return std::unexpected(os::errno_error("creating", p));
+      if (auto r = reader->copy_data_to(out.get()); !r) return r;
+    }
+  }
+}
+
+}  // namespace strata::archive

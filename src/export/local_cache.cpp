@@ -1,0 +1,253 @@
+#include "export/local_cache.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "archive/tree.hpp"
+#include "digest/sha256.hpp"
+#include "mounts/transfer.hpp"
+#include "oci/image.hpp"
+#include "os/fs.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::exporter {
+
+namespace {
+
+constexpr const char* kCacheConfig = "application/vnd.strata.cache.config.v1+json";
+constexpr const char* kRefName = "strata-cache";
+
+fs::path blob_in(const fs::path& dir, std::string_view digest) {
+  return dir / "blobs" / "sha256" / std::string(digest_hex(digest));
+}
+
+bool present(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// Copies a file through a temporary name beside the destination.
+Result<uint64_t> copy_blob(const fs::path& from, const fs::path& to) {
+  os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return std::unexpected(os::errno_error("opening", from));
+  fs::path tmp = to.string() + fmt::format(".tmp{}", ::getpid());
+  os::UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out) return std::unexpected(os::errno_error("creating", tmp));
+  uint64_t total = 0;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::unexpected(os::errno_error("reading", from));
+    if (n == 0) break;
+    if (auto w = os::write_all(out.get(), buf, static_cast<size_t>(n)); !w)
+      return std::unexpected(w.error());
+    total += static_cast<uint64_t>(n);
+  }
+  out.reset();
+  if (::rename(tmp.c_str(), to.c_str()) != 0)
+    return std::unexpected(os::errno_error("renaming", tmp));
+  return total;
+}
+
+Result<void> put_json_blob(const fs::path& dir, const std::string& text, std::string& digest) {
+  digest = sha256_digest(text);
+  return os::write_file_atomic(blob_in(dir, digest), text);
+}
+
+// Every blob a mounts index (strata-mounts.json) refers to.
+void mount_blobs(const fs::path& dir, std::set<std::string>& live) {
+  auto text = os::read_file(dir / "strata-mounts.json");
+  if (!text) return;
+  json index = json::parse(*text, nullptr, false);
+  if (!index.is_object() || !index.contains("mounts")) return;
+  for (const auto& [id, d] : index["mounts"].items()) {
+    if (!d.is_string()) continue;
+    live.insert(d.get<std::string>());
+    auto m = os::read_file(blob_in(dir, d.get<std::string>()));
+    if (!m) continue;
+    json manifest = json::parse(*m, nullptr, false);
+    if (!manifest.is_object() || !manifest.contains("entries")) continue;
+    for (const auto& e : manifest["entries"])
+      if (e.contains("digest")) live.insert(e.value("digest", ""));
+  }
+}
+
+Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& keys,
+                                         const fs::path& dir, const CacheExportOptions& opts) {
+  CacheTransferStats stats;
+  if (auto r = os::make_dirs(dir / "blobs" / "sha256"); !r) return std::unexpected(r.error());
+  json records = json::array();
+  oci::Manifest manifest;
+  std::set<std::string> seen, live;
+  for (const auto& key : keys) {
+    if (!seen.insert(key).second) continue;
+    auto rec = store.cache_get(key);
+    if (!rec) return std::unexpected(rec.error());
+    if (!*rec) continue;  // pruned meanwhile
+    auto inputs = store.cache_inputs(key);
+    if (!inputs) return std::unexpected(inputs.error());
+    json r = {{"key", key}, {"inputs", inputs->value_or("")}};
+    if ((*rec)->blob) {
+      const oci::Descriptor& blob = *(*rec)->blob;
+      r["layer"] = blob.digest;
+      r["diff_id"] = (*rec)->diff_id;
+      if (live.insert(blob.digest).second) manifest.layers.push_back(blob);
+      fs::path to = blob_in(dir, blob.digest);
+      if (!present(to)) {
+        auto n = copy_blob(store.blob_path(blob.digest), to);
+        if (!n) return std::unexpected(n.error());
+        ++stats.blobs_copied;
+        stats.bytes_copied += *n;
+      }
+    }
+    records.push_back(std::move(r));
+    ++stats.records;
+  }
+  if (opts.mounts) {
+    auto m = mounts::export_mounts(store, {}, dir);
+    if (!m) return std::unexpected(m.error().with_context("exporting cache mounts"));
+    stats.mounts = m->mounts;
+    stats.blobs_copied += m->blobs_copied;
+    stats.bytes_copied += m->bytes_copied;
+  }
+  std::string config_digest, manifest_digest;
+  json config = {{"records", records}};
+  std::string config_text = config.dump();
+  if (auto r = put_json_blob(dir, config_text, config_digest); !r)
+    return std::unexpected(r.error());
+  manifest.config = {kCacheConfig, config_digest, static_cast<int64_t>(config_text.size()), {}, {}};
+  std::string manifest_text = oci::to_json_text(manifest);
+  if (auto r = put_json_blob(dir, manifest_text, manifest_digest); !r)
+    return std::unexpected(r.error());
+  json index = {{"schemaVersion", 2},
+                {"mediaType", oci::kIndex},
+                {"manifests",
+                 {{{"mediaType", oci::kManifest},
+                   {"digest", manifest_digest},
+                   {"size", manifest_text.size()},
+                   {"annotations", {{"org.opencontainers.image.ref.name", kRefName}}}}}}};
+  if (auto r = os::write_file_atomic(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
+    return std::unexpected(r.error());
+  if (auto r = os::write_file_atomic(dir / "index.json", index.dump() + "\n"); !r)
+    return std::unexpected(r.error());
+  if (opts.reset) {
+    // What this export does not reference goes (mounts only with mounts=true).
+    live.insert(config_digest);
+    live.insert(manifest_digest);
+    if (opts.mounts)
+      mount_blobs(dir, live);
+    else
+      (void)::unlink((dir / "strata-mounts.json").c_str());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir / "blobs" / "sha256", ec))
+      if (!live.count("sha256:" + e.path().filename().string())) fs::remove(e.path(), ec);
+  }
+  return stats;
+}
+
+Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& dir) {
+  CacheTransferStats stats;
+  auto index_text = os::read_file(dir / "index.json");
+  if (!index_text)
+    return fail(Errc::not_found,
+                fmt::format("{} is not a strata cache export (no index.json)", dir.string()));
+  json index = json::parse(*index_text, nullptr, false);
+  std::string manifest_digest;
+  if (index.is_object() && index.contains("manifests"))
+    for (const auto& m : index["manifests"])
+      if (m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "") ==
+          kRefName)
+        manifest_digest = m.value("digest", "");
+  if (!valid_digest(manifest_digest))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: index.json names no strata cache", dir.string()));
+  auto read_checked = [&](const std::string& digest) -> Result<std::string> {
+    auto text = os::read_file(blob_in(dir, digest));
+    if (!text) return text;
+    if (sha256_digest(*text) != digest)
+      return fail(Errc::invalid_argument, fmt::format("blob {} is corrupt", digest));
+    return text;
+  };
+  auto manifest_text = read_checked(manifest_digest);
+  if (!manifest_text) return std::unexpected(manifest_text.error());
+  auto manifest = oci::parse_manifest(*manifest_text);
+  if (!manifest) return std::unexpected(manifest.error());
+  if (manifest->config.media_type != kCacheConfig)
+    return fail(Errc::invalid_argument, "the manifest is not a strata cache");
+  std::map<std::string, oci::Descriptor> layers;
+  for (const auto& l : manifest->layers) layers[l.digest] = l;
+  auto config_text = read_checked(manifest->config.digest);
+  if (!config_text) return std::unexpected(config_text.error());
+  json config = json::parse(*config_text, nullptr, false);
+  if (!config.is_object() || !config.contains("records"))
+    return fail(Errc::invalid_argument, "the cache config has no records");
+  for (const auto& r : config["records"]) {
+    std::string key = r.value("key", "");
+    if (key.empty()) continue;
+    auto have = store.cache_get(key);
+    if (!have) return std::unexpected(have.error());
+    if (*have) continue;
+    store::Store::CacheRecord rec;
+    std::string layer = r.value("layer", "");
+    if (!layer.empty()) {
+      auto it = layers.find(layer);
+      if (it == layers.end())
+        return fail(Errc::invalid_argument,
+                    fmt::format("record {} names a layer the manifest lacks", key));
+      if (!store.has_blob(layer)) {
+        fs::path tmp = store.tmp_dir() / fmt::format("cache-import-{}", ::getpid());
+        auto n = copy_blob(blob_in(dir, layer), tmp);
+        if (!n) return std::unexpected(n.error());
+        if (auto c = store.commit_blob(tmp, layer); !c) return std::unexpected(c.error());
+        ++stats.blobs_copied;
+        stats.bytes_copied += *n;
+      }
+      rec.blob = it->second;
+      rec.diff_id = r.value("diff_id", "");
+    }
+    if (auto p = store.cache_put(key, rec, r.value("inputs", "")); !p)
+      return std::unexpected(p.error());
+    ++stats.records;
+  }
+  if (present(dir / "strata-mounts.json")) {
+    auto m = mounts::import_mounts(store, dir);
+    if (!m) return std::unexpected(m.error().with_context("importing cache mounts"));
+    stats.mounts = m->mounts;
+    stats.blobs_copied += m->blobs_copied;
+    stats.bytes_copied += m->bytes_copied;
+  }
+  return stats;
+}
+
+}  // namespace
+
+Result<CacheTransferStats> export_cache(store::Store& store, const std::vector<std::string>& keys,
+                                        const fs::path& dest, const CacheExportOptions& opts) {
+  if (!archive::is_archive_name(dest)) return export_to_dir(store, keys, dest, opts);
+  auto tmp = os::TempDir::create(store.tmp_dir(), "cache-export-");
+  if (!tmp) return std::unexpected(tmp.error());
+  auto stats = export_to_dir(store, keys, tmp->path(), opts);
+  if (!stats) return stats;
+  if (auto r = archive::pack_directory(tmp->path(), dest); !r) return std::unexpected(r.error());
+  return stats;
+}
+
+Result<CacheTransferStats> import_cache(store::Store& store, const fs::path& src) {
+  struct stat st {};
+  if (::stat(src.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", src));
+  if (S_ISDIR(st.st_mode)) return import_from_dir(store, src);
+  auto tmp = os::TempDir::create(store.tmp_dir(), "cache-import-");
+  if (!tmp) return std::unexpected(tmp.error());
+  if (auto r = archive::unpack_directory(src, tmp->path()); !r) return std::unexpected(r.error());
+  return import_from_dir(store, tmp->path());
+}
+
+}  // namespace strata::exporter
