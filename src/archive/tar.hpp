@@ -54,6 +54,7 @@ class TarReader {
   Result<std::optional<TarEntry>> next();
   // The current regular file's contents.
   Result<void> copy_data_to(int fd);
+  Result<void> copy_data_to(Sink& sink);  // does not finish() the sink
   Result<std::string> read_data();
 
  private:

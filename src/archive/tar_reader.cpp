@@ -110,6 +110,16 @@ Result<void> TarReader::copy_data_to(int fd) {
   }
 }
 
+Result<void> TarReader::copy_data_to(Sink& sink) {
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    la_ssize_t n = archive_read_data(impl_->a, buf.data(), buf.size());
+    if (n < 0) return std::unexpected(impl_->error("reading tar data"));
+    if (n == 0) return {};
+    if (auto r = sink.write(buf.data(), static_cast<size_t>(n)); !r) return r;
+  }
+}
+
 Result<std::string> TarReader::read_data() {
   std::string out;
   std::vector<char> buf(1 << 16);

@@ -405,7 +405,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       if (!root) return report(root.error());
       r = builder::copy_tree(root->path(), o.dest);
     } else {
-      r = exporter::write_image_archive(*store, *image, f.tags, o.dest);
+      exporter::ArchiveOptions ao;
+      ao.compression = exporter::compression_for(o.dest);
+      r = exporter::write_image_archive(*store, {{*image, f.tags}}, o.dest, ao);
     }
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
   }

@@ -9,6 +9,7 @@
 #include "builder/image.hpp"
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
+#include "cli/progress.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
 #include "mounts/cache_mount.hpp"
@@ -34,6 +35,8 @@ struct ImageArgs {
   std::string keep_storage, keep_duration;
   std::vector<std::string> mount_ids;
   std::string path;
+  std::string compression;
+  int compression_level = -1;
 };
 
 int cmd_images(const GlobalFlags& g) {
@@ -257,16 +260,34 @@ int cmd_load(const GlobalFlags& g, const std::string& file) {
   return 0;
 }
 
-int cmd_save(const GlobalFlags& g, const std::vector<std::string>& names,
-             const std::string& output) {
+int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   auto store = open_store(g);
   if (!store) return report(store.error());
-  if (names.size() != 1)
-    return report(Error{Errc::invalid_argument, "save takes exactly one image in this version"});
-  auto img = builder::load_image(*store, names[0]);
-  if (!img) return report(img.error());
-  if (auto r = exporter::write_image_archive(*store, *img, names, output); !r)
+  std::vector<exporter::ArchiveImage> images;
+  for (const auto& name : a.names) {
+    auto img = builder::load_image(*store, name);
+    if (!img) return report(img.error());
+    images.push_back({std::move(*img), {name}});
+  }
+  exporter::ArchiveOptions o;
+  o.compression = exporter::compression_for(a.output);
+  if (!a.compression.empty()) {
+    if (a.compression == "none" || a.compression == "uncompressed")
+      o.compression = archive::Compression::none;
+    else if (a.compression == "gzip")
+      o.compression = archive::Compression::gzip;
+    else if (a.compression == "zstd")
+      o.compression = archive::Compression::zstd;
+    else
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("--compression {}: use none, gzip or zstd", a.compression)});
+  }
+  o.level = a.compression_level;
+  Progress progress("saving " + a.output);
+  o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
+  if (auto r = exporter::write_image_archive(*store, images, a.output, o); !r)
     return report(r.error());
+  progress.finish();
   return 0;
 }
 
@@ -368,9 +389,12 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   load->callback([&g, &run, a] { run = [&g, a] { return cmd_load(g, a->file); }; });
   auto* save = app.add_subcommand(
       "save", "Write an image as an archive docker, podman, skopeo and strata load");
-  save->add_option("image", a->names, "Image name")->required();
-  save->add_option("-o,--output", a->output, "Archive to write")->required();
-  save->callback([&g, &run, a] { run = [&g, a] { return cmd_save(g, a->names, a->output); }; });
+  save->add_option("images", a->names, "Image names")->required();
+  save->add_option("-o,--output", a->output, "Archive to write; .tar.gz or .tar.zst compress it")
+      ->required();
+  save->add_option("--compression", a->compression, "none, gzip or zstd (default: by the name)");
+  save->add_option("--compression-level", a->compression_level, "The compressor's level");
+  save->callback([&g, &run, a] { run = [&g, a] { return cmd_save(g, *a); }; });
   // `run` is parsed by run_command() (its command line is the container's);
   // it is listed here for --help.
   app.add_subcommand("run",

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "archive/tar.hpp"
 #include "digest/sha256.hpp"
@@ -27,6 +28,30 @@ archive::TarEntry file_entry(const std::string& path, uint64_t size) {
   return e;
 }
 
+// Counts what passes through, for progress.
+class CountingSink : public archive::Sink {
+ public:
+  CountingSink(archive::Sink& next, const std::function<void(uint64_t)>& on_bytes)
+      : next_(next), on_bytes_(on_bytes) {}
+  Result<void> write(const void* data, size_t size) override {
+    done_ += size;
+    if (on_bytes_ && done_ - reported_ >= (8u << 20)) {
+      reported_ = done_;
+      on_bytes_(done_);
+    }
+    return next_.write(data, size);
+  }
+  Result<void> finish() override {
+    if (on_bytes_) on_bytes_(done_);
+    return next_.finish();
+  }
+
+ private:
+  archive::Sink& next_;
+  const std::function<void(uint64_t)>& on_bytes_;
+  uint64_t done_ = 0, reported_ = 0;
+};
+
 Result<void> add_blob(archive::TarWriter& tar, store::Store& store, const std::string& digest) {
   fs::path p = store.blob_path(digest);
   os::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
@@ -40,35 +65,65 @@ Result<void> add_blob(archive::TarWriter& tar, store::Store& store, const std::s
 
 }  // namespace
 
-Result<void> write_image_archive(store::Store& store, const builder::StoredImage& image,
-                                 const std::vector<std::string>& names, const fs::path& dest) {
+archive::Compression compression_for(const fs::path& dest) {
+  std::string s = dest.string();
+  if (s.ends_with(".gz") || s.ends_with(".tgz")) return archive::Compression::gzip;
+  if (s.ends_with(".zst")) return archive::Compression::zstd;
+  return archive::Compression::none;
+}
+
+Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
+                                 const fs::path& dest, const ArchiveOptions& opts) {
   fs::path tmp = dest;
   tmp += fmt::format(".tmp-{}", ::getpid());
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  archive::FdSink sink(fd.get());
-  archive::TarWriter tar(sink);
   auto fail_with = [&](Error e) {
     ::unlink(tmp.c_str());
     return std::unexpected(e);
   };
-  std::vector<std::string> tags;
-  for (const auto& n : names) tags.push_back(oci::normalize_name(n));
   json manifests = json::array();
-  oci::Descriptor top = image.manifest_desc;
-  if (!tags.empty()) {
-    top.annotations[oci::kRefNameAnnotation] = tags[0];
-    top.annotations["io.containerd.image.name"] = tags[0];
+  json docker = json::array();
+  std::vector<std::string> blobs;
+  for (const auto& [image, names] : images) {
+    std::vector<std::string> tags;
+    for (const auto& n : names) tags.push_back(oci::normalize_name(n));
+    oci::Descriptor top = image.manifest_desc;
+    if (!tags.empty()) {
+      top.annotations[oci::kRefNameAnnotation] = tags[0];
+      top.annotations["io.containerd.image.name"] = tags[0];
+    }
+    manifests.push_back(oci::to_json(top));
+    json layers = json::array();
+    for (const auto& l : image.manifest.layers)
+      layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
+    docker.push_back(
+        {{"Config", "blobs/sha256/" + std::string(digest_hex(image.manifest.config.digest))},
+         {"RepoTags", tags},
+         {"Layers", layers}});
+    blobs.push_back(image.manifest_desc.digest);
+    blobs.push_back(image.manifest.config.digest);
+    for (const auto& l : image.manifest.layers) blobs.push_back(l.digest);
   }
-  manifests.push_back(oci::to_json(top));
+  std::sort(blobs.begin(), blobs.end());
+  blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+  uint64_t total = 0;
+  for (const auto& b : blobs) {
+    struct stat st {};
+    if (::stat(store.blob_path(b).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+  }
+  std::function<void(uint64_t)> on_bytes;
+  if (opts.progress) on_bytes = [&](uint64_t done) { opts.progress(std::min(done, total), total); };
+
+  // tar ─► count ─► (second thread) ─► compressor ─► file
+  archive::FdSink sink(fd.get());
+  auto compressor = archive::make_compressor(opts.compression, sink, opts.level);
+  std::optional<archive::ThreadedSink> compressing;
+  if (opts.compression != archive::Compression::none) compressing.emplace(*compressor);
+  CountingSink counting(compressing ? static_cast<archive::Sink&>(*compressing) : *compressor,
+                        on_bytes);
+  archive::TarWriter tar(counting);
   json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
-  json layers = json::array();
-  for (const auto& l : image.manifest.layers)
-    layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
-  json docker = json::array(
-      {{{"Config", "blobs/sha256/" + std::string(digest_hex(image.manifest.config.digest))},
-        {"RepoTags", tags},
-        {"Layers", layers}}});
   for (auto [name, text] :
        {std::pair<std::string, std::string>{"oci-layout", R"({"imageLayoutVersion":"1.0.0"})"},
         {"index.json", index.dump()},
@@ -82,10 +137,6 @@ Result<void> write_image_archive(store::Store& store, const builder::StoredImage
     dir.path = d;
     if (auto r = tar.add(dir); !r) return fail_with(r.error());
   }
-  std::vector<std::string> blobs = {image.manifest_desc.digest, image.manifest.config.digest};
-  for (const auto& l : image.manifest.layers) blobs.push_back(l.digest);
-  std::sort(blobs.begin(), blobs.end());
-  blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
   for (const auto& b : blobs)
     if (auto r = add_blob(tar, store, b); !r) return fail_with(r.error());
   if (auto r = tar.finish(); !r) return fail_with(r.error());
@@ -97,8 +148,35 @@ Result<void> write_image_archive(store::Store& store, const builder::StoredImage
 
 namespace {
 
-// Extracts the regular files of an archive under `dir` (paths checked).
-Result<void> extract(const fs::path& archive_path, const fs::path& dir) {
+// Streams a blob named by its digest (blobs/sha256/<hex>) straight into the
+// store, hashed on a second thread as it is written; a mismatch stores
+// nothing.
+Result<void> stream_blob(store::Store& store, archive::TarReader& reader,
+                         const std::string& digest) {
+  fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest));
+  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return std::unexpected(os::errno_error("creating", tmp));
+  archive::FdSink file(fd.get());
+  archive::HashingSink hashing(file);
+  Result<void> r;
+  {
+    archive::ThreadedSink threaded(hashing);
+    r = reader.copy_data_to(threaded);
+    if (r) r = threaded.finish();
+  }
+  if (r && hashing.digest() != digest)
+    r = fail(Errc::invalid_argument,
+             fmt::format("digest mismatch: expected {}, content has {}", digest, hashing.digest()));
+  if (!r) {
+    ::unlink(tmp.c_str());
+    return r;
+  }
+  return store.adopt_blob(tmp, digest);
+}
+
+// Extracts the regular files of an archive under `dir` (paths checked);
+// blobs named by their digest go straight into the store.
+Result<void> extract(store::Store& store, const fs::path& archive_path, const fs::path& dir) {
   auto reader = archive::TarReader::open(archive_path);
   if (!reader) return std::unexpected(reader.error());
   for (;;) {
@@ -110,6 +188,14 @@ Result<void> extract(const fs::path& archive_path, const fs::path& dir) {
     if (rel.empty())
       return fail(Errc::invalid_argument,
                   fmt::format("archive entry \"{}\" leaves the archive", (*e)->path));
+    if (rel.starts_with("blobs/sha256/")) {
+      std::string digest = "sha256:" + rel.substr(13);
+      if (valid_digest(digest)) {
+        if (store.has_blob(digest)) continue;
+        if (auto r = stream_blob(store, *reader, digest); !r) return r;
+        continue;
+      }
+    }
     fs::path out = dir / rel;
     if (auto r = os::make_dirs(out.parent_path()); !r) return r;
     os::UniqueFd fd(
@@ -175,6 +261,16 @@ Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& d
   return loaded;
 }
 
+// Where a file of the archive is: extracted under `dir`, or already in the
+// store when it was a blob named by its digest (extract() streams those).
+fs::path archived(store::Store& store, const fs::path& dir, const std::string& rel) {
+  fs::path p = dir / rel;
+  struct stat st {};
+  if (::stat(p.c_str(), &st) == 0 || !rel.starts_with("blobs/sha256/")) return p;
+  std::string digest = "sha256:" + rel.substr(13);
+  return valid_digest(digest) && store.has_blob(digest) ? store.blob_path(digest) : p;
+}
+
 Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path& dir) {
   auto text = os::read_file(dir / "manifest.json");
   if (!text) return std::unexpected(text.error());
@@ -184,7 +280,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
   for (const auto& e : entries) {
     std::string config_path = safe_relative_path(e.value("Config", "")).value_or("");
     if (config_path.empty()) return fail(Errc::syntax, "manifest.json entry without a Config");
-    auto config = os::read_file(dir / config_path);
+    auto config = os::read_file(archived(store, dir, config_path));
     if (!config) return std::unexpected(config.error());
     json cfg = json::parse(*config, nullptr, false);
     auto cdesc = store.put_blob(*config, oci::kConfig);
@@ -198,7 +294,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
     size_t i = 0;
     for (const auto& lj : e.value("Layers", json::array())) {
       std::string rel = safe_relative_path(lj.get<std::string>()).value_or("");
-      fs::path p = dir / rel;
+      fs::path p = archived(store, dir, rel);
       auto digest = sha256_file(p);
       if (!digest) return std::unexpected(digest.error());
       std::string head(2, '\0');
@@ -214,11 +310,13 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
       }
       struct stat st {};
       ::stat(p.c_str(), &st);
-      fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), i);
-      std::error_code ec;
-      fs::copy_file(p, tmp, fs::copy_options::overwrite_existing, ec);
-      if (ec) return fail(Errc::io, fmt::format("copying {}: {}", rel, ec.message()));
-      if (auto r = store.commit_blob(tmp, *digest); !r) return std::unexpected(r.error());
+      if (!store.has_blob(*digest)) {
+        fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), i);
+        std::error_code ec;
+        fs::copy_file(p, tmp, fs::copy_options::overwrite_existing, ec);
+        if (ec) return fail(Errc::io, fmt::format("copying {}: {}", rel, ec.message()));
+        if (auto r = store.commit_blob(tmp, *digest); !r) return std::unexpected(r.error());
+      }
       m.layers.push_back({gzip ? oci::kLayerGzip : oci::kLayerTar,
                           *digest,
                           static_cast<int64_t>(st.st_size),
@@ -247,8 +345,9 @@ Result<std::vector<std::string>> load_archive(store::Store& store, const fs::pat
   auto tmp = os::TempDir::create(store.tmp_dir(), "load-");
   if (!tmp) return std::unexpected(tmp.error());
   const fs::path* dir = &tmp->path();
-  if (auto r = extract(archive_path, *dir); !r)
+  if (auto r = extract(store, archive_path, *dir); !r)
     return std::unexpected(r.error().with_context("reading " + archive_path.string()));
+  if (auto r = store.sync(); !r) return std::unexpected(r.error());
   std::error_code ec;
   // An archive with both (like strata's own) is read as OCI, which names blobs by digest.
   if (fs::exists(*dir / "index.json", ec)) return load_oci(store, *dir);

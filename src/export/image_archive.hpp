@@ -6,17 +6,33 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "archive/sink.hpp"
 #include "builder/image.hpp"
 #include "store/store.hpp"
 
 namespace strata::exporter {
 
-Result<void> write_image_archive(store::Store& store, const builder::StoredImage& image,
-                                 const std::vector<std::string>& names,
-                                 const std::filesystem::path& dest);
+struct ArchiveImage {
+  builder::StoredImage image;
+  std::vector<std::string> names;  // tags in the archive (may be empty)
+};
+
+struct ArchiveOptions {
+  archive::Compression compression = archive::Compression::none;  // of the whole archive
+  int level = -1;                                                 // the compressor's default
+  // Called now and then with the bytes of blobs written so far and in all.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+// The compression a file name asks for: .tar.gz/.tgz gzip, .tar.zst zstd.
+archive::Compression compression_for(const std::filesystem::path& dest);
+
+Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
+                                 const std::filesystem::path& dest, const ArchiveOptions& opts);
 
 // Imports every image in the archive; returns the names it tagged (or the
 // manifest digests of untagged images).

@@ -205,7 +205,10 @@ class Planner {
     }
     for (const auto& w : warnings_) plan.warnings.push_back(w);
     for (const auto& [k, v] : opts_.build_args) {
-      if (consumed.count(k) || kProxyArgs.count(k) || used_proxy_.count(k)) continue;
+      // SOURCE_DATE_EPOCH is the builder's own (reproducible times), as in BuildKit.
+      if (consumed.count(k) || kProxyArgs.count(k) || used_proxy_.count(k) ||
+          k == "SOURCE_DATE_EPOCH")
+        continue;
       plan.warnings.push_back(fmt::format(
           "build-arg {} was not consumed: no ARG {} in the stages built for target \"{}\"", k, k,
           plan.target));

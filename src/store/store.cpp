@@ -105,6 +105,20 @@ Result<void> Store::commit_blob(const fs::path& tmp, std::string_view digest) {
   return os::fsync_path(root_ / "blobs" / "sha256");
 }
 
+Result<void> Store::adopt_blob(const fs::path& tmp, std::string_view digest) {
+  if (::rename(tmp.c_str(), blob_path(digest).c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(os::errno_error("renaming into", blob_path(digest)));
+  }
+  return {};
+}
+
+Result<void> Store::sync() {
+  os::UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd || ::syncfs(fd.get()) != 0) return std::unexpected(os::errno_error("syncing", root_));
+  return {};
+}
+
 Result<void> Store::write_index() {
   // index.json is rewritten under an exclusive lock so that two processes
   // tagging at once cannot lose each other's entries.

@@ -40,6 +40,11 @@ class Store {
   // Moves a finished file under tmp_dir() into place, after checking that its
   // content has `digest`; the file is gone afterwards either way.
   Result<void> commit_blob(const std::filesystem::path& tmp_file, std::string_view digest);
+  // The same for a file whose digest the caller computed as it wrote it, and
+  // without syncing: the caller calls sync() before anything refers to it.
+  Result<void> adopt_blob(const std::filesystem::path& tmp_file, std::string_view digest);
+  // Flushes the store's file system (one syncfs for many adopted blobs).
+  Result<void> sync();
 
   // Images (tags).
   Result<void> tag(const std::string& name, const oci::Descriptor& manifest);

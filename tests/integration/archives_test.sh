@@ -8,7 +8,13 @@ digest=$("$STRATA" inspect busybox | jq -r .digest)
 "$STRATA" save busybox -o "$T/bb.tar"
 gzip -k "$T/bb.tar"
 zstd -q "$T/bb.tar" -o "$T/bb.tar.zst"
-for f in bb.tar bb.tar.gz bb.tar.zst; do
+# strata's own compressed saves: by the name, and by --compression.
+"$STRATA" save busybox -o "$T/own.tar.zst" 2> "$T/progress"
+grep -q 'saving .*own.tar.zst: .* in [0-9.]*s' "$T/progress" || fail "no progress summary: $(cat "$T/progress")"
+"$STRATA" save busybox -o "$T/own.tar.gz" 2>/dev/null
+"$STRATA" save busybox --compression zstd -o "$T/own-zstd.tar" 2>/dev/null
+zstd -q -t "$T/own.tar.zst" && gzip -t "$T/own.tar.gz" && zstd -q -t "$T/own-zstd.tar" || fail "compression"
+for f in bb.tar bb.tar.gz bb.tar.zst own.tar.zst own.tar.gz own-zstd.tar; do
   STRATA_ROOT=$T/s-$f "$STRATA" load "$T/$f" >/dev/null
   got=$(STRATA_ROOT=$T/s-$f "$STRATA" inspect busybox | jq -r .digest)
   expect_eq "$got" "$digest" "$f"
@@ -23,9 +29,33 @@ if STRATA_ROOT=$T/bad "$STRATA" load "$T/bad.tar" 2> "$T/err"; then fail "a tamp
 grep -q "digest mismatch" "$T/err" || fail "error text: $(cat "$T/err")"
 [ -z "$(STRATA_ROOT=$T/bad "$STRATA" images | tail -n +2)" ] || fail "a tampered archive left an image"
 [ ! -e "$T/bad/blobs/sha256/$blob" ] || fail "a tampered blob was stored"
+# Several images in one archive; skopeo reads each by name.
+printf 'FROM busybox\nRUN echo two > /two\n' > "$T/Dockerfile.two"
+"$STRATA" build --progress quiet -t two -f "$T/Dockerfile.two" "$T" >/dev/null
+"$STRATA" save busybox two -o "$T/both.tar" 2>/dev/null
+skopeo inspect --raw oci-archive:"$T/both.tar":docker.io/library/two:latest >/dev/null 2>&1 ||
+  skopeo inspect --raw docker-archive:"$T/both.tar":docker.io/library/two:latest >/dev/null ||
+  fail "skopeo cannot find the second image"
+STRATA_ROOT=$T/both "$STRATA" load "$T/both.tar" > "$T/loaded"
+expect_eq "$(sort "$T/loaded" | tr '\n' ' ')" "loaded busybox:latest loaded two:latest " "both images loaded"
+expect_eq "$(STRATA_ROOT=$T/both "$STRATA" run two cat /two)" "two" "the second image runs"
+
+# Reproducible: the same Dockerfile in two empty stores with
+# SOURCE_DATE_EPOCH=0 (environment or --build-arg) gives one image digest.
+mkdir -p "$T/repro/src" && echo data > "$T/repro/src/a" && printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nRUN echo built > /built && mkdir -p /var/x\nCOPY src/ /src/\n' > "$T/repro/Dockerfile"
+cp /bin/busybox "$T/repro/"
+r1=$(SOURCE_DATE_EPOCH=0 STRATA_ROOT=$T/r1 "$STRATA" build --progress quiet "$T/repro")
+sleep 1
+touch "$T/repro/src/a"   # a newer mtime: clamped, so no difference
+r2=$(STRATA_ROOT=$T/r2 "$STRATA" build --progress quiet --build-arg SOURCE_DATE_EPOCH=0 "$T/repro")
+expect_eq "$r2" "$r1" "two stores, SOURCE_DATE_EPOCH=0"
+created=$(STRATA_ROOT=$T/r1 "$STRATA" inspect "$r1" | jq -r .config.created)
+expect_eq "$created" "1970-01-01T00:00:00Z" "created from SOURCE_DATE_EPOCH"
+
 if command -v podman >/dev/null; then
   "$STRATA" save busybox -o "$T/for-podman.tar"
   podman load -i "$T/for-podman.tar" >/dev/null 2>&1 || fail "podman load"
+  podman load -i "$T/own.tar.gz" >/dev/null 2>&1 || fail "podman load of a gzip-compressed save"
   podman save --format docker-archive -o "$T/podman.tar" localhost/busybox:latest >/dev/null 2>&1
   STRATA_ROOT=$T/from-podman "$STRATA" load "$T/podman.tar" >/dev/null
   expect_eq "$(STRATA_ROOT=$T/from-podman "$STRATA" run localhost/busybox echo ok)" "ok" "podman's archive"

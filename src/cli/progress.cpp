@@ -1,0 +1,60 @@
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+
+namespace strata::cli {
+
+namespace {
+
+std::string bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
+}
+
+}  // namespace
+
+Progress::Progress(std::string what)
+    : what_(std::move(what)),
+      tty_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+std::string Progress::line(uint64_t done, uint64_t total) const {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+  std::string s = fmt::format("{}: {}", what_, bytes(static_cast<double>(done)));
+  if (total) s += fmt::format(" of {}", bytes(static_cast<double>(total)));
+  if (secs > 0.05) s += fmt::format(", {}/s", bytes(rate));
+  if (total && rate > 0 && done < total)
+    s += fmt::format(", {:.0f}s left", static_cast<double>(total - done) / rate);
+  return s;
+}
+
+void Progress::update(uint64_t done, uint64_t total) {
+  done_ = done;
+  total_ = total;
+  auto now = std::chrono::steady_clock::now();
+  auto every = tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
+  if (now - last_ < every) return;
+  last_ = now;
+  if (tty_)
+    std::cerr << "\r\033[K" << line(done, total) << std::flush;
+  else
+    std::cerr << line(done, total) << "\n";
+}
+
+void Progress::finish() {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::cerr << (tty_ ? "\r\033[K" : "")
+            << fmt::format("{}: {} in {:.2f}s\n", what_, bytes(static_cast<double>(done_)), secs);
+}
+
+}  // namespace strata::cli

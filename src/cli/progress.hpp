@@ -1,0 +1,28 @@
+// Progress of long transfers (save, load, exports) on stderr: one line
+// rewritten in place when stderr is a terminal, otherwise a plain line every
+// few seconds; bytes done, rate and, when the total is known, time left.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace strata::cli {
+
+class Progress {
+ public:
+  explicit Progress(std::string what);
+  // `total` 0: not known.
+  void update(uint64_t done, uint64_t total);
+  // The last line, with the time it took.
+  void finish();
+
+ private:
+  std::string line(uint64_t done, uint64_t total) const;
+  std::string what_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_;
+  uint64_t done_ = 0, total_ = 0;
+};
+
+}  // namespace strata::cli
