@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -135,40 +136,82 @@ class PassSink : public Sink {
   Sink& next_;
 };
 
+// gzip in independent 1 MiB blocks, each a complete gzip member, compressed
+// on every core and written in order: a multi-member stream that gzip, zlib,
+// Go's readers (docker, containerd, podman, skopeo) and libarchive read as
+// one. The block size is fixed, so the bytes do not depend on the number of
+// cores; headers carry no time and no name.
 class GzipSink : public Sink {
  public:
-  GzipSink(Sink& next, int level) : next_(next), out_(1 << 18) {
-    // windowBits 15 + 16: a gzip header; mtime 0 and no name keep it reproducible.
-    deflateInit2(&z_, level < 0 ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15 + 16, 8,
-                 Z_DEFAULT_STRATEGY);
+  GzipSink(Sink& next, int level)
+      : next_(next),
+        level_(level < 0 ? Z_DEFAULT_COMPRESSION : level),
+        in_flight_max_(2 * std::max(1u, std::thread::hardware_concurrency())) {
+    block_.reserve(kGzipBlock);
   }
-  ~GzipSink() override { deflateEnd(&z_); }
   Result<void> write(const void* data, size_t size) override {
-    return pump(data, size, Z_NO_FLUSH);
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      size_t n = std::min(size, kGzipBlock - block_.size());
+      block_.append(p, n);
+      p += n;
+      size -= n;
+      if (block_.size() == kGzipBlock)
+        if (auto r = submit(); !r) return r;
+    }
+    return {};
   }
   Result<void> finish() override {
-    if (auto r = pump(nullptr, 0, Z_FINISH); !r) return r;
+    if (!block_.empty() || !started_)  // an empty stream is still one (empty) member
+      if (auto r = submit(); !r) return r;
+    while (!in_flight_.empty())
+      if (auto r = write_oldest(); !r) return r;
     return next_.finish();
   }
 
  private:
-  Result<void> pump(const void* data, size_t size, int flush) {
-    z_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
-    z_.avail_in = static_cast<uInt>(size);
-    for (;;) {
-      z_.next_out = reinterpret_cast<Bytef*>(out_.data());
-      z_.avail_out = static_cast<uInt>(out_.size());
-      int rc = deflate(&z_, flush);
-      if (rc == Z_STREAM_ERROR) return fail(Errc::internal, "gzip: stream error");
-      size_t produced = out_.size() - z_.avail_out;
-      if (produced)
-        if (auto r = next_.write(out_.data(), produced); !r) return r;
-      if (flush == Z_FINISH ? rc == Z_STREAM_END : z_.avail_in == 0 && z_.avail_out != 0) return {};
-    }
+  static constexpr size_t kGzipBlock = 1 << 20;
+
+  static Result<std::string> compress(const std::string& in, int level) {
+    z_stream z{};
+    // windowBits 15 + 16: a gzip header (mtime 0, no name).
+    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return fail(Errc::internal, "gzip: cannot initialise");
+    std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    int rc = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) return fail(Errc::internal, "gzip: block did not fit its bound");
+    return out;
   }
+
+  Result<void> submit() {
+    while (in_flight_.size() >= in_flight_max_)
+      if (auto r = write_oldest(); !r) return r;
+    in_flight_.push_back(std::async(std::launch::async, compress, std::move(block_), level_));
+    block_ = std::string();
+    block_.reserve(kGzipBlock);
+    started_ = true;
+    return {};
+  }
+
+  Result<void> write_oldest() {
+    auto out = in_flight_.front().get();
+    in_flight_.pop_front();
+    if (!out) return std::unexpected(out.error());
+    return next_.write(out->data(), out->size());
+  }
+
   Sink& next_;
-  z_stream z_{};
-  std::vector<char> out_;
+  int level_;
+  size_t in_flight_max_;
+  std::string block_;
+  std::deque<std::future<Result<std::string>>> in_flight_;
+  bool started_ = false;
 };
 
 class ZstdSink : public Sink {

@@ -70,7 +70,8 @@ class ThreadedSink : public Sink {
 enum class Compression { none, gzip, zstd };
 std::string_view to_string(Compression c);
 
-// A compressing sink (gzip: a plain single-member stream; zstd: multi-threaded).
+// A compressing sink on every core (gzip: independent 1 MiB members;
+// zstd: its own worker threads).
 std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level = -1);
 
 }  // namespace strata::archive

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
+#include <zlib.h>
 
+#include <optional>
 #include <string>
 
 #include "archive/tar.hpp"
@@ -104,4 +106,66 @@ TEST(Tar, GarbageIsAnError) {
   auto r = TarReader::open_memory(std::string(1024, '\x7f'));
   bool rejected = !r || !r->next();
   EXPECT_TRUE(rejected);
+}
+
+// A file bigger than a gzip block: several members, read back as one stream
+// by libarchive and by zlib, the same bytes whatever the thread timing, and
+// passed through a ThreadedSink unchanged.
+TEST(Gzip, BlocksAreMembersReadAsOneStream) {
+  std::string content;
+  for (int i = 0; content.size() < (3u << 20) + 12345; ++i)
+    content += "line " + std::to_string(i * 7919 % 100003) + "\n";
+  auto make = [&](bool threaded) {
+    StringSink out;
+    auto gz = make_compressor(Compression::gzip, out);
+    std::optional<ThreadedSink> t;
+    if (threaded) t.emplace(*gz);
+    Sink& first = threaded ? static_cast<Sink&>(*t) : *gz;
+    TarWriter tar(first);
+    TarEntry f;
+    f.path = "big.txt";
+    EXPECT_TRUE(tar.add_data(f, content));
+    EXPECT_TRUE(tar.finish());
+    return out.data;
+  };
+  std::string a = make(false), b = make(true);
+  EXPECT_EQ(a, b);
+  // More than one member: a second gzip header after the first member.
+  EXPECT_NE(a.find(std::string("\x1f\x8b\x08", 3), 10), std::string::npos);
+  auto r = TarReader::open_memory(a);
+  ASSERT_TRUE(r);
+  auto e = r->next();
+  ASSERT_TRUE(e && *e);
+  auto data = r->read_data();
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, content);
+  // zlib's own reader (windowBits 15 + 32 detects gzip) across members.
+  std::string plain;
+  size_t at = 0;
+  while (at < a.size()) {
+    z_stream z{};
+    ASSERT_EQ(inflateInit2(&z, 15 + 32), Z_OK);
+    z.next_in = reinterpret_cast<Bytef*>(a.data() + at);
+    z.avail_in = static_cast<uInt>(a.size() - at);
+    char buf[1 << 16];
+    int rc;
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof buf;
+      rc = inflate(&z, Z_NO_FLUSH);
+      ASSERT_TRUE(rc == Z_OK || rc == Z_STREAM_END);
+      plain.append(buf, sizeof buf - z.avail_out);
+    } while (rc != Z_STREAM_END);
+    at += z.total_in;
+    inflateEnd(&z);
+  }
+  EXPECT_NE(plain.find(content), std::string::npos);
+}
+
+TEST(Gzip, EmptyStreamIsValid) {
+  StringSink out;
+  auto gz = make_compressor(Compression::gzip, out);
+  ASSERT_TRUE(gz->finish());
+  EXPECT_GE(out.data.size(), 18u);
+  EXPECT_EQ(out.data.substr(0, 2), std::string("\x1f\x8b", 2));
 }
