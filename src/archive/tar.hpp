@@ -43,6 +43,10 @@ class TarWriter {
   std::vector<char> buffer_;  // file contents on their way to out_
 };
 
+// The bytes of a file with its compression (gzip, zstd, xz, bzip2, or none)
+// undone, written to `sink` (not finished).
+Result<void> decompress(const std::filesystem::path& path, Sink& sink);
+
 class TarReader {
  public:
   ~TarReader();
@@ -56,6 +60,8 @@ class TarReader {
   Result<void> copy_data_to(int fd);
   Result<void> copy_data_to(Sink& sink);  // does not finish() the sink
   Result<std::string> read_data();
+  // Bytes of the (compressed) input consumed so far.
+  uint64_t position() const;
 
  private:
   TarReader();

@@ -28,6 +28,38 @@ TarReader::TarReader() : impl_(std::make_unique<Impl>()) {
 TarReader::~TarReader() = default;
 TarReader::TarReader(TarReader&&) noexcept = default;
 
+Result<void> decompress(const std::filesystem::path& path, Sink& sink) {
+  struct archive* a = archive_read_new();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_raw(a);
+  auto error = [&](std::string_view what) {
+    const char* msg = archive_error_string(a);
+    Error e{Errc::io, fmt::format("{} {}: {}", what, path.string(), msg ? msg : "unknown error")};
+    archive_read_free(a);
+    return std::unexpected(e);
+  };
+  if (archive_read_open_filename(a, path.c_str(), 1 << 20) != ARCHIVE_OK) return error("opening");
+  struct archive_entry* ae = nullptr;
+  int rc = archive_read_next_header(a, &ae);
+  if (rc == ARCHIVE_EOF) {  // an empty file
+    archive_read_free(a);
+    return {};
+  }
+  if (rc != ARCHIVE_OK) return error("reading");
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+    if (n < 0) return error("decompressing");
+    if (n == 0) break;
+    if (auto r = sink.write(buf.data(), static_cast<size_t>(n)); !r) {
+      archive_read_free(a);
+      return r;
+    }
+  }
+  archive_read_free(a);
+  return {};
+}
+
 Result<TarReader> TarReader::open(const std::filesystem::path& path) {
   TarReader r;
   if (archive_read_open_filename(r.impl_->a, path.c_str(), 1 << 20) != ARCHIVE_OK)
@@ -118,6 +150,11 @@ Result<void> TarReader::copy_data_to(Sink& sink) {
     if (n == 0) return {};
     if (auto r = sink.write(buf.data(), static_cast<size_t>(n)); !r) return r;
   }
+}
+
+uint64_t TarReader::position() const {
+  la_int64_t n = archive_filter_bytes(impl_->a, -1);
+  return n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 
 Result<std::string> TarReader::read_data() {

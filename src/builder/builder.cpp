@@ -56,6 +56,7 @@ struct StageImage {
   std::vector<LayerRef> layers;
   std::string chain;              // the key of the last step that could change files, or the base
   std::vector<std::string> keys;  // the cached steps behind this image (its stage and base stages)
+  size_t base_layers = 0;         // how many of `layers` came from an image in the store
 };
 
 using StepOutcome = Result<std::optional<LayerRef>>;
@@ -124,7 +125,11 @@ class Builder {
     const StageImage& target = built_.at(plan.stages.back().index);
     auto image = write_image(target);
     if (!image) return std::unexpected(image.error());
-    BuildResult out{std::move(*image), static_cast<double>(container_ns_) / 1e9, {}, target.keys};
+    BuildResult out{std::move(*image),
+                    static_cast<double>(container_ns_) / 1e9,
+                    {},
+                    target.keys,
+                    target.base_layers};
     for (const auto& st : steps_)
       if (!st.value("key", "").empty()) out.keys.push_back(st.value("key", ""));
     return out;
@@ -151,6 +156,7 @@ class Builder {
         if (!stored) return std::unexpected(stored.error());
         img.config = stored->config;
         img.layers = stored->layers;
+        img.base_layers = stored->layers.size();
         img.chain = "base:" + stored->manifest_desc.digest;
         return img;
       }

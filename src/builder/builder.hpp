@@ -46,6 +46,7 @@ struct BuildResult {
   double container_seconds = 0;         // time spent running RUN steps' containers
   std::vector<std::string> keys;        // every cacheable step of the build (--cache-to mode=max)
   std::vector<std::string> image_keys;  // the steps that made the image's layers (mode=min)
+  size_t base_layers = 0;               // the image's first layers, from its base image
 };
 
 Result<BuildResult> build(const frontend::Plan& plan, store::Store& store,

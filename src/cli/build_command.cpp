@@ -9,14 +9,17 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "archive/tree.hpp"
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
+#include "cli/progress.hpp"
 #include "dockerfile/instructions.hpp"
 #include "exec/runtime.hpp"
+#include "export/convert.hpp"
 #include "export/image_archive.hpp"
 #include "export/local_cache.hpp"
 #include "frontend/context.hpp"
@@ -98,6 +101,36 @@ Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
   return std::pair{id, fs::path(sock)};
 }
 
+// compression=, compression-level=, force-compression= of --output and
+// --cache-to; false when `k` is none of them.
+Result<bool> compression_key(const std::string& flag, const std::string& spec, const std::string& k,
+                             const std::string& v, exporter::CompressionOptions& c) {
+  if (k == "compression") {
+    c.compression = exporter::parse_compression(v);
+    if (!c.compression)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: compression= takes gzip, zstd or uncompressed", flag, spec));
+    return true;
+  }
+  if (k == "compression-level") {
+    try {
+      c.level = std::stoi(v);
+    } catch (...) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: compression-level= takes a number", flag, spec));
+    }
+    return true;
+  }
+  if (k == "force-compression") {
+    if (v != "true" && v != "false" && !v.empty())
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: force-compression= takes true or false", flag, spec));
+    c.force = v != "false";
+    return true;
+  }
+  return false;
+}
+
 // --cache-to / --cache-from: type=local|archive with dest= or src=, and
 // mode=, mounts=, reset=.
 struct CacheSpec {
@@ -118,6 +151,9 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
     size_t eq = field.find('=');
     std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
     Result<bool> b = true;
+    auto known = compression_key(flag, spec, k, v, c.opts.compression);
+    if (!known) return std::unexpected(known.error());
+    if (*known) continue;
     if (k == "type")
       c.type = v;
     else if (k == "dest" || k == "src" || k == "ref")
@@ -156,6 +192,7 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
 // --output type=oci|docker|local,dest=PATH
 struct Output {
   std::string type, dest;
+  exporter::CompressionOptions compression;
 };
 
 Result<Output> parse_output(const std::string& spec) {
@@ -163,6 +200,9 @@ Result<Output> parse_output(const std::string& spec) {
   for (const auto& field : split(spec, ',')) {
     size_t eq = field.find('=');
     std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
+    auto known = compression_key("--output", spec, k, v, o.compression);
+    if (!known) return std::unexpected(known.error());
+    if (*known) continue;
     if (k == "type")
       o.type = v;
     else if (k == "dest")
@@ -171,7 +211,9 @@ Result<Output> parse_output(const std::string& spec) {
       o.type = "local", o.dest = field;  // --output DIR
     else
       return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: unknown key \"{}\" (use type= and dest=)", spec, k));
+                  fmt::format("--output {}: unknown key \"{}\" (type=, dest=, compression=, "
+                              "compression-level=, force-compression=)",
+                              spec, k));
   }
   if (o.type != "oci" && o.type != "docker" && o.type != "local")
     return fail(Errc::invalid_argument,
@@ -405,9 +447,17 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       if (!root) return report(root.error());
       r = builder::copy_tree(root->path(), o.dest);
     } else {
+      auto layers = exporter::with_compression(*store, *image, result->base_layers, o.compression);
+      if (!layers) return report(layers.error().with_context("--output " + o.dest));
       exporter::ArchiveOptions ao;
       ao.compression = exporter::compression_for(o.dest);
-      r = exporter::write_image_archive(*store, {{*image, f.tags}}, o.dest, ao);
+      std::optional<Progress> progress;
+      if (!quiet) {
+        progress.emplace("writing " + o.dest);
+        ao.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
+      }
+      r = exporter::write_image_archive(*store, {{*layers, f.tags}}, o.dest, ao);
+      if (r && progress) progress->finish();
     }
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
   }

@@ -254,8 +254,11 @@ int cmd_load(const GlobalFlags& g, const std::string& file) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);  // blobs are not collected before they are tagged
   if (!lease) return report(lease.error());
-  auto names = exporter::load_archive(*store, file);
+  Progress progress("loading " + file);
+  auto names = exporter::load_archive(
+      *store, file, [&](uint64_t done, uint64_t total) { progress.update(done, total); });
   if (!names) return report(names.error());
+  progress.finish();
   for (const auto& n : *names) std::cout << "loaded " << n << "\n";
   return 0;
 }

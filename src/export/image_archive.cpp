@@ -151,8 +151,10 @@ namespace {
 // Streams a blob named by its digest (blobs/sha256/<hex>) straight into the
 // store, hashed on a second thread as it is written; a mismatch stores
 // nothing.
-Result<void> stream_blob(store::Store& store, archive::TarReader& reader,
-                         const std::string& digest) {
+using LoadProgress = std::function<void(uint64_t)>;
+
+Result<void> stream_blob(store::Store& store, archive::TarReader& reader, const std::string& digest,
+                         const LoadProgress& progress) {
   fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest));
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
@@ -161,8 +163,11 @@ Result<void> stream_blob(store::Store& store, archive::TarReader& reader,
   Result<void> r;
   {
     archive::ThreadedSink threaded(hashing);
-    r = reader.copy_data_to(threaded);
-    if (r) r = threaded.finish();
+    LoadProgress at_position;
+    if (progress) at_position = [&](uint64_t) { progress(reader.position()); };
+    CountingSink counting(threaded, at_position);
+    r = reader.copy_data_to(counting);
+    if (r) r = counting.finish();
   }
   if (r && hashing.digest() != digest)
     r = fail(Errc::invalid_argument,
@@ -176,10 +181,12 @@ Result<void> stream_blob(store::Store& store, archive::TarReader& reader,
 
 // Extracts the regular files of an archive under `dir` (paths checked);
 // blobs named by their digest go straight into the store.
-Result<void> extract(store::Store& store, const fs::path& archive_path, const fs::path& dir) {
+Result<void> extract(store::Store& store, const fs::path& archive_path, const fs::path& dir,
+                     const LoadProgress& progress) {
   auto reader = archive::TarReader::open(archive_path);
   if (!reader) return std::unexpected(reader.error());
   for (;;) {
+    if (progress) progress(reader->position());
     auto e = reader->next();
     if (!e) return std::unexpected(e.error());
     if (!*e) return {};
@@ -192,7 +199,7 @@ Result<void> extract(store::Store& store, const fs::path& archive_path, const fs
       std::string digest = "sha256:" + rel.substr(13);
       if (valid_digest(digest)) {
         if (store.has_blob(digest)) continue;
-        if (auto r = stream_blob(store, *reader, digest); !r) return r;
+        if (auto r = stream_blob(store, *reader, digest, progress); !r) return r;
         continue;
       }
     }
@@ -341,11 +348,17 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
 
 }  // namespace
 
-Result<std::vector<std::string>> load_archive(store::Store& store, const fs::path& archive_path) {
+Result<std::vector<std::string>> load_archive(
+    store::Store& store, const fs::path& archive_path,
+    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+  struct stat st {};
+  uint64_t total = ::stat(archive_path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  LoadProgress at;
+  if (progress) at = [&](uint64_t done) { progress(std::min(done, total), total); };
   auto tmp = os::TempDir::create(store.tmp_dir(), "load-");
   if (!tmp) return std::unexpected(tmp.error());
   const fs::path* dir = &tmp->path();
-  if (auto r = extract(store, archive_path, *dir); !r)
+  if (auto r = extract(store, archive_path, *dir, at); !r)
     return std::unexpected(r.error().with_context("reading " + archive_path.string()));
   if (auto r = store.sync(); !r) return std::unexpected(r.error());
   std::error_code ec;

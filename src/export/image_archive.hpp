@@ -36,7 +36,10 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
 
 // Imports every image in the archive; returns the names it tagged (or the
 // manifest digests of untagged images).
-Result<std::vector<std::string>> load_archive(store::Store& store,
-                                              const std::filesystem::path& archive);
+// `progress` (optional) is called now and then with the bytes of the file
+// read so far and its size.
+Result<std::vector<std::string>> load_archive(
+    store::Store& store, const std::filesystem::path& archive,
+    const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
 }  // namespace strata::exporter

@@ -96,7 +96,12 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
     if (!inputs) return std::unexpected(inputs.error());
     json r = {{"key", key}, {"inputs", inputs->value_or("")}};
     if ((*rec)->blob) {
-      const oci::Descriptor& blob = *(*rec)->blob;
+      oci::Descriptor blob = *(*rec)->blob;
+      if (const auto& c = opts.compression; c.compression) {
+        auto converted = layer_in(store, blob, (*rec)->diff_id, *c.compression, c.level);
+        if (!converted) return std::unexpected(converted.error());
+        blob = *converted;
+      }
       r["layer"] = blob.digest;
       r["diff_id"] = (*rec)->diff_id;
       if (live.insert(blob.digest).second) manifest.layers.push_back(blob);

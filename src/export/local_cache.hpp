@@ -12,13 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "export/convert.hpp"
 #include "store/store.hpp"
 
 namespace strata::exporter {
 
 struct CacheExportOptions {
-  bool mounts = false;  // carry the cache mounts too
-  bool reset = false;   // drop blobs the new export does not reference
+  bool mounts = false;             // carry the cache mounts too
+  bool reset = false;              // drop blobs the new export does not reference
+  CompressionOptions compression;  // of the exported layers (all of them are this build's)
 };
 
 struct CacheTransferStats {

@@ -53,6 +53,9 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime "
            "INTEGER, ctime INTEGER, ino INTEGER, digest TEXT)",
            "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",
+           "CREATE TABLE IF NOT EXISTS conversions (source TEXT, compression TEXT, level "
+           "INTEGER, digest TEXT, media_type TEXT, size INTEGER, PRIMARY KEY (source, "
+           "compression, level))",
        }) {
     if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
   }

@@ -52,6 +52,24 @@ expect_eq "$r2" "$r1" "two stores, SOURCE_DATE_EPOCH=0"
 created=$(STRATA_ROOT=$T/r1 "$STRATA" inspect "$r1" | jq -r .config.created)
 expect_eq "$created" "1970-01-01T00:00:00Z" "created from SOURCE_DATE_EPOCH"
 
+# Layers in another compression: only this build's by default, all with
+# force-compression; the result loads and runs; a second export reuses the
+# conversion (same digests).
+printf 'FROM busybox\nRUN echo z > /z\n' > "$T/Dockerfile.z"
+"$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/z.tar",compression=zstd "$T" >/dev/null
+types=$(skopeo inspect --raw oci-archive:"$T/z.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
+expect_eq "$types" "gzip gzip zstd" "compression=zstd converts this build's layers only"
+"$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/zf.tar",compression=zstd,force-compression=true "$T" >/dev/null
+types=$(skopeo inspect --raw oci-archive:"$T/zf.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
+expect_eq "$types" "zstd zstd zstd" "force-compression converts every layer"
+"$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/zf2.tar",compression=zstd,force-compression=true "$T" >/dev/null
+expect_eq "$(skopeo inspect --raw oci-archive:"$T/zf2.tar" | jq -c '[.layers[].digest]')" \
+  "$(skopeo inspect --raw oci-archive:"$T/zf.tar" | jq -c '[.layers[].digest]')" "a second conversion"
+zd=$(STRATA_ROOT=$T/zstd "$STRATA" load "$T/zf.tar" | awk '{print $2}')
+expect_eq "$(STRATA_ROOT=$T/zstd "$STRATA" run "$zd" cat /z)" "z" "an image of zstd layers runs"
+if "$STRATA" build -f "$T/Dockerfile.z" -o type=oci,dest="$T/bad.tar",compression=lz4 "$T" 2> "$T/err"; then fail "compression=lz4 accepted"; fi
+grep -q 'compression= takes gzip, zstd or uncompressed' "$T/err" || fail "unclear error: $(cat "$T/err")"
+
 if command -v podman >/dev/null; then
   "$STRATA" save busybox -o "$T/for-podman.tar"
   podman load -i "$T/for-podman.tar" >/dev/null 2>&1 || fail "podman load"

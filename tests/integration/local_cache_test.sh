@@ -77,6 +77,16 @@ Cr=$T/c; STRATA_ROOT=$Cr make_busybox
 out=$(STRATA_ROOT=$Cr "$STRATA" build --progress plain --cache-from type=archive,src="$T/cache.tar.zst" "$C" 2>&1)
 if echo "$out" | grep -q 'cache miss'; then fail "a build from the archive cache missed"; fi
 
+# compression=zstd: the exported layers are zstd, and a store built from
+# that cache has them in its image.
+STRATA_ROOT=$A "$STRATA" build --progress quiet --cache-to type=local,dest="$T/zcache",mode=max,compression=zstd "$C" >/dev/null
+types=$(skopeo inspect --raw "oci:$T/zcache:strata-cache" | jq -r '[.layers[].mediaType | split("+")[1]] | unique | join(" ")')
+expect_eq "$types" "zstd" "layers of a compression=zstd cache export"
+D=$T/d; STRATA_ROOT=$D make_busybox
+out=$(STRATA_ROOT=$D "$STRATA" build --progress plain -t z --cache-from type=local,src="$T/zcache" "$C" 2>&1)
+if echo "$out" | grep -q "cache miss"; then fail "a build from the zstd cache missed: $(echo "$out" | grep -B1 -A1 "cache miss")"; fi
+expect_eq "$(STRATA_ROOT=$D "$STRATA" run z cat /count)" "20" "an image of zstd cache layers runs"
+
 # A missing cache source is a warning; the build goes on.
 out=$(STRATA_ROOT=$Cr "$STRATA" build --progress plain --cache-from type=local,src="$T/nowhere" "$C" 2>&1) ||
   fail "a missing --cache-from failed the build: $out"

@@ -113,7 +113,7 @@ TEST(Tar, GarbageIsAnError) {
 // passed through a ThreadedSink unchanged.
 TEST(Gzip, BlocksAreMembersReadAsOneStream) {
   std::string content;
-  for (int i = 0; content.size() < (3u << 20) + 12345; ++i)
+  for (uint64_t i = 0; content.size() < (3u << 20) + 12345; ++i)
     content += "line " + std::to_string(i * 7919 % 100003) + "\n";
   auto make = [&](bool threaded) {
     StringSink out;
