@@ -462,9 +462,16 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
   }
   for (const auto& c : cache_to) {
+    exporter::CacheExportOptions eo = c.opts;
+    std::optional<Progress> progress;
+    if (!quiet) {
+      progress.emplace("exporting the cache to " + c.path);
+      eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
+    }
     auto done =
-        exporter::export_cache(*store, c.max ? result->keys : result->image_keys, c.path, c.opts);
+        exporter::export_cache(*store, c.max ? result->keys : result->image_keys, c.path, eo);
     if (!done) return report(done.error().with_context("--cache-to " + c.path));
+    if (progress) progress->finish();
     if (!quiet)
       std::cerr << fmt::format("exported {} cache records to {}: {} new blobs, {} B{}\n",
                                done->records, c.path, done->blobs_copied, done->bytes_copied,

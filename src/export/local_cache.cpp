@@ -111,6 +111,7 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
         if (!n) return std::unexpected(n.error());
         ++stats.blobs_copied;
         stats.bytes_copied += *n;
+        if (opts.progress) opts.progress(stats.bytes_copied, 0);
       }
     }
     records.push_back(std::move(r));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct CacheExportOptions {
   bool mounts = false;             // carry the cache mounts too
   bool reset = false;              // drop blobs the new export does not reference
   CompressionOptions compression;  // of the exported layers (all of them are this build's)
+  // Called after each layer written with the bytes written so far (the
+  // total is not known in advance: what the directory has is skipped).
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 struct CacheTransferStats {
