@@ -241,6 +241,7 @@ class Builder {
                          : opts_.no_cache ? "--no-cache"
                          : !use_cache     ? "--no-cache-filter " + name
                                           : miss_reason(name, index, **inputs);
+    reason = mask_secrets(reason);  // an ARG that carries a secret's value, say
     log("  cache miss: " + reason);
     record["cached"] = false;
     record["reason"] = reason;

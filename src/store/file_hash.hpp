@@ -1,6 +1,7 @@
-// Content digests of build-context files with a stat cache in the store
-// (path, size, mtime, ctime, inode -> digest): a rebuild with nothing changed
-// reads no file contents. Files that must be read are hashed in parallel.
+// Content digests of files (build contexts, cache mounts being exported)
+// with a stat cache in the store (path, size, mtime, ctime, inode -> digest):
+// a rebuild or re-export with nothing changed reads no file contents. Files
+// that must be read are hashed in parallel.
 #pragma once
 
 #include <filesystem>
