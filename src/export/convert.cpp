@@ -43,6 +43,12 @@ std::optional<archive::Compression> parse_compression(std::string_view s) {
   return std::nullopt;
 }
 
+bool needs_conversion(const oci::Descriptor& layer, const CompressionOptions& opts) {
+  if (!opts.compression) return false;
+  bool same = compression_of(layer.media_type) == *opts.compression;
+  return !same || (opts.force && opts.level >= 0);
+}
+
 Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& layer,
                                  const std::string& diff_id, archive::Compression compression,
                                  int level) {
@@ -111,9 +117,7 @@ Result<builder::StoredImage> with_compression(store::Store& store,
   for (size_t i = 0; i < out.manifest.layers.size(); ++i) {
     oci::Descriptor& l = out.manifest.layers[i];
     bool ours = i >= first_new;
-    bool same = compression_of(l.media_type) == *opts.compression;
-    // A layer in the wanted compression stays; a forced level recompresses.
-    if ((same && !(opts.force && opts.level >= 0)) || (!ours && !opts.force)) continue;
+    if (!needs_conversion(l, opts) || (!ours && !opts.force)) continue;
     std::string diff_id = i < out.layers.size() ? out.layers[i].diff_id : std::string();
     auto converted = layer_in(store, l, diff_id, *opts.compression, opts.level);
     if (!converted) return std::unexpected(converted.error());

@@ -19,6 +19,10 @@ struct CompressionOptions {
   bool force = false;  // also the layers this build did not make (and a new level)
 };
 
+// Does `layer` (one this build made) need converting for `opts`? Not when
+// it is in the wanted compression already, unless a level is forced.
+bool needs_conversion(const oci::Descriptor& layer, const CompressionOptions& opts);
+
 // The layer in `compression` (converting it if it is not), its uncompressed
 // content checked against `diff_id`.
 Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& layer,

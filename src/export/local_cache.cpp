@@ -97,7 +97,7 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
     json r = {{"key", key}, {"inputs", inputs->value_or("")}};
     if ((*rec)->blob) {
       oci::Descriptor blob = *(*rec)->blob;
-      if (const auto& c = opts.compression; c.compression) {
+      if (const auto& c = opts.compression; needs_conversion(blob, c)) {
         auto converted = layer_in(store, blob, (*rec)->diff_id, *c.compression, c.level);
         if (!converted) return std::unexpected(converted.error());
         blob = *converted;

@@ -82,6 +82,10 @@ if echo "$out" | grep -q 'cache miss'; then fail "a build from the archive cache
 STRATA_ROOT=$A "$STRATA" build --progress quiet --cache-to type=local,dest="$T/zcache",mode=max,compression=zstd "$C" >/dev/null
 types=$(skopeo inspect --raw "oci:$T/zcache:strata-cache" | jq -r '[.layers[].mediaType | split("+")[1]] | unique | join(" ")')
 expect_eq "$types" "zstd" "layers of a compression=zstd cache export"
+# Layers already in the wanted compression are exported as they are.
+STRATA_ROOT=$A "$STRATA" build --progress quiet --cache-to type=local,dest="$T/gcache",mode=max,compression=gzip "$C" >/dev/null
+expect_eq "$(skopeo inspect --raw "oci:$T/gcache:strata-cache" | jq -c '[.layers[].digest] | sort')" \
+  "$(skopeo inspect --raw "oci:$T/max:strata-cache" | jq -c '[.layers[].digest] | sort')" "gzip layers exported with compression=gzip"
 D=$T/d; STRATA_ROOT=$D make_busybox
 out=$(STRATA_ROOT=$D "$STRATA" build --progress plain -t z --cache-from type=local,src="$T/zcache" "$C" 2>&1)
 if echo "$out" | grep -q "cache miss"; then fail "a build from the zstd cache missed: $(echo "$out" | grep -B1 -A1 "cache miss")"; fi
