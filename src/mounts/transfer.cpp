@@ -150,6 +150,20 @@ Result<std::vector<Entry>> from_json(const json& m) {
   }
   if (out.empty() || !out[0].path.empty() || out[0].type != 'd')
     return fail(Errc::invalid_argument, "a manifest must start with its root directory");
+  // Every entry's parent is a directory listed before it: nothing can be
+  // written through a symlink the manifest itself creates.
+  std::set<std::string> dirs = {""}, seen = {""};
+  for (size_t i = 1; i < out.size(); ++i) {
+    const std::string& p = out[i].path;
+    if (!seen.insert(p).second)
+      return fail(Errc::invalid_argument, fmt::format("{} is listed twice", p));
+    size_t slash = p.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : p.substr(0, slash);
+    if (p.empty() || !dirs.count(parent))
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: its parent is not a directory listed before it", p));
+    if (out[i].type == 'd') dirs.insert(p);
+  }
   return out;
 }
 

@@ -160,6 +160,28 @@ done
 out=$(STRATA_ROOT=$T/fresh-mounts "$STRATA" cache import-mounts "$T/mounts")
 echo "$out" | grep -q ': 0 blobs, 0 B read' || fail "a second import read blobs: $out"
 
+# A tampered export cannot write outside the mount through a symlink it makes.
+mkdir -p "$T/evil/blobs/sha256" "$T/outside"
+printf 'pwned' > "$T/evil/payload"
+python3 - "$T/evil" "$T/outside" <<'PY'
+import hashlib, json, os, sys
+root, outside = sys.argv[1], sys.argv[2]
+data = b"pwned"
+d = "sha256:" + hashlib.sha256(data).hexdigest()
+open(os.path.join(root, "blobs/sha256", d[7:]), "wb").write(data)
+m = {"mediaType": "application/vnd.strata.cache-mount.v1+json", "id": "evil", "entries": [
+    {"path": "", "type": "d", "mode": 493, "uid": 0, "gid": 0, "mtime": 0},
+    {"path": "link", "type": "l", "mode": 511, "uid": 0, "gid": 0, "mtime": 0, "link": outside},
+    {"path": "link/file", "type": "f", "mode": 420, "uid": 0, "gid": 0, "mtime": 0, "size": 5, "digest": d}]}
+text = json.dumps(m).encode()
+md = "sha256:" + hashlib.sha256(text).hexdigest()
+open(os.path.join(root, "blobs/sha256", md[7:]), "wb").write(text)
+json.dump({"version": 1, "mounts": {"evil": md}}, open(os.path.join(root, "strata-mounts.json"), "w"))
+PY
+if "$STRATA" cache import-mounts "$T/evil" 2> "$T/err"; then fail "a manifest writing through a symlink was imported"; fi
+grep -q 'parent is not a directory' "$T/err" || fail "unclear error: $(cat "$T/err")"
+[ -z "$(ls -A "$T/outside")" ] || fail "the import wrote outside the mount"
+
 # --- prune --mounts: a size cap per id drops the least recently used files.
 "$STRATA" cache prune --mounts --keep-storage 1MB | grep -q 'files from others' || fail "prune --mounts"
 size=$("$STRATA" cache du | awk '$1 == "travel" { print $2, $3 }')
