@@ -204,6 +204,9 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
     store::Store::CacheRecord rec;
     std::string layer = r.value("layer", "");
     if (!layer.empty()) {
+      if (!valid_digest(layer))
+        return fail(Errc::invalid_argument,
+                    fmt::format("record {} names a layer that is not a digest: {}", key, layer));
       auto it = layers.find(layer);
       if (it == layers.end())
         return fail(Errc::invalid_argument,
