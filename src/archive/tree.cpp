@@ -5,8 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include "archive/sink.hpp"
 #include "archive/tar.hpp"
 #include "os/fs.hpp"
@@ -14,37 +12,6 @@
 namespace fs = std::filesystem;
 
 namespace strata::archive {
-
-namespace {
-
-Result<void> add_tree(TarWriter& tar, const fs::path& root, const std::string& rel) {
-  auto names = os::list_dir(rel.empty() ? root : root / rel);
-  if (!names) return std::unexpected(names.error());
-  std::sort(names->begin(), names->end());
-  for (const auto& name : *names) {
-    std::string path = rel.empty() ? name : rel + "/" + name;
-    fs::path full = root / path;
-    struct stat st {};
-    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", full));
-    TarEntry t;
-    t.path = path;
-    t.mode = st.st_mode & 07777;
-    t.mtime = st.st_mtime;
-    if (S_ISDIR(st.st_mode)) {
-      t.type = TarEntry::dir;
-      if (auto r = tar.add(t); !r) return r;
-      if (auto r = add_tree(tar, root, path); !r) return r;
-    } else if (S_ISREG(st.st_mode)) {
-      t.size = static_cast<uint64_t>(st.st_size);
-      os::UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!in) return std::unexpected(os::errno_error("opening", full));
-      if (auto r = tar.add(t, in.get()); !r) return r;
-    }
-  }
-  return {};
-}
-
-}  // namespace
 
 bool is_archive_name(const fs::path& p) {
   std::string s = p.filename().string();
@@ -64,7 +31,23 @@ Result<void> pack_directory(const fs::path& dir, const fs::path& file) {
     FdSink out(fd.get());
     auto compressor = make_compressor(c, out);
     TarWriter tar(*compressor);
-    auto r = add_tree(tar, dir, "");
+    auto r = os::walk_sorted(
+        dir,
+        [&](const std::string& rel, const fs::path& full, const struct stat& st) -> Result<void> {
+          TarEntry t;
+          t.path = rel;
+          t.mode = st.st_mode & 07777;
+          t.mtime = st.st_mtime;
+          if (S_ISDIR(st.st_mode)) {
+            t.type = TarEntry::dir;
+            return tar.add(t);
+          }
+          if (!S_ISREG(st.st_mode)) return {};
+          t.size = static_cast<uint64_t>(st.st_size);
+          os::UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+          if (!in) return std::unexpected(os::errno_error("opening", full));
+          return tar.add(t, in.get());
+        });
     if (r) r = tar.finish();
     if (!r) {
       ::unlink(tmp.c_str());
@@ -98,6 +81,26 @@ Result<void> unpack_directory(const fs::path& file, const fs::path& dir) {
       if (auto r = reader->copy_data_to(out.get()); !r) return r;
     }
   }
+}
+
+Result<void> write_directory_or_archive(const fs::path& dest, const fs::path& tmp_parent,
+                                        const DirectoryWork& write) {
+  if (!is_archive_name(dest)) return write(dest);
+  auto tmp = os::TempDir::create(tmp_parent, "pack-");
+  if (!tmp) return std::unexpected(tmp.error());
+  if (auto r = write(tmp->path()); !r) return r;
+  return pack_directory(tmp->path(), dest);
+}
+
+Result<void> read_directory_or_archive(const fs::path& src, const fs::path& tmp_parent,
+                                       const DirectoryWork& read) {
+  struct stat st {};
+  if (::stat(src.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", src));
+  if (S_ISDIR(st.st_mode)) return read(src);
+  auto tmp = os::TempDir::create(tmp_parent, "unpack-");
+  if (!tmp) return std::unexpected(tmp.error());
+  if (auto r = unpack_directory(src, tmp->path()); !r) return r;
+  return read(tmp->path());
 }
 
 }  // namespace strata::archive

@@ -164,22 +164,28 @@ int cmd_cache_du(const GlobalFlags& g) {
   return 0;
 }
 
-int cmd_prune_mounts(store::Store& store, const ImageArgs& a) {
-  mounts::MountPruneOptions o;
+// --keep-storage and --keep-duration of `cache prune` (for records, or with
+// --mounts for each cache mount).
+Result<void> parse_prune_limits(const ImageArgs& a, std::optional<uint64_t>& size,
+                                std::optional<int64_t>& age) {
   if (!a.keep_storage.empty()) {
-    o.max_size = store::parse_size(a.keep_storage);
-    if (!o.max_size)
-      return report(Error{
+    size = store::parse_size(a.keep_storage);
+    if (!size)
+      return fail(
           Errc::invalid_argument,
-          fmt::format("--keep-storage {}: use a size such as 2GB or 500MiB", a.keep_storage)});
+          fmt::format("--keep-storage {}: use a size such as 10GB or 500MiB", a.keep_storage));
   }
   if (!a.keep_duration.empty()) {
-    o.keep_duration = store::parse_age(a.keep_duration);
-    if (!o.keep_duration)
-      return report(Error{
+    age = store::parse_age(a.keep_duration);
+    if (!age)
+      return fail(
           Errc::invalid_argument,
-          fmt::format("--keep-duration {}: use a duration such as 24h or 7d", a.keep_duration)});
+          fmt::format("--keep-duration {}: use a duration such as 24h or 7d", a.keep_duration));
   }
+  return {};
+}
+
+int cmd_prune_mounts(store::Store& store, const mounts::MountPruneOptions& o) {
   auto r = mounts::prune_cache_mounts(store, o);
   if (!r) return report(r.error());
   std::cout << fmt::format(
@@ -218,20 +224,7 @@ int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
   if (!store) return report(store.error());
   store::PruneOptions o;
   o.all = a.prune_all;
-  if (!a.keep_storage.empty()) {
-    o.keep_storage = store::parse_size(a.keep_storage);
-    if (!o.keep_storage)
-      return report(Error{
-          Errc::invalid_argument,
-          fmt::format("--keep-storage {}: use a size such as 10GB or 500MiB", a.keep_storage)});
-  }
-  if (!a.keep_duration.empty()) {
-    o.keep_duration = store::parse_age(a.keep_duration);
-    if (!o.keep_duration)
-      return report(Error{
-          Errc::invalid_argument,
-          fmt::format("--keep-duration {}: use a duration such as 24h or 7d", a.keep_duration)});
-  }
+  if (auto r = parse_prune_limits(a, o.keep_storage, o.keep_duration); !r) return report(r.error());
   auto lease = store::Lease::take(*store, true, false);
   if (!lease) return report(lease.error());
   std::optional<store::Lease> waited;
@@ -241,7 +234,7 @@ int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
     if (!again) return report(again.error());
     waited = std::move(*again);
   }
-  if (a.prune_mounts) return cmd_prune_mounts(*store, a);
+  if (a.prune_mounts) return cmd_prune_mounts(*store, {o.keep_storage, o.keep_duration});
   auto r = store::prune(*store, o);
   if (!r) return report(r.error());
   std::cout << fmt::format("removed {} cache records, {} blobs, {} snapshots: {} freed\n",

@@ -6,24 +6,13 @@
 
 #include "archive/tar.hpp"
 #include "os/fs.hpp"
+#include "snapshot/layer.hpp"
 
 namespace fs = std::filesystem;
 
 namespace strata::exporter {
 
 namespace {
-
-std::string media_type_of(archive::Compression c) {
-  switch (c) {
-    case archive::Compression::gzip:
-      return oci::kLayerGzip;
-    case archive::Compression::zstd:
-      return oci::kLayerZstd;
-    case archive::Compression::none:
-      break;
-  }
-  return oci::kLayerTar;
-}
 
 std::optional<archive::Compression> compression_of(const std::string& media_type) {
   if (media_type.ends_with("+gzip") || media_type.ends_with(".tar.gzip") ||
@@ -59,7 +48,7 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
       {layer.digest, name, std::to_string(level)});
   if (!rows) return std::unexpected(rows.error());
   if (!rows->empty() && (*rows)[0][0] && store.has_blob(*(*rows)[0][0]))
-    return oci::Descriptor{(*rows)[0][1].value_or(media_type_of(compression)),
+    return oci::Descriptor{(*rows)[0][1].value_or(snapshot::layer_media_type(compression)),
                            *(*rows)[0][0],
                            std::stoll((*rows)[0][2].value_or("0")),
                            {},
@@ -97,7 +86,8 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
     ::unlink(tmp.c_str());
   else if (auto r = store.commit_blob(tmp, digest); !r)
     return std::unexpected(r.error());
-  oci::Descriptor out{media_type_of(compression), digest, static_cast<int64_t>(size), {}, {}};
+  oci::Descriptor out{
+      snapshot::layer_media_type(compression), digest, static_cast<int64_t>(size), {}, {}};
   if (auto r = store.db().exec(
           "INSERT OR REPLACE INTO conversions (source, compression, level, digest, media_type, "
           "size) VALUES (?, ?, ?, ?, ?, ?)",

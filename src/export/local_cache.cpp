@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "archive/tree.hpp"
 #include "digest/sha256.hpp"
@@ -31,30 +32,6 @@ fs::path blob_in(const fs::path& dir, std::string_view digest) {
 bool present(const fs::path& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
-}
-
-// Copies a file through a temporary name beside the destination.
-Result<uint64_t> copy_blob(const fs::path& from, const fs::path& to) {
-  os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) return std::unexpected(os::errno_error("opening", from));
-  fs::path tmp = to.string() + fmt::format(".tmp{}", ::getpid());
-  os::UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out) return std::unexpected(os::errno_error("creating", tmp));
-  uint64_t total = 0;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(os::errno_error("reading", from));
-    if (n == 0) break;
-    if (auto w = os::write_all(out.get(), buf, static_cast<size_t>(n)); !w)
-      return std::unexpected(w.error());
-    total += static_cast<uint64_t>(n);
-  }
-  out.reset();
-  if (::rename(tmp.c_str(), to.c_str()) != 0)
-    return std::unexpected(os::errno_error("renaming", tmp));
-  return total;
 }
 
 Result<void> put_json_blob(const fs::path& dir, const std::string& text, std::string& digest) {
@@ -107,7 +84,7 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
       if (live.insert(blob.digest).second) manifest.layers.push_back(blob);
       fs::path to = blob_in(dir, blob.digest);
       if (!present(to)) {
-        auto n = copy_blob(store.blob_path(blob.digest), to);
+        auto n = os::copy_file_atomic(store.blob_path(blob.digest), to);
         if (!n) return std::unexpected(n.error());
         ++stats.blobs_copied;
         stats.bytes_copied += *n;
@@ -195,6 +172,9 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   json config = json::parse(*config_text, nullptr, false);
   if (!config.is_object() || !config.contains("records"))
     return fail(Errc::invalid_argument, "the cache config has no records");
+  // The layers first, hashed as they are copied; one sync; then the records
+  // that name them.
+  std::vector<std::tuple<std::string, store::Store::CacheRecord, std::string>> records;
   for (const auto& r : config["records"]) {
     std::string key = r.value("key", "");
     if (key.empty()) continue;
@@ -213,17 +193,29 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
                     fmt::format("record {} names a layer the manifest lacks", key));
       if (!store.has_blob(layer)) {
         fs::path tmp = store.tmp_dir() / fmt::format("cache-import-{}", ::getpid());
-        auto n = copy_blob(blob_in(dir, layer), tmp);
+        Sha256 hash;
+        auto n = os::copy_file_atomic(
+            blob_in(dir, layer), tmp, [&](std::string_view chunk) { hash.update(chunk); },
+            [&]() -> Result<void> {
+              std::string got = hash.finish();
+              if (got == layer) return {};
+              return fail(Errc::invalid_argument,
+                          fmt::format("digest mismatch: expected {}, content has {}", layer, got));
+            });
         if (!n) return std::unexpected(n.error());
-        if (auto c = store.commit_blob(tmp, layer); !c) return std::unexpected(c.error());
+        if (auto c = store.adopt_blob(tmp, layer); !c) return std::unexpected(c.error());
         ++stats.blobs_copied;
         stats.bytes_copied += *n;
       }
       rec.blob = it->second;
       rec.diff_id = r.value("diff_id", "");
     }
-    if (auto p = store.cache_put(key, rec, r.value("inputs", "")); !p)
-      return std::unexpected(p.error());
+    records.emplace_back(key, rec, r.value("inputs", ""));
+  }
+  if (stats.blobs_copied > 0)
+    if (auto y = store.sync(); !y) return std::unexpected(y.error());
+  for (const auto& [key, rec, inputs] : records) {
+    if (auto p = store.cache_put(key, rec, inputs); !p) return std::unexpected(p.error());
     ++stats.records;
   }
   if (present(dir / "strata-mounts.json")) {
@@ -240,23 +232,27 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
 
 Result<CacheTransferStats> export_cache(store::Store& store, const std::vector<std::string>& keys,
                                         const fs::path& dest, const CacheExportOptions& opts) {
-  if (!archive::is_archive_name(dest)) return export_to_dir(store, keys, dest, opts);
-  auto tmp = os::TempDir::create(store.tmp_dir(), "cache-export-");
-  if (!tmp) return std::unexpected(tmp.error());
-  auto stats = export_to_dir(store, keys, tmp->path(), opts);
-  if (!stats) return stats;
-  if (auto r = archive::pack_directory(tmp->path(), dest); !r) return std::unexpected(r.error());
+  CacheTransferStats stats;
+  auto r = archive::write_directory_or_archive(dest, store.tmp_dir(), [&](const fs::path& dir) {
+    auto s = export_to_dir(store, keys, dir, opts);
+    if (!s) return Result<void>(std::unexpected(s.error()));
+    stats = *s;
+    return Result<void>();
+  });
+  if (!r) return std::unexpected(r.error());
   return stats;
 }
 
 Result<CacheTransferStats> import_cache(store::Store& store, const fs::path& src) {
-  struct stat st {};
-  if (::stat(src.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", src));
-  if (S_ISDIR(st.st_mode)) return import_from_dir(store, src);
-  auto tmp = os::TempDir::create(store.tmp_dir(), "cache-import-");
-  if (!tmp) return std::unexpected(tmp.error());
-  if (auto r = archive::unpack_directory(src, tmp->path()); !r) return std::unexpected(r.error());
-  return import_from_dir(store, tmp->path());
+  CacheTransferStats stats;
+  auto r = archive::read_directory_or_archive(src, store.tmp_dir(), [&](const fs::path& dir) {
+    auto s = import_from_dir(store, dir);
+    if (!s) return Result<void>(std::unexpected(s.error()));
+    stats = *s;
+    return Result<void>();
+  });
+  if (!r) return std::unexpected(r.error());
+  return stats;
 }
 
 }  // namespace strata::exporter

@@ -12,6 +12,7 @@
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "store/gc.hpp"
 
 namespace fs = std::filesystem;
 
@@ -142,8 +143,8 @@ Result<std::vector<CacheMountInfo>> list_cache_mounts(store::Store& store) {
   if (!r) return std::unexpected(r.error());
   for (auto& m : out) {
     m.dir = cache_mount_dir(store, m.id);
-    std::vector<FileAge> files;
-    collect_files(m.dir, files, m.size);
+    std::set<std::pair<dev_t, ino_t>> seen;
+    m.size = store::tree_size(m.dir, &seen);
   }
   return out;
 }

@@ -44,45 +44,35 @@ struct Entry {
 
 // Every directory, regular file and symlink under `root`, parents before
 // children, names sorted (so manifests are reproducible).
-Result<void> walk(const fs::path& root, const std::string& rel, std::vector<Entry>& out) {
-  fs::path dir = rel.empty() ? root : root / rel;
-  auto names = os::list_dir(dir);
-  if (!names) return std::unexpected(names.error());
-  std::sort(names->begin(), names->end());
-  for (const auto& name : *names) {
-    std::string path = rel.empty() ? name : rel + "/" + name;
-    fs::path full = root / path;
-    struct stat st {};
-    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", full));
-    Entry e;
-    e.path = path;
-    e.full = full.string();
-    e.mode = st.st_mode & 07777;
-    e.uid = st.st_uid;
-    e.gid = st.st_gid;
-    e.mtime = ns(st.st_mtim);
-    e.ctime = ns(st.st_ctim);
-    e.ino = static_cast<int64_t>(st.st_ino);
-    if (S_ISDIR(st.st_mode)) {
-      e.type = 'd';
-      out.push_back(e);
-      if (auto r = walk(root, path, out); !r) return r;
-      continue;
-    }
-    if (S_ISREG(st.st_mode)) {
-      e.size = static_cast<uint64_t>(st.st_size);
-    } else if (S_ISLNK(st.st_mode)) {
-      e.type = 'l';
-      std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
-      ssize_t n = ::readlink(full.c_str(), buf.data(), buf.size());
-      if (n < 0) return std::unexpected(os::errno_error("readlink", full));
-      e.link = buf.substr(0, static_cast<size_t>(n));
-    } else {
-      continue;  // sockets, fifos, devices: not kept
-    }
-    out.push_back(std::move(e));
-  }
-  return {};
+Result<void> walk(const fs::path& root, std::vector<Entry>& out) {
+  return os::walk_sorted(
+      root,
+      [&](const std::string& rel, const fs::path& full, const struct stat& st) -> Result<void> {
+        Entry e;
+        e.path = rel;
+        e.full = full.string();
+        e.mode = st.st_mode & 07777;
+        e.uid = st.st_uid;
+        e.gid = st.st_gid;
+        e.mtime = ns(st.st_mtim);
+        e.ctime = ns(st.st_ctim);
+        e.ino = static_cast<int64_t>(st.st_ino);
+        if (S_ISDIR(st.st_mode)) {
+          e.type = 'd';
+        } else if (S_ISREG(st.st_mode)) {
+          e.size = static_cast<uint64_t>(st.st_size);
+        } else if (S_ISLNK(st.st_mode)) {
+          e.type = 'l';
+          std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
+          ssize_t n = ::readlink(full.c_str(), buf.data(), buf.size());
+          if (n < 0) return std::unexpected(os::errno_error("readlink", full));
+          e.link = buf.substr(0, static_cast<size_t>(n));
+        } else {
+          return {};  // sockets, fifos, devices: not kept
+        }
+        out.push_back(std::move(e));
+        return {};
+      });
 }
 
 // The entries of a mount directory with the digests of its files.
@@ -92,7 +82,7 @@ Result<std::vector<Entry>> scan(store::Store& store, const fs::path& dir) {
   if (::stat(dir.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", dir));
   entries.push_back({"", 'd', st.st_mode & 07777, st.st_uid, st.st_gid, ns(st.st_mtim), 0, "", "",
                      dir.string(), 0, 0});
-  if (auto r = walk(dir, "", entries); !r) return std::unexpected(r.error());
+  if (auto r = walk(dir, entries); !r) return std::unexpected(r.error());
   std::vector<store::FileId> ids;
   for (const auto& e : entries)
     if (e.type == 'f')
@@ -171,27 +161,6 @@ fs::path blob_path(const fs::path& dir, std::string_view digest) {
   return dir / "blobs" / "sha256" / std::string(digest_hex(digest));
 }
 
-// Copies a file to `to` through a temporary name beside it.
-Result<void> copy_to(const fs::path& from, const fs::path& to) {
-  os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) return std::unexpected(os::errno_error("opening", from));
-  fs::path tmp = to.string() + fmt::format(".tmp{}", ::getpid());
-  os::UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out) return std::unexpected(os::errno_error("creating", tmp));
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(os::errno_error("reading", from));
-    if (n == 0) break;
-    if (auto w = os::write_all(out.get(), buf, static_cast<size_t>(n)); !w) return w;
-  }
-  out.reset();
-  if (::rename(tmp.c_str(), to.c_str()) != 0)
-    return std::unexpected(os::errno_error("renaming", tmp));
-  return {};
-}
-
 Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& wanted,
                                     const fs::path& dest) {
   TransferStats stats;
@@ -224,7 +193,7 @@ Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::
       fs::path blob = blob_path(dest, e.digest);
       struct stat st {};
       if (::stat(blob.c_str(), &st) == 0) continue;  // written by an earlier export
-      if (auto r = copy_to(e.full, blob); !r) return std::unexpected(r.error());
+      if (auto r = os::copy_file_atomic(e.full, blob); !r) return std::unexpected(r.error());
       ++stats.blobs_copied;
       stats.bytes_copied += e.size;
     }
@@ -269,13 +238,17 @@ Result<void> restore(store::Store& store, const fs::path& src, const std::vector
         if (::symlink(e.link.c_str(), p.c_str()) != 0)
           return std::unexpected(os::errno_error("creating symlink", p));
       } else {
+        // Hashed as it is copied; a blob that does not match is not kept.
         fs::path blob = blob_path(src, e.digest);
-        auto d = sha256_file(blob);
-        if (!d) return std::unexpected(d.error());
-        if (*d != e.digest)
-          return fail(Errc::invalid_argument,
-                      fmt::format("{} does not match its digest {}", blob.string(), e.digest));
-        if (auto r = copy_to(blob, p); !r) return r;
+        Sha256 hash;
+        auto copied = os::copy_file_atomic(
+            blob, p, [&](std::string_view chunk) { hash.update(chunk); },
+            [&]() -> Result<void> {
+              if (hash.finish() == e.digest) return {};
+              return fail(Errc::invalid_argument,
+                          fmt::format("{} does not match its digest {}", blob.string(), e.digest));
+            });
+        if (!copied) return std::unexpected(copied.error());
         ++stats.blobs_copied;
         stats.bytes_copied += e.size;
       }
@@ -337,23 +310,27 @@ Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) 
 
 Result<TransferStats> export_mounts(store::Store& store, const std::vector<std::string>& ids,
                                     const fs::path& dest) {
-  if (!archive::is_archive_name(dest)) return export_to_dir(store, ids, dest);
-  auto tmp = os::TempDir::create(store.tmp_dir(), "export-");
-  if (!tmp) return std::unexpected(tmp.error());
-  auto stats = export_to_dir(store, ids, tmp->path());
-  if (!stats) return stats;
-  if (auto r = archive::pack_directory(tmp->path(), dest); !r) return std::unexpected(r.error());
+  TransferStats stats;
+  auto r = archive::write_directory_or_archive(dest, store.tmp_dir(), [&](const fs::path& dir) {
+    auto s = export_to_dir(store, ids, dir);
+    if (!s) return Result<void>(std::unexpected(s.error()));
+    stats = *s;
+    return Result<void>();
+  });
+  if (!r) return std::unexpected(r.error());
   return stats;
 }
 
 Result<TransferStats> import_mounts(store::Store& store, const fs::path& src) {
-  struct stat st {};
-  if (::stat(src.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", src));
-  if (S_ISDIR(st.st_mode)) return import_from_dir(store, src);
-  auto tmp = os::TempDir::create(store.tmp_dir(), "import-");
-  if (!tmp) return std::unexpected(tmp.error());
-  if (auto r = archive::unpack_directory(src, tmp->path()); !r) return std::unexpected(r.error());
-  return import_from_dir(store, tmp->path());
+  TransferStats stats;
+  auto r = archive::read_directory_or_archive(src, store.tmp_dir(), [&](const fs::path& dir) {
+    auto s = import_from_dir(store, dir);
+    if (!s) return Result<void>(std::unexpected(s.error()));
+    stats = *s;
+    return Result<void>();
+  });
+  if (!r) return std::unexpected(r.error());
+  return stats;
 }
 
 }  // namespace strata::mounts

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -91,6 +92,60 @@ Result<std::vector<std::string>> list_dir(const fs::path& dir) {
     return std::unexpected(errno_error("reading", dir));
   }
   return names;
+}
+
+namespace {
+
+Result<void> walk_from(const fs::path& root, const std::string& rel, const TreeVisitor& visit) {
+  auto names = list_dir(rel.empty() ? root : root / rel);
+  if (!names) return std::unexpected(names.error());
+  std::sort(names->begin(), names->end());
+  for (const auto& name : *names) {
+    std::string path = rel.empty() ? name : rel + "/" + name;
+    fs::path full = root / path;
+    struct stat st {};
+    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(errno_error("stat", full));
+    if (auto r = visit(path, full, st); !r) return r;
+    if (S_ISDIR(st.st_mode))
+      if (auto r = walk_from(root, path, visit); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> walk_sorted(const fs::path& root, const TreeVisitor& visit) {
+  return walk_from(root, "", visit);
+}
+
+Result<uint64_t> copy_file_atomic(const fs::path& from, const fs::path& to,
+                                  const std::function<void(std::string_view)>& observe,
+                                  const std::function<Result<void>()>& check) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return std::unexpected(errno_error("opening", from));
+  fs::path tmp = to.string() + fmt::format(".tmp{}", ::getpid());
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out) return std::unexpected(errno_error("creating", tmp));
+  auto failed = [&](Error e) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(std::move(e));
+  };
+  uint64_t total = 0;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failed(errno_error("reading", from));
+    if (n == 0) break;
+    if (observe) observe(std::string_view(buf, static_cast<size_t>(n)));
+    if (auto w = write_all(out.get(), buf, static_cast<size_t>(n)); !w) return failed(w.error());
+    total += static_cast<uint64_t>(n);
+  }
+  out.reset();
+  if (check)
+    if (auto c = check(); !c) return failed(c.error());
+  if (::rename(tmp.c_str(), to.c_str()) != 0) return failed(errno_error("renaming", tmp));
+  return total;
 }
 
 Result<void> make_dirs(const fs::path& path) {

@@ -3,9 +3,11 @@
 // directory is fsynced, so a crash leaves the old file or the new one.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +50,21 @@ Error errno_error(std::string_view what, const std::filesystem::path& path);
 
 // The names in a directory, without "." and "..", in no particular order.
 Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir);
+
+// Calls `visit` for every entry under `root` (symlinks are not followed),
+// parents before children, names sorted; `rel` is "/"-separated.
+using TreeVisitor = std::function<Result<void>(
+    const std::string& rel, const std::filesystem::path& full, const struct stat& st)>;
+Result<void> walk_sorted(const std::filesystem::path& root, const TreeVisitor& visit);
+
+// Copies `from` to `to` through a temporary name beside it, so that `to` is
+// absent or whole. `observe` sees every chunk as it is copied (to hash it);
+// an error from `check`, run before the rename, leaves `to` untouched.
+// Returns the bytes copied.
+Result<uint64_t> copy_file_atomic(const std::filesystem::path& from,
+                                  const std::filesystem::path& to,
+                                  const std::function<void(std::string_view)>& observe = {},
+                                  const std::function<Result<void>()>& check = {});
 
 Result<std::string> read_file(const std::filesystem::path& path);
 // Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).

@@ -242,6 +242,8 @@ class LayerWriter {
   size_t count_ = 0;
 };
 
+}  // namespace
+
 std::string layer_media_type(archive::Compression c) {
   switch (c) {
     case archive::Compression::gzip:
@@ -253,8 +255,6 @@ std::string layer_media_type(archive::Compression c) {
   }
   return oci::kLayerGzip;
 }
-
-}  // namespace
 
 Result<Layer> write_layer(const fs::path& upper, store::Store& store, const DiffOptions& opts) {
   auto tmp = os::make_temp_dir(store.tmp_dir(), "layer-");

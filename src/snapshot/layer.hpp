@@ -33,6 +33,9 @@ struct Layer {
   bool empty = false;    // nothing changed
 };
 
+// The OCI media type of a layer in that compression.
+std::string layer_media_type(archive::Compression c);
+
 // Writes the changes in an overlay upper dir as a layer blob in the store.
 Result<Layer> write_layer(const std::filesystem::path& upper, store::Store& store,
                           const DiffOptions& opts);

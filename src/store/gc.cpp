@@ -17,12 +17,7 @@ using nlohmann::json;
 
 namespace strata::store {
 
-namespace {
-
-// The size of the files under `p`. A file with several links is counted
-// once per `seen` set (snapshots share COPY objects), or not at all without
-// one (what removing `p` alone would not free).
-uint64_t tree_size(const fs::path& p, std::set<std::pair<dev_t, ino_t>>* seen = nullptr) {
+uint64_t tree_size(const fs::path& p, std::set<std::pair<dev_t, ino_t>>* seen) {
   uint64_t total = 0;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec),
@@ -35,6 +30,8 @@ uint64_t tree_size(const fs::path& p, std::set<std::pair<dev_t, ino_t>>* seen = 
   }
   return total;
 }
+
+namespace {
 
 // Removes the objects no snapshot links to; returns the bytes freed.
 uint64_t remove_unused_objects(const fs::path& objects) {

@@ -5,8 +5,13 @@
 // nothing a running build uses (even in another strata process) is removed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <optional>
+#include <set>
+#include <utility>
 
 #include "store/store.hpp"
 
@@ -23,6 +28,12 @@ struct Usage {
 };
 
 Result<Usage> disk_usage(Store& store);
+
+// The size of the files under `p`. A file with several links is counted
+// once per `seen` set (snapshots share COPY objects), or not at all without
+// one (what removing `p` alone would not free).
+uint64_t tree_size(const std::filesystem::path& p,
+                   std::set<std::pair<dev_t, ino_t>>* seen = nullptr);
 
 struct PruneOptions {
   bool all = false;                      // every cache record and cache mount
