@@ -146,13 +146,18 @@ class Builder {
     if (opts_.log) opts_.log(s);
   }
 
+  // A named image: from the store, pulled (lazily) when missing.
+  Result<StoredImage> image(const std::string& name) {
+    return find_or_pull(store_, name, opts_.pull, false);
+  }
+
   Result<StageImage> base_of(const PlannedStage& stage) {
     StageImage img;
     switch (stage.base.kind) {
       case SourceRef::stage:
         return built(stage.base.index);
       case SourceRef::image: {
-        auto stored = load_image(store_, stage.base.name);
+        auto stored = image(stage.base.name);
         if (!stored) return std::unexpected(stored.error());
         img.config = stored->config;
         img.layers = stored->layers;
@@ -397,7 +402,7 @@ class Builder {
       case SourceRef::scratch:
         return std::string("scratch");
       case SourceRef::image: {
-        auto img = load_image(store_, ref.name);
+        auto img = image(ref.name);
         if (!img) return std::unexpected(img.error());
         return "image:" + img->manifest_desc.digest;
       }
@@ -728,7 +733,7 @@ class Builder {
   Result<Rootfs> mount_ref(const SourceRef& ref) {
     if (ref.kind == SourceRef::stage) return Rootfs::mount(store_, built(ref.index).layers, false);
     if (ref.kind == SourceRef::scratch) return Rootfs::mount(store_, {}, false);
-    auto img = load_image(store_, ref.name);
+    auto img = image(ref.name);
     if (!img) return std::unexpected(img.error());
     return Rootfs::mount(store_, img->layers, false);
   }

@@ -13,6 +13,7 @@
 
 #include "archive/sink.hpp"
 #include "builder/image.hpp"
+#include "builder/pull.hpp"
 #include "dockerfile/dockerignore.hpp"
 #include "exec/runtime.hpp"
 #include "frontend/plan.hpp"
@@ -38,7 +39,9 @@ struct BuildOptions {
   // written to the store.
   std::map<std::string, std::string> secrets;
   std::map<std::string, std::filesystem::path> ssh;  // --ssh id -> agent socket
-  std::function<void(const std::string&)> log;       // progress, one line at a time
+  // Images the store lacks are pulled (lazily: layers when a step needs them).
+  PullOptions pull;
+  std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 
 struct BuildResult {

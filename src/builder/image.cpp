@@ -39,8 +39,13 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref) {
     return fail(Errc::syntax, fmt::format("image {}: {} layers but {} diff ids", ref,
                                           img.manifest.layers.size(), diff_ids.size()));
   }
-  for (size_t i = 0; i < diff_ids.size(); ++i)
-    img.layers.push_back({img.manifest.layers[i], diff_ids[i]});
+  for (size_t i = 0; i < diff_ids.size(); ++i) {
+    oci::Descriptor layer = img.manifest.layers[i];
+    // A Docker schema 2 image's layers carry Docker's media type for what
+    // OCI calls tar+gzip; images built on it are OCI throughout.
+    if (layer.media_type == oci::kDockerLayerGzip) layer.media_type = oci::kLayerGzip;
+    img.layers.push_back({layer, diff_ids[i]});
+  }
   return img;
 }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +23,8 @@
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
 #include "export/local_cache.hpp"
+#include "export/push.hpp"
+#include "export/registry_cache.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
@@ -131,11 +134,12 @@ Result<bool> compression_key(const std::string& flag, const std::string& spec, c
   return false;
 }
 
-// --cache-to / --cache-from: type=local|archive with dest= or src=, and
-// mode=, mounts=, reset=.
+// --cache-to / --cache-from: type=local|archive with dest= or src=, or
+// type=registry with ref=; and mode=, mounts=, reset=.
 struct CacheSpec {
-  std::string type, path;
-  bool max = false;  // mode=max: every step, not only the image's
+  std::string type, path;   // path: dest=, src= or ref=
+  registry::Reference ref;  // type=registry
+  bool max = false;         // mode=max: every step, not only the image's
   exporter::CacheExportOptions opts;
 };
 
@@ -168,21 +172,33 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
       return std::unexpected(b.error());
     else
       return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: unknown key \"{}\" (type=, dest=/src=, mode=min|max, "
+                  fmt::format("{} {}: unknown key \"{}\" (type=, dest=/src=/ref=, mode=min|max, "
                               "mounts=, reset=)",
                               flag, spec, k));
   }
-  if (c.type == "registry")
+  if (c.type != "local" && c.type != "archive" && c.type != "registry")
     return fail(Errc::invalid_argument,
-                fmt::format("{} {}: registry caches are not supported yet; use type=local or "
-                            "type=archive",
-                            flag, spec));
-  if (c.type != "local" && c.type != "archive")
-    return fail(Errc::invalid_argument,
-                fmt::format("{} {}: type= must be local or archive", flag, spec));
+                fmt::format("{} {}: type= must be local, archive or registry", flag, spec));
   if (c.path.empty())
-    return fail(Errc::invalid_argument, fmt::format("{} {}: say where: {}=PATH", flag, spec,
-                                                    flag == "--cache-to" ? "dest" : "src"));
+    return fail(Errc::invalid_argument, fmt::format("{} {}: say where: {}", flag, spec,
+                                                    c.type == "registry"   ? "ref=HOST/REPO:TAG"
+                                                    : flag == "--cache-to" ? "dest=PATH"
+                                                                           : "src=PATH"));
+  if (c.type == "registry") {
+    auto ref = registry::parse_reference(c.path);
+    if (!ref) return std::unexpected(ref.error().with_context(flag + " " + spec));
+    c.ref = *ref;
+    if (c.opts.reset)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: reset= is for type=local (a registry keeps what a tag "
+                              "references)",
+                              flag, spec));
+    if (c.opts.mounts)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: mounts=true is not supported with type=registry yet; "
+                              "carry cache mounts with type=local or type=archive",
+                              flag, spec));
+  }
   if (c.type == "archive" && !archive::is_archive_name(c.path))
     return fail(Errc::invalid_argument,
                 fmt::format("{} {}: an archive ends in .tar, .tar.gz or .tar.zst", flag, spec));
@@ -246,6 +262,9 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("--jobs", f->jobs, "Stages built at once (default: the number of cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-cache", f->no_cache, "Run every step; still record the results");
+  cmd->add_flag("--push", f->push, "Push the image to the registry each -t names");
+  cmd->add_flag("--pull", f->pull,
+                "Resolve FROM images in their registry again (default: use the store's copy)");
   cmd->add_option("--no-cache-filter", f->no_cache_filter,
                   "Run every step of these stages (repeatable)");
   cmd->add_flag("--normalize-permissions", f->normalize_permissions,
@@ -348,6 +367,19 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     return 0;
   }
 
+  bool quiet = f.progress == "quiet";
+  std::vector<registry::Reference> push_to;
+  if (f.push) {
+    for (const auto& t : f.tags) {
+      if (!registry::names_registry(t)) continue;
+      auto ref = registry::parse_reference(t);
+      if (!ref) return report(ref.error().with_context("-t " + t));
+      push_to.push_back(*ref);
+    }
+    if (push_to.empty())
+      return report(Error{Errc::invalid_argument,
+                          "--push needs a -t that names a registry (HOST[:PORT]/NAME[:TAG])"});
+  }
   auto store = open_store(g);
   if (!store) return report(store.error());
   // Nothing this build uses may be collected while it runs.
@@ -355,9 +387,12 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   if (!lease) return report(lease.error());
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
+  builder::PullOptions pulling = pull_options(g);
+  if (quiet) pulling.log = {};
+  std::set<std::string> refreshed;
   opts.base_config = [&](const std::string& ref,
                          const std::string&) -> Result<frontend::ImageConfig> {
-    auto img = builder::load_image(*store, ref);
+    auto img = builder::find_or_pull(*store, ref, pulling, f.pull && refreshed.insert(ref).second);
     if (!img) return std::unexpected(img.error());
     return builder::to_frontend_config(img->config);
   };
@@ -370,12 +405,13 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!c) return report(c.error());
     cache_to.push_back(std::move(*c));
   }
-  bool quiet = f.progress == "quiet";
   // Cache sources, in order; one that fails is a warning, not a failed build.
   for (const auto& s : f.cache_from) {
     auto c = parse_cache_spec("--cache-from", s);
     if (!c) return report(c.error());
-    auto got = exporter::import_cache(*store, c->path);
+    auto got = c->type == "registry"
+                   ? exporter::import_registry_cache(*store, c->ref, pulling.client)
+                   : exporter::import_cache(*store, c->path);
     if (!got) {
       std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
       continue;
@@ -416,6 +452,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.jobs =
       f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bo.network = f.network == "none" ? "none" : "host";
+  bo.pull = pulling;
   bo.log = [quiet](const std::string& line) {
     if (!quiet) std::cerr << line << "\n";
   };
@@ -461,6 +498,11 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     }
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
   }
+  for (const auto& ref : push_to) {
+    auto pushed = exporter::push_image(*store, *image, ref, pulling.client, bo.log);
+    if (!pushed) return report(pushed.error());
+    if (!quiet) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed->digest);
+  }
   for (const auto& c : cache_to) {
     exporter::CacheExportOptions eo = c.opts;
     std::optional<Progress> progress;
@@ -468,8 +510,17 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       progress.emplace("exporting the cache to " + c.path);
       eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
-    auto done =
-        exporter::export_cache(*store, c.max ? result->keys : result->image_keys, c.path, eo);
+    const auto& keys = c.max ? result->keys : result->image_keys;
+    Result<exporter::CacheTransferStats> done;
+    if (c.type == "registry") {
+      exporter::RegistryCacheOptions ro;
+      ro.client = pulling.client;
+      ro.compression = c.opts.compression;
+      ro.log = bo.log;
+      done = exporter::export_registry_cache(*store, keys, c.ref, ro);
+    } else {
+      done = exporter::export_cache(*store, keys, c.path, eo);
+    }
     if (!done) return report(done.error().with_context("--cache-to " + c.path));
     if (progress) progress->finish();
     if (!quiet)

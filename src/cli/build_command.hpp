@@ -27,6 +27,8 @@ struct BuildFlags {
   std::vector<std::string> ssh;      // --ssh default | ID=SOCKET
   std::vector<std::string> cache_to, cache_from;
   bool normalize_permissions = false;
+  bool push = false;  // --push: every -t that names a registry
+  bool pull = false;  // --pull: resolve FROM images in their registry again
   bool dry_run = false;
   std::string format = "text";
 };

@@ -1,6 +1,9 @@
 #include "cli/common.hpp"
 
+#include <cstdlib>
 #include <iostream>
+
+#include "util/strings.hpp"
 
 namespace strata::cli {
 
@@ -13,7 +16,17 @@ Result<store::Store> open_store(const GlobalFlags& g) {
   auto root = g.root.empty() ? store::default_root() : std::filesystem::path(g.root);
   auto s = store::Store::open(root);
   if (!s) return std::unexpected(s.error().with_context("opening the store at " + root.string()));
+  s->set_blob_fetcher(builder::registry_fetcher(pull_options(g)));
   return s;
+}
+
+builder::PullOptions pull_options(const GlobalFlags& g) {
+  builder::PullOptions o;
+  std::vector<std::string> hosts = g.insecure_registries;
+  if (const char* e = std::getenv("STRATA_INSECURE_REGISTRIES"); e && *e) hosts.push_back(e);
+  o.client.insecure = join(hosts, ",");
+  o.log = [](const std::string& line) { std::cerr << line << "\n"; };
+  return o;
 }
 
 }  // namespace strata::cli

@@ -3,18 +3,26 @@
 
 #include <string>
 
+#include <vector>
+
+#include "builder/pull.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 
 namespace strata::cli {
 
 struct GlobalFlags {
-  std::string root;     // --root; "" = STRATA_ROOT or the default
-  std::string runtime;  // --runtime crun|runc; "" = crun when present
+  std::string root;                              // --root; "" = STRATA_ROOT or the default
+  std::string runtime;                           // --runtime crun|runc; "" = crun when present
+  std::vector<std::string> insecure_registries;  // --insecure-registry HOST (plain http)
 };
 
 // Prints "error: ..." and returns exit code 1.
 int report(const Error& e);
+// Opens the store, with lazily pulled blobs fetched from their registries
+// as they are needed (a line on stderr for each).
 Result<store::Store> open_store(const GlobalFlags& g);
+// How to reach registries: --insecure-registry and $STRATA_INSECURE_REGISTRIES.
+builder::PullOptions pull_options(const GlobalFlags& g);
 
 }  // namespace strata::cli

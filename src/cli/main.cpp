@@ -6,6 +6,7 @@
 #include "cli/build_command.hpp"
 #include "cli/common.hpp"
 #include "cli/image_commands.hpp"
+#include "cli/registry_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: a daemonless, cache-first OCI image builder"};
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
                  "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
   app.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
       ->check(CLI::IsMember({"crun", "runc"}));
+  app.add_option("--insecure-registry", g.insecure_registries,
+                 "Speak plain http to this registry (repeatable; loopback registries always are)");
   // `strata [--root R] [--runtime X] run ...` is parsed by hand: the
   // container's command line follows the image.
   for (int i = 1; i < argc; ++i) {
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   strata::cli::add_build_command(app, g, run);
   strata::cli::add_image_commands(app, g, run);
+  strata::cli::add_registry_commands(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

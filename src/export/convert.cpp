@@ -54,6 +54,7 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
                            {},
                            {}};
 
+  if (auto r = store.ensure_blob(layer); !r) return std::unexpected(r.error());
   fs::path tmp = store.tmp_dir() /
                  fmt::format("convert-{}-{}", ::getpid(), digest_hex(layer.digest).substr(0, 12));
   std::string digest, raw_digest;

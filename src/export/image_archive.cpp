@@ -103,7 +103,10 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
          {"Layers", layers}});
     blobs.push_back(image.manifest_desc.digest);
     blobs.push_back(image.manifest.config.digest);
-    for (const auto& l : image.manifest.layers) blobs.push_back(l.digest);
+    for (const auto& l : image.manifest.layers) {
+      if (auto r = store.ensure_blob(l); !r) return std::unexpected(r.error());
+      blobs.push_back(l.digest);
+    }
   }
   std::sort(blobs.begin(), blobs.end());
   blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());

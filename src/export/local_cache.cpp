@@ -22,7 +22,6 @@ namespace strata::exporter {
 
 namespace {
 
-constexpr const char* kCacheConfig = "application/vnd.strata.cache.config.v1+json";
 constexpr const char* kRefName = "strata-cache";
 
 fs::path blob_in(const fs::path& dir, std::string_view digest) {
@@ -57,13 +56,18 @@ void mount_blobs(const fs::path& dir, std::set<std::string>& live) {
   }
 }
 
-Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& keys,
-                                         const fs::path& dir, const CacheExportOptions& opts) {
-  CacheTransferStats stats;
-  if (auto r = os::make_dirs(dir / "blobs" / "sha256"); !r) return std::unexpected(r.error());
-  json records = json::array();
-  oci::Manifest manifest;
-  std::set<std::string> seen, live;
+}  // namespace
+
+std::string CacheArtifact::config_text() const {
+  return json{{"records", records}}.dump();
+}
+
+Result<CacheArtifact> collect_cache_records(store::Store& store,
+                                            const std::vector<std::string>& keys,
+                                            const CompressionOptions& compression) {
+  CacheArtifact a;
+  a.records = json::array();
+  std::set<std::string> seen, layers;
   for (const auto& key : keys) {
     if (!seen.insert(key).second) continue;
     auto rec = store.cache_get(key);
@@ -74,26 +78,89 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
     json r = {{"key", key}, {"inputs", inputs->value_or("")}};
     if ((*rec)->blob) {
       oci::Descriptor blob = *(*rec)->blob;
-      if (const auto& c = opts.compression; needs_conversion(blob, c)) {
-        auto converted = layer_in(store, blob, (*rec)->diff_id, *c.compression, c.level);
+      if (needs_conversion(blob, compression)) {
+        auto converted =
+            layer_in(store, blob, (*rec)->diff_id, *compression.compression, compression.level);
         if (!converted) return std::unexpected(converted.error());
         blob = *converted;
       }
       r["layer"] = blob.digest;
       r["diff_id"] = (*rec)->diff_id;
-      if (live.insert(blob.digest).second) manifest.layers.push_back(blob);
-      fs::path to = blob_in(dir, blob.digest);
-      if (!present(to)) {
-        auto n = os::copy_file_atomic(store.blob_path(blob.digest), to);
-        if (!n) return std::unexpected(n.error());
-        ++stats.blobs_copied;
-        stats.bytes_copied += *n;
-        if (opts.progress) opts.progress(stats.bytes_copied, 0);
-      }
+      if (layers.insert(blob.digest).second) a.manifest.layers.push_back(blob);
     }
-    records.push_back(std::move(r));
-    ++stats.records;
+    a.records.push_back(std::move(r));
   }
+  return a;
+}
+
+Result<oci::Manifest> parse_cache_manifest(std::string_view text) {
+  auto manifest = oci::parse_manifest(text);
+  if (!manifest) return std::unexpected(manifest.error());
+  if (manifest->config.media_type != kCacheConfig)
+    return fail(Errc::invalid_argument, "the manifest is not a strata cache");
+  return manifest;
+}
+
+Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
+                                                      const oci::Manifest& manifest,
+                                                      std::string_view config_text) {
+  std::map<std::string, oci::Descriptor> layers;
+  for (const auto& l : manifest.layers) layers[l.digest] = l;
+  json config = json::parse(config_text, nullptr, false);
+  if (!config.is_object() || !config.contains("records") || !config["records"].is_array())
+    return fail(Errc::invalid_argument, "the cache config has no records");
+  std::vector<ImportedRecord> out;
+  for (const auto& r : config["records"]) {
+    if (!r.is_object()) return fail(Errc::invalid_argument, "a cache record is not an object");
+    std::string key = r.value("key", "");
+    if (!valid_digest(key))
+      return fail(Errc::invalid_argument,
+                  fmt::format("a cache record's key is not a digest: {}", key));
+    auto have = store.cache_get(key);
+    if (!have) return std::unexpected(have.error());
+    if (*have) continue;
+    ImportedRecord rec{key, {}, r.value("inputs", "")};
+    std::string layer = r.value("layer", "");
+    if (!layer.empty()) {
+      if (!valid_digest(layer))
+        return fail(Errc::invalid_argument,
+                    fmt::format("record {} names a layer that is not a digest: {}", key, layer));
+      auto it = layers.find(layer);
+      if (it == layers.end())
+        return fail(Errc::invalid_argument,
+                    fmt::format("record {} names a layer the manifest lacks", key));
+      rec.record.blob = it->second;
+      rec.record.diff_id = r.value("diff_id", "");
+      if (!valid_digest(rec.record.diff_id))
+        return fail(Errc::invalid_argument, fmt::format("record {} has no valid diff_id", key));
+    }
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+namespace {
+
+Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& keys,
+                                         const fs::path& dir, const CacheExportOptions& opts) {
+  CacheTransferStats stats;
+  if (auto r = os::make_dirs(dir / "blobs" / "sha256"); !r) return std::unexpected(r.error());
+  auto artifact = collect_cache_records(store, keys, opts.compression);
+  if (!artifact) return std::unexpected(artifact.error());
+  oci::Manifest& manifest = artifact->manifest;
+  std::set<std::string> live;
+  for (const auto& blob : manifest.layers) {
+    live.insert(blob.digest);
+    fs::path to = blob_in(dir, blob.digest);
+    if (present(to)) continue;
+    if (auto e = store.ensure_blob(blob); !e) return std::unexpected(e.error());
+    auto n = os::copy_file_atomic(store.blob_path(blob.digest), to);
+    if (!n) return std::unexpected(n.error());
+    ++stats.blobs_copied;
+    stats.bytes_copied += *n;
+    if (opts.progress) opts.progress(stats.bytes_copied, 0);
+  }
+  stats.records = artifact->records.size();
   if (opts.mounts) {
     auto m = mounts::export_mounts(store, {}, dir);
     if (!m) return std::unexpected(m.error().with_context("exporting cache mounts"));
@@ -102,8 +169,7 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
     stats.bytes_copied += m->bytes_copied;
   }
   std::string config_digest, manifest_digest;
-  json config = {{"records", records}};
-  std::string config_text = config.dump();
+  std::string config_text = artifact->config_text();
   if (auto r = put_json_blob(dir, config_text, config_digest); !r)
     return std::unexpected(r.error());
   manifest.config = {kCacheConfig, config_digest, static_cast<int64_t>(config_text.size()), {}, {}};
@@ -161,36 +227,17 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   };
   auto manifest_text = read_checked(manifest_digest);
   if (!manifest_text) return std::unexpected(manifest_text.error());
-  auto manifest = oci::parse_manifest(*manifest_text);
+  auto manifest = parse_cache_manifest(*manifest_text);
   if (!manifest) return std::unexpected(manifest.error());
-  if (manifest->config.media_type != kCacheConfig)
-    return fail(Errc::invalid_argument, "the manifest is not a strata cache");
-  std::map<std::string, oci::Descriptor> layers;
-  for (const auto& l : manifest->layers) layers[l.digest] = l;
   auto config_text = read_checked(manifest->config.digest);
   if (!config_text) return std::unexpected(config_text.error());
-  json config = json::parse(*config_text, nullptr, false);
-  if (!config.is_object() || !config.contains("records"))
-    return fail(Errc::invalid_argument, "the cache config has no records");
+  auto records = new_cache_records(store, *manifest, *config_text);
+  if (!records) return std::unexpected(records.error());
   // The layers first, hashed as they are copied; one sync; then the records
   // that name them.
-  std::vector<std::tuple<std::string, store::Store::CacheRecord, std::string>> records;
-  for (const auto& r : config["records"]) {
-    std::string key = r.value("key", "");
-    if (key.empty()) continue;
-    auto have = store.cache_get(key);
-    if (!have) return std::unexpected(have.error());
-    if (*have) continue;
-    store::Store::CacheRecord rec;
-    std::string layer = r.value("layer", "");
-    if (!layer.empty()) {
-      if (!valid_digest(layer))
-        return fail(Errc::invalid_argument,
-                    fmt::format("record {} names a layer that is not a digest: {}", key, layer));
-      auto it = layers.find(layer);
-      if (it == layers.end())
-        return fail(Errc::invalid_argument,
-                    fmt::format("record {} names a layer the manifest lacks", key));
+  for (const auto& rec : *records) {
+    if (rec.record.blob) {
+      const std::string& layer = rec.record.blob->digest;
       if (!store.has_blob(layer)) {
         fs::path tmp = store.tmp_dir() / fmt::format("cache-import-{}", ::getpid());
         Sha256 hash;
@@ -207,15 +254,13 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
         ++stats.blobs_copied;
         stats.bytes_copied += *n;
       }
-      rec.blob = it->second;
-      rec.diff_id = r.value("diff_id", "");
     }
-    records.emplace_back(key, rec, r.value("inputs", ""));
   }
   if (stats.blobs_copied > 0)
     if (auto y = store.sync(); !y) return std::unexpected(y.error());
-  for (const auto& [key, rec, inputs] : records) {
-    if (auto p = store.cache_put(key, rec, inputs); !p) return std::unexpected(p.error());
+  for (const auto& rec : *records) {
+    if (auto p = store.cache_put(rec.key, rec.record, rec.inputs); !p)
+      return std::unexpected(p.error());
     ++stats.records;
   }
   if (present(dir / "strata-mounts.json")) {

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,33 @@ struct CacheTransferStats {
   uint64_t bytes_copied = 0;
   size_t mounts = 0;
 };
+
+inline constexpr const char* kCacheConfig = "application/vnd.strata.cache.config.v1+json";
+
+// The records of a build's steps as a cache artifact: the config's records
+// and a manifest listing their layers (its config descriptor left to the
+// writer). Layers are converted to `compression` where asked.
+struct CacheArtifact {
+  nlohmann::json records;
+  oci::Manifest manifest;
+  std::string config_text() const;
+};
+Result<CacheArtifact> collect_cache_records(store::Store& store,
+                                            const std::vector<std::string>& keys,
+                                            const CompressionOptions& compression);
+
+// Reading one back: the manifest must be a strata cache; the records the
+// store lacks are returned, each checked (digests, layers the manifest
+// lists), for the caller to bring their layers and then cache_put them.
+struct ImportedRecord {
+  std::string key;
+  store::Store::CacheRecord record;
+  std::string inputs;
+};
+Result<oci::Manifest> parse_cache_manifest(std::string_view text);
+Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
+                                                      const oci::Manifest& manifest,
+                                                      std::string_view config_text);
 
 // Writes the records of `keys` (and the layers they name). `dest` is a
 // directory, or with `archive` a .tar/.tar.gz/.tar.zst file written whole.

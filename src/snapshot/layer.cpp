@@ -299,6 +299,7 @@ Result<fs::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blo
   auto existing = store.snapshot(diff_id);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return **existing;
+  if (auto r = store.ensure_blob(blob); !r) return std::unexpected(r.error());
   auto tmp = os::make_temp_dir(store.tmp_dir(), "unpack-");
   if (!tmp) return std::unexpected(tmp.error());
   auto reader = archive::TarReader::open(store.blob_path(blob.digest));

@@ -52,6 +52,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE INDEX IF NOT EXISTS builds_by_name ON builds (name, id)",
            "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime "
            "INTEGER, ctime INTEGER, ino INTEGER, digest TEXT)",
+           "CREATE TABLE IF NOT EXISTS blob_sources (digest TEXT, source TEXT, PRIMARY KEY "
+           "(digest, source))",
            "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",
            "CREATE TABLE IF NOT EXISTS conversions (source TEXT, compression TEXT, level "
            "INTEGER, digest TEXT, media_type TEXT, size INTEGER, PRIMARY KEY (source, "
@@ -72,6 +74,34 @@ fs::path Store::blob_path(std::string_view digest) const {
 bool Store::has_blob(std::string_view digest) const {
   std::error_code ec;
   return valid_digest(digest) && fs::exists(blob_path(digest), ec);
+}
+
+Result<void> Store::note_blob_source(const std::string& digest, const std::string& source) {
+  return db_.exec("INSERT OR IGNORE INTO blob_sources (digest, source) VALUES (?, ?)",
+                  {digest, source});
+}
+
+Result<std::vector<std::string>> Store::blob_sources(const std::string& digest) {
+  auto rows =
+      db_.query("SELECT source FROM blob_sources WHERE digest = ? ORDER BY rowid", {digest});
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<std::string> out;
+  for (const auto& r : *rows)
+    if (r[0]) out.push_back(*r[0]);
+  return out;
+}
+
+Result<void> Store::ensure_blob(const oci::Descriptor& blob) {
+  if (has_blob(blob.digest)) return {};
+  auto sources = blob_sources(blob.digest);
+  if (!sources) return std::unexpected(sources.error());
+  if (sources->empty() || !fetcher_)
+    return fail(
+        Errc::not_found,
+        fmt::format(
+            "blob {} is not in the store{}", blob.digest,
+            sources->empty() ? "" : fmt::format(" (it can come from {})", sources->front())));
+  return fetcher_(*this, blob, *sources);
 }
 
 Result<std::string> Store::read_blob(std::string_view digest) const {
@@ -216,7 +246,13 @@ Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& ke
   const auto& r = (*rows)[0];
   CacheRecord rec;
   if (r[0] && !r[0]->empty()) {
-    if (!has_blob(*r[0])) return std::nullopt;  // the layer was removed: a miss
+    if (!has_blob(*r[0])) {
+      // A layer of an imported registry cache is fetched when needed; one
+      // that was removed and cannot be fetched again is a miss.
+      auto sources = blob_sources(*r[0]);
+      if (!sources) return std::unexpected(sources.error());
+      if (sources->empty()) return std::nullopt;
+    }
     rec.blob = oci::Descriptor{
         r[1].value_or(oci::kLayerGzip), *r[0], std::stoll(r[2].value_or("0")), {}, {}};
     rec.diff_id = r[3].value_or("");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,19 @@ class Store {
   // Flushes the store's file system (one syncfs for many adopted blobs).
   Result<void> sync();
 
+  // Lazy blobs: a layer of a pulled image or an imported registry cache is
+  // noted with the repository it can be fetched from ("host/repo") and
+  // fetched only when something reads it (ensure_blob).
+  Result<void> note_blob_source(const std::string& digest, const std::string& source);
+  Result<std::vector<std::string>> blob_sources(const std::string& digest);
+  // Fetches a noted blob into the store (installed by whoever can reach the
+  // registry, see builder/pull); without one, a missing blob is an error.
+  using BlobFetcher = std::function<Result<void>(Store&, const oci::Descriptor& blob,
+                                                 const std::vector<std::string>& sources)>;
+  void set_blob_fetcher(BlobFetcher f) { fetcher_ = std::move(f); }
+  // Makes sure `blob` is in the store, fetching it from a noted source.
+  Result<void> ensure_blob(const oci::Descriptor& blob);
+
   // Images (tags).
   Result<void> tag(const std::string& name, const oci::Descriptor& manifest);
   Result<std::optional<ImageRecord>> resolve(const std::string& name);
@@ -84,6 +98,7 @@ class Store {
   Result<void> write_index();
   std::filesystem::path root_;
   Db db_;
+  BlobFetcher fetcher_;
 };
 
 }  // namespace strata::store

@@ -1,0 +1,182 @@
+#include "builder/pull.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "os/fs.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace strata::builder {
+
+namespace {
+
+bool is_index(const registry::RemoteManifest& m) {
+  return m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList;
+}
+
+std::string megabytes(int64_t n) {
+  return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
+}
+
+// Fetches one blob into a temporary file of the store and adopts it.
+Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
+                           const oci::Descriptor& blob) {
+  static std::atomic<uint64_t> counter{0};
+  fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), counter++);
+  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return std::unexpected(os::errno_error("creating", tmp));
+  auto n = client.fetch_blob(
+      blob.digest, blob.size,
+      [&](std::string_view chunk) { return os::write_all(fd.get(), chunk.data(), chunk.size()); },
+      [&]() -> Result<void> {
+        if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+          return std::unexpected(os::errno_error("truncating", tmp));
+        return {};
+      });
+  fd.reset();
+  if (!n) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(n.error());
+  }
+  if (auto r = store.adopt_blob(tmp, blob.digest); !r) return std::unexpected(r.error());
+  return *n;
+}
+
+}  // namespace
+
+Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
+                             const std::vector<oci::Descriptor>& blobs,
+                             const std::function<void(const std::string&)>& log) {
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> total{0};
+  std::mutex mu;
+  std::optional<Error> error;
+  auto worker = [&] {
+    for (size_t i = next++; i < blobs.size(); i = next++) {
+      {
+        std::lock_guard g(mu);
+        if (error) return;
+      }
+      const auto& b = blobs[i];
+      if (store.has_blob(b.digest)) continue;
+      auto n = fetch_one(store, client, b);
+      std::lock_guard g(mu);
+      if (!n) {
+        if (!error) error = n.error();
+        return;
+      }
+      total += *n;
+      if (log)
+        log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19), megabytes(b.size),
+                        client.registry(), client.repository()));
+    }
+  };
+  std::vector<std::future<void>> workers;
+  for (size_t i = 1; i < std::min<size_t>(3, blobs.size()); ++i)
+    workers.push_back(std::async(std::launch::async, worker));
+  worker();
+  for (auto& w : workers) w.get();
+  if (error) return std::unexpected(*error);
+  if (total > 0)
+    if (auto r = store.sync(); !r) return std::unexpected(r.error());
+  return total.load();
+}
+
+Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
+                                   const PullOptions& opts) {
+  auto ref = registry::parse_reference(name);
+  if (!ref) return std::unexpected(ref.error());
+  registry::Client client(*ref, opts.client);
+  std::string what = "pulling " + ref->str();
+  auto top = client.get_manifest(ref->manifest_ref());
+  if (!top) return std::unexpected(top.error().with_context(what));
+  registry::RemoteManifest m = std::move(*top);
+  if (is_index(m)) {
+    auto digest = registry::pick_platform(m.bytes, "linux", registry::host_architecture());
+    if (!digest) return std::unexpected(digest.error().with_context(what));
+    auto one = client.get_manifest(*digest);
+    if (!one) return std::unexpected(one.error().with_context(what));
+    m = std::move(*one);
+  }
+  if (m.media_type != oci::kManifest && m.media_type != oci::kDockerManifest)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the manifest has media type \"{}\", not an image manifest", what,
+                            m.media_type));
+  auto manifest = oci::parse_manifest(m.bytes);
+  if (!manifest) return std::unexpected(manifest.error().with_context(what));
+  // The config is small and every build reads it: fetched now.
+  if (auto c = fetch_blobs(store, client, {manifest->config}, {}); !c)
+    return std::unexpected(c.error().with_context(what));
+  for (const auto& l : manifest->layers)
+    if (auto r = store.note_blob_source(l.digest, ref->repo_path()); !r)
+      return std::unexpected(r.error());
+  if (!opts.lazy) {
+    auto n = fetch_blobs(store, client, manifest->layers, opts.log);
+    if (!n) return std::unexpected(n.error().with_context(what));
+  }
+  auto desc = store.put_blob(m.bytes, m.media_type);
+  if (!desc) return std::unexpected(desc.error());
+  if (auto r = store.tag(name, *desc); !r) return std::unexpected(r.error());
+  if (opts.log)
+    opts.log(fmt::format("pulled {} ({}, {} layers{})", ref->str(), desc->digest,
+                         manifest->layers.size(), opts.lazy ? ", fetched when needed" : ""));
+  return *desc;
+}
+
+Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
+                                 const PullOptions& opts, bool refresh) {
+  if (!refresh) {
+    auto img = load_image(store, name);
+    if (img || img.error().code != Errc::not_found || name.starts_with("sha256:")) return img;
+  }
+  auto pulled = pull_image(store, name, opts);
+  if (!pulled) {
+    if (refresh || registry::names_registry(name)) return std::unexpected(pulled.error());
+    return fail(
+        Errc::not_found,
+        fmt::format("image \"{}\" is not in the store and could not be pulled ({}); load it "
+                    "with `strata load FILE`, build it with -t {}, or name its registry",
+                    name, pulled.error().message, oci::normalize_name(name)));
+  }
+  return load_image(store, name);
+}
+
+store::Store::BlobFetcher registry_fetcher(const PullOptions& opts) {
+  return [opts](store::Store& store, const oci::Descriptor& blob,
+                const std::vector<std::string>& sources) -> Result<void> {
+    // One fetch per blob at a time, however many steps want it.
+    static std::mutex locks_mu;
+    static std::map<std::string, std::shared_ptr<std::mutex>> locks;
+    std::shared_ptr<std::mutex> lock;
+    {
+      std::lock_guard g(locks_mu);
+      auto& l = locks[blob.digest];
+      if (!l) l = std::make_shared<std::mutex>();
+      lock = l;
+    }
+    std::lock_guard g(*lock);
+    if (store.has_blob(blob.digest)) return {};
+    std::optional<Error> last;
+    for (const auto& source : sources) {
+      size_t slash = source.find('/');
+      if (slash == std::string::npos) continue;
+      registry::Client client(source.substr(0, slash), source.substr(slash + 1), opts.client);
+      auto n = fetch_blobs(store, client, {blob}, opts.log);
+      if (n) return {};
+      last = n.error();
+    }
+    if (!last) return fail(Errc::not_found, fmt::format("blob {} has no source", blob.digest));
+    return std::unexpected(last->with_context("fetching " + blob.digest));
+  };
+}
+
+}  // namespace strata::builder

@@ -1,0 +1,42 @@
+// Images from registries into the store. A pull stores the manifest and the
+// config at once and, when lazy, only notes where each layer can be fetched
+// (store::Store::note_blob_source); the layer arrives when something reads
+// it (a RUN or COPY that needs the root filesystem, an export, a push).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "builder/image.hpp"
+#include "registry/client.hpp"
+#include "store/store.hpp"
+
+namespace strata::builder {
+
+struct PullOptions {
+  registry::ClientOptions client;
+  bool lazy = true;                             // layers on demand
+  std::function<void(const std::string&)> log;  // one line per pull and layer fetched
+};
+
+// Pulls `name` (a registry reference; short names are Docker Hub's) and tags
+// it in the store as oci::normalize_name(name). Index: the host platform.
+Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
+                                   const PullOptions& opts);
+
+// An image from the store; pulled first when the store lacks it (or always,
+// with `refresh`, as `--pull` asks).
+Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
+                                 const PullOptions& opts, bool refresh);
+
+// Fetches blobs into the store from `client`'s repository, up to three at
+// once, each checked against its digest; one sync at the end.
+Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
+                             const std::vector<oci::Descriptor>& blobs,
+                             const std::function<void(const std::string&)>& log);
+
+// What Store::ensure_blob calls: fetch a noted blob from the first of its
+// sources that has it.
+store::Store::BlobFetcher registry_fetcher(const PullOptions& opts);
+
+}  // namespace strata::builder

@@ -1,0 +1,115 @@
+#include "cli/registry_commands.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "export/push.hpp"
+#include "registry/credentials.hpp"
+#include "store/gc.hpp"
+#include "util/strings.hpp"
+
+namespace strata::cli {
+
+namespace {
+
+struct RegistryArgs {
+  std::vector<std::string> names;
+  std::string username, password;
+  bool password_stdin = false;
+};
+
+int cmd_pull(const GlobalFlags& g, const std::string& name) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
+  builder::PullOptions o = pull_options(g);
+  o.lazy = false;
+  auto desc = builder::pull_image(*store, name, o);
+  if (!desc) return report(desc.error());
+  std::cout << desc->digest << "\n";
+  return 0;
+}
+
+int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
+  auto store = open_store(g);
+  if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);
+  if (!lease) return report(lease.error());
+  auto img = builder::load_image(*store, names[0]);
+  if (!img) return report(img.error());
+  const std::string& dest = names.size() > 1 ? names[1] : names[0];
+  if (!registry::names_registry(dest) && names.size() == 1)
+    return report(Error{Errc::invalid_argument,
+                        fmt::format("\"{}\" names no registry; push it as HOST/REPO[:TAG], e.g. "
+                                    "`strata push {} registry.example.com/{}`",
+                                    dest, dest, oci::normalize_name(dest))});
+  auto ref = registry::parse_reference(dest);
+  if (!ref) return report(ref.error());
+  builder::PullOptions o = pull_options(g);
+  auto pushed = exporter::push_image(*store, *img, *ref, o.client, o.log);
+  if (!pushed) return report(pushed.error());
+  std::cout << pushed->digest << "\n";
+  return 0;
+}
+
+int cmd_login(const GlobalFlags& g, const RegistryArgs& a) {
+  auto ref = registry::parse_reference(a.names[0] + "/x");
+  if (!ref || !registry::names_registry(a.names[0] + "/x"))
+    return report(
+        Error{Errc::invalid_argument,
+              fmt::format("\"{}\" is not a registry host (HOST or HOST:PORT)", a.names[0])});
+  registry::Credentials c{a.username, a.password};
+  if (a.password_stdin) {
+    std::getline(std::cin, c.password);
+  } else if (c.password.empty() && ::isatty(0)) {
+    std::cerr << "Password: " << std::flush;
+    std::getline(std::cin, c.password);
+  }
+  if (c.username.empty() || c.password.empty())
+    return report(Error{Errc::invalid_argument,
+                        "strata login needs --username and a password (--password-stdin)"});
+  builder::PullOptions o = pull_options(g);
+  o.client.credentials = c;
+  registry::Client client(ref->registry, "", o.client);
+  if (auto r = client.check_login(); !r) return report(r.error());
+  if (auto r = registry::store_credentials(ref->registry, c); !r) return report(r.error());
+  std::cerr << fmt::format("logged in to {} (credentials in {})\n", ref->registry,
+                           registry::docker_config_path().string());
+  return 0;
+}
+
+int cmd_logout(const std::string& host) {
+  if (auto r = registry::store_credentials(host, std::nullopt); !r) return report(r.error());
+  std::cerr << fmt::format("removed the credentials for {}\n", host);
+  return 0;
+}
+
+}  // namespace
+
+void add_registry_commands(CLI::App& app, const GlobalFlags& g, std::function<int()>& run) {
+  auto a = std::make_shared<RegistryArgs>();
+  auto* pull = app.add_subcommand("pull", "Download an image from a registry into the store");
+  pull->add_option("image", a->names, "[HOST[:PORT]/]NAME[:TAG][@DIGEST]")->required()->expected(1);
+  pull->callback([&g, &run, a] { run = [&g, a] { return cmd_pull(g, a->names[0]); }; });
+  auto* push = app.add_subcommand("push", "Upload an image of the store to a registry");
+  push->add_option("images", a->names, "IMAGE [HOST[:PORT]/NAME[:TAG]] (default: IMAGE itself)")
+      ->required()
+      ->expected(1, 2);
+  push->callback([&g, &run, a] { run = [&g, a] { return cmd_push(g, a->names); }; });
+  auto* login = app.add_subcommand(
+      "login", "Check and store credentials for a registry (in docker's config.json)");
+  login->add_option("registry", a->names, "HOST[:PORT]")->required()->expected(1);
+  login->add_option("-u,--username", a->username, "User name");
+  login->add_option("-p,--password", a->password, "Password (prefer --password-stdin)");
+  login->add_flag("--password-stdin", a->password_stdin, "Read the password from stdin");
+  login->callback([&g, &run, a] { run = [&g, a] { return cmd_login(g, *a); }; });
+  auto* logout = app.add_subcommand("logout", "Forget the credentials for a registry");
+  logout->add_option("registry", a->names, "HOST[:PORT]")->required()->expected(1);
+  logout->callback([&run, a] { run = [a] { return cmd_logout(a->names[0]); }; });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,97 @@
+#include "export/push.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+
+namespace strata::exporter {
+
+namespace {
+
+Result<void> push_one(store::Store& store, registry::Client& client, const oci::Descriptor& blob,
+                      PushStats& stats, std::mutex& mu) {
+  auto size = client.blob_size(blob.digest);
+  if (!size) return std::unexpected(size.error());
+  if (*size) {
+    std::lock_guard g(mu);
+    ++stats.present;
+    return {};
+  }
+  auto sources = store.blob_sources(blob.digest);
+  if (!sources) return std::unexpected(sources.error());
+  std::string prefix = client.registry() + "/";
+  for (const auto& s : *sources) {
+    if (!s.starts_with(prefix) || s == prefix + client.repository()) continue;
+    auto mounted = client.mount_blob(blob.digest, s.substr(prefix.size()));
+    if (!mounted) return std::unexpected(mounted.error());
+    if (*mounted) {
+      std::lock_guard g(mu);
+      ++stats.mounted;
+      return {};
+    }
+  }
+  if (auto r = store.ensure_blob(blob); !r) return r;
+  if (auto r = client.push_blob(blob.digest, store.blob_path(blob.digest)); !r) return r;
+  std::lock_guard g(mu);
+  ++stats.uploaded;
+  stats.bytes_uploaded += static_cast<uint64_t>(blob.size);
+  return {};
+}
+
+}  // namespace
+
+Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
+                             const std::vector<oci::Descriptor>& blobs,
+                             const std::function<void(const std::string&)>& log) {
+  PushStats stats;
+  std::mutex mu;
+  std::optional<Error> error;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < blobs.size(); i = next++) {
+      {
+        std::lock_guard g(mu);
+        if (error) return;
+      }
+      auto r = push_one(store, client, blobs[i], stats, mu);
+      if (!r) {
+        std::lock_guard g(mu);
+        if (!error) error = r.error();
+        return;
+      }
+    }
+  };
+  std::vector<std::future<void>> workers;
+  for (size_t i = 1; i < std::min<size_t>(3, blobs.size()); ++i)
+    workers.push_back(std::async(std::launch::async, worker));
+  worker();
+  for (auto& w : workers) w.get();
+  if (error) return std::unexpected(*error);
+  if (log)
+    log(fmt::format("{}/{}: {} blobs uploaded ({} B), {} mounted, {} already there",
+                    client.registry(), client.repository(), stats.uploaded, stats.bytes_uploaded,
+                    stats.mounted, stats.present));
+  return stats;
+}
+
+Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
+                             const registry::Reference& ref, const registry::ClientOptions& opts,
+                             const std::function<void(const std::string&)>& log) {
+  registry::Client client(ref, opts);
+  std::string what = "pushing " + ref.str();
+  std::vector<oci::Descriptor> blobs = image.manifest.layers;
+  blobs.push_back(image.manifest.config);
+  auto stats = push_blobs(store, client, blobs, log);
+  if (!stats) return std::unexpected(stats.error().with_context(what));
+  auto bytes = store.read_blob(image.manifest_desc.digest);
+  if (!bytes) return std::unexpected(bytes.error());
+  auto digest = client.put_manifest(ref.manifest_ref(), *bytes, image.manifest.media_type);
+  if (!digest) return std::unexpected(digest.error());
+  stats->digest = *digest;
+  return stats;
+}
+
+}  // namespace strata::exporter

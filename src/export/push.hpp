@@ -1,0 +1,33 @@
+// Images and blobs from the store to a registry: a HEAD before every blob,
+// a cross-repository mount when the blob came from another repository of
+// the same registry (so a lazily pulled base is never downloaded to be
+// pushed back), an upload otherwise, and the manifest last.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "builder/image.hpp"
+#include "registry/client.hpp"
+#include "store/store.hpp"
+
+namespace strata::exporter {
+
+struct PushStats {
+  size_t uploaded = 0, mounted = 0, present = 0;  // blobs
+  uint64_t bytes_uploaded = 0;
+  std::string digest;  // of the manifest pushed
+};
+
+// Pushes blobs to the client's repository, up to three at once.
+Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
+                             const std::vector<oci::Descriptor>& blobs,
+                             const std::function<void(const std::string&)>& log);
+
+// Pushes an image of the store as `ref` (its tag, or its digest alone).
+Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
+                             const registry::Reference& ref, const registry::ClientOptions& opts,
+                             const std::function<void(const std::string&)>& log);
+
+}  // namespace strata::exporter

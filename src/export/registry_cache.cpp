@@ -1,0 +1,103 @@
+#include "export/registry_cache.hpp"
+
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+#include "digest/sha256.hpp"
+#include "export/push.hpp"
+#include "os/fs.hpp"
+
+namespace strata::exporter {
+
+namespace {
+
+// Uploads a small blob held in memory (the cache config) unless present.
+Result<bool> push_text(registry::Client& client, const std::string& text,
+                       const std::string& digest) {
+  auto size = client.blob_size(digest);
+  if (!size) return std::unexpected(size.error());
+  if (*size) return false;
+  os::UniqueFd fd(::memfd_create("strata-blob", MFD_CLOEXEC));
+  if (!fd) return std::unexpected(os::errno_error("memfd_create", "strata-blob"));
+  if (auto r = os::write_all(fd.get(), text.data(), text.size()); !r)
+    return std::unexpected(r.error());
+  if (auto r = client.push_blob(digest, fmt::format("/proc/self/fd/{}", fd.get())); !r)
+    return std::unexpected(r.error());
+  return true;
+}
+
+}  // namespace
+
+Result<CacheTransferStats> export_registry_cache(store::Store& store,
+                                                 const std::vector<std::string>& keys,
+                                                 const registry::Reference& ref,
+                                                 const RegistryCacheOptions& opts) {
+  std::string what = "exporting the cache to " + ref.str();
+  auto artifact = collect_cache_records(store, keys, opts.compression);
+  if (!artifact) return std::unexpected(artifact.error().with_context(what));
+  registry::Client client(ref, opts.client);
+  auto pushed = push_blobs(store, client, artifact->manifest.layers, {});
+  if (!pushed) return std::unexpected(pushed.error().with_context(what));
+  CacheTransferStats stats;
+  stats.records = artifact->records.size();
+  stats.blobs_copied = pushed->uploaded;
+  stats.bytes_copied = pushed->bytes_uploaded;
+  std::string config_text = artifact->config_text();
+  std::string config_digest = sha256_digest(config_text);
+  auto sent = push_text(client, config_text, config_digest);
+  if (!sent) return std::unexpected(sent.error().with_context(what));
+  if (*sent) {
+    ++stats.blobs_copied;
+    stats.bytes_copied += config_text.size();
+  }
+  oci::Manifest& manifest = artifact->manifest;
+  manifest.config = {kCacheConfig, config_digest, static_cast<int64_t>(config_text.size()), {}, {}};
+  auto put = client.put_manifest(ref.manifest_ref(), oci::to_json_text(manifest), oci::kManifest);
+  if (!put) return std::unexpected(put.error().with_context(what));
+  if (opts.log && pushed->mounted > 0)
+    opts.log(fmt::format("{} layers mounted from other repositories of {}", pushed->mounted,
+                         ref.registry));
+  return stats;
+}
+
+Result<CacheTransferStats> import_registry_cache(store::Store& store,
+                                                 const registry::Reference& ref,
+                                                 const registry::ClientOptions& opts) {
+  registry::Client client(ref, opts);
+  auto m = client.get_manifest(ref.manifest_ref());
+  if (!m) return std::unexpected(m.error());
+  auto manifest = parse_cache_manifest(m->bytes);
+  if (!manifest) return std::unexpected(manifest.error().with_context(ref.str()));
+  if (manifest->config.size > (64 << 20))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the cache config is {} bytes, more than strata reads", ref.str(),
+                            manifest->config.size));
+  std::string config_text;
+  auto got = client.fetch_blob(
+      manifest->config.digest, manifest->config.size,
+      [&](std::string_view chunk) -> Result<void> {
+        config_text.append(chunk);
+        return {};
+      },
+      [&]() -> Result<void> {
+        config_text.clear();
+        return {};
+      });
+  if (!got) return std::unexpected(got.error());
+  auto records = new_cache_records(store, *manifest, config_text);
+  if (!records) return std::unexpected(records.error().with_context(ref.str()));
+  CacheTransferStats stats;
+  stats.bytes_copied = m->bytes.size() + config_text.size();
+  stats.blobs_copied = 2;
+  for (const auto& rec : *records) {
+    if (rec.record.blob)
+      if (auto r = store.note_blob_source(rec.record.blob->digest, ref.repo_path()); !r)
+        return std::unexpected(r.error());
+    if (auto r = store.cache_put(rec.key, rec.record, rec.inputs); !r)
+      return std::unexpected(r.error());
+    ++stats.records;
+  }
+  return stats;
+}
+
+}  // namespace strata::exporter

@@ -1,0 +1,34 @@
+// The build cache in a registry: --cache-to type=registry,ref=R pushes the
+// same cache artifact as a local export (docs/formats/registry-cache.md):
+// an OCI manifest tagged R whose config lists the step records and whose
+// layers are their layers; only blobs the registry lacks are uploaded.
+// --cache-from type=registry,ref=R imports lazily: the records are added
+// with their layers noted as fetchable from R's repository, and a layer is
+// downloaded only when a step that is hit is actually needed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "export/local_cache.hpp"
+#include "registry/client.hpp"
+
+namespace strata::exporter {
+
+struct RegistryCacheOptions {
+  registry::ClientOptions client;
+  CompressionOptions compression;
+  std::function<void(const std::string&)> log;
+};
+
+Result<CacheTransferStats> export_registry_cache(store::Store& store,
+                                                 const std::vector<std::string>& keys,
+                                                 const registry::Reference& ref,
+                                                 const RegistryCacheOptions& opts);
+
+// Adds the records the store lacks; downloads only the manifest and config.
+Result<CacheTransferStats> import_registry_cache(store::Store& store,
+                                                 const registry::Reference& ref,
+                                                 const registry::ClientOptions& opts);
+
+}  // namespace strata::exporter

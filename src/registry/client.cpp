@@ -1,0 +1,425 @@
+#include "registry/client.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "digest/sha256.hpp"
+#include "os/fs.hpp"
+#include "util/strings.hpp"
+
+using nlohmann::json;
+
+namespace strata::registry {
+
+const char* const kManifestTypes =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+namespace {
+
+std::string url_encode(std::string_view s) {
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
+      out += static_cast<char>(ch);
+    else
+      out += fmt::format("%{:02X}", ch);
+  }
+  return out;
+}
+
+// `Bearer realm="…",service="…"` -> scheme and parameters.
+std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h) {
+  std::map<std::string, std::string> params;
+  size_t sp = h.find(' ');
+  std::string scheme = to_lower(h.substr(0, sp));
+  std::string_view rest = sp == std::string_view::npos ? "" : h.substr(sp + 1);
+  while (!rest.empty()) {
+    rest = trim(rest);
+    size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key = to_lower(trim(rest.substr(0, eq)));
+    rest = rest.substr(eq + 1);
+    std::string value;
+    if (rest.starts_with('"')) {
+      size_t i = 1;
+      for (; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
+        value += rest[i];
+      }
+      rest = rest.substr(std::min(i + 1, rest.size()));
+    } else {
+      size_t comma = rest.find(',');
+      value = std::string(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma);
+    }
+    params[key] = value;
+    rest = trim(rest);
+    if (rest.starts_with(',')) rest = rest.substr(1);
+  }
+  return {scheme, params};
+}
+
+// The registry's own words for a failed request, if it sent the spec's
+// {"errors":[{"code","message"}]}.
+std::string registry_message(const HttpResponse& r) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+    const json& e = j["errors"][0];
+    if (e.is_object()) return fmt::format("{}: {}", e.value("code", ""), e.value("message", ""));
+  }
+  return "";
+}
+
+bool transient(long status) {
+  return status >= 500 || status == 429;
+}
+
+void back_off(int attempt) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(200) * (1 << attempt));
+}
+
+}  // namespace
+
+Client::Client(std::string registry, std::string repository, ClientOptions opts)
+    : registry_(std::move(registry)), repository_(std::move(repository)), opts_(std::move(opts)) {
+  Reference r{registry_, repository_, "", ""};
+  base_ = fmt::format("{}://{}", plain_http(registry_, opts_.insecure) ? "http" : "https",
+                      r.api_host());
+  creds_ = opts_.credentials ? opts_.credentials : find_credentials(registry_);
+  if (const char* c = std::getenv("STRATA_UPLOAD_CHUNK_SIZE"); c && *c)
+    opts_.chunk_size = std::max<uint64_t>(1, std::strtoull(c, nullptr, 10));
+}
+
+std::string Client::url(const std::string& path) const {
+  return fmt::format("{}/v2/{}/{}", base_, repository_, path);
+}
+
+std::string Client::absolute(const std::string& location) const {
+  if (location.starts_with("http://") || location.starts_with("https://")) return location;
+  return base_ + (location.starts_with('/') ? "" : "/") + location;
+}
+
+Result<void> Client::authenticate(const HttpResponse& challenge, const std::string& scope) {
+  auto [scheme, params] = parse_challenge(challenge.header("www-authenticate"));
+  auto login_hint = [&] {
+    return fmt::format("run `strata login {}` (or docker login) with an account that may use {}",
+                       registry_, repository_);
+  };
+  if (scheme == "basic") {
+    if (!creds_)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} asks for a user name and password: {}", registry_, login_hint()));
+    std::lock_guard g(mu_);
+    auth_["*"] = "Basic " + base64_encode(creds_->username + ":" + creds_->password);
+    return {};
+  }
+  if (scheme != "bearer" || params["realm"].empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("{} asks for authentication strata does not know: \"{}\"", registry_,
+                            challenge.header("www-authenticate")));
+  HttpRequest req;
+  req.url = params["realm"];
+  req.url += req.url.find('?') == std::string::npos ? "?" : "&";
+  if (!params["service"].empty()) req.url += "service=" + url_encode(params["service"]) + "&";
+  for (const auto& s : split(scope, ' '))
+    if (!s.empty()) req.url += "scope=" + url_encode(s) + "&";
+  req.url.pop_back();
+  if (creds_)
+    req.headers.push_back("Authorization: Basic " +
+                          base64_encode(creds_->username + ":" + creds_->password));
+  req.timeout_seconds = 60;
+  Result<HttpResponse> resp;
+  for (int attempt = 0;; ++attempt) {
+    resp = http_perform(req);
+    bool again = !resp || transient(resp->status);
+    if (!again || attempt + 1 >= opts_.attempts) break;
+    back_off(attempt);
+  }
+  if (!resp) return std::unexpected(resp.error().with_context("getting a token"));
+  if (resp->status == 401 || resp->status == 403)
+    return fail(Errc::invalid_argument,
+                fmt::format("the token server of {} refused {}: {}", registry_,
+                            creds_ ? "the stored credentials" : "anonymous access", login_hint()));
+  if (resp->status != 200)
+    return fail(Errc::io,
+                fmt::format("the token server {} answered {}", params["realm"], resp->status));
+  json j = json::parse(resp->body, nullptr, false);
+  std::string token = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
+  if (token.empty())
+    return fail(Errc::io, fmt::format("the token server {} sent no token", params["realm"]));
+  std::lock_guard g(mu_);
+  auth_[scope] = "Bearer " + token;
+  return {};
+}
+
+Result<HttpResponse> Client::call(HttpRequest req, Access access, bool retry,
+                                  const std::function<Result<void>()>& restart,
+                                  const std::string& extra_scope) {
+  // No repository: a login check, which asks for a token without a scope.
+  std::string scope = repository_.empty()
+                          ? ""
+                          : fmt::format("repository:{}:{}", repository_,
+                                        access == Access::push ? "pull,push" : "pull");
+  if (!extra_scope.empty()) scope += " " + extra_scope;
+  const size_t plain_headers = req.headers.size();
+  bool authenticated = false;
+  for (int attempt = 0;;) {
+    req.headers.resize(plain_headers);
+    {
+      std::lock_guard g(mu_);
+      auto it = auth_.find(scope);
+      if (it == auth_.end()) it = auth_.find("*");
+      if (it != auth_.end()) req.headers.push_back("Authorization: " + it->second);
+    }
+    auto resp = http_perform(req);
+    bool again = retry && attempt + 1 < opts_.attempts && (!resp || transient(resp->status));
+    if (again) {
+      back_off(attempt++);
+    } else if (resp && resp->status == 401 && !authenticated) {
+      if (auto a = authenticate(*resp, scope); !a) return std::unexpected(a.error());
+      authenticated = true;
+    } else {
+      return resp;
+    }
+    if (restart)
+      if (auto r = restart(); !r) return std::unexpected(r.error());
+  }
+}
+
+namespace {
+
+Error status_error(const HttpResponse& r, const std::string& what, const std::string& registry) {
+  std::string says = registry_message(r);
+  std::string detail =
+      says.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {} ({})", r.status, says);
+  Errc code = r.status == 404                      ? Errc::not_found
+              : r.status == 401 || r.status == 403 ? Errc::invalid_argument
+                                                   : Errc::io;
+  std::string hint;
+  if (r.status == 401)
+    hint = fmt::format("; log in with `strata login {}`", registry);
+  else if (r.status == 403)
+    hint = "; the account may not do this";
+  return Error{code, fmt::format("{}: {}{}", what, detail, hint)};
+}
+
+}  // namespace
+
+Result<void> Client::check_login() {
+  HttpRequest req;
+  req.url = base_ + "/v2/";
+  req.timeout_seconds = 60;
+  auto resp = call(req, Access::pull, true);
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status != 200)
+    return std::unexpected(status_error(*resp, "logging in to " + registry_, registry_));
+  return {};
+}
+
+Result<RemoteManifest> Client::get_manifest(const std::string& ref) {
+  HttpRequest req;
+  req.url = url("manifests/" + ref);
+  req.headers.push_back(std::string("Accept: ") + kManifestTypes);
+  req.timeout_seconds = 120;
+  auto resp = call(req, Access::pull, true);
+  std::string what = fmt::format("manifest {}:{}", registry_ + "/" + repository_, ref);
+  if (!resp) return std::unexpected(resp.error().with_context(what));
+  if (resp->status != 200) return std::unexpected(status_error(*resp, what, registry_));
+  RemoteManifest m;
+  m.bytes = std::move(resp->body);
+  m.digest = sha256_digest(m.bytes);
+  m.media_type = resp->header("content-type");
+  json j = json::parse(m.bytes, nullptr, false);
+  if (!j.is_object()) return fail(Errc::syntax, what + ": not JSON");
+  if (j.contains("mediaType") && j["mediaType"].is_string()) m.media_type = j["mediaType"];
+  if (ref.starts_with("sha256:") && m.digest != ref)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the registry sent content with digest {}", what, m.digest));
+  return m;
+}
+
+Result<std::string> Client::put_manifest(const std::string& ref, const std::string& bytes,
+                                         const std::string& media_type) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = url("manifests/" + ref);
+  req.headers.push_back("Content-Type: " + media_type);
+  req.body = bytes;
+  req.timeout_seconds = 120;
+  auto resp = call(req, Access::push, true);
+  std::string what = fmt::format("pushing manifest {}/{}:{}", registry_, repository_, ref);
+  if (!resp) return std::unexpected(resp.error().with_context(what));
+  if (resp->status != 201 && resp->status != 200)
+    return std::unexpected(status_error(*resp, what, registry_));
+  std::string digest = resp->header("docker-content-digest");
+  return digest.empty() ? sha256_digest(bytes) : digest;
+}
+
+Result<std::optional<int64_t>> Client::blob_size(const std::string& digest) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = url("blobs/" + digest);
+  req.timeout_seconds = 60;
+  auto resp = call(req, Access::pull, true);
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status == 404) return std::optional<int64_t>{};
+  if (resp->status != 200)
+    return std::unexpected(status_error(*resp, "checking blob " + digest, registry_));
+  std::string len = resp->header("content-length");
+  return std::optional<int64_t>(len.empty() ? -1 : std::strtoll(len.c_str(), nullptr, 10));
+}
+
+Result<uint64_t> Client::fetch_blob(const std::string& digest, int64_t size,
+                                    const std::function<Result<void>(std::string_view)>& out,
+                                    const std::function<Result<void>()>& restart) {
+  Sha256 hash;
+  uint64_t got = 0;
+  std::optional<Error> sink_error;
+  HttpRequest req;
+  req.url = url("blobs/" + digest);
+  req.on_data = [&](std::string_view chunk) {
+    hash.update(chunk.data(), chunk.size());
+    got += chunk.size();
+    if (size >= 0 && got > static_cast<uint64_t>(size)) {
+      sink_error = Error{Errc::invalid_argument,
+                         fmt::format("the registry sent more than the {} bytes of the blob", size)};
+      return false;
+    }
+    auto r = out(chunk);
+    if (!r) sink_error = r.error();
+    return r.has_value();
+  };
+  auto again = [&]() -> Result<void> {
+    if (sink_error) return std::unexpected(*sink_error);
+    hash = Sha256{};
+    got = 0;
+    return restart();
+  };
+  std::string what = fmt::format("blob {} of {}/{}", digest, registry_, repository_);
+  auto resp = call(req, Access::pull, true, again);
+  if (sink_error) return std::unexpected(sink_error->with_context(what));
+  if (!resp) return std::unexpected(resp.error().with_context(what));
+  if (resp->status != 200) return std::unexpected(status_error(*resp, what, registry_));
+  std::string actual = hash.finish();
+  if (actual != digest || (size >= 0 && got != static_cast<uint64_t>(size)))
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the registry sent {} bytes with digest {} (expected {} bytes); "
+                            "the registry's copy is corrupt, nothing was kept",
+                            what, got, actual, size));
+  return got;
+}
+
+Result<bool> Client::mount_blob(const std::string& digest, const std::string& from_repository) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = url(fmt::format("blobs/uploads/?mount={}&from={}", url_encode(digest),
+                            url_encode(from_repository)));
+  req.timeout_seconds = 60;
+  auto resp = call(req, Access::push, true, {}, fmt::format("repository:{}:pull", from_repository));
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status == 201) return true;
+  if (resp->status == 202) {
+    // The registry opened an upload instead; close it again.
+    HttpRequest del;
+    del.method = "DELETE";
+    del.url = absolute(resp->header("location"));
+    del.timeout_seconds = 60;
+    (void)call(del, Access::push, false);
+    return false;
+  }
+  return std::unexpected(status_error(*resp, "mounting blob " + digest, registry_));
+}
+
+Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t size) {
+  std::string what = fmt::format("uploading blob {} to {}/{}", digest, registry_, repository_);
+  HttpRequest start;
+  start.method = "POST";
+  start.url = url("blobs/uploads/");
+  start.timeout_seconds = 60;
+  auto resp = call(start, Access::push, false);
+  if (!resp) return std::unexpected(resp.error().with_context(what));
+  if (resp->status != 202) return std::unexpected(status_error(*resp, what, registry_));
+  std::string location = absolute(resp->header("location"));
+  auto with_digest = [&](const std::string& loc) {
+    return loc + (loc.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_encode(digest);
+  };
+  HttpRequest put;
+  put.method = "PUT";
+  put.headers.push_back("Content-Type: application/octet-stream");
+  if (size <= opts_.chunk_size) {
+    put.body_fd = fd;
+    put.body_size = size;
+  } else {
+    for (uint64_t off = 0; off < size; off += opts_.chunk_size) {
+      HttpRequest patch;
+      patch.method = "PATCH";
+      patch.url = location;
+      patch.body_fd = fd;
+      patch.body_offset = off;
+      patch.body_size = std::min(opts_.chunk_size, size - off);
+      patch.headers.push_back(fmt::format("Content-Range: {}-{}", off, off + patch.body_size - 1));
+      patch.headers.push_back("Content-Type: application/octet-stream");
+      auto p = call(patch, Access::push, false);
+      if (!p) return std::unexpected(p.error().with_context(what));
+      if (p->status != 202) return std::unexpected(status_error(*p, what, registry_));
+      location = absolute(p->header("location"));
+    }
+  }
+  put.url = with_digest(location);
+  auto done = call(put, Access::push, false);
+  if (!done) return std::unexpected(done.error().with_context(what));
+  if (done->status != 201) return std::unexpected(status_error(*done, what, registry_));
+  return {};
+}
+
+Result<void> Client::push_blob(const std::string& digest, const std::filesystem::path& file) {
+  os::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(os::errno_error("opening", file));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::unexpected(os::errno_error("stat", file));
+  for (int attempt = 0;; ++attempt) {
+    auto r = upload_once(digest, fd.get(), static_cast<uint64_t>(st.st_size));
+    if (r || attempt + 1 >= opts_.attempts || r.error().code != Errc::io) return r;
+    back_off(attempt);
+  }
+}
+
+std::string host_architecture() {
+  struct utsname u {};
+  ::uname(&u);
+  std::string m = u.machine;
+  if (m == "x86_64") return "amd64";
+  if (m == "aarch64") return "arm64";
+  if (m == "i686" || m == "i386") return "386";
+  if (m.starts_with("armv")) return "arm";
+  return m;
+}
+
+Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
+                                  const std::string& arch) {
+  json j = json::parse(index_bytes, nullptr, false);
+  if (!j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
+    return fail(Errc::syntax, "the image index has no manifests");
+  std::vector<std::string> offered;
+  for (const auto& m : j["manifests"]) {
+    if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object()) continue;
+    std::string mos = m["platform"].value("os", ""),
+                march = m["platform"].value("architecture", "");
+    if (mos == os && march == arch && m.contains("digest") && m["digest"].is_string())
+      return m["digest"].get<std::string>();
+    offered.push_back(mos + "/" + march);
+  }
+  return fail(Errc::not_found, fmt::format("the image has no {}/{} variant (it has: {})", os, arch,
+                                           offered.empty() ? "none" : join(offered, ", ")));
+}
+
+}  // namespace strata::registry

@@ -1,0 +1,96 @@
+// A client of one repository on an OCI distribution registry
+// (distribution-spec v2): manifests and blobs, pulled and pushed. Handles
+// auth (anonymous, basic, and bearer tokens from WWW-Authenticate, with the
+// docker config's credentials), retries with backoff on 5xx, 429 and dropped
+// connections, and checks every blob's digest as it arrives.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "registry/credentials.hpp"
+#include "registry/http.hpp"
+#include "registry/reference.hpp"
+
+namespace strata::registry {
+
+struct ClientOptions {
+  std::string insecure;  // hosts spoken to over plain http (see plain_http)
+  int attempts = 5;      // tries per request; waits 0.2 s, 0.4 s, ... between
+  // Blobs larger than this are uploaded in chunks (PATCH with Content-Range),
+  // smaller ones in one PUT. $STRATA_UPLOAD_CHUNK_SIZE overrides it.
+  uint64_t chunk_size = 64ull << 20;
+  // Credentials to use instead of the docker config's (strata login).
+  std::optional<Credentials> credentials;
+};
+
+struct RemoteManifest {
+  std::string bytes, media_type, digest;
+};
+
+// The media types strata accepts as manifests, for Accept headers.
+extern const char* const kManifestTypes;
+
+class Client {
+ public:
+  Client(std::string registry, std::string repository, ClientOptions opts = {});
+  Client(const Reference& ref, ClientOptions opts = {})
+      : Client(ref.registry, ref.repository, std::move(opts)) {}
+
+  const std::string& registry() const { return registry_; }
+  const std::string& repository() const { return repository_; }
+
+  // GET /v2/: checks that the registry answers and accepts the credentials.
+  Result<void> check_login();
+
+  // A manifest or index by tag or digest; its digest is checked when asked
+  // for by digest. Not found is Errc::not_found.
+  Result<RemoteManifest> get_manifest(const std::string& ref);
+  // PUT; returns the digest the registry stores it under.
+  Result<std::string> put_manifest(const std::string& ref, const std::string& bytes,
+                                   const std::string& media_type);
+
+  // HEAD: the blob's size if the repository has it.
+  Result<std::optional<int64_t>> blob_size(const std::string& digest);
+  // Streams the blob to `out`, checking size (when known, -1 otherwise) and
+  // digest; on a retry `restart` is called first to drop what was written.
+  Result<uint64_t> fetch_blob(const std::string& digest, int64_t size,
+                              const std::function<Result<void>(std::string_view)>& out,
+                              const std::function<Result<void>()>& restart);
+  // Asks the registry to link a blob from another repository of the same
+  // registry; false when it would not (then upload it).
+  Result<bool> mount_blob(const std::string& digest, const std::string& from_repository);
+  // Uploads a file whose content has `digest`.
+  Result<void> push_blob(const std::string& digest, const std::filesystem::path& file);
+
+ private:
+  enum class Access { pull, push };
+  Result<HttpResponse> call(HttpRequest req, Access access, bool retry,
+                            const std::function<Result<void>()>& restart = {},
+                            const std::string& extra_scope = "");
+  Result<void> authenticate(const HttpResponse& challenge, const std::string& scope);
+  std::string url(const std::string& path) const;
+  std::string absolute(const std::string& location) const;
+  Result<void> upload_once(const std::string& digest, int fd, uint64_t size);
+
+  std::string registry_, repository_, base_;
+  ClientOptions opts_;
+  std::optional<Credentials> creds_;
+  std::mutex mu_;
+  std::map<std::string, std::string> auth_;  // scope -> Authorization header value
+};
+
+// The manifest of an index that matches the host platform (linux and this
+// machine's architecture), or an error listing what the index offers.
+Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
+                                  const std::string& arch);
+// "amd64", "arm64", ... for this machine.
+std::string host_architecture();
+
+}  // namespace strata::registry
