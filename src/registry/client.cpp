@@ -36,38 +36,6 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// `Bearer realm="…",service="…"` -> scheme and parameters.
-std::pair<std::string, std::map<std::string, std::string>> parse_challenge(std::string_view h) {
-  std::map<std::string, std::string> params;
-  size_t sp = h.find(' ');
-  std::string scheme = to_lower(h.substr(0, sp));
-  std::string_view rest = sp == std::string_view::npos ? "" : h.substr(sp + 1);
-  while (!rest.empty()) {
-    rest = trim(rest);
-    size_t eq = rest.find('=');
-    if (eq == std::string_view::npos) break;
-    std::string key = to_lower(trim(rest.substr(0, eq)));
-    rest = rest.substr(eq + 1);
-    std::string value;
-    if (rest.starts_with('"')) {
-      size_t i = 1;
-      for (; i < rest.size() && rest[i] != '"'; ++i) {
-        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
-        value += rest[i];
-      }
-      rest = rest.substr(std::min(i + 1, rest.size()));
-    } else {
-      size_t comma = rest.find(',');
-      value = std::string(trim(rest.substr(0, comma)));
-      rest = comma == std::string_view::npos ? "" : rest.substr(comma);
-    }
-    params[key] = value;
-    rest = trim(rest);
-    if (rest.starts_with(',')) rest = rest.substr(1);
-  }
-  return {scheme, params};
-}
-
 // The registry's own words for a failed request, if it sent the spec's
 // {"errors":[{"code","message"}]}.
 std::string registry_message(const HttpResponse& r) {
@@ -391,6 +359,37 @@ Result<void> Client::push_blob(const std::string& digest, const std::filesystem:
     if (r || attempt + 1 >= opts_.attempts || r.error().code != Errc::io) return r;
     back_off(attempt);
   }
+}
+
+Challenge parse_challenge(std::string_view h) {
+  std::map<std::string, std::string> params;
+  size_t sp = h.find(' ');
+  std::string scheme = to_lower(h.substr(0, sp));
+  std::string_view rest = sp == std::string_view::npos ? "" : h.substr(sp + 1);
+  while (!rest.empty()) {
+    rest = trim(rest);
+    size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    std::string key = to_lower(trim(rest.substr(0, eq)));
+    rest = rest.substr(eq + 1);
+    std::string value;
+    if (rest.starts_with('"')) {
+      size_t i = 1;
+      for (; i < rest.size() && rest[i] != '"'; ++i) {
+        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
+        value += rest[i];
+      }
+      rest = rest.substr(std::min(i + 1, rest.size()));
+    } else {
+      size_t comma = rest.find(',');
+      value = std::string(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma);
+    }
+    params[key] = value;
+    rest = trim(rest);
+    if (rest.starts_with(',')) rest = rest.substr(1);
+  }
+  return {scheme, params};
 }
 
 std::string host_architecture() {

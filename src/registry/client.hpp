@@ -90,6 +90,14 @@ class Client {
 // machine's architecture), or an error listing what the index offers.
 Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
                                   const std::string& arch);
+// A WWW-Authenticate header: `Bearer realm="…",service="…"` -> "bearer" and
+// the parameters (quoted values unescaped).
+struct Challenge {
+  std::string scheme;  // lower case
+  std::map<std::string, std::string> params;
+};
+Challenge parse_challenge(std::string_view header);
+
 // "amd64", "arm64", ... for this machine.
 std::string host_architecture();
 

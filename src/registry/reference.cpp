@@ -1,5 +1,6 @@
 #include "registry/reference.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <cctype>
@@ -102,7 +103,11 @@ bool plain_http(const std::string& registry, const std::string& insecure) {
   } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
     host = host.substr(0, colon);
   }
-  if (host == "localhost" || host == "::1" || host.starts_with("127.")) return true;
+  in_addr v4{};
+  in6_addr v6{};
+  if (host == "localhost") return true;
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) return true;
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) return true;
   for (const auto& h : split(insecure, ','))
     if (std::string(trim(h)) == registry || std::string(trim(h)) == host) return true;
   return false;

@@ -97,3 +97,35 @@ TEST(Oci, NormalizesNames) {
   EXPECT_EQ(oci::normalize_name("app:1.2"), "app:1.2");
   EXPECT_EQ(oci::normalize_name("app@sha256:00"), "app@sha256:00");
 }
+
+TEST(Store, ARecordWhoseLayerCanBeFetchedIsAHit) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  oci::Descriptor layer{oci::kLayerGzip, sha256_digest("absent layer"), 12, {}, {}};
+  store::Store::CacheRecord rec{layer, sha256_digest("diff")};
+  ASSERT_TRUE(s->cache_put("sha256:k1", rec, "{}"));
+  // Neither here nor fetchable: the record is a miss.
+  EXPECT_FALSE(*s->cache_get("sha256:k1"));
+  auto missing = s->ensure_blob(layer);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  ASSERT_TRUE(s->note_blob_source(layer.digest, "127.0.0.1:5000/cache/app"));
+  ASSERT_TRUE(s->note_blob_source(layer.digest, "127.0.0.1:5000/cache/app"));  // once only
+  EXPECT_EQ(*s->blob_sources(layer.digest), std::vector<std::string>{"127.0.0.1:5000/cache/app"});
+  auto hit = s->cache_get("sha256:k1");
+  ASSERT_TRUE(hit && *hit);
+  EXPECT_EQ((*hit)->blob->digest, layer.digest);
+  // Reading it asks the fetcher, with the sources, and the blob is then here.
+  std::vector<std::string> asked;
+  s->set_blob_fetcher([&](store::Store& st, const oci::Descriptor& b,
+                          const std::vector<std::string>& sources) -> Result<void> {
+    asked = sources;
+    auto d = st.put_blob("absent layer", b.media_type);
+    if (!d) return std::unexpected(d.error());
+    return {};
+  });
+  ASSERT_TRUE(s->ensure_blob(layer));
+  EXPECT_EQ(asked, std::vector<std::string>{"127.0.0.1:5000/cache/app"});
+  EXPECT_TRUE(s->has_blob(layer.digest));
+}

@@ -31,3 +31,19 @@ TEST(Strings, SplitJoinTrim) {
   EXPECT_EQ(join({"x", "y"}, "/"), "x/y");
   EXPECT_EQ(trim("  a b \n"), "a b");
 }
+
+TEST(Strings, Base64RoundTripsAndRejectsGarbage) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  EXPECT_EQ(base64_decode(base64_encode(all)), all);
+  EXPECT_EQ(base64_decode("Zm8="), "fo");
+  EXPECT_FALSE(base64_decode("Zm8"));       // not a multiple of 4
+  EXPECT_FALSE(base64_decode("Z=8="));      // padding in the middle
+  EXPECT_FALSE(base64_decode("Zm9v!A=="));  // not the alphabet
+  EXPECT_FALSE(base64_decode("Zg==Zg=="));  // padding before the end
+}

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# strata against real CNCF distribution registries (Debian's docker-registry)
+# on 127.0.0.1: one open, one with htpasswd basic auth, one with bearer
+# tokens from the test's own token server (registry_helper.py).
+# - push (base layers mounted across repositories), skopeo + umoci + runc
+#   run what strata pushed;
+# - two runners share a mode=max registry cache: B, empty, hits every step,
+#   runs nothing and downloads no base layer; after a one-file change B runs
+#   only the steps after it and uploads only the new layer;
+# - --cache-from fallback list with a missing ref (a warning);
+# - login/logout, basic and token auth, clear errors without credentials;
+# - a corrupt blob in the registry: a clear error, nothing stored;
+# - 503s and dropped connections (a flaky proxy) are retried;
+# - chunked uploads.
+. "$(dirname "$0")/lib.sh" "$1"
+for tool in docker-registry htpasswd python3 openssl skopeo umoci runc; do
+  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
+done
+HELPER=$(dirname "$(realpath "$0")")/registry_helper.py
+export SOURCE_DATE_EPOCH=0
+export DOCKER_CONFIG=$T/docker   # never the user's credentials
+PIDS=()
+stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cleanup; }
+trap stop_all EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return 0; sleep 0.1; done
+  fail "nothing answers on 127.0.0.1:$1"
+}
+# start_registry NAME [AUTH-YAML]: a registry on a free loopback port; its
+# port in $PORT, its storage under $T/NAME/data, its log in $T/NAME/log.
+start_registry() {
+  local name=$1 auth=${2:-}
+  PORT=$(free_port)
+  mkdir -p "$T/$name"
+  cat > "$T/$name/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $T/$name/data
+http:
+  addr: 127.0.0.1:$PORT
+$auth
+YAML
+  docker-registry serve "$T/$name/config.yml" > "$T/$name/log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$PORT"
+}
+# Bytes of blobs the registry served since log line $2 (its access log).
+served_blob_bytes() {
+  tail -n +"$2" "$T/$1/log" | grep -E '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]+ HTTP' |
+    awk '{ if ($9 == 200) sum += $10 } END { print sum + 0 }'
+}
+served_blobs() { tail -n +"$2" "$T/$1/log" | grep -E '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]+ HTTP' | grep -oE 'sha256:[0-9a-f]+' || true; }
+log_mark() { echo $(($(wc -l < "$T/$1/log") + 1)); }
+storage_blobs() { find "$T/$1/data/docker/registry/v2/blobs" -name data -type f -printf '%s %h\n' 2>/dev/null | sort; }
+
+start_registry open
+R=127.0.0.1:$PORT
+
+# --- push: the base goes up, then an image on it mounts the base's layers.
+make_busybox
+"$STRATA" push busybox "$R/base/busybox:1" > "$T/push.out" 2> "$T/push.err" || fail "push: $(cat "$T/push.err")"
+skopeo inspect --tls-verify=false "docker://$R/base/busybox:1" > "$T/inspect.json" || fail "skopeo cannot inspect the pushed base"
+expect_eq "$(jq -r .Digest "$T/inspect.json")" "$(cat "$T/push.out")" "digest skopeo sees"
+
+C=$T/ctx
+mkdir -p "$C/src"
+for i in $(seq 1 20); do echo "file $i" > "$C/src/f$i.txt"; done
+cat > "$C/Dockerfile" <<DOCKERFILE
+FROM $R/base/busybox:1 AS tools
+RUN echo tool > /tool
+FROM $R/base/busybox:1
+RUN echo base > /base
+COPY --from=tools /tool /tool
+COPY src/ /app/
+RUN ls /app | wc -l > /count
+CMD ["sh", "-c", "cat /base /tool /count"]
+DOCKERFILE
+
+# Runner A: a fresh store that pulls its base lazily, pushes the image and
+# a mode=max cache.
+export STRATA_ROOT=$T/a
+out=$("$STRATA" build --progress plain -t "$R/app/image:1" --push \
+  --cache-to "type=registry,ref=$R/cache/app:main,mode=max" "$C" 2>&1) || fail "runner A: $out"
+da=$(echo "$out" | tail -1)
+echo "$out" | grep -qE '[1-9][0-9]* mounted' || fail "the base layers were not mounted: $(echo "$out" | grep mounted)"
+expected=$(printf 'base\ntool\n20')
+expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run on runner A"
+skopeo copy -q --src-tls-verify=false "docker://$R/app/image:1" "oci:$T/layout:app"
+umoci unpack --image "$T/layout:app" "$T/bundle" >/dev/null 2>&1
+sed -i 's/"terminal": *true/"terminal": false/' "$T/bundle/config.json"
+got=$(cd "$T/bundle" && runc run "strata-reg-$$")
+expect_eq "$got" "$expected" "skopeo + umoci + runc on what strata pushed"
+skopeo inspect --raw --tls-verify=false "docker://$R/cache/app:main" |
+  jq -e '.config.mediaType == "application/vnd.strata.cache.config.v1+json"' >/dev/null ||
+  fail "the cache manifest is not a strata cache artifact"
+
+# Runner B: empty; its own ref is missing (a warning), main's is there.
+export STRATA_ROOT=$T/b
+base_layers=$(skopeo inspect --tls-verify=false "docker://$R/base/busybox:1" | jq -r '.Layers[]')
+mark=$(log_mark open)
+out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:pr-7" \
+  --cache-from "type=registry,ref=$R/cache/app:main" "$C" 2>&1) || fail "runner B: $out"
+echo "$out" | grep -q "warning: --cache-from type=registry,ref=$R/cache/app:pr-7" ||
+  fail "no warning for the missing ref: $out"
+expect_eq "$(echo "$out" | tail -1)" "$da" "runner B builds runner A's image"
+if echo "$out" | grep -q 'cache miss'; then fail "runner B missed: $(echo "$out" | grep -B1 'cache miss')"; fi
+echo "$out" | grep -q 'running containers 0.000s' || fail "runner B ran a container"
+for l in $base_layers; do
+  if served_blobs open "$mark" | grep -q "$l"; then fail "runner B downloaded base layer $l"; fi
+done
+echo "runner B downloaded $(served_blob_bytes open "$mark") bytes of blobs (configs only)"
+
+# One file changed on B: the COPY and the RUN after it run; the export
+# uploads only the new COPY layer (the RUN writes the same count, the same
+# blob with SOURCE_DATE_EPOCH) besides the cache's config and manifest.
+echo changed >> "$C/src/f7.txt"
+before=$(storage_blobs open)
+out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:main" \
+  --cache-to "type=registry,ref=$R/cache/app:pr-7,mode=max" "$C" 2>&1) || fail "runner B, one change: $out"
+expect_eq "$(echo "$out" | grep -c 'cache miss')" 2 "steps that ran after a one-file change"
+new=$(comm -13 <(echo "$before") <(storage_blobs open))
+new_bytes=$(echo "$new" | awk '{ s += $1 } END { print s + 0 }')
+copy_layer=$("$STRATA" inspect "$(echo "$out" | tail -1)" | jq '.manifest.layers[-2].size')
+echo "upload after one change: $(echo "$new" | wc -l) new blobs in the registry, $new_bytes B; the new COPY layer is $copy_layer B"
+[ "$new_bytes" -le $((copy_layer + 16384)) ] || fail "the registry received $new_bytes B for a $copy_layer B layer: $new"
+echo "$out" | grep -q "exported .* records to $R/cache/app:pr-7: 2 new blobs" ||
+  fail "export after one change: $(echo "$out" | grep exported)"
+export STRATA_ROOT=$T/c
+out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:pr-7" "$C" 2>&1)
+if echo "$out" | grep -q 'cache miss'; then fail "the pr-7 cache misses: $out"; fi
+
+# --- pull: all layers, digest-checked; a lazily pulled image runs.
+export STRATA_ROOT=$T/d
+"$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/pull.err" || fail "pull: $(cat "$T/pull.err")"
+expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run after strata pull"
+"$STRATA" pull "127.0.0.1:$PORT/app/missing:1" 2> "$T/err" && fail "pulling a missing image succeeded"
+grep -q 'MANIFEST_UNKNOWN\|404' "$T/err" || fail "unclear error for a missing image: $(cat "$T/err")"
+
+# --- chunked uploads (PATCH with Content-Range), read back by skopeo.
+export STRATA_ROOT=$T/store   # where make_busybox built it
+mark=$(log_mark open)
+STRATA_UPLOAD_CHUNK_SIZE=65536 "$STRATA" push busybox "$R/chunked/busybox:1" > "$T/push.out" 2>/dev/null || fail "chunked push"
+[ "$(tail -n +"$mark" "$T/open/log" | grep -c '"PATCH ')" -gt 10 ] || fail "no chunked upload seen in the registry log"
+skopeo copy -q --src-tls-verify=false "docker://$R/chunked/busybox:1" "oci:$T/chunked:x" || fail "skopeo cannot read the chunked push"
+
+# --- retries: every path's first request is a 503, every blob's second
+# GET is cut short; the pull still succeeds.
+PF=$T/proxy.port
+python3 "$HELPER" proxy "$PORT" "$PF" "$T/proxy.log" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$PF" ] && break; sleep 0.1; done
+P=127.0.0.1:$(cat "$PF")
+export STRATA_ROOT=$T/e
+"$STRATA" pull "$P/app/image:1" >/dev/null 2> "$T/err" || fail "pull through a flaky proxy: $(cat "$T/err")"
+grep -q '^503 ' "$T/proxy.log" && grep -q '^cut ' "$T/proxy.log" || fail "the proxy did not fail: $(cat "$T/proxy.log")"
+expect_eq "$("$STRATA" run "$P/app/image:1")" "$expected" "the image pulled through the flaky proxy"
+
+# --- a corrupt blob in the registry: a clear error, nothing kept.
+layer=$(skopeo inspect --tls-verify=false "docker://$R/app/image:1" | jq -r '.Layers[-2]')
+data=$T/open/data/docker/registry/v2/blobs/sha256/${layer:7:2}/${layer:7}/data
+[ -f "$data" ] || fail "no registry file for $layer"
+printf 'X' | dd of="$data" bs=1 seek=10 conv=notrunc status=none
+export STRATA_ROOT=$T/f
+"$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/err" && fail "a corrupt blob was accepted"
+grep -q "corrupt" "$T/err" || fail "unclear error for a corrupt blob: $(cat "$T/err")"
+[ ! -e "$T/f/blobs/sha256/${layer:7}" ] || fail "the corrupt blob was stored"
+"$STRATA" images | grep -q "app/image" && fail "an image with a corrupt blob was tagged"
+if ls "$T/f/tmp" | grep -q .; then fail "temporary files left: $(ls "$T/f/tmp")"; fi
+
+# --- basic auth (htpasswd).
+htpasswd -Bbn ci s3cret > "$T/htpasswd"
+start_registry basic "auth:
+  htpasswd:
+    realm: strata-test
+    path: $T/htpasswd"
+RB=127.0.0.1:$PORT
+export STRATA_ROOT=$T/store   # where make_busybox built it
+"$STRATA" push busybox "$RB/base/busybox:1" > /dev/null 2> "$T/err" && fail "push without credentials succeeded"
+grep -q "strata login $RB" "$T/err" || fail "no login hint: $(cat "$T/err")"
+echo wrong | "$STRATA" login "$RB" -u ci --password-stdin 2> "$T/err" && fail "login with a wrong password succeeded"
+[ ! -e "$DOCKER_CONFIG/config.json" ] || ! grep -q "$RB" "$DOCKER_CONFIG/config.json" || fail "a failed login was stored"
+echo s3cret | "$STRATA" login "$RB" -u ci --password-stdin 2> "$T/err" || fail "login: $(cat "$T/err")"
+expect_eq "$(stat -c %a "$DOCKER_CONFIG/config.json")" 600 "config.json mode"
+"$STRATA" push busybox "$RB/base/busybox:1" > /dev/null 2> "$T/err" || fail "push with basic auth: $(cat "$T/err")"
+skopeo inspect --tls-verify=false --creds ci:s3cret "docker://$RB/base/busybox:1" > /dev/null || fail "skopeo cannot read it"
+export STRATA_ROOT=$T/g
+"$STRATA" pull "$RB/base/busybox:1" > /dev/null 2> "$T/err" || fail "pull with basic auth: $(cat "$T/err")"
+"$STRATA" logout "$RB" 2>/dev/null
+export STRATA_ROOT=$T/h
+"$STRATA" pull "$RB/base/busybox:1" > /dev/null 2> "$T/err" && fail "pull after logout succeeded"
+
+# --- bearer tokens from our token server.
+openssl genrsa -out "$T/token.key" 2048 2>/dev/null
+openssl req -x509 -new -key "$T/token.key" -subj /CN=strata-test-token -days 1 -out "$T/token.crt" 2>/dev/null
+TF=$T/token.port
+python3 "$HELPER" token "$T/token.key" strata-test-issuer strata-test ci t0ken "$TF" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -s "$TF" ] && break; sleep 0.1; done
+start_registry token "auth:
+  token:
+    realm: http://127.0.0.1:$(cat "$TF")/token
+    service: strata-test
+    issuer: strata-test-issuer
+    rootcertbundle: $T/token.crt"
+RT=127.0.0.1:$PORT
+export STRATA_ROOT=$T/store   # where make_busybox built it
+"$STRATA" push busybox "$RT/base/busybox:1" > /dev/null 2> "$T/err" && fail "push without a token succeeded"
+grep -q "strata login $RT" "$T/err" || fail "no login hint for the token registry: $(cat "$T/err")"
+echo t0ken | "$STRATA" login "$RT" -u ci --password-stdin 2> "$T/err" || fail "login with tokens: $(cat "$T/err")"
+"$STRATA" push busybox "$RT/base/busybox:1" > /dev/null 2> "$T/err" || fail "push with tokens: $(cat "$T/err")"
+export STRATA_ROOT=$T/i
+"$STRATA" pull "$RT/base/busybox:1" > /dev/null 2> "$T/err" || fail "pull with tokens: $(cat "$T/err")"
+expect_eq "$("$STRATA" run "$RT/base/busybox:1" echo hi)" "hi" "an image pulled with a token runs"
+echo "registry test passed"

@@ -1,0 +1,153 @@
+// Registry client pieces that need no server: references, which registries
+// get plain http, WWW-Authenticate challenges, platform choice in an index,
+// and the docker config's credentials.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "os/fs.hpp"
+#include "registry/client.hpp"
+#include "registry/credentials.hpp"
+#include "registry/reference.hpp"
+
+namespace strata::registry {
+namespace {
+
+TEST(Reference, DockerHubShortNames) {
+  auto r = parse_reference("busybox");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->registry, "docker.io");
+  EXPECT_EQ(r->repository, "library/busybox");
+  EXPECT_EQ(r->tag, "latest");
+  EXPECT_EQ(r->api_host(), "registry-1.docker.io");
+  EXPECT_EQ(parse_reference("team/app:1.2")->repository, "team/app");
+  EXPECT_EQ(parse_reference("docker.io/busybox")->repository, "library/busybox");
+  EXPECT_EQ(parse_reference("index.docker.io/library/busybox")->registry, "docker.io");
+}
+
+TEST(Reference, HostsPortsTagsAndDigests) {
+  std::string digest = "sha256:" + std::string(64, 'a');
+  auto r = parse_reference("127.0.0.1:5000/ci/app:pr-7@" + digest);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->registry, "127.0.0.1:5000");
+  EXPECT_EQ(r->repository, "ci/app");
+  EXPECT_EQ(r->tag, "pr-7");
+  EXPECT_EQ(r->digest, digest);
+  EXPECT_EQ(r->manifest_ref(), digest);
+  EXPECT_EQ(r->str(), "127.0.0.1:5000/ci/app:pr-7@" + digest);
+  auto local = parse_reference("localhost/app");
+  EXPECT_EQ(local->registry, "localhost");
+  EXPECT_EQ(local->repository, "app");  // no library/ outside Docker Hub
+  EXPECT_EQ(parse_reference("ghcr.io/o/r")->registry, "ghcr.io");
+  EXPECT_EQ(parse_reference("[::1]:5000/app:1")->registry, "[::1]:5000");
+  EXPECT_EQ(parse_reference("registry:5000/app")->tag, "latest");
+}
+
+TEST(Reference, RejectsWhatDockerRejects) {
+  for (const char* bad :
+       {"", "App", "app:", "app:-x", "app@sha256:abc", "a//b", "/app", "app/", "host:5000/",
+        "app@md5:"
+        "0123456789abcdef0123456789abcdef"}) {
+    auto r = parse_reference(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_NE(r.error().message.find("expected [HOST[:PORT]/]NAME"), std::string::npos);
+    }
+  }
+}
+
+TEST(Reference, NamesRegistry) {
+  EXPECT_TRUE(names_registry("127.0.0.1:5000/app"));
+  EXPECT_TRUE(names_registry("localhost/app"));
+  EXPECT_TRUE(names_registry("ghcr.io/a/b:1"));
+  EXPECT_FALSE(names_registry("app:1"));
+  EXPECT_FALSE(names_registry("team/app"));
+}
+
+TEST(Reference, PlainHttpForLoopbackAndListedHosts) {
+  EXPECT_TRUE(plain_http("127.0.0.1:5000", ""));
+  EXPECT_TRUE(plain_http("localhost:5000", ""));
+  EXPECT_TRUE(plain_http("[::1]:5000", ""));
+  EXPECT_FALSE(plain_http("registry.example.com", ""));
+  EXPECT_TRUE(plain_http("registry.example.com:5000", "other, registry.example.com:5000"));
+  EXPECT_TRUE(plain_http("registry.example.com:5000", "registry.example.com"));
+  EXPECT_TRUE(plain_http("127.0.0.2:5000", ""));
+  EXPECT_FALSE(plain_http("127.example.com:5000", ""));  // a name, not a loopback address
+  EXPECT_FALSE(plain_http("evil127.0.0.1.example.com", ""));
+}
+
+TEST(Challenge, ParsesBearerAndBasic) {
+  auto c = parse_challenge(
+      R"(Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push")");
+  EXPECT_EQ(c.scheme, "bearer");
+  EXPECT_EQ(c.params["realm"], "https://auth.example.com/token");
+  EXPECT_EQ(c.params["service"], "registry.example.com");
+  EXPECT_EQ(c.params["scope"], "repository:a/b:pull,push");
+  auto b = parse_challenge(R"(Basic realm="a \"quoted\" realm")");
+  EXPECT_EQ(b.scheme, "basic");
+  EXPECT_EQ(b.params["realm"], "a \"quoted\" realm");
+  auto unquoted = parse_challenge("Bearer realm=http://127.0.0.1:1/token, service=x");
+  EXPECT_EQ(unquoted.params["realm"], "http://127.0.0.1:1/token");
+  EXPECT_EQ(unquoted.params["service"], "x");
+}
+
+TEST(Platform, PicksTheHostsManifest) {
+  nlohmann::json index = {
+      {"mediaType", "application/vnd.oci.image.index.v1+json"},
+      {"manifests",
+       {{{"digest", "sha256:arm"}, {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+        {{"digest", "sha256:amd"}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}},
+        {{"digest", "sha256:att"},
+         {"platform", {{"os", "unknown"}, {"architecture", "unknown"}}}}}}};
+  EXPECT_EQ(*pick_platform(index.dump(), "linux", "amd64"), "sha256:amd");
+  EXPECT_EQ(*pick_platform(index.dump(), "linux", "arm64"), "sha256:arm");
+  auto none = pick_platform(index.dump(), "linux", "s390x");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("linux/arm64, linux/amd64"), std::string::npos);
+}
+
+class Credentials : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = os::make_temp_dir("/tmp", "strata-cred-");
+    ASSERT_TRUE(d);
+    dir_ = *d;
+    ::setenv("DOCKER_CONFIG", dir_.c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("DOCKER_CONFIG");
+    (void)os::remove_tree(dir_);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Credentials, StoredReadAndRemovedKeepingOtherFields) {
+  ASSERT_TRUE(os::write_file_atomic(
+      dir_ / "config.json",
+      R"({"auths":{"https://index.docker.io/v1/":{"auth":"aHViOnB3"}},"psFormat":"x"})"));
+  auto hub = find_credentials("docker.io");
+  ASSERT_TRUE(hub);
+  EXPECT_EQ(hub->username, "hub");
+  EXPECT_EQ(hub->password, "pw");
+  ASSERT_TRUE(store_credentials("127.0.0.1:5000", registry::Credentials{"ci", "p:a:ss"}));
+  auto ci = find_credentials("127.0.0.1:5000");
+  ASSERT_TRUE(ci);
+  EXPECT_EQ(ci->username, "ci");
+  EXPECT_EQ(ci->password, "p:a:ss");  // only the first colon separates
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "config.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE(store_credentials("127.0.0.1:5000", std::nullopt));
+  EXPECT_FALSE(find_credentials("127.0.0.1:5000"));
+  auto text = os::read_file(dir_ / "config.json");
+  ASSERT_TRUE(text);
+  auto j = nlohmann::json::parse(*text);
+  EXPECT_EQ(j["psFormat"], "x");
+  EXPECT_TRUE(find_credentials("docker.io"));
+  EXPECT_FALSE(find_credentials("ghcr.io"));
+}
+
+}  // namespace
+}  // namespace strata::registry
