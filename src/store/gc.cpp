@@ -169,6 +169,13 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     (void)os::remove_tree(dir);
   }
   res.bytes += remove_unused_objects(store.objects_dir());
+  // Where to fetch a layer again is kept only while something names it.
+  auto sourced = store.db().query("SELECT DISTINCT digest FROM blob_sources");
+  if (!sourced) return std::unexpected(sourced.error());
+  for (const auto& r : *sourced)
+    if (r[0] && !live->layers.count(*r[0]))
+      if (auto d = store.db().exec("DELETE FROM blob_sources WHERE digest = ?", {*r[0]}); !d)
+        return std::unexpected(d.error());
   if (opts.all) {
     std::set<std::pair<dev_t, ino_t>> in_mounts;
     res.bytes += tree_size(store.root() / "cache", &in_mounts);
