@@ -193,11 +193,6 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
                   fmt::format("{} {}: reset= is for type=local (a registry keeps what a tag "
                               "references)",
                               flag, spec));
-    if (c.opts.mounts)
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: mounts=true is not supported with type=registry yet; "
-                              "carry cache mounts with type=local or type=archive",
-                              flag, spec));
   }
   if (c.type == "archive" && !archive::is_archive_name(c.path))
     return fail(Errc::invalid_argument,
@@ -516,6 +511,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       exporter::RegistryCacheOptions ro;
       ro.client = pulling.client;
       ro.compression = c.opts.compression;
+      ro.mounts = c.opts.mounts;
       ro.log = bo.log;
       done = exporter::export_registry_cache(*store, keys, c.ref, ro);
     } else {

@@ -59,7 +59,9 @@ void mount_blobs(const fs::path& dir, std::set<std::string>& live) {
 }  // namespace
 
 std::string CacheArtifact::config_text() const {
-  return json{{"records", records}}.dump();
+  json config = {{"records", records}};
+  if (!mounts.is_null()) config["mounts"] = mounts;
+  return config.dump();
 }
 
 Result<CacheArtifact> collect_cache_records(store::Store& store,

@@ -41,6 +41,7 @@ inline constexpr const char* kCacheConfig = "application/vnd.strata.cache.config
 // writer). Layers are converted to `compression` where asked.
 struct CacheArtifact {
   nlohmann::json records;
+  nlohmann::json mounts;  // a registry cache's chunked mounts (mounts::MountBundle), or null
   oci::Manifest manifest;
   std::string config_text() const;
 };

@@ -1,11 +1,18 @@
 #include "export/registry_cache.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "digest/sha256.hpp"
 #include "export/push.hpp"
+#include "mounts/transfer.hpp"
 #include "os/fs.hpp"
+
+using nlohmann::json;
 
 namespace strata::exporter {
 
@@ -42,6 +49,40 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
   stats.records = artifact->records.size();
   stats.blobs_copied = pushed->uploaded;
   stats.bytes_copied = pushed->bytes_uploaded;
+  if (opts.mounts) {
+    mounts::TransferStats ms;
+    mounts::ChunkTarget target{[&](const std::string& digest) -> Result<bool> {
+                                 auto size = client.blob_size(digest);
+                                 if (!size) return std::unexpected(size.error());
+                                 return size->has_value();
+                               },
+                               [&](const std::string& digest, const std::filesystem::path& file) {
+                                 return client.push_blob(digest, file);
+                               }};
+    auto bundle = mounts::export_mount_chunks(store, {}, target, ms);
+    if (!bundle) return std::unexpected(bundle.error().with_context(what + ": cache mounts"));
+    for (const auto& [digest, text] : bundle->manifests) {
+      auto sent = push_text(client, text, digest);
+      if (!sent) return std::unexpected(sent.error().with_context(what));
+      if (*sent) {
+        ++stats.blobs_copied;
+        stats.bytes_copied += text.size();
+      }
+      artifact->manifest.layers.push_back(
+          {mounts::kMountManifestType, digest, static_cast<int64_t>(text.size()), {}, {}});
+    }
+    for (const auto& c : bundle->chunks)
+      artifact->manifest.layers.push_back(
+          {c.gzip ? mounts::kMountChunkGzipType : mounts::kMountChunkType,
+           c.digest,
+           c.size,
+           {},
+           {}});
+    artifact->mounts = mounts::to_json(*bundle);
+    stats.mounts = ms.mounts;
+    stats.blobs_copied += ms.blobs_copied;
+    stats.bytes_copied += ms.bytes_copied;
+  }
   std::string config_text = artifact->config_text();
   std::string config_digest = sha256_digest(config_text);
   auto sent = push_text(client, config_text, config_digest);
@@ -89,6 +130,50 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store,
   CacheTransferStats stats;
   stats.bytes_copied = m->bytes.size() + config_text.size();
   stats.blobs_copied = 2;
+  json config = json::parse(config_text, nullptr, false);
+  if (config.is_object() && config.contains("mounts")) {
+    auto bundle = mounts::bundle_from_json(config["mounts"]);
+    if (!bundle) return std::unexpected(bundle.error().with_context(ref.str()));
+    auto fetch_to_string = [&](const std::string& digest) -> Result<std::string> {
+      std::string text;
+      auto n = client.fetch_blob(
+          digest, -1,
+          [&](std::string_view chunk) -> Result<void> {
+            if (text.size() + chunk.size() > (64u << 20))
+              return fail(Errc::invalid_argument, "a cache mount manifest over 64 MiB");
+            text.append(chunk);
+            return {};
+          },
+          [&]() -> Result<void> {
+            text.clear();
+            return {};
+          });
+      if (!n) return std::unexpected(n.error());
+      return text;
+    };
+    auto fetch_to_file = [&](const std::string& digest,
+                             const std::filesystem::path& to) -> Result<void> {
+      os::UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!fd) return std::unexpected(os::errno_error("creating", to));
+      auto n = client.fetch_blob(
+          digest, -1,
+          [&](std::string_view chunk) {
+            return os::write_all(fd.get(), chunk.data(), chunk.size());
+          },
+          [&]() -> Result<void> {
+            if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+              return std::unexpected(os::errno_error("truncating", to));
+            return {};
+          });
+      if (!n) return std::unexpected(n.error());
+      return {};
+    };
+    auto m = mounts::import_mount_chunks(store, *bundle, {fetch_to_string, fetch_to_file});
+    if (!m) return std::unexpected(m.error().with_context("importing cache mounts"));
+    stats.mounts = m->mounts;
+    stats.blobs_copied += m->blobs_copied;
+    stats.bytes_copied += m->bytes_copied;
+  }
   for (const auto& rec : *records) {
     if (rec.record.blob)
       if (auto r = store.note_blob_source(rec.record.blob->digest, ref.repo_path()); !r)

@@ -1,7 +1,9 @@
 // The build cache in a registry: --cache-to type=registry,ref=R pushes the
 // same cache artifact as a local export (docs/formats/registry-cache.md):
 // an OCI manifest tagged R whose config lists the step records and whose
-// layers are their layers; only blobs the registry lacks are uploaded.
+// layers are their layers (with mounts=true also the cache mounts'
+// manifests and chunks, mounts::export_mount_chunks); only blobs the
+// registry lacks are uploaded.
 // --cache-from type=registry,ref=R imports lazily: the records are added
 // with their layers noted as fetchable from R's repository, and a layer is
 // downloaded only when a step that is hit is actually needed.
@@ -18,6 +20,7 @@ namespace strata::exporter {
 struct RegistryCacheOptions {
   registry::ClientOptions client;
   CompressionOptions compression;
+  bool mounts = false;  // carry the cache mounts, as chunks
   std::function<void(const std::string&)> log;
 };
 
@@ -26,7 +29,9 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
                                                  const registry::Reference& ref,
                                                  const RegistryCacheOptions& opts);
 
-// Adds the records the store lacks; downloads only the manifest and config.
+// Adds the records the store lacks; downloads only the manifest and config,
+// and when the cache carries mounts, the chunks with files the store's
+// cache mounts lack.
 Result<CacheTransferStats> import_registry_cache(store::Store& store,
                                                  const registry::Reference& ref,
                                                  const registry::ClientOptions& opts);

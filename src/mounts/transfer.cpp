@@ -10,11 +10,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "archive/tar.hpp"
 #include "archive/tree.hpp"
 #include "digest/sha256.hpp"
 #include "mounts/cache_mount.hpp"
 #include "os/fs.hpp"
 #include "store/file_hash.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -24,7 +26,7 @@ namespace strata::mounts {
 namespace {
 
 constexpr const char* kIndex = "strata-mounts.json";
-constexpr const char* kManifestType = "application/vnd.strata.cache-mount.v1+json";
+constexpr const char* kManifestType = kMountManifestType;
 
 int64_t ns(const struct timespec& t) {
   return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
@@ -209,10 +211,13 @@ Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::
   return stats;
 }
 
-// Makes `dir` hold exactly `entries`, reading from `src` only the blobs of
-// files it lacks.
-Result<void> restore(store::Store& store, const fs::path& src, const std::vector<Entry>& entries,
-                     const fs::path& dir, TransferStats& stats) {
+// Where an import finds a file's content: a path, given its digest.
+using BlobProvider = std::function<Result<fs::path>(const std::string& digest)>;
+
+// Makes `dir` hold exactly `entries`, asking `blobs` only for the files it
+// lacks.
+Result<void> restore(store::Store& store, const BlobProvider& blobs,
+                     const std::vector<Entry>& entries, const fs::path& dir, TransferStats& stats) {
   auto local = scan(store, dir);
   if (!local) return std::unexpected(local.error());
   std::map<std::string, const Entry*> have;
@@ -239,7 +244,9 @@ Result<void> restore(store::Store& store, const fs::path& src, const std::vector
           return std::unexpected(os::errno_error("creating symlink", p));
       } else {
         // Hashed as it is copied; a blob that does not match is not kept.
-        fs::path blob = blob_path(src, e.digest);
+        auto found = blobs(e.digest);
+        if (!found) return std::unexpected(found.error());
+        fs::path blob = *found;
         Sha256 hash;
         auto copied = os::copy_file_atomic(
             blob, p, [&](std::string_view chunk) { hash.update(chunk); },
@@ -275,20 +282,19 @@ Result<void> restore(store::Store& store, const fs::path& src, const std::vector
   return {};
 }
 
-Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) {
+// Imports the mounts an index names, reading manifests with `read` and
+// file contents through `blobs`.
+Result<TransferStats> import_index(
+    store::Store& store, const json& index,
+    const std::function<Result<std::string>(const std::string&)>& read, const BlobProvider& blobs) {
   TransferStats stats;
-  auto text = os::read_file(src / kIndex);
-  if (!text)
-    return fail(Errc::not_found,
-                fmt::format("{} has no {}: not a cache mount export", src.string(), kIndex));
-  json index = json::parse(*text, nullptr, false);
   if (!index.is_object() || !index.contains("mounts") || !index["mounts"].is_object())
     return fail(Errc::invalid_argument, fmt::format("{}: not a cache mount index", kIndex));
   for (const auto& [id, digest_json] : index["mounts"].items()) {
     std::string digest = digest_json.is_string() ? digest_json.get<std::string>() : "";
     if (!valid_digest(digest))
       return fail(Errc::invalid_argument, fmt::format("mount {}: not a digest", id));
-    auto manifest = os::read_file(blob_path(src, digest));
+    auto manifest = read(digest);
     if (!manifest) return std::unexpected(manifest.error());
     if (sha256_digest(*manifest) != digest)
       return fail(Errc::invalid_argument, fmt::format("the manifest of mount {} is corrupt", id));
@@ -299,11 +305,22 @@ Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) 
     co.sharing = Sharing::locked;
     auto mount = CacheMount::acquire(store, co);
     if (!mount) return std::unexpected(mount.error());
-    if (auto r = restore(store, src, *entries, mount->path(), stats); !r)
+    if (auto r = restore(store, blobs, *entries, mount->path(), stats); !r)
       return std::unexpected(r.error().with_context("importing cache mount " + id));
     ++stats.mounts;
   }
   return stats;
+}
+
+Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) {
+  auto text = os::read_file(src / kIndex);
+  if (!text)
+    return fail(Errc::not_found,
+                fmt::format("{} has no {}: not a cache mount export", src.string(), kIndex));
+  return import_index(
+      store, json::parse(*text, nullptr, false),
+      [&](const std::string& digest) { return os::read_file(blob_path(src, digest)); },
+      [&](const std::string& digest) -> Result<fs::path> { return blob_path(src, digest); });
 }
 
 }  // namespace
@@ -330,6 +347,239 @@ Result<TransferStats> import_mounts(store::Store& store, const fs::path& src) {
     return Result<void>();
   });
   if (!r) return std::unexpected(r.error());
+  return stats;
+}
+
+namespace {
+
+constexpr uint64_t kChunkMin = 1ull << 20, kChunkTarget = 8ull << 20, kChunkMax = 32ull << 20,
+                   kChunkAlone = 512ull << 10;
+
+// Whether a chunk ends after this file: with probability size / 8 MiB,
+// decided by the digest's last 32 bits, so the same digests always cut the
+// same way and chunks average 8 MiB whatever the file sizes.
+bool ends_chunk(const std::string& digest, uint64_t size, uint64_t filled) {
+  if (filled >= kChunkMax) return true;
+  if (filled < kChunkMin) return false;
+  uint64_t u = std::stoull(digest.substr(digest.size() - 8), nullptr, 16);
+  return u < (size << 32) / kChunkTarget;
+}
+
+// Writes a chunk: each member as sha256/<hex>, in order, with fixed
+// metadata, so the same members give the same bytes. Chunks of many small
+// files are gzipped (tar headers outweigh small files; strata's gzip gives
+// the same bytes on any number of cores); a big file's chunk is not.
+Result<std::string> write_chunk(const std::vector<std::pair<std::string, std::string>>& members,
+                                bool gzip, const fs::path& to, int64_t& size) {
+  os::UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!out) return std::unexpected(os::errno_error("creating", to));
+  archive::FdSink file(out.get());
+  archive::HashingSink hashing(file);
+  auto compressor = archive::make_compressor(
+      gzip ? archive::Compression::gzip : archive::Compression::none, hashing);
+  archive::TarWriter tar(*compressor);
+  for (const auto& [digest, path] : members) {
+    os::UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return std::unexpected(os::errno_error("opening", path));
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0) return std::unexpected(os::errno_error("stat", path));
+    archive::TarEntry e;
+    e.path = "sha256/" + std::string(digest_hex(digest));
+    e.size = static_cast<uint64_t>(st.st_size);
+    if (auto r = tar.add(e, in.get()); !r) return std::unexpected(r.error());
+  }
+  if (auto r = tar.finish(); !r) return std::unexpected(r.error());
+  size = static_cast<int64_t>(hashing.size());
+  return hashing.digest();
+}
+
+}  // namespace
+
+json to_json(const MountBundle& b) {
+  json chunks = json::array();
+  for (const auto& c : b.chunks)
+    chunks.push_back({{"mediaType", c.gzip ? kMountChunkGzipType : kMountChunkType},
+                      {"digest", c.digest},
+                      {"size", c.size},
+                      {"files", c.files}});
+  return {{"index", b.index}, {"chunks", chunks}};
+}
+
+Result<MountBundle> bundle_from_json(const json& j) {
+  MountBundle b;
+  if (!j.is_object() || !j.contains("index") || !j["index"].is_object() || !j.contains("chunks") ||
+      !j["chunks"].is_array())
+    return fail(Errc::invalid_argument, "the cache mounts entry lacks its index or chunks");
+  b.index = j["index"];
+  for (const auto& c : j["chunks"]) {
+    MountChunk chunk;
+    chunk.digest = c.value("digest", "");
+    chunk.size = c.value("size", int64_t{0});
+    chunk.gzip = c.value("mediaType", "") == kMountChunkGzipType;
+    if (!valid_digest(chunk.digest) || !c.contains("files") || !c["files"].is_array())
+      return fail(Errc::invalid_argument, "a cache mount chunk without a digest or files");
+    for (const auto& f : c["files"]) {
+      if (!f.is_string() || !valid_digest(f.get<std::string>()))
+        return fail(Errc::invalid_argument, "a cache mount chunk lists a file that is no digest");
+      chunk.files.push_back(f.get<std::string>());
+    }
+    b.chunks.push_back(std::move(chunk));
+  }
+  return b;
+}
+
+Result<MountBundle> export_mount_chunks(store::Store& store, const std::vector<std::string>& ids_in,
+                                        const ChunkTarget& target, TransferStats& stats) {
+  MountBundle bundle;
+  bundle.index = {{"version", 1}, {"mounts", json::object()}};
+  auto known = list_cache_mounts(store);
+  if (!known) return std::unexpected(known.error());
+  std::vector<std::string> ids = ids_in;
+  if (ids.empty())
+    for (const auto& m : *known) ids.push_back(m.id);
+  // Every mount stays locked until its files are packed.
+  std::vector<CacheMount> held;
+  std::map<std::string, std::pair<std::string, uint64_t>> files;  // digest -> path, size
+  for (const auto& id : ids) {
+    if (std::none_of(known->begin(), known->end(), [&](const auto& m) { return m.id == id; }))
+      return fail(Errc::not_found, fmt::format("no cache mount with id {} in this store", id));
+    CacheMountOptions co;
+    co.id = id;
+    co.sharing = Sharing::locked;
+    auto mount = CacheMount::acquire(store, co);
+    if (!mount) return std::unexpected(mount.error());
+    auto entries = scan(store, mount->path());
+    if (!entries) return std::unexpected(entries.error());
+    for (const auto& e : *entries) {
+      if (e.type != 'f') continue;
+      ++stats.files;
+      files.emplace(e.digest, std::make_pair(e.full, e.size));
+    }
+    std::string manifest = to_json(id, *entries).dump();
+    std::string digest = sha256_digest(manifest);
+    bundle.index["mounts"][id] = digest;
+    bundle.manifests[digest] = std::move(manifest);
+    held.push_back(std::move(*mount));
+    ++stats.mounts;
+  }
+  // Chunk boundaries from the digests alone; a big file is a chunk of its own.
+  std::vector<std::vector<std::string>> groups(1), alone;
+  uint64_t filled = 0;
+  for (const auto& [digest, where] : files) {
+    if (where.second >= kChunkAlone) {
+      alone.push_back({digest});
+      continue;
+    }
+    groups.back().push_back(digest);
+    filled += where.second;
+    if (ends_chunk(digest, where.second, filled)) {
+      groups.emplace_back();
+      filled = 0;
+    }
+  }
+  if (groups.back().empty()) groups.pop_back();
+  groups.insert(groups.end(), alone.begin(), alone.end());
+  for (auto& members : groups) {
+    MountChunk chunk;
+    chunk.files = std::move(members);
+    std::string key = sha256_digest(join(chunk.files, "\n"));
+    auto rows = store.db().query("SELECT digest, size FROM mount_chunks WHERE members = ?", {key});
+    if (!rows) return std::unexpected(rows.error());
+    fs::path tmp;
+    if (!rows->empty() && (*rows)[0][0]) {
+      chunk.digest = *(*rows)[0][0];
+      chunk.size = std::stoll((*rows)[0][1].value_or("0"));
+      chunk.gzip = chunk.files.size() > 1;
+    }
+    auto has = chunk.digest.empty() ? Result<bool>(false) : target.has(chunk.digest);
+    if (!has) return std::unexpected(has.error());
+    if (!*has) {
+      std::vector<std::pair<std::string, std::string>> paths;
+      for (const auto& d : chunk.files) paths.emplace_back(d, files[d].first);
+      tmp = store.tmp_dir() / fmt::format("chunk-{}-{}", ::getpid(), digest_hex(key).substr(0, 16));
+      chunk.gzip = chunk.files.size() > 1;
+      auto digest = write_chunk(paths, chunk.gzip, tmp, chunk.size);
+      if (!digest) {
+        ::unlink(tmp.c_str());
+        return std::unexpected(digest.error());
+      }
+      chunk.digest = *digest;
+      (void)store.db().exec(
+          "INSERT OR REPLACE INTO mount_chunks (members, digest, size) VALUES (?, ?, ?)",
+          {key, chunk.digest, std::to_string(chunk.size)});
+      auto again = target.has(chunk.digest);
+      Result<void> put = again ? Result<void>() : Result<void>(std::unexpected(again.error()));
+      if (again && !*again) put = target.put(chunk.digest, tmp);
+      ::unlink(tmp.c_str());
+      if (!put) return std::unexpected(put.error());
+      if (again && !*again) {
+        ++stats.blobs_copied;
+        stats.bytes_copied += static_cast<uint64_t>(chunk.size);
+      }
+    }
+    bundle.chunks.push_back(std::move(chunk));
+  }
+  return bundle;
+}
+
+Result<TransferStats> import_mount_chunks(store::Store& store, const MountBundle& bundle,
+                                          const ChunkSource& source) {
+  std::map<std::string, const MountChunk*> chunk_of;
+  for (const auto& c : bundle.chunks)
+    for (const auto& f : c.files) chunk_of[f] = &c;
+  auto tmp = os::TempDir::create(store.tmp_dir(), "chunks-");
+  if (!tmp) return std::unexpected(tmp.error());
+  const fs::path dir = tmp->path();
+  uint64_t fetched_bytes = 0;
+  size_t fetched = 0;
+  auto provide = [&](const std::string& digest) -> Result<fs::path> {
+    fs::path p = dir / std::string(digest_hex(digest));
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) return p;
+    auto it = chunk_of.find(digest);
+    if (it == chunk_of.end())
+      return fail(Errc::invalid_argument, fmt::format("file {} is in no chunk", digest));
+    const MountChunk& c = *it->second;
+    fs::path file = dir / "chunk.tar";
+    if (auto r = source.fetch(c.digest, file); !r) return std::unexpected(r.error());
+    ++fetched;
+    fetched_bytes += static_cast<uint64_t>(c.size);
+    std::set<std::string> members;
+    for (const auto& f : c.files) members.insert(std::string(digest_hex(f)));
+    auto reader = archive::TarReader::open(file);
+    if (!reader) return std::unexpected(reader.error());
+    for (;;) {
+      auto e = reader->next();
+      if (!e) return std::unexpected(e.error());
+      if (!*e) break;
+      std::string name = (*e)->path;
+      if ((*e)->type != archive::TarEntry::file || !name.starts_with("sha256/") ||
+          !members.count(name.substr(7)))
+        continue;  // only what the chunk lists, under names strata chose
+      fs::path out = dir / name.substr(7);
+      os::UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!fd) return std::unexpected(os::errno_error("creating", out));
+      if (auto r = reader->copy_data_to(fd.get()); !r) return std::unexpected(r.error());
+    }
+    ::unlink(file.c_str());
+    if (::stat(p.c_str(), &st) != 0)
+      return fail(Errc::invalid_argument,
+                  fmt::format("chunk {} does not hold file {}", c.digest, digest));
+    return p;
+  };
+  auto read = [&](const std::string& digest) -> Result<std::string> {
+    auto text = source.read(digest);
+    if (!text) return text;
+    if (sha256_digest(*text) != digest)
+      return fail(Errc::invalid_argument,
+                  fmt::format("cache mount manifest {} is corrupt", digest));
+    return text;
+  };
+  auto stats = import_index(store, bundle.index, read, provide);
+  if (!stats) return stats;
+  // What came over the wire: the chunks, not the files copied out of them.
+  stats->blobs_copied = fetched;
+  stats->bytes_copied = fetched_bytes;
   return stats;
 }
 

@@ -52,6 +52,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE INDEX IF NOT EXISTS builds_by_name ON builds (name, id)",
            "CREATE TABLE IF NOT EXISTS stat_cache (path TEXT PRIMARY KEY, size INTEGER, mtime "
            "INTEGER, ctime INTEGER, ino INTEGER, digest TEXT)",
+           "CREATE TABLE IF NOT EXISTS mount_chunks (members TEXT PRIMARY KEY, digest TEXT, size "
+           "INTEGER)",
            "CREATE TABLE IF NOT EXISTS blob_sources (digest TEXT, source TEXT, PRIMARY KEY "
            "(digest, source))",
            "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",

@@ -134,6 +134,42 @@ export STRATA_ROOT=$T/c
 out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:pr-7" "$C" 2>&1)
 if echo "$out" | grep -q 'cache miss'; then fail "the pr-7 cache misses: $out"; fi
 
+# --- cache mounts travel with a registry cache (mounts=true), as chunks:
+# a re-export after one small change uploads a few KiB, and an import into
+# a store that has the mount fetches only the chunks it lacks.
+M=$T/mctx
+mkdir -p "$M"
+cat > "$M/Dockerfile" <<DOCKERFILE
+FROM $R/base/busybox:1
+ARG N=1
+RUN --mount=type=cache,target=/c,id=deps sh -c 'for i in \$(seq 1 20); do [ -f /c/big\$i ] || head -c 700000 /dev/urandom > /c/big\$i; done; for i in \$(seq 1 300); do [ -f /c/small\$i ] || echo small \$i > /c/small\$i; done; echo \$N > /c/n'
+DOCKERFILE
+printf 'FROM %s/base/busybox:1\nARG X\nRUN --mount=type=cache,target=/c,id=deps sh -c "cat /c/n; ls /c | wc -l; cat /c/big* | md5sum" > /got\n' "$R" > "$M/Dockerfile.check"
+export STRATA_ROOT=$T/a
+sent_bytes() { echo "$1" | grep -oE 'exported .* new blobs, [0-9]+ B' | grep -oE '[0-9]+ B$' | cut -d' ' -f1; }
+got_bytes() { echo "$1" | grep -oE 'imported .* blobs \([0-9]+ B\)' | grep -oE '\([0-9]+ B' | tr -d '( B'; }
+out=$("$STRATA" build --progress plain --cache-to "type=registry,ref=$R/cache/mounts:main,mounts=true" "$M" 2>&1) || fail "mounts export: $out"
+echo "$out" | grep -q "exported .*1 cache mounts" || fail "no cache mount exported: $(echo "$out" | grep exported)"
+first=$(sent_bytes "$out")
+out=$("$STRATA" build --progress plain --build-arg N=2 --cache-to "type=registry,ref=$R/cache/mounts:main,mounts=true" "$M" 2>&1)
+sent=$(sent_bytes "$out")
+echo "mounts: first export $first B, again after one small change $sent B"
+[ "$sent" -le $((first / 20)) ] || fail "re-exporting the mounts after one small change sent $sent of $first B"
+want=$("$STRATA" build --progress quiet -t mcheck --build-arg X=$RANDOM -f "$M/Dockerfile.check" "$M" >/dev/null && "$STRATA" run mcheck cat /got)
+export STRATA_ROOT=$T/m
+out=$("$STRATA" build --progress plain --build-arg N=2 --cache-from "type=registry,ref=$R/cache/mounts:main" "$M" 2>&1) || fail "mounts import: $out"
+echo "$out" | grep -q "1 cache mounts from" || fail "no cache mount imported: $(echo "$out" | grep imported)"
+first=$(got_bytes "$out")
+"$STRATA" build --progress quiet -t mcheck --build-arg X=$RANDOM -f "$M/Dockerfile.check" "$M" >/dev/null
+expect_eq "$("$STRATA" run mcheck cat /got)" "$want" "the cache mount came through the registry"
+export STRATA_ROOT=$T/a
+"$STRATA" build --progress quiet --build-arg N=3 --cache-to "type=registry,ref=$R/cache/mounts:main,mounts=true" "$M" >/dev/null 2>&1
+export STRATA_ROOT=$T/m
+out=$("$STRATA" build --progress plain --build-arg N=3 --cache-from "type=registry,ref=$R/cache/mounts:main" "$M" 2>&1)
+got=$(got_bytes "$out")
+echo "mounts: first import $first B, again after one small change $got B"
+[ "$got" -le $((first / 20)) ] || fail "re-importing the mounts after one small change fetched $got of $first B"
+
 # --- pull: all layers, digest-checked; a lazily pulled image runs.
 export STRATA_ROOT=$T/d
 "$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/pull.err" || fail "pull: $(cat "$T/pull.err")"
