@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "os/fs.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -21,10 +22,6 @@ namespace {
 
 bool is_index(const registry::RemoteManifest& m) {
   return m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList;
-}
-
-std::string megabytes(int64_t n) {
-  return fmt::format("{:.1f} MB", static_cast<double>(n) / 1e6);
 }
 
 // Fetches one blob into a temporary file of the store and adopts it.
@@ -76,8 +73,9 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
       }
       total += *n;
       if (log)
-        log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19), megabytes(b.size),
-                        client.registry(), client.repository()));
+        log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19),
+                        human_size(static_cast<double>(b.size)), client.registry(),
+                        client.repository()));
     }
   };
   std::vector<std::future<void>> workers;

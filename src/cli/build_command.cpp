@@ -500,8 +500,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
   for (const auto& c : cache_to) {
     exporter::CacheExportOptions eo = c.opts;
-    std::optional<Progress> progress;
-    if (!quiet) {
+    std::optional<Progress> progress;  // for files; a registry export logs per repository
+    if (!quiet && c.type != "registry") {
       progress.emplace("exporting the cache to " + c.path);
       eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }

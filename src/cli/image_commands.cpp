@@ -17,6 +17,7 @@
 #include "os/fs.hpp"
 #include "os/process.hpp"
 #include "store/gc.hpp"
+#include "util/strings.hpp"
 
 namespace strata::cli {
 
@@ -128,17 +129,6 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
   return 0;
 }
 
-std::string human(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 int cmd_cache_du(const GlobalFlags& g) {
   auto store = open_store(g);
   if (!store) return report(store.error());
@@ -150,16 +140,17 @@ int cmd_cache_du(const GlobalFlags& g) {
                          {"cache mounts", u->cache_mounts},
                          {"metadata", u->metadata},
                          {"unreferenced", u->unreferenced}}) {
-    std::cout << fmt::format("{:<14} {:>12}\n", name, human(v));
+    std::cout << fmt::format("{:<14} {:>12}\n", name, human_size(static_cast<double>(v)));
   }
-  std::cout << fmt::format("{:<14} {:>12}\n{} cache records\n", "total", human(u->total()),
-                           u->records);
+  std::cout << fmt::format("{:<14} {:>12}\n{} cache records\n", "total",
+                           human_size(static_cast<double>(u->total())), u->records);
   auto mounts = mounts::list_cache_mounts(*store);
   if (!mounts) return report(mounts.error());
   if (!mounts->empty()) {
     std::cout << fmt::format("\n{:<40} {:>12}  {}\n", "CACHE MOUNT", "SIZE", "LAST USED (UTC)");
     for (const auto& m : *mounts)
-      std::cout << fmt::format("{:<40} {:>12}  {}\n", m.id, human(m.size), m.last_used);
+      std::cout << fmt::format("{:<40} {:>12}  {}\n", m.id, human_size(static_cast<double>(m.size)),
+                               m.last_used);
   }
   return 0;
 }
@@ -190,7 +181,7 @@ int cmd_prune_mounts(store::Store& store, const mounts::MountPruneOptions& o) {
   if (!r) return report(r.error());
   std::cout << fmt::format(
       "removed {} cache mounts and {} files from others: {} freed{}\n", r->mounts_removed,
-      r->files_removed, human(r->bytes),
+      r->files_removed, human_size(static_cast<double>(r->bytes)),
       r->skipped_in_use ? fmt::format(" ({} in use, left alone)", r->skipped_in_use) : "");
   return 0;
 }
@@ -203,7 +194,8 @@ int cmd_export_mounts(const GlobalFlags& g, const ImageArgs& a) {
   auto r = mounts::export_mounts(*store, a.mount_ids, a.path);
   if (!r) return report(r.error());
   std::cout << fmt::format("exported {} cache mounts ({} files): {} new blobs, {} written\n",
-                           r->mounts, r->files, r->blobs_copied, human(r->bytes_copied));
+                           r->mounts, r->files, r->blobs_copied,
+                           human_size(static_cast<double>(r->bytes_copied)));
   return 0;
 }
 
@@ -215,7 +207,8 @@ int cmd_import_mounts(const GlobalFlags& g, const ImageArgs& a) {
   auto r = mounts::import_mounts(*store, a.path);
   if (!r) return report(r.error());
   std::cout << fmt::format("imported {} cache mounts ({} files): {} blobs, {} read\n", r->mounts,
-                           r->files, r->blobs_copied, human(r->bytes_copied));
+                           r->files, r->blobs_copied,
+                           human_size(static_cast<double>(r->bytes_copied)));
   return 0;
 }
 
@@ -238,7 +231,8 @@ int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
   auto r = store::prune(*store, o);
   if (!r) return report(r.error());
   std::cout << fmt::format("removed {} cache records, {} blobs, {} snapshots: {} freed\n",
-                           r->records, r->blobs, r->snapshots, human(r->bytes));
+                           r->records, r->blobs, r->snapshots,
+                           human_size(static_cast<double>(r->bytes)));
   return 0;
 }
 

@@ -5,21 +5,9 @@
 
 #include <iostream>
 
+#include "util/strings.hpp"
+
 namespace strata::cli {
-
-namespace {
-
-std::string bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
-}
-
-}  // namespace
 
 Progress::Progress(std::string what)
     : what_(std::move(what)),
@@ -30,9 +18,9 @@ Progress::Progress(std::string what)
 std::string Progress::line(uint64_t done, uint64_t total) const {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
-  std::string s = fmt::format("{}: {}", what_, bytes(static_cast<double>(done)));
-  if (total) s += fmt::format(" of {}", bytes(static_cast<double>(total)));
-  if (secs > 0.05) s += fmt::format(", {}/s", bytes(rate));
+  std::string s = fmt::format("{}: {}", what_, human_size(static_cast<double>(done)));
+  if (total) s += fmt::format(" of {}", human_size(static_cast<double>(total)));
+  if (secs > 0.05) s += fmt::format(", {}/s", human_size(rate));
   if (total && rate > 0 && done < total)
     s += fmt::format(", {:.0f}s left", static_cast<double>(total - done) / rate);
   return s;
@@ -54,7 +42,8 @@ void Progress::update(uint64_t done, uint64_t total) {
 void Progress::finish() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::cerr << (tty_ ? "\r\033[K" : "")
-            << fmt::format("{}: {} in {:.2f}s\n", what_, bytes(static_cast<double>(done_)), secs);
+            << fmt::format("{}: {} in {:.2f}s\n", what_, human_size(static_cast<double>(done_)),
+                           secs);
 }
 
 }  // namespace strata::cli

@@ -23,6 +23,9 @@ std::optional<double> take_number(std::string_view& s);
 // A "/"-separated relative path without "." or ".." components, or nullopt
 // when it would leave its root (a ".." component) or is empty.
 std::optional<std::string> safe_relative_path(std::string_view path);
+// "512 B", "1.5 KiB", "3.2 GiB".
+std::string human_size(double bytes);
+
 // Standard base64 (RFC 4648, with padding); decoding rejects anything else.
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);
