@@ -11,6 +11,8 @@
 # - login/logout, basic and token auth, clear errors without credentials;
 # - a corrupt blob in the registry: a clear error, nothing stored;
 # - 503s and dropped connections (a flaky proxy) are retried;
+# - cache mounts through the registry (mounts=true) as chunks;
+# - Docker schema 2 images, an image index (the host's platform), zstd layers;
 # - chunked uploads.
 . "$(dirname "$0")/lib.sh" "$1"
 for tool in docker-registry htpasswd python3 openssl skopeo umoci runc; do
@@ -177,12 +179,65 @@ expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run after stra
 "$STRATA" pull "127.0.0.1:$PORT/app/missing:1" 2> "$T/err" && fail "pulling a missing image succeeded"
 grep -q 'MANIFEST_UNKNOWN\|404' "$T/err" || fail "unclear error for a missing image: $(cat "$T/err")"
 
+# --- Docker schema 2 manifests, an image index (the host's platform is
+# picked), and zstd layers.
+skopeo copy -q --dest-tls-verify=false --format v2s2 "oci:$T/layout:app" "docker://$R/v2s2/app:1"
+skopeo inspect --raw --tls-verify=false "docker://$R/v2s2/app:1" |
+  jq -e '.mediaType == "application/vnd.docker.distribution.manifest.v2+json"' >/dev/null ||
+  fail "skopeo did not write a Docker schema 2 manifest"
+export STRATA_ROOT=$T/v2
+"$STRATA" pull "$R/v2s2/app:1" > /dev/null 2> "$T/err" || fail "pull of a schema 2 image: $(cat "$T/err")"
+expect_eq "$("$STRATA" run "$R/v2s2/app:1")" "$expected" "a Docker schema 2 image pulled by strata"
+printf 'FROM %s/v2s2/app:1\nRUN echo more > /more\n' "$R" > "$T/Dockerfile.v2"
+"$STRATA" build --progress quiet -t "$R/v2s2/app:2" --push -f "$T/Dockerfile.v2" "$T" > /dev/null 2> "$T/err" ||
+  fail "build on a schema 2 base: $(cat "$T/err")"
+skopeo inspect --raw --tls-verify=false "docker://$R/v2s2/app:2" |
+  jq -e '.mediaType == "application/vnd.oci.image.manifest.v1+json" and ([.layers[].mediaType] | all(. == "application/vnd.oci.image.layer.v1.tar+gzip"))' >/dev/null ||
+  fail "an image built on a schema 2 base is not OCI throughout"
+digest=$(skopeo inspect --raw --tls-verify=false "docker://$R/app/image:1" | sha256sum | cut -d' ' -f1)
+size=$(skopeo inspect --raw --tls-verify=false "docker://$R/app/image:1" | wc -c)
+arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
+other=$([ "$arch" = amd64 ] && echo arm64 || echo amd64)
+# The other platform's entry names another image of the repository (the
+# registry checks that an index's manifests exist there).
+STRATA_ROOT=$T/store "$STRATA" push busybox "$R/app/image:other" >/dev/null 2>&1
+odigest=$(skopeo inspect --raw --tls-verify=false "docker://$R/app/image:other" | sha256sum | cut -d' ' -f1)
+osize=$(skopeo inspect --raw --tls-verify=false "docker://$R/app/image:other" | wc -c)
+cat > "$T/index.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+ {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$odigest","size":$osize,"platform":{"os":"linux","architecture":"$other"}},
+ {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$digest","size":$size,"platform":{"os":"linux","architecture":"$arch"}}]}
+JSON
+curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary @"$T/index.json" \
+  "http://$R/v2/app/image/manifests/multi" >/dev/null || fail "could not push the index"
+export STRATA_ROOT=$T/idx
+"$STRATA" pull "$R/app/image:multi" > "$T/out" 2> "$T/err" || fail "pull through an index: $(cat "$T/err")"
+expect_eq "$(cat "$T/out")" "sha256:$digest" "the index's $arch manifest"
+export STRATA_ROOT=$T/store
+"$STRATA" build --progress quiet -t zs:1 --output "type=oci,dest=$T/zstd.tar,compression=zstd,force-compression=true" \
+  -f "$T/Dockerfile.v2" "$T" >/dev/null
+export STRATA_ROOT=$T/zs
+"$STRATA" load "$T/zstd.tar" >/dev/null 2>&1 || fail "loading the zstd image"
+"$STRATA" push zs:1 "$R/zstd/app:1" >/dev/null 2> "$T/err" || fail "pushing zstd layers: $(cat "$T/err")"
+skopeo inspect --raw --tls-verify=false "docker://$R/zstd/app:1" | jq -e '[.layers[].mediaType] | all(. == "application/vnd.oci.image.layer.v1.tar+zstd")' >/dev/null ||
+  fail "the pushed image's layers are not zstd"
+export STRATA_ROOT=$T/zs2
+"$STRATA" pull "$R/zstd/app:1" >/dev/null 2> "$T/err" || fail "pulling zstd layers: $(cat "$T/err")"
+expect_eq "$("$STRATA" run "$R/zstd/app:1" cat /more)" "more" "an image with zstd layers, pulled"
+
 # --- chunked uploads (PATCH with Content-Range), read back by skopeo.
-export STRATA_ROOT=$T/store   # where make_busybox built it
+# A layer no repository has yet (else the push would mount it).
+export STRATA_ROOT=$T/store
+mkdir -p "$T/chunky"
+head -c 1000000 /dev/urandom > "$T/chunky/random"
+printf 'FROM scratch\nCOPY random /random\n' > "$T/chunky/Dockerfile"
+"$STRATA" build --progress quiet -t chunky "$T/chunky" >/dev/null
 mark=$(log_mark open)
-STRATA_UPLOAD_CHUNK_SIZE=65536 "$STRATA" push busybox "$R/chunked/busybox:1" > "$T/push.out" 2>/dev/null || fail "chunked push"
+STRATA_UPLOAD_CHUNK_SIZE=65536 "$STRATA" push chunky "$R/chunked/app:1" > "$T/push.out" 2>/dev/null || fail "chunked push"
 [ "$(tail -n +"$mark" "$T/open/log" | grep -c '"PATCH ')" -gt 10 ] || fail "no chunked upload seen in the registry log"
-skopeo copy -q --src-tls-verify=false "docker://$R/chunked/busybox:1" "oci:$T/chunked:x" || fail "skopeo cannot read the chunked push"
+skopeo copy -q --src-tls-verify=false "docker://$R/chunked/app:1" "oci:$T/chunked:x" || fail "skopeo cannot read the chunked push"
+umoci unpack --image "$T/chunked:x" "$T/chunked-bundle" >/dev/null 2>&1
+cmp "$T/chunky/random" "$T/chunked-bundle/rootfs/random" || fail "the file a chunked upload carried differs"
 
 # --- retries: every path's first request is a 503, every blob's second
 # GET is cut short; the pull still succeeds.
@@ -215,7 +270,7 @@ start_registry basic "auth:
     realm: strata-test
     path: $T/htpasswd"
 RB=127.0.0.1:$PORT
-export STRATA_ROOT=$T/store   # where make_busybox built it
+export STRATA_ROOT=$T/store
 "$STRATA" push busybox "$RB/base/busybox:1" > /dev/null 2> "$T/err" && fail "push without credentials succeeded"
 grep -q "strata login $RB" "$T/err" || fail "no login hint: $(cat "$T/err")"
 echo wrong | "$STRATA" login "$RB" -u ci --password-stdin 2> "$T/err" && fail "login with a wrong password succeeded"
@@ -244,7 +299,7 @@ start_registry token "auth:
     issuer: strata-test-issuer
     rootcertbundle: $T/token.crt"
 RT=127.0.0.1:$PORT
-export STRATA_ROOT=$T/store   # where make_busybox built it
+export STRATA_ROOT=$T/store
 "$STRATA" push busybox "$RT/base/busybox:1" > /dev/null 2> "$T/err" && fail "push without a token succeeded"
 grep -q "strata login $RT" "$T/err" || fail "no login hint for the token registry: $(cat "$T/err")"
 echo t0ken | "$STRATA" login "$RT" -u ci --password-stdin 2> "$T/err" || fail "login with tokens: $(cat "$T/err")"
