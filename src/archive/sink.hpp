@@ -19,6 +19,17 @@ class Sink {
   virtual Result<void> finish() = 0;
 };
 
+// Keeps what is written in memory (a piece of a tar built to be cached).
+class StringSink : public Sink {
+ public:
+  Result<void> write(const void* data, size_t size) override {
+    bytes.append(static_cast<const char*>(data), size);
+    return {};
+  }
+  Result<void> finish() override { return {}; }
+  std::string bytes;
+};
+
 // Writes to a file descriptor it does not own.
 class FdSink : public Sink {
  public:

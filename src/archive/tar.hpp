@@ -33,6 +33,10 @@ class TarWriter {
   // Adds an entry; a regular file's `size` bytes are read from `content_fd`.
   Result<void> add(const TarEntry& e, int content_fd = -1);
   Result<void> add_data(const TarEntry& e, std::string_view data);
+  // Appends entries another TarWriter wrote (whole blocks, no end marker).
+  Result<void> add_raw(std::string_view entries) {
+    return out_.write(entries.data(), entries.size());
+  }
   // Writes the end-of-archive blocks and finishes the sink chain.
   Result<void> finish();
 

@@ -462,13 +462,20 @@ class Builder {
 
   // The layer of a step's changes in `dir`, which then becomes the layer's
   // snapshot (`kept`) unless the store has one already.
-  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept) {
+  // `objects`: the files of a direct copy and their objects, whose tar
+  // entries the store keeps for the next layer that has the same ones.
+  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
+                       const std::unordered_map<std::string, std::string>* objects = nullptr) {
     std::error_code ec;
     if (fs::is_empty(dir, ec)) return std::optional<LayerRef>{};
     snapshot::DiffOptions d;
     d.compression = opts_.compression;
     d.clamp_mtime = opts_.source_date_epoch;
     d.hardlinks = hardlinks;
+    if (objects) {
+      d.objects = objects;
+      d.segments_dir = store_.segments_dir();
+    }
     // A COPY, ADD or WORKDIR layer is a function of its inputs only: the
     // directories it creates or touches get a fixed time.
     if (kind != Kind::Run) d.dir_mtime = opts_.source_date_epoch.value_or(0);
@@ -519,11 +526,12 @@ class Builder {
     for (const auto& e : inputs.files) digests.push_back(e.content);
     auto dir = os::TempDir::create(store_.tmp_dir(), "copy-");
     if (!dir) return std::unexpected(dir.error());
-    auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path());
+    std::unordered_map<std::string, std::string> objects;
+    auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects);
     if (!done) return std::unexpected(done.error());
     if (!*done) return std::optional<StepOutcome>{};
     bool kept = false;
-    auto out = layer_of(dir->path(), Kind::Copy, false, kept);
+    auto out = layer_of(dir->path(), Kind::Copy, false, kept, &objects);
     if (kept) dir->release();
     return std::optional<StepOutcome>{std::move(out)};
   }

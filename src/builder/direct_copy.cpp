@@ -133,7 +133,8 @@ Result<void> make_object(const SourceFile& f, const std::string& digest, const f
 
 Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>& files,
                          const std::vector<std::string>& digests, const fs::path& objects_dir,
-                         const fs::path& out) {
+                         const fs::path& out,
+                         std::unordered_map<std::string, std::string>& objects) {
   // First the plan, checking everything against the lower layers; nothing is
   // written until the whole copy is known to need no overlay.
   std::vector<Op> ops;
@@ -265,6 +266,8 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
   for (auto& t : pool) t.join();
   for (const auto& e : errors)
     if (e) return std::unexpected(*e);
+  objects.reserve(links.size());
+  for (size_t k = 0; k < links.size(); ++k) objects[links[k]->rel] = names[k];
   return true;
 }
 

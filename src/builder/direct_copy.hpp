@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "builder/copy.hpp"
@@ -21,9 +22,11 @@ namespace strata::builder {
 // false, having written nothing, when the copy needs the overlay's view: a
 // destination that exists below as another type, or a symlink on the way.
 // A file whose content no longer matches its digest is an error.
+// `objects` receives, for each file and symlink placed, its path under
+// `out` and the name of the object it links to (for snapshot::DiffOptions).
 Result<bool> copy_direct(const snapshot::LowerView& lowers, const std::vector<SourceFile>& files,
                          const std::vector<std::string>& digests,
-                         const std::filesystem::path& objects_dir,
-                         const std::filesystem::path& out);
+                         const std::filesystem::path& objects_dir, const std::filesystem::path& out,
+                         std::unordered_map<std::string, std::string>& objects);
 
 }  // namespace strata::builder

@@ -13,6 +13,7 @@
 #include <map>
 #include <vector>
 
+#include "digest/sha256.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
 
@@ -135,7 +136,8 @@ namespace {
 
 class LayerWriter {
  public:
-  LayerWriter(archive::TarWriter& tar, const DiffOptions& opts) : tar_(tar), opts_(opts) {}
+  LayerWriter(archive::TarWriter& tar, const DiffOptions& opts)
+      : tar_(tar), opts_(opts), piece_(captured_) {}
 
   Result<void> walk(const fs::path& root, const std::string& rel) {
     fs::path dir = rel.empty() ? root : root / rel;
@@ -145,49 +147,18 @@ class LayerWriter {
       names.push_back(it->path().filename().string());
     if (ec) return fail(Errc::io, fmt::format("reading {}: {}", dir.string(), ec.message()));
     std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
-      std::string path = rel.empty() ? name : rel + "/" + name;
-      fs::path full = root / path;
-      struct stat st {};
-      if (::lstat(full.c_str(), &st) != 0) return std::unexpected(io_error("stat", full));
-      ++count_;
-      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
-        // An overlay whiteout: the file was deleted.
-        TarEntry wh;
-        wh.path = (rel.empty() ? "" : rel + "/") + ".wh." + name;
-        wh.mtime = clamp(st.st_mtime);
-        if (auto r = tar_.add(wh); !r) return r;
-        continue;
-      }
-      TarEntry e = entry_for(full, path, st);
-      if (e.type == TarEntry::file && st.st_nlink > 1 && opts_.hardlinks) {
-        auto key = std::make_pair(st.st_dev, st.st_ino);
-        if (auto it = links_.find(key); it != links_.end()) {
-          e.type = TarEntry::hardlink;
-          e.linkname = it->second;
-          e.size = 0;
-        } else {
-          links_[key] = path;
+    bool segments = opts_.objects && !opts_.segments_dir.empty() && !opts_.hardlinks;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (segments) {
+        size_t j = i;
+        while (j < names.size() && opts_.objects->count(join_path(rel, names[j]))) ++j;
+        if (j - i >= kMinSegment) {
+          if (auto r = segment(root, rel, names, i, j); !r) return r;
+          i = j - 1;
+          continue;
         }
       }
-      if (e.type == TarEntry::file) {
-        os::UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!fd) return std::unexpected(io_error("opening", full));
-        if (auto r = tar_.add(e, fd.get()); !r) return r;
-      } else {
-        if (auto r = tar_.add(e); !r) return r;
-      }
-      if (S_ISDIR(st.st_mode)) {
-        char v[4] = {};
-        ssize_t n = ::lgetxattr(full.c_str(), kOpaqueXattr, v, sizeof v);
-        if (n == 1 && v[0] == 'y') {
-          TarEntry opq;
-          opq.path = path + "/.wh..wh..opq";
-          opq.mtime = clamp(st.st_mtime);
-          if (auto r = tar_.add(opq); !r) return r;
-        }
-        if (auto r = walk(root, path); !r) return r;
-      }
+      if (auto r = entry(root, rel, names[i], tar_); !r) return r;
     }
     return {};
   }
@@ -195,6 +166,99 @@ class LayerWriter {
   size_t count() const { return count_; }
 
  private:
+  // Runs of fewer object files are written as they are.
+  static constexpr size_t kMinSegment = 8;
+
+  static std::string join_path(const std::string& rel, const std::string& name) {
+    return rel.empty() ? name : rel + "/" + name;
+  }
+
+  // One entry (and, for a directory, what is below it) into `tar`.
+  Result<void> entry(const fs::path& root, const std::string& rel, const std::string& name,
+                     archive::TarWriter& tar) {
+    std::string path = join_path(rel, name);
+    fs::path full = root / path;
+    struct stat st {};
+    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(io_error("stat", full));
+    ++count_;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      // An overlay whiteout: the file was deleted.
+      TarEntry wh;
+      wh.path = (rel.empty() ? "" : rel + "/") + ".wh." + name;
+      wh.mtime = clamp(st.st_mtime);
+      return tar.add(wh);
+    }
+    TarEntry e = entry_for(full, path, st);
+    if (e.type == TarEntry::file && st.st_nlink > 1 && opts_.hardlinks) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      if (auto it = links_.find(key); it != links_.end()) {
+        e.type = TarEntry::hardlink;
+        e.linkname = it->second;
+        e.size = 0;
+      } else {
+        links_[key] = path;
+      }
+    }
+    if (e.type == TarEntry::file) {
+      os::UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+      if (!fd) return std::unexpected(io_error("opening", full));
+      if (auto r = tar.add(e, fd.get()); !r) return r;
+    } else {
+      if (auto r = tar.add(e); !r) return r;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      char v[4] = {};
+      ssize_t n = ::lgetxattr(full.c_str(), kOpaqueXattr, v, sizeof v);
+      if (n == 1 && v[0] == 'y') {
+        TarEntry opq;
+        opq.path = path + "/.wh..wh..opq";
+        opq.mtime = clamp(st.st_mtime);
+        if (auto r = tar.add(opq); !r) return r;
+      }
+      if (auto r = walk(root, path); !r) return r;
+    }
+    return {};
+  }
+
+  // names[i, j) are files linked to objects: their tar entries depend only
+  // on their paths, their objects and the time clamp, so the bytes written
+  // for them once are kept under that key and reused. A kept piece carries
+  // the sha256 of its bytes and is checked before use (it is written
+  // without fsync: a torn one is ignored and written again).
+  Result<void> segment(const fs::path& root, const std::string& rel,
+                       const std::vector<std::string>& names, size_t i, size_t j) {
+    std::string key = fmt::format("strata tar segment 1\n{}\n",
+                                  opts_.clamp_mtime ? std::to_string(*opts_.clamp_mtime) : "-");
+    for (size_t k = i; k < j; ++k) {
+      std::string path = join_path(rel, names[k]);
+      key += path + '\0' + opts_.objects->at(path) + '\n';
+    }
+    std::string hex(digest_hex(sha256_digest(key)));
+    fs::path file = opts_.segments_dir / hex.substr(0, 2) / hex;
+    if (auto kept = os::read_file(file); kept && kept->size() > 65 && (*kept)[64] == '\n') {
+      std::string_view bytes = std::string_view(*kept).substr(65);
+      if (digest_hex(sha256_digest(bytes)) == std::string_view(*kept).substr(0, 64)) {
+        count_ += j - i;
+        return tar_.add_raw(bytes);
+      }
+    }
+    captured_.bytes.clear();
+    for (size_t k = i; k < j; ++k)
+      if (auto r = entry(root, rel, names[k], piece_); !r) return r;
+    if (auto r = tar_.add_raw(captured_.bytes); !r) return r;
+    // Keeping it is an optimisation: a failure to write it is not an error.
+    std::string body = std::string(digest_hex(sha256_digest(captured_.bytes))) + "\n";
+    body += captured_.bytes;
+    if (os::make_dirs(file.parent_path())) {
+      fs::path tmp = file.string() + fmt::format(".{}.tmp", ::getpid());
+      os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      bool ok = fd && os::write_all(fd.get(), body.data(), body.size());
+      fd.reset();
+      if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+    }
+    return {};
+  }
+
   int64_t clamp(int64_t t) const { return opts_.clamp_mtime ? std::min(t, *opts_.clamp_mtime) : t; }
 
   TarEntry entry_for(const fs::path& full, const std::string& path, const struct stat& st) const {
@@ -240,6 +304,8 @@ class LayerWriter {
   const DiffOptions& opts_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   size_t count_ = 0;
+  archive::StringSink captured_;  // a segment on its way to tar_ and the cache
+  archive::TarWriter piece_;      // writes into captured_
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "archive/sink.hpp"
 #include "archive/tar.hpp"
@@ -25,6 +26,13 @@ struct DiffOptions {
   // false: files that share an inode are written as separate files (a
   // snapshot whose files are links to shared objects, not links in the image)
   bool hardlinks = true;
+  // A snapshot whose files are hard links to content-addressed objects
+  // (builder/direct_copy): path in the layer -> object name, which fixes
+  // the file's content and metadata. With `segments_dir`, the tar bytes of
+  // runs of such files are kept there, keyed by paths and object names, and
+  // reused instead of reading the files again (needs hardlinks = false).
+  const std::unordered_map<std::string, std::string>* objects = nullptr;
+  std::filesystem::path segments_dir;
 };
 
 struct Layer {

@@ -101,8 +101,8 @@ Result<Usage> disk_usage(Store& store) {
       u.unreferenced += size;
   }
   std::set<std::pair<dev_t, ino_t>> seen;
-  u.snapshots =
-      tree_size(store.root() / "snapshots", &seen) + tree_size(store.objects_dir(), &seen);
+  u.snapshots = tree_size(store.root() / "snapshots", &seen) +
+                tree_size(store.objects_dir(), &seen) + tree_size(store.segments_dir(), &seen);
   std::set<std::pair<dev_t, ino_t>> in_mounts;
   u.cache_mounts = tree_size(store.root() / "cache", &in_mounts);
   for (const char* f : {"meta.db", "meta.db-wal", "meta.db-shm", "index.json"})
@@ -169,6 +169,9 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     (void)os::remove_tree(dir);
   }
   res.bytes += remove_unused_objects(store.objects_dir());
+  // Kept tar pieces are only a cache of what objects hold.
+  res.bytes += tree_size(store.segments_dir());
+  (void)os::remove_tree(store.segments_dir());
   // Where to fetch a layer again is kept only while something names it.
   auto sourced = store.db().query("SELECT DISTINCT digest FROM blob_sources");
   if (!sourced) return std::unexpected(sourced.error());

@@ -31,6 +31,10 @@ class Store {
   // Content-addressed files that snapshots made by COPY hard-link to; one
   // whose link count is 1 is used by no snapshot.
   std::filesystem::path objects_dir() const { return root_ / "objects"; }
+  // Tar entries of files linked to objects, kept to write the next layer
+  // with the same files without reading them (snapshot::DiffOptions).
+  // Only a cache: pruning empties it.
+  std::filesystem::path segments_dir() const { return root_ / "segments"; }
 
   // Blobs.
   std::filesystem::path blob_path(std::string_view digest) const;

@@ -68,6 +68,32 @@ after=$(find "$T/direct/objects" -type f | wc -l)
 # (same content, mode, owner, time), --chown=worker needs another.
 expect_eq "$((after - before))" 2 "objects added by a one-file change"
 
+# The tar entries of unchanged files are kept (store/segments, by path and
+# object) and reused: after a change in one directory only its piece is
+# written again, and the layers stay those of the overlay path, even when
+# the kept pieces have been damaged (each carries its own digest).
+mkdir -p "$C/many/a" "$C/many/b"
+for i in $(seq 1 30); do echo "a $i" > "$C/many/a/f$i"; echo "b $i" > "$C/many/b/f$i"; done
+printf 'FROM busybox\nCOPY many/ /many/\n' > "$C/Dockerfile.3"
+same_both_ways() {
+  local d1 d2
+  d1=$(STRATA_ROOT=$T/direct "$STRATA" build --progress quiet -f "$C/Dockerfile.3" "$C")
+  d2=$(STRATA_ROOT=$T/overlay STRATA_COPY_OVERLAY=1 "$STRATA" build --progress quiet -f "$C/Dockerfile.3" "$C")
+  expect_eq "$d1" "$d2" "$1"
+}
+same_both_ways "a COPY whose pieces are new"
+pieces() { find "$T/direct/segments" -type f | wc -l; }
+expect_eq "$(pieces)" 2 "pieces kept for two directories"
+echo changed >> "$C/many/b/f7"
+same_both_ways "a COPY that reuses a kept piece"
+expect_eq "$(pieces)" 3 "pieces after a change in one directory"
+[ -z "$(ls -A "$T/overlay/segments" 2>/dev/null)" ] || fail "the overlay path kept pieces"
+for f in $(find "$T/direct/segments" -type f); do
+  printf 'damaged' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+done
+echo again >> "$C/many/b/f8"
+same_both_ways "a COPY whose kept pieces were damaged"
+
 # Objects live while a snapshot links to them, and go with it.
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
 STRATA_ROOT=$T/direct "$STRATA" rmi direct >/dev/null

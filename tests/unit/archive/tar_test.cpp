@@ -11,7 +11,8 @@ using namespace strata::archive;
 
 namespace {
 
-class StringSink : public Sink {
+// Keeps what is written, and whether the chain was finished.
+class RecordingSink : public Sink {
  public:
   Result<void> write(const void* d, size_t n) override {
     data.append(static_cast<const char*>(d), n);
@@ -26,7 +27,7 @@ class StringSink : public Sink {
 };
 
 std::string write_sample(Compression c) {
-  StringSink out;
+  RecordingSink out;
   auto comp = make_compressor(c, out);
   TarWriter tar(*comp);
   TarEntry dir;
@@ -94,7 +95,7 @@ TEST(Tar, OutputIsDeterministic) {
 }
 
 TEST(Tar, HashingSinkCountsAndHashes) {
-  StringSink out;
+  RecordingSink out;
   HashingSink h(out);
   ASSERT_TRUE(h.write("abc", 3));
   ASSERT_TRUE(h.finish());
@@ -116,7 +117,7 @@ TEST(Gzip, BlocksAreMembersReadAsOneStream) {
   for (uint64_t i = 0; content.size() < (3u << 20) + 12345; ++i)
     content += "line " + std::to_string(i * 7919 % 100003) + "\n";
   auto make = [&](bool threaded) {
-    StringSink out;
+    RecordingSink out;
     auto gz = make_compressor(Compression::gzip, out);
     std::optional<ThreadedSink> t;
     if (threaded) t.emplace(*gz);
@@ -163,7 +164,7 @@ TEST(Gzip, BlocksAreMembersReadAsOneStream) {
 }
 
 TEST(Gzip, EmptyStreamIsValid) {
-  StringSink out;
+  RecordingSink out;
   auto gz = make_compressor(Compression::gzip, out);
   ASSERT_TRUE(gz->finish());
   EXPECT_GE(out.data.size(), 18u);
