@@ -82,19 +82,27 @@ StepInputs StepInputs::from_json(const json& j) {
   s.user = j.value("user", "");
   s.workdir = j.value("workdir", "");
   s.platform = j.value("platform", "");
-  for (const auto& p : j.value("env", json::array()))
+  // By reference: value() would copy a big COPY's thousands of entries.
+  static const json none = json::array();
+  auto list = [&](const char* key) -> const json& {
+    auto it = j.find(key);
+    return it != j.end() && it->is_array() ? *it : none;
+  };
+  for (const auto& p : list("env"))
     s.env.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
-  for (const auto& p : j.value("extra", json::array()))
+  for (const auto& p : list("extra"))
     s.extra.emplace_back(p[0].get<std::string>(), p[1].get<std::string>());
-  for (const auto& f : j.value("files", json::array())) {
+  const json& files = list("files");
+  s.files.reserve(files.size());
+  for (const auto& f : files) {
     FileEntry e;
-    e.path = f[0].get<std::string>();
-    e.type = f[1].get<std::string>()[0];
+    e.path = f[0].get_ref<const std::string&>();
+    e.type = f[1].get_ref<const std::string&>()[0];
     e.mode = f[2].get<uint32_t>();
     e.uid = f[3].get<uint32_t>();
     e.gid = f[4].get<uint32_t>();
-    e.link = f[5].get<std::string>();
-    e.content = f[6].get<std::string>();
+    e.link = f[5].get_ref<const std::string&>();
+    e.content = f[6].get_ref<const std::string&>();
     s.files.push_back(std::move(e));
   }
   return s;
@@ -122,8 +130,9 @@ std::string explain_difference(const StepInputs& before, const StepInputs& now) 
     for (size_t i = 0; i < env_changes.size(); ++i) out += (i ? ", " : "") + env_changes[i];
     return out;
   }
-  if (before.files_digest() != now.files_digest()) {
-    std::map<std::string, const FileEntry*> a, b;
+  {
+    // Paths as views: a big COPY lists thousands of files.
+    std::map<std::string_view, const FileEntry*> a, b;
     for (const auto& f : before.files) a[f.path] = &f;
     for (const auto& f : now.files) b[f.path] = &f;
     std::vector<std::string> changes;
@@ -135,20 +144,24 @@ std::string explain_difference(const StepInputs& before, const StepInputs& now) 
     for (const auto& [p, f] : b) {
       auto it = a.find(p);
       if (it == a.end())
-        note("added " + p);
+        note("added " + std::string(p));
       else if (it->second->content != f->content || it->second->type != f->type ||
                it->second->link != f->link)
-        note("modified " + p);
+        note("modified " + std::string(p));
       else if (it->second->mode != f->mode || it->second->uid != f->uid ||
                it->second->gid != f->gid)
-        note("mode or owner of " + p);
+        note("mode or owner of " + std::string(p));
     }
     for (const auto& [p, f] : a)
-      if (!b.count(p)) note("removed " + p);
-    std::string out = "files changed: ";
-    for (size_t i = 0; i < changes.size(); ++i) out += (i ? ", " : "") + changes[i];
-    if (total > changes.size()) out += fmt::format(" and {} more", total - changes.size());
-    return out;
+      if (!b.count(p)) note("removed " + std::string(p));
+    if (total == 0 && before.files_digest() != now.files_digest())
+      note("the same paths with other contents (a path copied twice)");
+    if (total > 0) {
+      std::string out = "files changed: ";
+      for (size_t i = 0; i < changes.size(); ++i) out += (i ? ", " : "") + changes[i];
+      if (total > changes.size()) out += fmt::format(" and {} more", total - changes.size());
+      return out;
+    }
   }
   if (before.user != now.user || before.workdir != now.workdir) {
     return fmt::format("user/workdir changed: {}:{} → {}:{}", before.user, before.workdir, now.user,

@@ -99,3 +99,15 @@ TEST(CacheKey, ListsAtMostTenFiles) {
   std::string why = explain_difference(before, now);
   EXPECT_NE(why.find("and 5 more"), std::string::npos) << why;
 }
+
+TEST(CacheKey, NamesAddedRemovedModifiedAndModeChanges) {
+  StepInputs before = sample(), now = sample();
+  now.files[0].content = "sha256:99";                                   // modified
+  now.files[1].mode = 0755;                                             // mode
+  now.files.push_back({"/src/c.c", 'f', 0644, 0, 0, "", "sha256:33"});  // added
+  before.files.push_back({"/src/gone.c", 'f', 0644, 0, 0, "", "sha256:44"});
+  // A record read back from its JSON explains the same way.
+  EXPECT_EQ(explain_difference(StepInputs::from_json(before.to_json()), now),
+            "files changed: modified /src/a.c, mode or owner of /src/b.c, added /src/c.c, "
+            "removed /src/gone.c");
+}
