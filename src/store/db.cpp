@@ -16,6 +16,10 @@ Result<Db> Db::open(const std::filesystem::path& path) {
   sqlite3_busy_timeout(d.db_, 30000);
   if (auto r = d.exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
   if (auto r = d.exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
+  // Reads through a memory map instead of a pread per 4 KiB page: a build
+  // reads the stat cache and big cache records whole, and system calls are
+  // what costs here.
+  if (auto r = d.exec("PRAGMA mmap_size=1073741824"); !r) return std::unexpected(r.error());
   return d;
 }
 
