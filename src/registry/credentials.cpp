@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "os/fs.hpp"
+#include "os/process.hpp"
 #include "registry/reference.hpp"
 #include "util/strings.hpp"
 
@@ -37,12 +38,29 @@ fs::path docker_config_path() {
   return fs::path(home ? home : "/root") / ".docker" / "config.json";
 }
 
-std::optional<Credentials> find_credentials(const std::string& registry) {
-  auto text = os::read_file(docker_config_path());
-  if (!text) return std::nullopt;
-  json cfg = json::parse(*text, nullptr, false);
-  if (!cfg.is_object() || !cfg.contains("auths") || !cfg["auths"].is_object()) return std::nullopt;
-  for (const auto& [key, entry] : cfg["auths"].items()) {
+namespace {
+
+// Asks `docker-credential-NAME get` (docker's credential helper protocol:
+// the server on stdin, {"Username","Secret"} on stdout).
+std::optional<Credentials> from_helper(const std::string& name, const std::string& registry) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789-_.") != std::string::npos)
+    return std::nullopt;
+  os::ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c",
+               "printf '%s' \"$0\" | exec docker-credential-" + name + " get 2>/dev/null",
+               file_key(registry)};
+  std::string out;
+  spec.on_line = [&](const std::string& line) { out += line + "\n"; };
+  auto r = os::run_process(spec);
+  if (!r || r->exit_code != 0) return std::nullopt;
+  json j = json::parse(out, nullptr, false);
+  if (!j.is_object() || !j.contains("Secret") || !j["Secret"].is_string()) return std::nullopt;
+  return Credentials{j.value("Username", ""), j["Secret"].get<std::string>()};
+}
+
+std::optional<Credentials> from_auths(const json& auths, const std::string& registry) {
+  for (const auto& [key, entry] : auths.items()) {
     if (key_host(key) != registry || !entry.is_object()) continue;
     std::string auth = entry.value("auth", "");
     if (auto plain = base64_decode(auth)) {
@@ -53,6 +71,27 @@ std::optional<Credentials> find_credentials(const std::string& registry) {
     if (entry.contains("username") && entry.contains("password"))
       return Credentials{entry.value("username", ""), entry.value("password", "")};
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Credentials> find_credentials(const std::string& registry) {
+  auto text = os::read_file(docker_config_path());
+  if (!text) return std::nullopt;
+  json cfg = json::parse(*text, nullptr, false);
+  if (!cfg.is_object()) return std::nullopt;
+  // As docker reads it: a helper for this registry, then auths, then the
+  // default helper.
+  if (cfg.contains("credHelpers") && cfg["credHelpers"].is_object())
+    for (const auto& [key, helper] : cfg["credHelpers"].items())
+      if (key_host(key) == registry && helper.is_string())
+        return from_helper(helper.get<std::string>(), registry);
+  if (cfg.contains("auths") && cfg["auths"].is_object()) {
+    if (auto found = from_auths(cfg["auths"], registry)) return found;
+  }
+  if (cfg.contains("credsStore") && cfg["credsStore"].is_string())
+    return from_helper(cfg["credsStore"].get<std::string>(), registry);
   return std::nullopt;
 }
 

@@ -1,8 +1,8 @@
 // Registry credentials where docker keeps them: $DOCKER_CONFIG/config.json,
-// else ~/.docker/config.json, "auths" → host → "auth": base64("user:pass").
-// `strata login` writes there too, so docker, podman (with
-// REGISTRY_AUTH_FILE) and strata share one login. Credential helpers
-// (credsStore, credHelpers) are not consulted.
+// else ~/.docker/config.json: the registry's helper in "credHelpers", else
+// "auths" → host → "auth": base64("user:pass"), else the "credsStore"
+// helper (docker-credential-NAME get). `strata login` writes to "auths",
+// so docker, podman (with REGISTRY_AUTH_FILE) and strata share one login.
 #pragma once
 
 #include <filesystem>

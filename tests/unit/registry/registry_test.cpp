@@ -149,5 +149,37 @@ TEST_F(Credentials, StoredReadAndRemovedKeepingOtherFields) {
   EXPECT_FALSE(find_credentials("ghcr.io"));
 }
 
+TEST_F(Credentials, FromCredentialHelpers) {
+  // A helper as docker runs it: the server on stdin, JSON on stdout.
+  ASSERT_TRUE(
+      os::write_file_atomic(dir_ / "docker-credential-fake",
+                            "#!/bin/sh\n"
+                            "read -r server\n"
+                            "[ \"$1\" = get ] || exit 1\n"
+                            "case \"$server\" in\n"
+                            "  127.0.0.1:5000) echo '{\"Username\":\"u1\",\"Secret\":\"s1\"}' ;;\n"
+                            "  ghcr.io) echo '{\"Username\":\"u2\",\"Secret\":\"s2\"}' ;;\n"
+                            "  *) echo 'credentials not found'; exit 1 ;;\n"
+                            "esac\n"));
+  ASSERT_EQ(::chmod((dir_ / "docker-credential-fake").c_str(), 0755), 0);
+  std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", (dir_.string() + ":" + old_path).c_str(), 1);
+  ASSERT_TRUE(os::write_file_atomic(
+      dir_ / "config.json",
+      R"({"credHelpers":{"127.0.0.1:5000":"fake"},"auths":{"quay.io":{"auth":"cTpx"}},"credsStore":"fake"})"));
+  auto helped = find_credentials("127.0.0.1:5000");
+  ASSERT_TRUE(helped);
+  EXPECT_EQ(helped->username, "u1");
+  EXPECT_EQ(helped->password, "s1");
+  auto stored = find_credentials("ghcr.io");  // the default helper
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->password, "s2");
+  EXPECT_EQ(find_credentials("quay.io")->username, "q");  // auths before the default helper
+  EXPECT_FALSE(find_credentials("other.example.com"));    // the helper has none
+  ASSERT_TRUE(os::write_file_atomic(dir_ / "config.json", R"({"credsStore":"no such; rm -rf /"})"));
+  EXPECT_FALSE(find_credentials("ghcr.io"));  // a helper name that is no name is not run
+  ::setenv("PATH", old_path.c_str(), 1);
+}
+
 }  // namespace
 }  // namespace strata::registry
