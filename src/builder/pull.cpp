@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "os/fs.hpp"
+#include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -53,39 +53,24 @@ Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
 Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
                              const std::vector<oci::Descriptor>& blobs,
                              const std::function<void(const std::string&)>& log) {
-  std::atomic<size_t> next{0};
   std::atomic<uint64_t> total{0};
-  std::mutex mu;
-  std::optional<Error> error;
-  auto worker = [&] {
-    for (size_t i = next++; i < blobs.size(); i = next++) {
-      {
-        std::lock_guard g(mu);
-        if (error) return;
-      }
-      const auto& b = blobs[i];
-      if (store.has_blob(b.digest)) continue;
-      auto n = fetch_one(store, client, b);
-      std::lock_guard g(mu);
-      if (!n) {
-        if (!error) error = n.error();
-        return;
-      }
-      total += *n;
-      if (log)
-        log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19),
-                        human_size(static_cast<double>(b.size)), client.registry(),
-                        client.repository()));
-    }
-  };
-  std::vector<std::future<void>> workers;
-  for (size_t i = 1; i < std::min<size_t>(3, blobs.size()); ++i)
-    workers.push_back(std::async(std::launch::async, worker));
-  worker();
-  for (auto& w : workers) w.get();
-  if (error) return std::unexpected(*error);
+  std::mutex log_mu;
+  auto r = parallel_for(blobs.size(), 3, [&](size_t i) -> Result<void> {
+    const auto& b = blobs[i];
+    if (store.has_blob(b.digest)) return {};
+    auto n = fetch_one(store, client, b);
+    if (!n) return std::unexpected(n.error());
+    total += *n;
+    std::lock_guard g(log_mu);
+    if (log)
+      log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19),
+                      human_size(static_cast<double>(b.size)), client.registry(),
+                      client.repository()));
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
   if (total > 0)
-    if (auto r = store.sync(); !r) return std::unexpected(r.error());
+    if (auto y = store.sync(); !y) return std::unexpected(y.error());
   return total.load();
 }
 

@@ -2,10 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <future>
 #include <mutex>
-#include <optional>
+
+#include "util/parallel.hpp"
 
 namespace strata::exporter {
 
@@ -48,28 +47,9 @@ Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
                              const std::function<void(const std::string&)>& log) {
   PushStats stats;
   std::mutex mu;
-  std::optional<Error> error;
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < blobs.size(); i = next++) {
-      {
-        std::lock_guard g(mu);
-        if (error) return;
-      }
-      auto r = push_one(store, client, blobs[i], stats, mu);
-      if (!r) {
-        std::lock_guard g(mu);
-        if (!error) error = r.error();
-        return;
-      }
-    }
-  };
-  std::vector<std::future<void>> workers;
-  for (size_t i = 1; i < std::min<size_t>(3, blobs.size()); ++i)
-    workers.push_back(std::async(std::launch::async, worker));
-  worker();
-  for (auto& w : workers) w.get();
-  if (error) return std::unexpected(*error);
+  auto r = parallel_for(blobs.size(), 3,
+                        [&](size_t i) { return push_one(store, client, blobs[i], stats, mu); });
+  if (!r) return std::unexpected(r.error());
   if (log)
     log(fmt::format("{}/{}: {} blobs uploaded ({} B), {} mounted, {} already there",
                     client.registry(), client.repository(), stats.uploaded, stats.bytes_uploaded,

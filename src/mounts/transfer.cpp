@@ -163,6 +163,33 @@ fs::path blob_path(const fs::path& dir, std::string_view digest) {
   return dir / "blobs" / "sha256" / std::string(digest_hex(digest));
 }
 
+// Calls `fn` for each mount `wanted` names (every recorded one when
+// empty) with its entries, holding the mount locked meanwhile so that
+// nobody writes to it while it is read. One mount at a time: a build that
+// holds one mount and waits for another cannot deadlock with an export.
+Result<void> each_mount(
+    store::Store& store, const std::vector<std::string>& wanted,
+    const std::function<Result<void>(const std::string& id, const std::vector<Entry>&)>& fn) {
+  auto known = list_cache_mounts(store);
+  if (!known) return std::unexpected(known.error());
+  std::vector<std::string> ids = wanted;
+  if (ids.empty())
+    for (const auto& m : *known) ids.push_back(m.id);
+  for (const auto& id : ids) {
+    if (std::none_of(known->begin(), known->end(), [&](const auto& m) { return m.id == id; }))
+      return fail(Errc::not_found, fmt::format("no cache mount with id {} in this store", id));
+    CacheMountOptions co;
+    co.id = id;
+    co.sharing = Sharing::locked;
+    auto mount = CacheMount::acquire(store, co);
+    if (!mount) return std::unexpected(mount.error());
+    auto entries = scan(store, mount->path());
+    if (!entries) return std::unexpected(entries.error());
+    if (auto r = fn(id, *entries); !r) return r;
+  }
+  return {};
+}
+
 Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& wanted,
                                     const fs::path& dest) {
   TransferStats stats;
@@ -173,39 +200,26 @@ Result<TransferStats> export_to_dir(store::Store& store, const std::vector<std::
     if (old.is_object() && old.contains("mounts") && old["mounts"].is_object())
       index["mounts"] = old["mounts"];
   }
-  auto known = list_cache_mounts(store);
-  if (!known) return std::unexpected(known.error());
-  std::vector<std::string> ids = wanted;
-  if (ids.empty())
-    for (const auto& m : *known) ids.push_back(m.id);
-  for (const auto& id : ids) {
-    if (std::none_of(known->begin(), known->end(), [&](const auto& m) { return m.id == id; }))
-      return fail(Errc::not_found, fmt::format("no cache mount with id {} in this store", id));
-    // Nobody writes to the mount while it is read.
-    CacheMountOptions co;
-    co.id = id;
-    co.sharing = Sharing::locked;
-    auto mount = CacheMount::acquire(store, co);
-    if (!mount) return std::unexpected(mount.error());
-    auto entries = scan(store, mount->path());
-    if (!entries) return std::unexpected(entries.error());
-    for (const auto& e : *entries) {
-      if (e.type != 'f') continue;
-      ++stats.files;
-      fs::path blob = blob_path(dest, e.digest);
-      struct stat st {};
-      if (::stat(blob.c_str(), &st) == 0) continue;  // written by an earlier export
-      if (auto r = os::copy_file_atomic(e.full, blob); !r) return std::unexpected(r.error());
-      ++stats.blobs_copied;
-      stats.bytes_copied += e.size;
-    }
-    std::string manifest = to_json(id, *entries).dump();
-    std::string digest = sha256_digest(manifest);
-    if (auto r = os::write_file_atomic(blob_path(dest, digest), manifest); !r)
-      return std::unexpected(r.error());
-    index["mounts"][id] = digest;
-    ++stats.mounts;
-  }
+  auto done = each_mount(
+      store, wanted, [&](const std::string& id, const std::vector<Entry>& entries) -> Result<void> {
+        for (const auto& e : entries) {
+          if (e.type != 'f') continue;
+          ++stats.files;
+          fs::path blob = blob_path(dest, e.digest);
+          struct stat st {};
+          if (::stat(blob.c_str(), &st) == 0) continue;  // written by an earlier export
+          if (auto r = os::copy_file_atomic(e.full, blob); !r) return std::unexpected(r.error());
+          ++stats.blobs_copied;
+          stats.bytes_copied += e.size;
+        }
+        std::string manifest = to_json(id, entries).dump();
+        std::string digest = sha256_digest(manifest);
+        if (auto r = os::write_file_atomic(blob_path(dest, digest), manifest); !r) return r;
+        index["mounts"][id] = digest;
+        ++stats.mounts;
+        return {};
+      });
+  if (!done) return std::unexpected(done.error());
   if (auto r = os::write_file_atomic(dest / kIndex, index.dump(2) + "\n"); !r)
     return std::unexpected(r.error());
   return stats;
@@ -428,40 +442,13 @@ Result<MountBundle> bundle_from_json(const json& j) {
   return b;
 }
 
-Result<MountBundle> export_mount_chunks(store::Store& store, const std::vector<std::string>& ids_in,
-                                        const ChunkTarget& target, TransferStats& stats) {
-  MountBundle bundle;
-  bundle.index = {{"version", 1}, {"mounts", json::object()}};
-  auto known = list_cache_mounts(store);
-  if (!known) return std::unexpected(known.error());
-  std::vector<std::string> ids = ids_in;
-  if (ids.empty())
-    for (const auto& m : *known) ids.push_back(m.id);
-  // Every mount stays locked until its files are packed.
-  std::vector<CacheMount> held;
-  std::map<std::string, std::pair<std::string, uint64_t>> files;  // digest -> path, size
-  for (const auto& id : ids) {
-    if (std::none_of(known->begin(), known->end(), [&](const auto& m) { return m.id == id; }))
-      return fail(Errc::not_found, fmt::format("no cache mount with id {} in this store", id));
-    CacheMountOptions co;
-    co.id = id;
-    co.sharing = Sharing::locked;
-    auto mount = CacheMount::acquire(store, co);
-    if (!mount) return std::unexpected(mount.error());
-    auto entries = scan(store, mount->path());
-    if (!entries) return std::unexpected(entries.error());
-    for (const auto& e : *entries) {
-      if (e.type != 'f') continue;
-      ++stats.files;
-      files.emplace(e.digest, std::make_pair(e.full, e.size));
-    }
-    std::string manifest = to_json(id, *entries).dump();
-    std::string digest = sha256_digest(manifest);
-    bundle.index["mounts"][id] = digest;
-    bundle.manifests[digest] = std::move(manifest);
-    held.push_back(std::move(*mount));
-    ++stats.mounts;
-  }
+namespace {
+
+// Packs one mount's files into chunks and hands the new ones to `target`.
+Result<void> pack_chunks(store::Store& store,
+                         std::map<std::string, std::pair<std::string, uint64_t>>& files,
+                         const ChunkTarget& target, MountBundle& bundle,
+                         std::set<std::string>& listed, TransferStats& stats) {
   // Chunk boundaries from the digests alone; a big file is a chunk of its own.
   std::vector<std::vector<std::string>> groups(1), alone;
   uint64_t filled = 0;
@@ -517,8 +504,36 @@ Result<MountBundle> export_mount_chunks(store::Store& store, const std::vector<s
         stats.bytes_copied += static_cast<uint64_t>(chunk.size);
       }
     }
-    bundle.chunks.push_back(std::move(chunk));
+    if (listed.insert(chunk.digest).second) bundle.chunks.push_back(std::move(chunk));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<MountBundle> export_mount_chunks(store::Store& store, const std::vector<std::string>& ids_in,
+                                        const ChunkTarget& target, TransferStats& stats) {
+  MountBundle bundle;
+  bundle.index = {{"version", 1}, {"mounts", json::object()}};
+  std::set<std::string> listed;  // chunks already in the bundle (from another mount)
+  auto done = each_mount(
+      store, ids_in, [&](const std::string& id, const std::vector<Entry>& entries) -> Result<void> {
+        std::map<std::string, std::pair<std::string, uint64_t>> files;  // digest -> path, size
+        for (const auto& e : entries) {
+          if (e.type != 'f') continue;
+          ++stats.files;
+          files.emplace(e.digest, std::make_pair(e.full, e.size));
+        }
+        std::string manifest = to_json(id, entries).dump();
+        std::string digest = sha256_digest(manifest);
+        bundle.index["mounts"][id] = digest;
+        bundle.manifests[digest] = std::move(manifest);
+        ++stats.mounts;
+        // The mount's files are packed while it is still locked.
+        if (auto r = pack_chunks(store, files, target, bundle, listed, stats); !r) return r;
+        return {};
+      });
+  if (!done) return std::unexpected(done.error());
   return bundle;
 }
 

@@ -37,8 +37,8 @@ Result<TransferStats> import_mounts(store::Store& store, const std::filesystem::
 
 // Cache mounts where many small blobs would cost a request each (a
 // registry): the same index and manifests, with the file contents packed
-// into chunks, tar files of `sha256/<hex>` entries. Files are taken in
-// digest order and a file ends its chunk with probability size / 8 MiB
+// into chunks, tar files of `sha256/<hex>` entries. Each mount's files are
+// taken in digest order and a file ends its chunk with probability size / 8 MiB
 // (decided by its digest; never under 1 MiB, always at 32 MiB), so
 // boundaries depend only on the digests, chunks average 8 MiB, and one
 // changed file changes at most two chunks. A file of 512 KiB or more is a
