@@ -31,14 +31,7 @@ Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
   fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), counter++);
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  auto n = client.fetch_blob(
-      blob.digest, blob.size,
-      [&](std::string_view chunk) { return os::write_all(fd.get(), chunk.data(), chunk.size()); },
-      [&]() -> Result<void> {
-        if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
-          return std::unexpected(os::errno_error("truncating", tmp));
-        return {};
-      });
+  auto n = client.fetch_blob_to(blob.digest, blob.size, fd.get());
   fd.reset();
   if (!n) {
     ::unlink(tmp.c_str());

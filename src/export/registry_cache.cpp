@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -109,22 +108,9 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store,
   if (!m) return std::unexpected(m.error());
   auto manifest = parse_cache_manifest(m->bytes);
   if (!manifest) return std::unexpected(manifest.error().with_context(ref.str()));
-  if (manifest->config.size > (64 << 20))
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: the cache config is {} bytes, more than strata reads", ref.str(),
-                            manifest->config.size));
-  std::string config_text;
-  auto got = client.fetch_blob(
-      manifest->config.digest, manifest->config.size,
-      [&](std::string_view chunk) -> Result<void> {
-        config_text.append(chunk);
-        return {};
-      },
-      [&]() -> Result<void> {
-        config_text.clear();
-        return {};
-      });
-  if (!got) return std::unexpected(got.error());
+  auto got = client.fetch_small_blob(manifest->config.digest, manifest->config.size);
+  if (!got) return std::unexpected(got.error().with_context(ref.str()));
+  const std::string& config_text = *got;
   auto records = new_cache_records(store, *manifest, config_text);
   if (!records) return std::unexpected(records.error().with_context(ref.str()));
   CacheTransferStats stats;
@@ -134,37 +120,14 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store,
   if (config.is_object() && config.contains("mounts")) {
     auto bundle = mounts::bundle_from_json(config["mounts"]);
     if (!bundle) return std::unexpected(bundle.error().with_context(ref.str()));
-    auto fetch_to_string = [&](const std::string& digest) -> Result<std::string> {
-      std::string text;
-      auto n = client.fetch_blob(
-          digest, -1,
-          [&](std::string_view chunk) -> Result<void> {
-            if (text.size() + chunk.size() > (64u << 20))
-              return fail(Errc::invalid_argument, "a cache mount manifest over 64 MiB");
-            text.append(chunk);
-            return {};
-          },
-          [&]() -> Result<void> {
-            text.clear();
-            return {};
-          });
-      if (!n) return std::unexpected(n.error());
-      return text;
+    auto fetch_to_string = [&](const std::string& digest) {
+      return client.fetch_small_blob(digest, -1);
     };
     auto fetch_to_file = [&](const std::string& digest,
                              const std::filesystem::path& to) -> Result<void> {
       os::UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
       if (!fd) return std::unexpected(os::errno_error("creating", to));
-      auto n = client.fetch_blob(
-          digest, -1,
-          [&](std::string_view chunk) {
-            return os::write_all(fd.get(), chunk.data(), chunk.size());
-          },
-          [&]() -> Result<void> {
-            if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
-              return std::unexpected(os::errno_error("truncating", to));
-            return {};
-          });
+      auto n = client.fetch_blob_to(digest, -1, fd.get());
       if (!n) return std::unexpected(n.error());
       return {};
     };

@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -284,6 +288,43 @@ Result<uint64_t> Client::fetch_blob(const std::string& digest, int64_t size,
                             "the registry's copy is corrupt, nothing was kept",
                             what, got, actual, size));
   return got;
+}
+
+Result<uint64_t> Client::fetch_blob_to(const std::string& digest, int64_t size, int fd) {
+  return fetch_blob(
+      digest, size,
+      [&](std::string_view chunk) { return os::write_all(fd, chunk.data(), chunk.size()); },
+      [&]() -> Result<void> {
+        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+          return fail(Errc::io,
+                      fmt::format("truncating a download of {}: {}", digest, std::strerror(errno)));
+        return {};
+      });
+}
+
+Result<std::string> Client::fetch_small_blob(const std::string& digest, int64_t size,
+                                             size_t limit) {
+  if (size > static_cast<int64_t>(limit))
+    return fail(Errc::invalid_argument,
+                fmt::format("blob {} is {} bytes, more than the {} strata reads into memory",
+                            digest, size, limit));
+  std::string text;
+  auto n = fetch_blob(
+      digest, size,
+      [&](std::string_view chunk) -> Result<void> {
+        if (text.size() + chunk.size() > limit)
+          return fail(Errc::invalid_argument,
+                      fmt::format("blob {} is more than the {} bytes strata reads into memory",
+                                  digest, limit));
+        text.append(chunk);
+        return {};
+      },
+      [&]() -> Result<void> {
+        text.clear();
+        return {};
+      });
+  if (!n) return std::unexpected(n.error());
+  return text;
 }
 
 Result<bool> Client::mount_blob(const std::string& digest, const std::string& from_repository) {

@@ -63,6 +63,11 @@ class Client {
   Result<uint64_t> fetch_blob(const std::string& digest, int64_t size,
                               const std::function<Result<void>(std::string_view)>& out,
                               const std::function<Result<void>()>& restart);
+  // The same into a file (truncated again on a retry) ...
+  Result<uint64_t> fetch_blob_to(const std::string& digest, int64_t size, int fd);
+  // ... or into memory, for small blobs (configs, manifests) up to `limit`.
+  Result<std::string> fetch_small_blob(const std::string& digest, int64_t size,
+                                       size_t limit = 64u << 20);
   // Asks the registry to link a blob from another repository of the same
   // registry; false when it would not (then upload it).
   Result<bool> mount_blob(const std::string& digest, const std::string& from_repository);
