@@ -383,7 +383,10 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
   builder::PullOptions pulling = pull_options(g);
-  if (quiet) pulling.log = {};
+  if (quiet) {
+    pulling.log = {};
+    store->set_blob_fetcher(builder::registry_fetcher(pulling));  // layers fetched silently
+  }
   std::set<std::string> refreshed;
   opts.base_config = [&](const std::string& ref,
                          const std::string&) -> Result<frontend::ImageConfig> {
