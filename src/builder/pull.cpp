@@ -26,12 +26,13 @@ bool is_index(const registry::RemoteManifest& m) {
 
 // Fetches one blob into a temporary file of the store and adopts it.
 Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
-                           const oci::Descriptor& blob) {
+                           const oci::Descriptor& blob, SharedProgress& progress) {
   static std::atomic<uint64_t> counter{0};
   fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), counter++);
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  auto n = client.fetch_blob_to(blob.digest, blob.size, fd.get());
+  auto n = client.fetch_blob_to(blob.digest, blob.size, fd.get(),
+                                [&](size_t got) { progress.add(got); });
   fd.reset();
   if (!n) {
     ::unlink(tmp.c_str());
@@ -45,13 +46,20 @@ Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
 
 Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
                              const std::vector<oci::Descriptor>& blobs,
-                             const std::function<void(const std::string&)>& log) {
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
   std::atomic<uint64_t> total{0};
   std::mutex log_mu;
+  uint64_t all = 0;
+  for (const auto& b : blobs) all += static_cast<uint64_t>(std::max<int64_t>(b.size, 0));
+  SharedProgress shared(all, progress);
   auto r = parallel_for(blobs.size(), 3, [&](size_t i) -> Result<void> {
     const auto& b = blobs[i];
-    if (store.has_blob(b.digest)) return {};
-    auto n = fetch_one(store, client, b);
+    if (store.has_blob(b.digest)) {
+      shared.add(static_cast<uint64_t>(std::max<int64_t>(b.size, 0)));
+      return {};
+    }
+    auto n = fetch_one(store, client, b, shared);
     if (!n) return std::unexpected(n.error());
     total += *n;
     std::lock_guard g(log_mu);
@@ -96,7 +104,7 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
     if (auto r = store.note_blob_source(l.digest, ref->repo_path()); !r)
       return std::unexpected(r.error());
   if (!opts.lazy) {
-    auto n = fetch_blobs(store, client, manifest->layers, opts.log);
+    auto n = fetch_blobs(store, client, manifest->layers, opts.log, opts.progress);
     if (!n) return std::unexpected(n.error().with_context(what));
   }
   auto desc = store.put_blob(m.bytes, m.media_type);

@@ -17,6 +17,7 @@ struct PullOptions {
   registry::ClientOptions client;
   bool lazy = true;                             // layers on demand
   std::function<void(const std::string&)> log;  // one line per pull and layer fetched
+  std::function<void(uint64_t done, uint64_t total)> progress;  // bytes of an eager pull
 };
 
 // Pulls `name` (a registry reference; short names are Docker Hub's) and tags
@@ -33,7 +34,8 @@ Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
 // once, each checked against its digest; one sync at the end.
 Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
                              const std::vector<oci::Descriptor>& blobs,
-                             const std::function<void(const std::string&)>& log);
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 // What Store::ensure_blob calls: fetch a noted blob from the first of its
 // sources that has it.

@@ -497,14 +497,21 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!r) return report(r.error().with_context("writing --output " + o.dest));
   }
   for (const auto& ref : push_to) {
-    auto pushed = exporter::push_image(*store, *image, ref, pulling.client, bo.log);
+    std::optional<Progress> progress;
+    std::function<void(uint64_t, uint64_t)> report_bytes;
+    if (!quiet) {
+      progress.emplace("pushing " + ref.str());
+      report_bytes = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
+    }
+    auto pushed = exporter::push_image(*store, *image, ref, pulling.client, bo.log, report_bytes);
     if (!pushed) return report(pushed.error());
+    if (progress) progress->finish();
     if (!quiet) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed->digest);
   }
   for (const auto& c : cache_to) {
     exporter::CacheExportOptions eo = c.opts;
-    std::optional<Progress> progress;  // for files; a registry export logs per repository
-    if (!quiet && c.type != "registry") {
+    std::optional<Progress> progress;
+    if (!quiet) {
       progress.emplace("exporting the cache to " + c.path);
       eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
@@ -516,6 +523,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       ro.compression = c.opts.compression;
       ro.mounts = c.opts.mounts;
       ro.log = bo.log;
+      ro.progress = eo.progress;
       done = exporter::export_registry_cache(*store, keys, c.ref, ro);
     } else {
       done = exporter::export_cache(*store, keys, c.path, eo);

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/progress.hpp"
 #include "export/push.hpp"
 #include "registry/credentials.hpp"
 #include "store/gc.hpp"
@@ -28,8 +29,11 @@ int cmd_pull(const GlobalFlags& g, const std::string& name) {
   if (!lease) return report(lease.error());
   builder::PullOptions o = pull_options(g);
   o.lazy = false;
+  Progress progress("pulling " + name);
+  o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
   auto desc = builder::pull_image(*store, name, o);
   if (!desc) return report(desc.error());
+  progress.finish();
   std::cout << desc->digest << "\n";
   return 0;
 }
@@ -50,8 +54,12 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   auto ref = registry::parse_reference(dest);
   if (!ref) return report(ref.error());
   builder::PullOptions o = pull_options(g);
-  auto pushed = exporter::push_image(*store, *img, *ref, o.client, o.log);
+  Progress progress("pushing " + ref->str());
+  auto pushed =
+      exporter::push_image(*store, *img, *ref, o.client, o.log,
+                           [&](uint64_t done, uint64_t total) { progress.update(done, total); });
   if (!pushed) return report(pushed.error());
+  progress.finish();
   std::cout << pushed->digest << "\n";
   return 0;
 }

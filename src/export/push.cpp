@@ -11,10 +11,12 @@ namespace strata::exporter {
 namespace {
 
 Result<void> push_one(store::Store& store, registry::Client& client, const oci::Descriptor& blob,
-                      PushStats& stats, std::mutex& mu) {
+                      PushStats& stats, std::mutex& mu, SharedProgress& progress) {
+  const auto whole = static_cast<uint64_t>(std::max<int64_t>(blob.size, 0));
   auto size = client.blob_size(blob.digest);
   if (!size) return std::unexpected(size.error());
   if (*size) {
+    progress.add(whole);
     std::lock_guard g(mu);
     ++stats.present;
     return {};
@@ -27,13 +29,17 @@ Result<void> push_one(store::Store& store, registry::Client& client, const oci::
     auto mounted = client.mount_blob(blob.digest, s.substr(prefix.size()));
     if (!mounted) return std::unexpected(mounted.error());
     if (*mounted) {
+      progress.add(whole);
       std::lock_guard g(mu);
       ++stats.mounted;
       return {};
     }
   }
   if (auto r = store.ensure_blob(blob); !r) return r;
-  if (auto r = client.push_blob(blob.digest, store.blob_path(blob.digest)); !r) return r;
+  if (auto r = client.push_blob(blob.digest, store.blob_path(blob.digest),
+                                [&](size_t sent) { progress.add(sent); });
+      !r)
+    return r;
   std::lock_guard g(mu);
   ++stats.uploaded;
   stats.bytes_uploaded += static_cast<uint64_t>(blob.size);
@@ -44,11 +50,16 @@ Result<void> push_one(store::Store& store, registry::Client& client, const oci::
 
 Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
                              const std::vector<oci::Descriptor>& blobs,
-                             const std::function<void(const std::string&)>& log) {
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
   PushStats stats;
   std::mutex mu;
-  auto r = parallel_for(blobs.size(), 3,
-                        [&](size_t i) { return push_one(store, client, blobs[i], stats, mu); });
+  uint64_t all = 0;
+  for (const auto& b : blobs) all += static_cast<uint64_t>(std::max<int64_t>(b.size, 0));
+  SharedProgress shared(all, progress);
+  auto r = parallel_for(blobs.size(), 3, [&](size_t i) {
+    return push_one(store, client, blobs[i], stats, mu, shared);
+  });
   if (!r) return std::unexpected(r.error());
   if (log)
     log(fmt::format("{}/{}: {} blobs uploaded ({} B), {} mounted, {} already there",
@@ -59,12 +70,13 @@ Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
 
 Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
                              const registry::Reference& ref, const registry::ClientOptions& opts,
-                             const std::function<void(const std::string&)>& log) {
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
   registry::Client client(ref, opts);
   std::string what = "pushing " + ref.str();
   std::vector<oci::Descriptor> blobs = image.manifest.layers;
   blobs.push_back(image.manifest.config);
-  auto stats = push_blobs(store, client, blobs, log);
+  auto stats = push_blobs(store, client, blobs, log, progress);
   if (!stats) return std::unexpected(stats.error().with_context(what));
   auto bytes = store.read_blob(image.manifest_desc.digest);
   if (!bytes) return std::unexpected(bytes.error());

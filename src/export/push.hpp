@@ -20,14 +20,17 @@ struct PushStats {
   std::string digest;  // of the manifest pushed
 };
 
-// Pushes blobs to the client's repository, up to three at once.
+// Pushes blobs to the client's repository, up to three at once; `progress`
+// hears (bytes done, total), blobs the registry has or mounts counting whole.
 Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
                              const std::vector<oci::Descriptor>& blobs,
-                             const std::function<void(const std::string&)>& log);
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 // Pushes an image of the store as `ref` (its tag, or its digest alone).
 Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
                              const registry::Reference& ref, const registry::ClientOptions& opts,
-                             const std::function<void(const std::string&)>& log);
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 }  // namespace strata::exporter

@@ -42,7 +42,7 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
   auto artifact = collect_cache_records(store, keys, opts.compression);
   if (!artifact) return std::unexpected(artifact.error().with_context(what));
   registry::Client client(ref, opts.client);
-  auto pushed = push_blobs(store, client, artifact->manifest.layers, {});
+  auto pushed = push_blobs(store, client, artifact->manifest.layers, {}, opts.progress);
   if (!pushed) return std::unexpected(pushed.error().with_context(what));
   CacheTransferStats stats;
   stats.records = artifact->records.size();

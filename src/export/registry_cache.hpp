@@ -20,7 +20,8 @@ namespace strata::exporter {
 struct RegistryCacheOptions {
   registry::ClientOptions client;
   CompressionOptions compression;
-  bool mounts = false;  // carry the cache mounts, as chunks
+  bool mounts = false;                                          // carry the cache mounts, as chunks
+  std::function<void(uint64_t done, uint64_t total)> progress;  // bytes of the layers
   std::function<void(const std::string&)> log;
 };
 

@@ -290,10 +290,15 @@ Result<uint64_t> Client::fetch_blob(const std::string& digest, int64_t size,
   return got;
 }
 
-Result<uint64_t> Client::fetch_blob_to(const std::string& digest, int64_t size, int fd) {
+Result<uint64_t> Client::fetch_blob_to(const std::string& digest, int64_t size, int fd,
+                                       const std::function<void(size_t)>& received) {
   return fetch_blob(
       digest, size,
-      [&](std::string_view chunk) { return os::write_all(fd, chunk.data(), chunk.size()); },
+      [&](std::string_view chunk) -> Result<void> {
+        if (auto r = os::write_all(fd, chunk.data(), chunk.size()); !r) return r;
+        if (received) received(chunk.size());
+        return {};
+      },
       [&]() -> Result<void> {
         if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
           return fail(Errc::io,
@@ -348,7 +353,8 @@ Result<bool> Client::mount_blob(const std::string& digest, const std::string& fr
   return std::unexpected(status_error(*resp, "mounting blob " + digest, registry_));
 }
 
-Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t size) {
+Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t size,
+                                 const std::function<void(size_t)>& sent) {
   std::string what = fmt::format("uploading blob {} to {}/{}", digest, registry_, repository_);
   HttpRequest start;
   start.method = "POST";
@@ -364,6 +370,7 @@ Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t siz
   HttpRequest put;
   put.method = "PUT";
   put.headers.push_back("Content-Type: application/octet-stream");
+  put.on_sent = sent;
   if (size <= opts_.chunk_size) {
     put.body_fd = fd;
     put.body_size = size;
@@ -377,6 +384,7 @@ Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t siz
       patch.body_size = std::min(opts_.chunk_size, size - off);
       patch.headers.push_back(fmt::format("Content-Range: {}-{}", off, off + patch.body_size - 1));
       patch.headers.push_back("Content-Type: application/octet-stream");
+      patch.on_sent = sent;
       auto p = call(patch, Access::push, false);
       if (!p) return std::unexpected(p.error().with_context(what));
       if (p->status != 202) return std::unexpected(status_error(*p, what, registry_));
@@ -390,13 +398,14 @@ Result<void> Client::upload_once(const std::string& digest, int fd, uint64_t siz
   return {};
 }
 
-Result<void> Client::push_blob(const std::string& digest, const std::filesystem::path& file) {
+Result<void> Client::push_blob(const std::string& digest, const std::filesystem::path& file,
+                               const std::function<void(size_t)>& sent) {
   os::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::unexpected(os::errno_error("opening", file));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return std::unexpected(os::errno_error("stat", file));
   for (int attempt = 0;; ++attempt) {
-    auto r = upload_once(digest, fd.get(), static_cast<uint64_t>(st.st_size));
+    auto r = upload_once(digest, fd.get(), static_cast<uint64_t>(st.st_size), sent);
     if (r || attempt + 1 >= opts_.attempts || r.error().code != Errc::io) return r;
     back_off(attempt);
   }

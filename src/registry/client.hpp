@@ -63,16 +63,20 @@ class Client {
   Result<uint64_t> fetch_blob(const std::string& digest, int64_t size,
                               const std::function<Result<void>(std::string_view)>& out,
                               const std::function<Result<void>()>& restart);
-  // The same into a file (truncated again on a retry) ...
-  Result<uint64_t> fetch_blob_to(const std::string& digest, int64_t size, int fd);
+  // The same into a file (truncated again on a retry); `received` hears of
+  // the bytes as they arrive ...
+  Result<uint64_t> fetch_blob_to(const std::string& digest, int64_t size, int fd,
+                                 const std::function<void(size_t)>& received = {});
   // ... or into memory, for small blobs (configs, manifests) up to `limit`.
   Result<std::string> fetch_small_blob(const std::string& digest, int64_t size,
                                        size_t limit = 64u << 20);
   // Asks the registry to link a blob from another repository of the same
   // registry; false when it would not (then upload it).
   Result<bool> mount_blob(const std::string& digest, const std::string& from_repository);
-  // Uploads a file whose content has `digest`.
-  Result<void> push_blob(const std::string& digest, const std::filesystem::path& file);
+  // Uploads a file whose content has `digest`; `sent` hears of the bytes
+  // as they go.
+  Result<void> push_blob(const std::string& digest, const std::filesystem::path& file,
+                         const std::function<void(size_t)>& sent = {});
 
  private:
   enum class Access { pull, push };
@@ -82,7 +86,8 @@ class Client {
   Result<void> authenticate(const HttpResponse& challenge, const std::string& scope);
   std::string url(const std::string& path) const;
   std::string absolute(const std::string& location) const;
-  Result<void> upload_once(const std::string& digest, int fd, uint64_t size);
+  Result<void> upload_once(const std::string& digest, int fd, uint64_t size,
+                           const std::function<void(size_t)>& sent);
 
   std::string registry_, repository_, base_;
   ClientOptions opts_;

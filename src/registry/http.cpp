@@ -134,6 +134,7 @@ size_t on_read(char* buf, size_t size, size_t n, void* user) {
   }
   t->sent += len;
   g_sent += len;
+  if (r.on_sent && len > 0) r.on_sent(len);
   return len;
 }
 

@@ -27,6 +27,7 @@ struct HttpRequest {
   // Where a 2xx response body goes; without it the body is kept in
   // HttpResponse::body. Returning false aborts the transfer.
   std::function<bool(std::string_view)> on_data;
+  std::function<void(size_t)> on_sent;  // bytes of the body sent, as they go
   bool follow_redirects = true;
   long timeout_seconds = 0;  // whole transfer; 0 = none (blobs can be large)
 };

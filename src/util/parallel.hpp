@@ -1,12 +1,35 @@
-// Running independent tasks on a few threads, stopping at the first error.
+// Running independent tasks on a few threads, stopping at the first error,
+// and counting the bytes they move.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <mutex>
 
 #include "util/error.hpp"
 
 namespace strata {
+
+// Bytes done by tasks on several threads, reported as (done, total) one
+// report at a time (the report may print); no report without a callback.
+class SharedProgress {
+ public:
+  SharedProgress(uint64_t total, std::function<void(uint64_t done, uint64_t total)> report)
+      : total_(total), report_(std::move(report)) {}
+  void add(uint64_t n) {
+    if (!report_) return;
+    std::lock_guard g(mu_);
+    done_ += n;
+    report_(std::min(done_, total_), total_);
+  }
+
+ private:
+  uint64_t total_, done_ = 0;
+  std::function<void(uint64_t, uint64_t)> report_;
+  std::mutex mu_;
+};
 
 // Runs task(i) for every i in [0, n) on up to `workers` threads (the
 // caller's included). After a task fails no new one starts; the first

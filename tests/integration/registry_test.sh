@@ -68,6 +68,7 @@ make_busybox
 "$STRATA" push busybox "$R/base/busybox:1" > "$T/push.out" 2> "$T/push.err" || fail "push: $(cat "$T/push.err")"
 skopeo inspect --tls-verify=false "docker://$R/base/busybox:1" > "$T/inspect.json" || fail "skopeo cannot inspect the pushed base"
 expect_eq "$(jq -r .Digest "$T/inspect.json")" "$(cat "$T/push.out")" "digest skopeo sees"
+grep -qE "^pushing $R/base/busybox:1: [0-9.]+ (B|KiB|MiB) in " "$T/push.err" || fail "no progress line for the push: $(cat "$T/push.err")"
 
 C=$T/ctx
 mkdir -p "$C/src"
@@ -175,6 +176,7 @@ echo "mounts: first import $first B, again after one small change $got B"
 # --- pull: all layers, digest-checked; a lazily pulled image runs.
 export STRATA_ROOT=$T/d
 "$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/pull.err" || fail "pull: $(cat "$T/pull.err")"
+grep -qE "^pulling $R/app/image:1: [0-9.]+ (B|KiB|MiB) in " "$T/pull.err" || fail "no progress line for the pull: $(cat "$T/pull.err")"
 expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run after strata pull"
 "$STRATA" pull "127.0.0.1:$PORT/app/missing:1" 2> "$T/err" && fail "pulling a missing image succeeded"
 grep -q 'MANIFEST_UNKNOWN\|404' "$T/err" || fail "unclear error for a missing image: $(cat "$T/err")"
