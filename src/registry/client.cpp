@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -55,6 +57,18 @@ bool transient(long status) {
   return status >= 500 || status == 429;
 }
 
+// Authorization headers, shared by every Client of the process: a build
+// that fetches ten base layers one by one asks the token server once. Keyed
+// by registry, user and scope ("*": basic auth, any scope).
+struct AuthCache {
+  std::mutex mu;
+  std::map<std::string, std::string> headers;
+};
+AuthCache& auth_cache() {
+  static AuthCache cache;
+  return cache;
+}
+
 void back_off(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200) * (1 << attempt));
 }
@@ -69,6 +83,11 @@ Client::Client(std::string registry, std::string repository, ClientOptions opts)
   creds_ = opts_.credentials ? opts_.credentials : find_credentials(registry_);
   if (const char* c = std::getenv("STRATA_UPLOAD_CHUNK_SIZE"); c && *c)
     opts_.chunk_size = std::max<uint64_t>(1, std::strtoull(c, nullptr, 10));
+}
+
+std::string Client::auth_key(const std::string& scope) const {
+  std::string who = creds_ ? creds_->username + ":" + sha256_digest(creds_->password) : "";
+  return registry_ + "\n" + who + "\n" + scope;
 }
 
 std::string Client::url(const std::string& path) const {
@@ -90,8 +109,9 @@ Result<void> Client::authenticate(const HttpResponse& challenge, const std::stri
     if (!creds_)
       return fail(Errc::invalid_argument,
                   fmt::format("{} asks for a user name and password: {}", registry_, login_hint()));
-    std::lock_guard g(mu_);
-    auth_["*"] = "Basic " + base64_encode(creds_->username + ":" + creds_->password);
+    std::lock_guard g(auth_cache().mu);
+    auth_cache().headers[auth_key("*")] =
+        "Basic " + base64_encode(creds_->username + ":" + creds_->password);
     return {};
   }
   if (scheme != "bearer" || params["realm"].empty())
@@ -128,8 +148,8 @@ Result<void> Client::authenticate(const HttpResponse& challenge, const std::stri
   std::string token = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
   if (token.empty())
     return fail(Errc::io, fmt::format("the token server {} sent no token", params["realm"]));
-  std::lock_guard g(mu_);
-  auth_[scope] = "Bearer " + token;
+  std::lock_guard g(auth_cache().mu);
+  auth_cache().headers[auth_key(scope)] = "Bearer " + token;
   return {};
 }
 
@@ -147,10 +167,11 @@ Result<HttpResponse> Client::call(HttpRequest req, Access access, bool retry,
   for (int attempt = 0;;) {
     req.headers.resize(plain_headers);
     {
-      std::lock_guard g(mu_);
-      auto it = auth_.find(scope);
-      if (it == auth_.end()) it = auth_.find("*");
-      if (it != auth_.end()) req.headers.push_back("Authorization: " + it->second);
+      AuthCache& cache = auth_cache();
+      std::lock_guard g(cache.mu);
+      auto it = cache.headers.find(auth_key(scope));
+      if (it == cache.headers.end()) it = cache.headers.find(auth_key("*"));
+      if (it != cache.headers.end()) req.headers.push_back("Authorization: " + it->second);
     }
     auto resp = http_perform(req);
     bool again = retry && attempt + 1 < opts_.attempts && (!resp || transient(resp->status));

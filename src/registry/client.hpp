@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,8 +91,9 @@ class Client {
   std::string registry_, repository_, base_;
   ClientOptions opts_;
   std::optional<Credentials> creds_;
-  std::mutex mu_;
-  std::map<std::string, std::string> auth_;  // scope -> Authorization header value
+  // Where this client's Authorization header for `scope` is kept (a cache
+  // shared by the process, per registry and credentials).
+  std::string auth_key(const std::string& scope) const;
 };
 
 // The manifest of an index that matches the host platform (linux and this

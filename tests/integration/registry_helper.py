@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Loopback helpers for registry_test.sh, standard library only.
 
-token KEY.pem ISSUER SERVICE USER PASSWORD PORTFILE
+token KEY.pem ISSUER SERVICE USER PASSWORD PORTFILE LOG
     A bearer-token server for docker-registry's `auth: token`: GET /token
     with Basic USER:PASSWORD answers a JWT (RS256, signed with openssl)
-    granting the scopes asked for; anything else gets 401.
+    granting the scopes asked for (a line in LOG each); anything else gets
+    401.
 proxy UPSTREAM_PORT PORTFILE LOG
     An HTTP proxy in front of a registry that fails on purpose: the first
     request for each path gets 503, the second GET of each blob is cut off
@@ -44,7 +45,7 @@ def serve(handler, portfile):
     server.serve_forever()
 
 
-def token_server(key, issuer, service, user, password, portfile):
+def token_server(key, issuer, service, user, password, portfile, log):
     kid = libtrust_key_id(key)
     expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -67,6 +68,8 @@ def token_server(key, issuer, service, user, password, portfile):
             if url.path != "/token" or self.headers.get("Authorization") != expected:
                 return self.reply(401, {"details": "bad credentials"})
             query = urllib.parse.parse_qs(url.query)
+            with open(log, "a") as f:
+                f.write("token " + " ".join(query.get("scope", [])) + "\n")
             access = []
             for scope in query.get("scope", []):
                 for one in scope.split(" "):
@@ -148,7 +151,7 @@ def flaky_proxy(upstream_port, portfile, log):
 
 if __name__ == "__main__":
     if sys.argv[1] == "token":
-        token_server(*sys.argv[2:8])
+        token_server(*sys.argv[2:9])
     elif sys.argv[1] == "proxy":
         flaky_proxy(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:

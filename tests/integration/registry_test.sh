@@ -291,7 +291,7 @@ export STRATA_ROOT=$T/h
 openssl genrsa -out "$T/token.key" 2048 2>/dev/null
 openssl req -x509 -new -key "$T/token.key" -subj /CN=strata-test-token -days 1 -out "$T/token.crt" 2>/dev/null
 TF=$T/token.port
-python3 "$HELPER" token "$T/token.key" strata-test-issuer strata-test ci t0ken "$TF" &
+python3 "$HELPER" token "$T/token.key" strata-test-issuer strata-test ci t0ken "$TF" "$T/tokens.log" &
 PIDS+=($!)
 for _ in $(seq 1 50); do [ -s "$TF" ] && break; sleep 0.1; done
 start_registry token "auth:
@@ -309,4 +309,11 @@ echo t0ken | "$STRATA" login "$RT" -u ci --password-stdin 2> "$T/err" || fail "l
 export STRATA_ROOT=$T/i
 "$STRATA" pull "$RT/base/busybox:1" > /dev/null 2> "$T/err" || fail "pull with tokens: $(cat "$T/err")"
 expect_eq "$("$STRATA" run "$RT/base/busybox:1" echo hi)" "hi" "an image pulled with a token runs"
+# A build on a lazily pulled base fetches each layer on its own, through a
+# token the process asked for once.
+export STRATA_ROOT=$T/j
+printf 'FROM %s/base/busybox:1\nRUN echo lazy > /lazy\n' "$RT" > "$T/Dockerfile.lazy"
+: > "$T/tokens.log"
+"$STRATA" build --progress quiet -f "$T/Dockerfile.lazy" "$T" > /dev/null 2> "$T/err" || fail "build on a token registry base: $(cat "$T/err")"
+expect_eq "$(grep -c "repository:base/busybox:pull" "$T/tokens.log")" 1 "token requests of one build"
 echo "registry test passed"
