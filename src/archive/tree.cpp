@@ -83,8 +83,8 @@ Result<void> unpack_directory(const fs::path& file, const fs::path& dir) {
   }
 }
 
-Result<void> write_directory_or_archive(const fs::path& dest, const fs::path& tmp_parent,
-                                        const DirectoryWork& write) {
+Result<void> in_output_directory(const fs::path& dest, const fs::path& tmp_parent,
+                                 const DirectoryWork& write) {
   if (!is_archive_name(dest)) return write(dest);
   auto tmp = os::TempDir::create(tmp_parent, "pack-");
   if (!tmp) return std::unexpected(tmp.error());
@@ -92,8 +92,8 @@ Result<void> write_directory_or_archive(const fs::path& dest, const fs::path& tm
   return pack_directory(tmp->path(), dest);
 }
 
-Result<void> read_directory_or_archive(const fs::path& src, const fs::path& tmp_parent,
-                                       const DirectoryWork& read) {
+Result<void> in_input_directory(const fs::path& src, const fs::path& tmp_parent,
+                                const DirectoryWork& read) {
   struct stat st {};
   if (::stat(src.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", src));
   if (S_ISDIR(st.st_mode)) return read(src);

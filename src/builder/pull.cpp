@@ -7,14 +7,13 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
+#include "frontend/plan.hpp"
 #include "os/fs.hpp"
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace strata::builder {
 
@@ -85,7 +84,8 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
   if (!top) return std::unexpected(top.error().with_context(what));
   registry::RemoteManifest m = std::move(*top);
   if (is_index(m)) {
-    auto digest = registry::pick_platform(m.bytes, "linux", registry::host_architecture());
+    frontend::Platform host = frontend::host_platform();
+    auto digest = registry::pick_platform(m.bytes, host.os, host.arch);
     if (!digest) return std::unexpected(digest.error().with_context(what));
     auto one = client.get_manifest(*digest);
     if (!one) return std::unexpected(one.error().with_context(what));

@@ -279,27 +279,14 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
 
 Result<CacheTransferStats> export_cache(store::Store& store, const std::vector<std::string>& keys,
                                         const fs::path& dest, const CacheExportOptions& opts) {
-  CacheTransferStats stats;
-  auto r = archive::write_directory_or_archive(dest, store.tmp_dir(), [&](const fs::path& dir) {
-    auto s = export_to_dir(store, keys, dir, opts);
-    if (!s) return Result<void>(std::unexpected(s.error()));
-    stats = *s;
-    return Result<void>();
+  return archive::write_directory_or_archive(dest, store.tmp_dir(), [&](const fs::path& dir) {
+    return export_to_dir(store, keys, dir, opts);
   });
-  if (!r) return std::unexpected(r.error());
-  return stats;
 }
 
 Result<CacheTransferStats> import_cache(store::Store& store, const fs::path& src) {
-  CacheTransferStats stats;
-  auto r = archive::read_directory_or_archive(src, store.tmp_dir(), [&](const fs::path& dir) {
-    auto s = import_from_dir(store, dir);
-    if (!s) return Result<void>(std::unexpected(s.error()));
-    stats = *s;
-    return Result<void>();
-  });
-  if (!r) return std::unexpected(r.error());
-  return stats;
+  return archive::read_directory_or_archive(
+      src, store.tmp_dir(), [&](const fs::path& dir) { return import_from_dir(store, dir); });
 }
 
 }  // namespace strata::exporter

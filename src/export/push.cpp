@@ -12,15 +12,16 @@ namespace {
 
 Result<void> push_one(store::Store& store, registry::Client& client, const oci::Descriptor& blob,
                       PushStats& stats, std::mutex& mu, SharedProgress& progress) {
-  const auto whole = static_cast<uint64_t>(std::max<int64_t>(blob.size, 0));
+  // A blob the registry has, or links from another repository, is done whole.
+  auto skipped = [&](size_t PushStats::*counter) -> Result<void> {
+    progress.add(static_cast<uint64_t>(std::max<int64_t>(blob.size, 0)));
+    std::lock_guard g(mu);
+    ++(stats.*counter);
+    return {};
+  };
   auto size = client.blob_size(blob.digest);
   if (!size) return std::unexpected(size.error());
-  if (*size) {
-    progress.add(whole);
-    std::lock_guard g(mu);
-    ++stats.present;
-    return {};
-  }
+  if (*size) return skipped(&PushStats::present);
   auto sources = store.blob_sources(blob.digest);
   if (!sources) return std::unexpected(sources.error());
   std::string prefix = client.registry() + "/";
@@ -28,12 +29,7 @@ Result<void> push_one(store::Store& store, registry::Client& client, const oci::
     if (!s.starts_with(prefix) || s == prefix + client.repository()) continue;
     auto mounted = client.mount_blob(blob.digest, s.substr(prefix.size()));
     if (!mounted) return std::unexpected(mounted.error());
-    if (*mounted) {
-      progress.add(whole);
-      std::lock_guard g(mu);
-      ++stats.mounted;
-      return {};
-    }
+    if (*mounted) return skipped(&PushStats::mounted);
   }
   if (auto r = store.ensure_blob(blob); !r) return r;
   if (auto r = client.push_blob(blob.digest, store.blob_path(blob.digest),

@@ -17,12 +17,19 @@ namespace strata::exporter {
 
 namespace {
 
+// Whether the client's repository has the blob (a HEAD).
+Result<bool> has_blob(registry::Client& client, const std::string& digest) {
+  auto size = client.blob_size(digest);
+  if (!size) return std::unexpected(size.error());
+  return size->has_value();
+}
+
 // Uploads a small blob held in memory (the cache config) unless present.
 Result<bool> push_text(registry::Client& client, const std::string& text,
                        const std::string& digest) {
-  auto size = client.blob_size(digest);
-  if (!size) return std::unexpected(size.error());
-  if (*size) return false;
+  auto has = has_blob(client, digest);
+  if (!has) return std::unexpected(has.error());
+  if (*has) return false;
   os::UniqueFd fd(::memfd_create("strata-blob", MFD_CLOEXEC));
   if (!fd) return std::unexpected(os::errno_error("memfd_create", "strata-blob"));
   if (auto r = os::write_all(fd.get(), text.data(), text.size()); !r)
@@ -50,11 +57,7 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
   stats.bytes_copied = pushed->bytes_uploaded;
   if (opts.mounts) {
     mounts::TransferStats ms;
-    mounts::ChunkTarget target{[&](const std::string& digest) -> Result<bool> {
-                                 auto size = client.blob_size(digest);
-                                 if (!size) return std::unexpected(size.error());
-                                 return size->has_value();
-                               },
+    mounts::ChunkTarget target{[&](const std::string& digest) { return has_blob(client, digest); },
                                [&](const std::string& digest, const std::filesystem::path& file) {
                                  return client.push_blob(digest, file);
                                }};

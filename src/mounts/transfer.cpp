@@ -341,27 +341,13 @@ Result<TransferStats> import_from_dir(store::Store& store, const fs::path& src) 
 
 Result<TransferStats> export_mounts(store::Store& store, const std::vector<std::string>& ids,
                                     const fs::path& dest) {
-  TransferStats stats;
-  auto r = archive::write_directory_or_archive(dest, store.tmp_dir(), [&](const fs::path& dir) {
-    auto s = export_to_dir(store, ids, dir);
-    if (!s) return Result<void>(std::unexpected(s.error()));
-    stats = *s;
-    return Result<void>();
-  });
-  if (!r) return std::unexpected(r.error());
-  return stats;
+  return archive::write_directory_or_archive(
+      dest, store.tmp_dir(), [&](const fs::path& dir) { return export_to_dir(store, ids, dir); });
 }
 
 Result<TransferStats> import_mounts(store::Store& store, const fs::path& src) {
-  TransferStats stats;
-  auto r = archive::read_directory_or_archive(src, store.tmp_dir(), [&](const fs::path& dir) {
-    auto s = import_from_dir(store, dir);
-    if (!s) return Result<void>(std::unexpected(s.error()));
-    stats = *s;
-    return Result<void>();
-  });
-  if (!r) return std::unexpected(r.error());
-  return stats;
+  return archive::read_directory_or_archive(
+      src, store.tmp_dir(), [&](const fs::path& dir) { return import_from_dir(store, dir); });
 }
 
 namespace {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 
 #include <unistd.h>
 
@@ -461,17 +460,6 @@ Challenge parse_challenge(std::string_view h) {
     if (rest.starts_with(',')) rest = rest.substr(1);
   }
   return {scheme, params};
-}
-
-std::string host_architecture() {
-  struct utsname u {};
-  ::uname(&u);
-  std::string m = u.machine;
-  if (m == "x86_64") return "amd64";
-  if (m == "aarch64") return "arm64";
-  if (m == "i686" || m == "i386") return "386";
-  if (m.starts_with("armv")) return "arm";
-  return m;
 }
 
 Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,

@@ -108,7 +108,4 @@ struct Challenge {
 };
 Challenge parse_challenge(std::string_view header);
 
-// "amd64", "arm64", ... for this machine.
-std::string host_architecture();
-
 }  // namespace strata::registry
