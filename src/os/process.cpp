@@ -53,7 +53,11 @@ Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
   for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
-  pid_t pid = ::fork();
+  // vfork, not fork: a fork would share our (large, huge-page backed) heap
+  // copy-on-write, and every page this process then writes while the
+  // container runs (the layer being compressed, say) would be copied. The
+  // child only makes system calls on memory prepared above, then execs.
+  pid_t pid = ::vfork();
   if (pid < 0) return fail(Errc::io, fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
     auto die = [&](int e) {

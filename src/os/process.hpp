@@ -17,8 +17,8 @@ struct ProcessSpec {
   std::string cwd;               // empty: ours
   bool pass_stdin = false;       // else /dev/null
   bool pass_output = false;      // stdout/stderr go straight to ours; on_line is not called
-  // Runs in the child between fork and exec; a non-zero return aborts with
-  // that errno.
+  // Runs in the child between vfork and exec, sharing our memory: system
+  // calls only, no allocation. A non-zero return aborts with that errno.
   std::function<int()> before_exec;
   std::function<void(const std::string& line)> on_line;  // each output line (stdout+stderr)
 };
