@@ -6,7 +6,6 @@
 
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -16,6 +15,10 @@
 
 namespace strata::archive {
 
+Result<void> Sink::write_frame(std::string_view raw, std::string_view, const FrameDone&) {
+  return write(raw.data(), raw.size());
+}
+
 Result<void> FdSink::write(const void* data, size_t size) {
   return os::write_all(fd_, data, size);
 }
@@ -24,6 +27,13 @@ Result<void> HashingSink::write(const void* data, size_t size) {
   hash_.update(data, size);
   size_ += size;
   return next_.write(data, size);
+}
+
+Result<void> HashingSink::write_frame(std::string_view raw, std::string_view compressed,
+                                      const FrameDone& done) {
+  hash_.update(raw.data(), raw.size());
+  size_ += raw.size();
+  return next_.write_frame(raw, compressed, done);
 }
 
 Result<void> HashingSink::finish() {
@@ -136,82 +146,183 @@ class PassSink : public Sink {
   Sink& next_;
 };
 
-// gzip in independent 1 MiB blocks, each a complete gzip member, compressed
-// on every core and written in order: a multi-member stream that gzip, zlib,
-// Go's readers (docker, containerd, podman, skopeo) and libarchive read as
-// one. The block size is fixed, so the bytes do not depend on the number of
-// cores; headers carry no time and no name.
+// gzip as independent members, each a complete gzip member of at most
+// 1 MiB of input, compressed on every core and written in order: a
+// multi-member stream that gzip, zlib, Go's readers (docker, containerd,
+// podman, skopeo) and libarchive read as one. A member ends after 1 MiB and
+// where a frame begins or ends, so the bytes depend on the input and its
+// frames only, never on the number of cores; headers carry no time and no
+// name. The compressing threads live as long as the sink and keep their
+// zlib state from member to member.
 class GzipSink : public Sink {
  public:
   GzipSink(Sink& next, int level)
       : next_(next),
-        level_(level < 0 ? Z_DEFAULT_COMPRESSION : level),
+        level_(level < 0 ? 6 : level),  // zlib's default
         in_flight_max_(2 * std::max(1u, std::thread::hardware_concurrency())) {
-    block_.reserve(kGzipBlock);
+    block_.reserve(kMember);
+    unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned w = 0; w < workers; ++w) workers_.emplace_back([this] { work(); });
   }
+  ~GzipSink() override {
+    {
+      std::lock_guard g(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  GzipSink(const GzipSink&) = delete;
+  GzipSink& operator=(const GzipSink&) = delete;
+
   Result<void> write(const void* data, size_t size) override {
     const char* p = static_cast<const char*>(data);
     while (size > 0) {
-      size_t n = std::min(size, kGzipBlock - block_.size());
+      size_t n = std::min(size, kMember - block_.size());
       block_.append(p, n);
       p += n;
       size -= n;
-      if (block_.size() == kGzipBlock)
-        if (auto r = submit(); !r) return r;
+      if (block_.size() == kMember)
+        if (auto r = submit_block(); !r) return r;
     }
     return {};
   }
+
+  std::string frame_format() const override { return fmt::format("gzip-{}", level_); }
+
+  Result<void> write_frame(std::string_view raw, std::string_view compressed,
+                           const FrameDone& done) override {
+    if (raw.empty()) return {};
+    if (!block_.empty())
+      if (auto r = submit_block(); !r) return r;
+    auto frame = done ? std::make_shared<Frame>(Frame{done, {}}) : nullptr;
+    if (!compressed.empty()) {
+      auto m = std::make_unique<Member>();
+      m->out.assign(compressed);
+      m->ready = true;
+      m->frame = std::move(frame);
+      return submit(std::move(m));
+    }
+    for (size_t at = 0; at < raw.size(); at += kMember) {
+      auto m = std::make_unique<Member>();
+      m->in.assign(raw.substr(at, kMember));
+      if (at + kMember >= raw.size())
+        m->frame = frame;
+      else if (frame)
+        m->frame_part = frame;
+      if (auto r = submit(std::move(m)); !r) return r;
+    }
+    return {};
+  }
+
   Result<void> finish() override {
     if (!block_.empty() || !started_)  // an empty stream is still one (empty) member
-      if (auto r = submit(); !r) return r;
-    while (!in_flight_.empty())
+      if (auto r = submit_block(); !r) return r;
+    while (!members_.empty())
       if (auto r = write_oldest(); !r) return r;
     return next_.finish();
   }
 
  private:
-  static constexpr size_t kGzipBlock = 1 << 20;
+  static constexpr size_t kMember = 1 << 20;
 
-  static Result<std::string> compress(const std::string& in, int level) {
-    z_stream z{};
-    // windowBits 15 + 16: a gzip header (mtime 0, no name).
-    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      return fail(Errc::internal, "gzip: cannot initialise");
-    std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    int rc = deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END) return fail(Errc::internal, "gzip: block did not fit its bound");
-    return out;
+  struct Frame {
+    FrameDone done;
+    std::string compressed;  // its members so far
+  };
+  struct Member {
+    std::string in, out;
+    bool ready = false;
+    std::optional<Error> error;
+    std::shared_ptr<Frame> frame;       // the frame this member ends
+    std::shared_ptr<Frame> frame_part;  // the frame this member is an earlier part of
+  };
+
+  Result<void> submit_block() {
+    auto m = std::make_unique<Member>();
+    m->in = std::move(block_);
+    block_ = std::string();
+    block_.reserve(kMember);
+    return submit(std::move(m));
   }
 
-  Result<void> submit() {
-    while (in_flight_.size() >= in_flight_max_)
+  Result<void> submit(std::unique_ptr<Member> m) {
+    while (members_.size() >= in_flight_max_)
       if (auto r = write_oldest(); !r) return r;
-    in_flight_.push_back(std::async(std::launch::async, compress, std::move(block_), level_));
-    block_ = std::string();
-    block_.reserve(kGzipBlock);
     started_ = true;
+    std::lock_guard g(mu_);
+    if (!m->ready) todo_.push_back(m.get());
+    members_.push_back(std::move(m));
+    cv_.notify_all();
     return {};
   }
 
   Result<void> write_oldest() {
-    auto out = in_flight_.front().get();
-    in_flight_.pop_front();
-    if (!out) return std::unexpected(out.error());
-    return next_.write(out->data(), out->size());
+    std::unique_ptr<Member> m;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return members_.front()->ready; });
+      m = std::move(members_.front());
+      members_.pop_front();
+    }
+    if (m->error) return std::unexpected(*m->error);
+    if (auto r = next_.write(m->out.data(), m->out.size()); !r) return r;
+    if (m->frame_part) m->frame_part->compressed += m->out;
+    if (m->frame) {
+      m->frame->compressed += m->out;
+      m->frame->done(m->frame->compressed);
+    }
+    return {};
+  }
+
+  // A compressing thread: one deflate state, reset for every member.
+  void work() {
+    z_stream z{};
+    // windowBits 15 + 16: a gzip header (mtime 0, no name).
+    bool ok = deflateInit2(&z, level_, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return !todo_.empty() || stopping_; });
+      if (todo_.empty()) break;
+      Member* m = todo_.front();
+      todo_.pop_front();
+      lock.unlock();
+      if (!ok) {
+        m->error = Error{Errc::internal, "gzip: cannot initialise"};
+      } else {
+        deflateReset(&z);
+        size_t bound = deflateBound(&z, static_cast<uLong>(m->in.size())) + 64;
+        m->out.resize_and_overwrite(bound, [&](char* buf, size_t n) {
+          z.next_in = reinterpret_cast<Bytef*>(m->in.data());
+          z.avail_in = static_cast<uInt>(m->in.size());
+          z.next_out = reinterpret_cast<Bytef*>(buf);
+          z.avail_out = static_cast<uInt>(n);
+          if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+            m->error = Error{Errc::internal, "gzip: member did not fit its bound"};
+            return size_t{0};
+          }
+          return static_cast<size_t>(z.total_out);
+        });
+        m->in = std::string();
+      }
+      lock.lock();
+      m->ready = true;
+      cv_.notify_all();
+    }
+    if (ok) deflateEnd(&z);
   }
 
   Sink& next_;
   int level_;
   size_t in_flight_max_;
   std::string block_;
-  std::deque<std::future<Result<std::string>>> in_flight_;
   bool started_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Member>> members_;  // in stream order; guarded by mu_
+  std::deque<Member*> todo_;                     // members no thread has taken yet
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
 };
 
 class ZstdSink : public Sink {

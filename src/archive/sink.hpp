@@ -3,13 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "digest/sha256.hpp"
 #include "util/error.hpp"
 
 namespace strata::archive {
+
+// Receives the compressed bytes of a frame once they are written.
+using FrameDone = std::function<void(std::string_view compressed)>;
 
 class Sink {
  public:
@@ -17,6 +22,20 @@ class Sink {
   virtual Result<void> write(const void* data, size_t size) = 0;
   // Flushes everything down the chain; no write may follow.
   virtual Result<void> finish() = 0;
+
+  // Frames: a writer that knows the structure of what it writes (a layer)
+  // can have a run of bytes compressed on its own, apart from what comes
+  // before and after, so that the same run always compresses to the same
+  // bytes; and write a run compressed before as those bytes, without
+  // compressing it again. frame_format() names the compressed form ("gzip-6",
+  // say), "" when this chain compresses no frames on their own: a frame is
+  // then simply written.
+  virtual std::string frame_format() const { return {}; }
+  // Writes `raw` as a frame. `compressed`, when not empty, is its compressed
+  // form from an earlier frame of the same format, written as it is. `done`,
+  // when set, receives the compressed form once it is written.
+  virtual Result<void> write_frame(std::string_view raw, std::string_view compressed,
+                                   const FrameDone& done);
 };
 
 // Keeps what is written in memory (a piece of a tar built to be cached).
@@ -47,6 +66,9 @@ class HashingSink : public Sink {
   explicit HashingSink(Sink& next) : next_(next) {}
   Result<void> write(const void* data, size_t size) override;
   Result<void> finish() override;
+  std::string frame_format() const override { return next_.frame_format(); }
+  Result<void> write_frame(std::string_view raw, std::string_view compressed,
+                           const FrameDone& done) override;
   const std::string& digest() const { return digest_; }  // after finish()
   uint64_t size() const { return size_; }
 
@@ -81,8 +103,9 @@ class ThreadedSink : public Sink {
 enum class Compression { none, gzip, zstd };
 std::string_view to_string(Compression c);
 
-// A compressing sink on every core (gzip: independent 1 MiB members;
-// zstd: its own worker threads).
+// A compressing sink on every core (gzip: independent members of at most
+// 1 MiB, ending where frames begin and end; zstd: its own worker threads,
+// no frames).
 std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level = -1);
 
 }  // namespace strata::archive

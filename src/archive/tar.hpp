@@ -33,10 +33,13 @@ class TarWriter {
   // Adds an entry; a regular file's `size` bytes are read from `content_fd`.
   Result<void> add(const TarEntry& e, int content_fd = -1);
   Result<void> add_data(const TarEntry& e, std::string_view data);
-  // Appends entries another TarWriter wrote (whole blocks, no end marker).
-  Result<void> add_raw(std::string_view entries) {
-    return out_.write(entries.data(), entries.size());
+  // Appends entries another TarWriter wrote (whole blocks, no end marker)
+  // as a frame of the sink (see Sink::write_frame).
+  Result<void> add_frame(std::string_view entries, std::string_view compressed = {},
+                         const FrameDone& done = {}) {
+    return out_.write_frame(entries, compressed, done);
   }
+  std::string frame_format() const { return out_.frame_format(); }
   // Writes the end-of-archive blocks and finishes the sink chain.
   Result<void> finish();
 

@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "builder/copy.hpp"
@@ -28,6 +29,7 @@
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
 #include "store/file_hash.hpp"
+#include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -119,7 +121,9 @@ class Builder {
     }
     lock.unlock();
     for (auto& t : threads) t.join();
+    auto stored = records_.wait();
     if (error) return std::unexpected(*error);
+    if (!stored) return std::unexpected(stored.error());
     if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
       return std::unexpected(r.error());
     const StageImage& target = built_.at(plan.stages.back().index);
@@ -230,6 +234,13 @@ class Builder {
         {"stage", name}, {"index", index}, {"line", step.line}, {"text", step.text}, {"key", key}};
     bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
     if (use_cache) {
+      // The same step earlier in this build: its record may still be queued.
+      bool queued = false;
+      {
+        std::lock_guard g(mu_);
+        queued = queued_records_.count(key) > 0;
+      }
+      if (queued) (void)records_.wait();
       auto hit = store_.cache_get(key);
       if (!hit) return std::unexpected(hit.error());
       if (*hit) {
@@ -274,8 +285,16 @@ class Builder {
       if (out) {
         store::Store::CacheRecord rec;
         if (*out) rec = {(*out)->blob, (*out)->diff_id};
-        if (auto r = store_.cache_put(key, rec, (*inputs)->to_json().dump()); !r)
-          return std::unexpected(r.error());
+        {
+          std::lock_guard g(mu_);
+          queued_records_.insert(key);
+        }
+        records_.push([this, key, rec, in = std::move(**inputs)]() {
+          auto r = store_.cache_put(key, rec, in.to_json().dump());
+          std::lock_guard g(mu_);
+          queued_records_.erase(key);
+          return r;
+        });
       }
     }
     note_step(std::move(record));
@@ -464,8 +483,9 @@ class Builder {
   // snapshot (`kept`) unless the store has one already.
   // `objects`: the files of a direct copy and their objects, whose tar
   // entries the store keeps for the next layer that has the same ones.
-  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
-                       const std::unordered_map<std::string, std::string>* objects = nullptr) {
+  StepOutcome layer_of(
+      const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
+      const std::unordered_map<std::string, snapshot::ObjectFile>* objects = nullptr) {
     std::error_code ec;
     if (fs::is_empty(dir, ec)) return std::optional<LayerRef>{};
     snapshot::DiffOptions d;
@@ -526,7 +546,7 @@ class Builder {
     for (const auto& e : inputs.files) digests.push_back(e.content);
     auto dir = os::TempDir::create(store_.tmp_dir(), "copy-");
     if (!dir) return std::unexpected(dir.error());
-    std::unordered_map<std::string, std::string> objects;
+    std::unordered_map<std::string, snapshot::ObjectFile> objects;
     auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects);
     if (!done) return std::unexpected(done.error());
     if (!*done) return std::optional<StepOutcome>{};
@@ -850,15 +870,20 @@ class Builder {
     return built_.at(index);
   }
 
-  std::mutex mu_;  // guards built_, inflight_ and steps_
+  std::mutex mu_;  // guards built_, inflight_, steps_ and queued_records_
   std::condition_variable cv_;
   std::map<int, StageImage> built_;
   std::map<std::string, std::shared_future<StepOutcome>> inflight_;
+  std::set<std::string> queued_records_;         // keys whose records_ task has not run
   json steps_ = json::array();                   // this build, for `strata explain`
   std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
   std::string dockerfile_;                       // its name, for error messages
   std::atomic<int64_t> container_ns_{0};         // in RUN containers, all stages
   std::mutex log_mu_;
+  // Cache records are written here, behind the build: encoding and storing
+  // a big COPY's file list takes milliseconds no later step waits for.
+  // Last, so that it finishes before the members its tasks use go.
+  SerialQueue records_;
 };
 
 }  // namespace

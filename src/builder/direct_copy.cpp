@@ -134,7 +134,7 @@ Result<void> make_object(const SourceFile& f, const std::string& digest, const f
 Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>& files,
                          const std::vector<std::string>& digests, const fs::path& objects_dir,
                          const fs::path& out,
-                         std::unordered_map<std::string, std::string>& objects) {
+                         std::unordered_map<std::string, snapshot::ObjectFile>& objects) {
   // First the plan, checking everything against the lower layers; nothing is
   // written until the whole copy is known to need no overlay.
   std::vector<Op> ops;
@@ -235,31 +235,50 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
     names[k] = object_name(files[links[k]->index], digests[links[k]->index]);
     if (int n = uses[names[k]]++; n > 0) names[k] += fmt::format(".{}", n);
   }
-  auto link_one = [&](size_t k) -> Result<void> {
+  // Links are made relative to open directories (the objects directory and
+  // the destination's directory): walking the two full paths again for each
+  // of thousands of files is most of what a link costs.
+  os::UniqueFd objects_fd(::open(objects_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!objects_fd) return std::unexpected(os::errno_error("opening", objects_dir));
+  struct Directory {
+    std::string rel;  // with its trailing "/"
+    os::UniqueFd fd;
+  };
+  auto link_one = [&](size_t k, Directory& dir) -> Result<void> {
     const Op& op = *links[k];
     const SourceFile& f = files[op.index];
-    std::string p = (out / op.rel).string();
-    if (op.kind == Op::replace && ::unlink(p.c_str()) != 0)
-      return std::unexpected(os::errno_error("replacing", p));
-    fs::path obj = objects_dir / names[k].substr(0, 2) / names[k];
-    if (::link(obj.c_str(), p.c_str()) == 0) return {};
-    if (errno != ENOENT) return std::unexpected(os::errno_error("linking", p));
-    if (auto r = os::make_dirs(obj.parent_path()); !r) return r;
-    if (auto r = make_object(f, digests[op.index], obj); !r) return r;
-    if (::link(obj.c_str(), p.c_str()) != 0) return std::unexpected(os::errno_error("linking", p));
+    size_t slash = op.rel.rfind('/') + 1;  // 0 at the top
+    if (!dir.fd || op.rel.compare(0, slash, dir.rel) != 0 || dir.rel.size() != slash) {
+      dir.rel = op.rel.substr(0, slash);
+      fs::path d = out / dir.rel;
+      dir.fd = os::UniqueFd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+      if (!dir.fd) return std::unexpected(os::errno_error("opening", d));
+    }
+    const char* name = op.rel.c_str() + slash;
+    if (op.kind == Op::replace && ::unlinkat(dir.fd.get(), name, 0) != 0)
+      return std::unexpected(os::errno_error("replacing", out / op.rel));
+    std::string obj = names[k].substr(0, 2) + "/" + names[k];
+    if (::linkat(objects_fd.get(), obj.c_str(), dir.fd.get(), name, 0) == 0) return {};
+    if (errno != ENOENT) return std::unexpected(os::errno_error("linking", out / op.rel));
+    fs::path full = objects_dir / obj;
+    if (auto r = os::make_dirs(full.parent_path()); !r) return r;
+    if (auto r = make_object(f, digests[op.index], full); !r) return r;
+    if (::linkat(objects_fd.get(), obj.c_str(), dir.fd.get(), name, 0) != 0)
+      return std::unexpected(os::errno_error("linking", out / op.rel));
     return {};
   };
   unsigned workers = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
   std::vector<std::optional<Error>> errors(workers);
   std::vector<std::thread> pool;
-  std::hash<std::string> hash;
+  std::hash<std::string_view> hash;
   for (unsigned w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
+      Directory dir;
       for (size_t k = 0; k < links.size() && !errors[w]; ++k) {
         // By directory: workers in one directory would wait on its lock.
-        const std::string& rel = links[k]->rel;
+        std::string_view rel = links[k]->rel;
         if (hash(rel.substr(0, rel.rfind('/') + 1)) % workers != w) continue;
-        if (auto r = link_one(k); !r) errors[w] = r.error();
+        if (auto r = link_one(k, dir); !r) errors[w] = r.error();
       }
     });
   }
@@ -267,7 +286,10 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
   for (const auto& e : errors)
     if (e) return std::unexpected(*e);
   objects.reserve(links.size());
-  for (size_t k = 0; k < links.size(); ++k) objects[links[k]->rel] = names[k];
+  for (size_t k = 0; k < links.size(); ++k) {
+    const SourceFile& f = files[links[k]->index];
+    objects[links[k]->rel] = {names[k], f.type == 'f' ? static_cast<uint64_t>(f.size) : 0};
+  }
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "builder/copy.hpp"
+#include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
 
 namespace strata::builder {
@@ -23,10 +24,10 @@ namespace strata::builder {
 // destination that exists below as another type, or a symlink on the way.
 // A file whose content no longer matches its digest is an error.
 // `objects` receives, for each file and symlink placed, its path under
-// `out` and the name of the object it links to (for snapshot::DiffOptions).
+// `out` and the object it links to (for snapshot::DiffOptions).
 Result<bool> copy_direct(const snapshot::LowerView& lowers, const std::vector<SourceFile>& files,
                          const std::vector<std::string>& digests,
                          const std::filesystem::path& objects_dir, const std::filesystem::path& out,
-                         std::unordered_map<std::string, std::string>& objects);
+                         std::unordered_map<std::string, snapshot::ObjectFile>& objects);
 
 }  // namespace strata::builder

@@ -147,18 +147,36 @@ class LayerWriter {
       names.push_back(it->path().filename().string());
     if (ec) return fail(Errc::io, fmt::format("reading {}: {}", dir.string(), ec.message()));
     std::sort(names.begin(), names.end());
-    bool segments = opts_.objects && !opts_.segments_dir.empty() && !opts_.hardlinks;
+    // Small files and symlinks, written as themselves, in runs of at least
+    // kMinFrame, become frames (see frame()). An object's size is known; the
+    // rest is looked at once here and the stat handed on.
+    std::vector<struct stat> stats(names.size());
+    std::vector<char> known(names.size()), small(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
-      if (segments) {
-        size_t j = i;
-        while (j < names.size() && opts_.objects->count(join_path(rel, names[j]))) ++j;
-        if (j - i >= kMinSegment) {
-          if (auto r = segment(root, rel, names, i, j); !r) return r;
-          i = j - 1;
+      if (opts_.objects) {
+        auto it = opts_.objects->find(join_path(rel, names[i]));
+        if (it != opts_.objects->end()) {
+          small[i] = it->second.size <= kFrameFile;
           continue;
         }
       }
-      if (auto r = entry(root, rel, names[i], tar_); !r) return r;
+      fs::path full = dir / names[i];
+      if (::lstat(full.c_str(), &stats[i]) != 0) return std::unexpected(io_error("stat", full));
+      known[i] = 1;
+      const struct stat& st = stats[i];
+      small[i] = S_ISLNK(st.st_mode) ||
+                 (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kFrameFile &&
+                  !(opts_.hardlinks && st.st_nlink > 1));
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      size_t j = i;
+      while (j < names.size() && small[j] && j - i < kMaxFrame) ++j;
+      if (j - i >= kMinFrame) {
+        if (auto r = frame(root, rel, names, i, j, stats, known); !r) return r;
+        i = j - 1;
+        continue;
+      }
+      if (auto r = entry(root, rel, names[i], tar_, known[i] ? &stats[i] : nullptr); !r) return r;
     }
     return {};
   }
@@ -166,20 +184,25 @@ class LayerWriter {
   size_t count() const { return count_; }
 
  private:
-  // Runs of fewer object files are written as they are.
-  static constexpr size_t kMinSegment = 8;
+  static constexpr size_t kMinFrame = 8;            // entries
+  static constexpr size_t kMaxFrame = 256;          // entries
+  static constexpr uint64_t kFrameFile = 64 << 10;  // bytes of a file in a frame
 
   static std::string join_path(const std::string& rel, const std::string& name) {
     return rel.empty() ? name : rel + "/" + name;
   }
 
-  // One entry (and, for a directory, what is below it) into `tar`.
+  // One entry (and, for a directory, what is below it) into `tar`; `known`
+  // is what lstat said of it, when that was asked already.
   Result<void> entry(const fs::path& root, const std::string& rel, const std::string& name,
-                     archive::TarWriter& tar) {
+                     archive::TarWriter& tar, const struct stat* known) {
     std::string path = join_path(rel, name);
     fs::path full = root / path;
     struct stat st {};
-    if (::lstat(full.c_str(), &st) != 0) return std::unexpected(io_error("stat", full));
+    if (known)
+      st = *known;
+    else if (::lstat(full.c_str(), &st) != 0)
+      return std::unexpected(io_error("stat", full));
     ++count_;
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
       // An overlay whiteout: the file was deleted.
@@ -220,43 +243,93 @@ class LayerWriter {
     return {};
   }
 
-  // names[i, j) are files linked to objects: their tar entries depend only
-  // on their paths, their objects and the time clamp, so the bytes written
-  // for them once are kept under that key and reused. A kept piece carries
-  // the sha256 of its bytes and is checked before use (it is written
-  // without fsync: a torn one is ignored and written again).
-  Result<void> segment(const fs::path& root, const std::string& rel,
-                       const std::vector<std::string>& names, size_t i, size_t j) {
-    std::string key = fmt::format("strata tar segment 1\n{}\n",
-                                  opts_.clamp_mtime ? std::to_string(*opts_.clamp_mtime) : "-");
-    for (size_t k = i; k < j; ++k) {
-      std::string path = join_path(rel, names[k]);
-      key += path + '\0' + opts_.objects->at(path) + '\n';
-    }
-    std::string hex(digest_hex(sha256_digest(key)));
-    fs::path file = opts_.segments_dir / hex.substr(0, 2) / hex;
-    if (auto kept = os::read_file(file); kept && kept->size() > 65 && (*kept)[64] == '\n') {
-      std::string_view bytes = std::string_view(*kept).substr(65);
-      if (digest_hex(sha256_digest(bytes)) == std::string_view(*kept).substr(0, 64)) {
+  // names[i, j) as one frame of the tar stream: compressed on its own, so
+  // that the same entries always give the same compressed bytes (a rule of
+  // the stream alone: a snapshot of objects and an overlay's upper dir with
+  // the same files give the same layer). When they are linked to objects,
+  // their tar entries depend only on their paths, their objects and the
+  // time clamp, so the frame's bytes, raw and compressed, are kept in the
+  // segments directory under that key and reused instead of reading and
+  // compressing the files again. A kept frame carries the sha256 of both
+  // and is checked before use (it is written without fsync: a torn one is
+  // ignored and written again).
+  Result<void> frame(const fs::path& root, const std::string& rel,
+                     const std::vector<std::string>& names, size_t i, size_t j,
+                     const std::vector<struct stat>& stats, const std::vector<char>& known) {
+    bool keep = opts_.objects && !opts_.segments_dir.empty() && !opts_.hardlinks;
+    for (size_t k = i; keep && k < j; ++k) keep = !known[k];  // every one an object
+    std::string format = tar_.frame_format();
+    fs::path file;
+    if (keep) {
+      std::string key =
+          fmt::format("strata tar frame 2\n{}\n{}\n",
+                      opts_.clamp_mtime ? std::to_string(*opts_.clamp_mtime) : "-", format);
+      for (size_t k = i; k < j; ++k) {
+        std::string path = join_path(rel, names[k]);
+        key += path + '\0' + opts_.objects->at(path).name + '\n';
+      }
+      std::string hex(digest_hex(sha256_digest(key)));
+      file = opts_.segments_dir / hex.substr(0, 2) / hex;
+      if (auto kept = read_kept(file, !format.empty())) {
         count_ += j - i;
-        return tar_.add_raw(bytes);
+        return tar_.add_frame(kept->first, kept->second);
       }
     }
     captured_.bytes.clear();
     for (size_t k = i; k < j; ++k)
-      if (auto r = entry(root, rel, names[k], piece_); !r) return r;
-    if (auto r = tar_.add_raw(captured_.bytes); !r) return r;
-    // Keeping it is an optimisation: a failure to write it is not an error.
-    std::string body = std::string(digest_hex(sha256_digest(captured_.bytes))) + "\n";
-    body += captured_.bytes;
-    if (os::make_dirs(file.parent_path())) {
-      fs::path tmp = file.string() + fmt::format(".{}.tmp", ::getpid());
-      os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      bool ok = fd && os::write_all(fd.get(), body.data(), body.size());
-      fd.reset();
-      if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+      if (auto r = entry(root, rel, names[k], piece_, known[k] ? &stats[k] : nullptr); !r) return r;
+    if (!keep) return tar_.add_frame(captured_.bytes);
+    auto raw = std::make_shared<std::string>(std::move(captured_.bytes));
+    captured_.bytes = std::string();
+    if (format.empty()) {
+      write_kept(file, *raw, {});
+      return tar_.add_frame(*raw);
     }
-    return {};
+    return tar_.add_frame(
+        *raw, {}, [raw, file](std::string_view compressed) { write_kept(file, *raw, compressed); });
+  }
+
+  // A kept frame: "RAWSIZE RAWSHA COMPRESSEDSIZE COMPRESSEDSHA\n", the raw
+  // bytes, the compressed bytes ("0 -" without compression).
+  static std::optional<std::pair<std::string_view, std::string_view>> read_kept(
+      const fs::path& file, bool compressed) {
+    thread_local std::string body;
+    auto got = os::read_file(file);
+    if (!got) return std::nullopt;
+    body = std::move(*got);
+    size_t nl = body.find('\n');
+    if (nl == std::string::npos) return std::nullopt;
+    auto fields = split(body.substr(0, nl), ' ');
+    if (fields.size() != 4) return std::nullopt;
+    uint64_t raw_size = 0, comp_size = 0;
+    try {
+      raw_size = std::stoull(fields[0]);
+      comp_size = std::stoull(fields[2]);
+    } catch (...) {
+      return std::nullopt;
+    }
+    if ((comp_size > 0) != compressed || body.size() != nl + 1 + raw_size + comp_size)
+      return std::nullopt;
+    std::string_view raw = std::string_view(body).substr(nl + 1, raw_size);
+    std::string_view comp = std::string_view(body).substr(nl + 1 + raw_size);
+    if (digest_hex(sha256_digest(raw)) != fields[1]) return std::nullopt;
+    if (compressed && digest_hex(sha256_digest(comp)) != fields[3]) return std::nullopt;
+    return std::make_pair(raw, comp);
+  }
+
+  // Keeping a frame is an optimisation: a failure to write it is not an error.
+  static void write_kept(const fs::path& file, std::string_view raw, std::string_view comp) {
+    std::string body =
+        fmt::format("{} {} {} {}\n", raw.size(), digest_hex(sha256_digest(raw)), comp.size(),
+                    comp.empty() ? std::string("-") : std::string(digest_hex(sha256_digest(comp))));
+    body.append(raw);
+    body.append(comp);
+    if (!os::make_dirs(file.parent_path())) return;
+    fs::path tmp = file.string() + fmt::format(".{}.tmp", ::getpid());
+    os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    bool ok = fd && os::write_all(fd.get(), body.data(), body.size());
+    fd.reset();
+    if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
   }
 
   int64_t clamp(int64_t t) const { return opts_.clamp_mtime ? std::min(t, *opts_.clamp_mtime) : t; }
@@ -304,7 +377,7 @@ class LayerWriter {
   const DiffOptions& opts_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   size_t count_ = 0;
-  archive::StringSink captured_;  // a segment on its way to tar_ and the cache
+  archive::StringSink captured_;  // a frame on its way to tar_ and the segments directory
   archive::TarWriter piece_;      // writes into captured_
 };
 
@@ -332,9 +405,9 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
     if (!fd) return std::unexpected(io_error("creating", file));
     archive::FdSink out(fd.get());
     archive::HashingSink compressed(out);
+    // The compressor works on threads of its own while files are read.
     auto compressor = archive::make_compressor(opts.compression, compressed);
-    archive::ThreadedSink compressing(*compressor);  // reading files and compressing overlap
-    archive::HashingSink raw(compressing);
+    archive::HashingSink raw(*compressor);
     archive::TarWriter tar(raw);
     LayerWriter writer(tar, opts);
     if (auto r = writer.walk(upper, ""); !r) {

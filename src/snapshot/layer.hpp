@@ -19,6 +19,13 @@ namespace strata::snapshot {
 // and opaque markers into overlay's form. Rejects paths that leave `dest`.
 Result<void> unpack_layer(archive::TarReader& layer, const std::filesystem::path& dest);
 
+// A file of a snapshot that is a hard link to a content-addressed object:
+// the object's name (which fixes the file's content and metadata) and size.
+struct ObjectFile {
+  std::string name;
+  uint64_t size = 0;
+};
+
 struct DiffOptions {
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> clamp_mtime;  // SOURCE_DATE_EPOCH
@@ -27,11 +34,12 @@ struct DiffOptions {
   // snapshot whose files are links to shared objects, not links in the image)
   bool hardlinks = true;
   // A snapshot whose files are hard links to content-addressed objects
-  // (builder/direct_copy): path in the layer -> object name, which fixes
-  // the file's content and metadata. With `segments_dir`, the tar bytes of
-  // runs of such files are kept there, keyed by paths and object names, and
-  // reused instead of reading the files again (needs hardlinks = false).
-  const std::unordered_map<std::string, std::string>* objects = nullptr;
+  // (builder/direct_copy): path in the layer -> its object. With
+  // `segments_dir`, the frames of such files (runs of small files, each
+  // compressed on its own) are kept there, raw and compressed, keyed by
+  // paths and object names, and reused instead of reading and compressing
+  // the files again (needs hardlinks = false).
+  const std::unordered_map<std::string, ObjectFile>* objects = nullptr;
   std::filesystem::path segments_dir;
 };
 

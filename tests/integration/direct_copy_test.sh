@@ -68,12 +68,16 @@ after=$(find "$T/direct/objects" -type f | wc -l)
 # (same content, mode, owner, time), --chown=worker needs another.
 expect_eq "$((after - before))" 2 "objects added by a one-file change"
 
-# The tar entries of unchanged files are kept (store/segments, by path and
-# object) and reused: after a change in one directory only its piece is
-# written again, and the layers stay those of the overlay path, even when
-# the kept pieces have been damaged (each carries its own digest).
+# Runs of small files are frames of the layer, compressed on their own; for
+# files linked to objects, a frame's tar entries and compressed bytes are
+# kept (store/segments, by path and object) and reused: after a change in
+# one directory only its frame is written again, and the layers stay those
+# of the overlay path, even when the kept frames have been damaged (each
+# carries the digests of its bytes). A big file (over 64 KiB) ends a frame:
+# many/a has two, many/b one.
 mkdir -p "$C/many/a" "$C/many/b"
 for i in $(seq 1 30); do echo "a $i" > "$C/many/a/f$i"; echo "b $i" > "$C/many/b/f$i"; done
+head -c 70000 /dev/zero | tr '\0' 'z' > "$C/many/a/f20big"
 printf 'FROM busybox\nCOPY many/ /many/\n' > "$C/Dockerfile.3"
 same_both_ways() {
   local d1 d2
@@ -81,18 +85,40 @@ same_both_ways() {
   d2=$(STRATA_ROOT=$T/overlay STRATA_COPY_OVERLAY=1 "$STRATA" build --progress quiet -f "$C/Dockerfile.3" "$C")
   expect_eq "$d1" "$d2" "$1"
 }
-same_both_ways "a COPY whose pieces are new"
+same_both_ways "a COPY whose frames are new"
 pieces() { find "$T/direct/segments" -type f | wc -l; }
-expect_eq "$(pieces)" 2 "pieces kept for two directories"
+expect_eq "$(pieces)" 3 "frames kept for two directories"
+# How many layer blobs hold a kept frame's compressed bytes.
+in_blobs() {
+  python3 - "$1" "$T/direct/blobs/sha256" <<'PY'
+import os, sys
+body = open(sys.argv[1], "rb").read()
+header, rest = body.split(b"\n", 1)
+raw_size, _, comp_size, _ = header.split(b" ")
+comp = rest[int(raw_size):]
+assert len(comp) == int(comp_size) > 0
+d = sys.argv[2]
+print(sum(comp in open(os.path.join(d, n), "rb").read() for n in os.listdir(d)))
+PY
+}
+kept_a=$(grep -l "many/a/f1\b" -r "$T/direct/segments" | head -1)
+[ -n "$kept_a" ] || fail "no kept frame for many/a"
+inode_a=$(stat -c %i "$kept_a")
+expect_eq "$(in_blobs "$kept_a")" 1 "layers holding many/a's first frame"
 echo changed >> "$C/many/b/f7"
-same_both_ways "a COPY that reuses a kept piece"
-expect_eq "$(pieces)" 3 "pieces after a change in one directory"
-[ -z "$(ls -A "$T/overlay/segments" 2>/dev/null)" ] || fail "the overlay path kept pieces"
-for f in $(find "$T/direct/segments" -type f); do
-  printf 'damaged' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+same_both_ways "a COPY that reuses kept frames"
+expect_eq "$(pieces)" 4 "frames after a change in one directory"
+expect_eq "$(stat -c %i "$kept_a")" "$inode_a" "an unchanged frame is not written again"
+expect_eq "$(in_blobs "$kept_a")" 2 "layers holding many/a's first frame after the change"
+[ -z "$(ls -A "$T/overlay/segments" 2>/dev/null)" ] || fail "the overlay path kept frames"
+n=0
+for f in $(find "$T/direct/segments" -type f); do  # in the raw bytes or the compressed ones
+  n=$((n + 1))
+  at=$((n % 2 ? 300 : $(stat -c %s "$f") - 20))
+  printf 'damaged' | dd of="$f" bs=1 seek=$at conv=notrunc status=none
 done
 echo again >> "$C/many/b/f8"
-same_both_ways "a COPY whose kept pieces were damaged"
+same_both_ways "a COPY whose kept frames were damaged"
 
 # Objects live while a snapshot links to them, and go with it.
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null

@@ -170,3 +170,74 @@ TEST(Gzip, EmptyStreamIsValid) {
   EXPECT_GE(out.data.size(), 18u);
   EXPECT_EQ(out.data.substr(0, 2), std::string("\x1f\x8b", 2));
 }
+
+// Frames: a frame is compressed apart from what comes before and after (its
+// own members), so that writing its compressed form again, without
+// compressing, gives the very same stream; a frame over 1 MiB is several
+// members; sinks that compress no frames write them as plain bytes.
+TEST(Gzip, FramesAreCompressedOnTheirOwnAndReused) {
+  std::string before(70000, 'b'), frame, after = "after the frame";
+  for (uint64_t i = 0; frame.size() < (1u << 20) + 5000; ++i)
+    frame += "frame line " + std::to_string(i * 7919 % 100003) + "\n";
+  auto gzip = [](std::string_view data) {
+    RecordingSink out;
+    auto gz = make_compressor(Compression::gzip, out);
+    EXPECT_TRUE(gz->write(data.data(), data.size()));
+    EXPECT_TRUE(gz->finish());
+    return out.data;
+  };
+  std::string kept;
+  auto write = [&](std::string_view compressed, std::string* got) {
+    RecordingSink out;
+    auto gz = make_compressor(Compression::gzip, out);
+    HashingSink raw(*gz);
+    EXPECT_EQ(raw.frame_format(), "gzip-6");
+    EXPECT_TRUE(raw.write(before.data(), before.size()));
+    FrameDone done;
+    if (got) done = [got](std::string_view c) { *got = std::string(c); };
+    EXPECT_TRUE(raw.write_frame(frame, compressed, done));
+    EXPECT_TRUE(raw.write(after.data(), after.size()));
+    EXPECT_TRUE(raw.finish());
+    EXPECT_EQ(raw.size(), before.size() + frame.size() + after.size());
+    return out.data;
+  };
+  std::string first = write({}, &kept);
+  // The frame's form is its own members: the first MiB, then the rest.
+  EXPECT_EQ(kept, gzip(frame.substr(0, 1 << 20)) + gzip(frame.substr(1 << 20)));
+  EXPECT_EQ(first, gzip(before) + kept + gzip(after));
+  EXPECT_EQ(write(kept, nullptr), first);
+  // Read back as one stream by zlib, member after member.
+  std::string all;
+  size_t at = 0;
+  while (at < first.size()) {
+    z_stream z{};
+    ASSERT_EQ(inflateInit2(&z, 15 + 32), Z_OK);
+    z.next_in = reinterpret_cast<Bytef*>(first.data() + at);
+    z.avail_in = static_cast<uInt>(first.size() - at);
+    char buf[1 << 16];
+    int rc;
+    do {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof buf;
+      rc = inflate(&z, Z_NO_FLUSH);
+      ASSERT_TRUE(rc == Z_OK || rc == Z_STREAM_END);
+      all.append(buf, sizeof buf - z.avail_out);
+    } while (rc != Z_STREAM_END);
+    at += z.total_in;
+    inflateEnd(&z);
+  }
+  EXPECT_EQ(all, before + frame + after);
+  // zstd and no compression: no frame format, frames are plain bytes.
+  for (auto c : {Compression::none, Compression::zstd}) {
+    RecordingSink out;
+    auto sink = make_compressor(c, out);
+    EXPECT_EQ(sink->frame_format(), "");
+    bool called = false;
+    EXPECT_TRUE(sink->write_frame(frame, {}, [&](std::string_view) { called = true; }));
+    EXPECT_TRUE(sink->finish());
+    EXPECT_FALSE(called);
+    if (c == Compression::none) {
+      EXPECT_EQ(out.data, frame);
+    }
+  }
+}
