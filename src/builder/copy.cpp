@@ -200,12 +200,16 @@ class Copier {
     return os::make_dirs(*p);
   }
 
-  Result<void> make_dest_dir(const std::string& dest, const fs::path& from) {
+  // `known`: what stat said of `from`, when the caller asked already.
+  Result<void> make_dest_dir(const std::string& dest, const fs::path& from,
+                             const struct stat* known = nullptr) {
     if (collect_) {
       struct stat src {};
-      if (::stat(from.c_str(), &src) == 0)
+      if (known || ::stat(from.c_str(), &src) == 0) {
+        if (known) src = *known;
         collect_->push_back(
             {dest, from.string(), 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
+      }
       return {};
     }
     auto p = path_in_root(dst_root_, dest, true);
@@ -240,7 +244,7 @@ class Copier {
       if (::fstatat(dfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return std::unexpected(os::errno_error("stat", child));
       if (S_ISDIR(st.st_mode)) {
-        if (auto r = make_dest_dir(target, child); !r) return r;
+        if (auto r = make_dest_dir(target, child, &st); !r) return r;
         if (auto r = copy_dir_contents(child, child_rel, target); !r) return r;
         continue;
       }

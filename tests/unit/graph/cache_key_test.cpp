@@ -111,3 +111,38 @@ TEST(CacheKey, NamesAddedRemovedModifiedAndModeChanges) {
             "files changed: modified /src/a.c, mode or owner of /src/b.c, added /src/c.c, "
             "removed /src/gone.c");
 }
+
+// A record keeps its file list as one line per file; any path or link
+// (spaces, tabs, newlines, backslashes) comes back as it was, and records
+// written with one JSON array per file are still read.
+TEST(CacheKey, FileListsSurviveTheirRecord) {
+  StepInputs s = sample();
+  s.files.push_back(
+      {"/src/odd name\twith\ttabs\nand\\slashes\\n", 'f', 04755, 1000, 1001, "", "sha256:33"});
+  s.files.push_back({"/src/dir", 'd', 0700, 0, 0, "", ""});
+  s.files.push_back({"/src/link", 'l', 0777, 0, 0, "../a b\\t\n", ""});
+  StepInputs back = StepInputs::from_json(nlohmann::json::parse(s.to_json().dump()));
+  ASSERT_EQ(back.files.size(), s.files.size());
+  for (size_t i = 0; i < s.files.size(); ++i) {
+    EXPECT_EQ(back.files[i].path, s.files[i].path);
+    EXPECT_EQ(back.files[i].type, s.files[i].type);
+    EXPECT_EQ(back.files[i].mode, s.files[i].mode);
+    EXPECT_EQ(back.files[i].uid, s.files[i].uid);
+    EXPECT_EQ(back.files[i].gid, s.files[i].gid);
+    EXPECT_EQ(back.files[i].link, s.files[i].link);
+    EXPECT_EQ(back.files[i].content, s.files[i].content);
+  }
+  EXPECT_EQ(back.key(), s.key());
+  nlohmann::json old = s.to_json();
+  old["files"] = nlohmann::json::array();
+  for (const auto& f : s.files)
+    old["files"].push_back(
+        {f.path, std::string(1, f.type), f.mode, f.uid, f.gid, f.link, f.content});
+  EXPECT_EQ(StepInputs::from_json(old).key(), s.key());
+  // A damaged line is left out, not misread.
+  nlohmann::json damaged = s.to_json();
+  damaged["files"] = "f 644 0 0 sha256:11 /src/a.c\t\nnot a file line\n";
+  auto d = StepInputs::from_json(damaged);
+  ASSERT_EQ(d.files.size(), 1u);
+  EXPECT_EQ(d.files[0].path, "/src/a.c");
+}
