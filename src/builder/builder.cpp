@@ -127,8 +127,16 @@ class Builder {
     if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
       return std::unexpected(r.error());
     const StageImage& target = built_.at(plan.stages.back().index);
+    // What the steps wrote besides layer blobs (snapshots, objects, kept
+    // frames; overlays are volatile) goes to disk in one sync, made while
+    // the image is written.
+    Result<void> synced;
+    std::thread syncing;
+    if (ran_steps_) syncing = std::thread([&] { synced = store_.sync(); });
     auto image = write_image(target);
+    if (syncing.joinable()) syncing.join();
     if (!image) return std::unexpected(image.error());
+    if (!synced) return std::unexpected(synced.error());
     BuildResult out{std::move(*image),
                     static_cast<double>(container_ns_) / 1e9,
                     {},
@@ -445,6 +453,7 @@ class Builder {
   StepOutcome fs_step(const StageImage& img, const Step& step,
                       const std::vector<SourceFile>& listing,
                       const std::optional<graph::StepInputs>& inputs) {
+    ran_steps_ = true;
     if (opts_.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
         step.copy->inline_files.empty()) {
       auto direct = direct_copy_step(img, *step.copy, listing, *inputs);
@@ -879,6 +888,7 @@ class Builder {
   std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
   std::string dockerfile_;                       // its name, for error messages
   std::atomic<int64_t> container_ns_{0};         // in RUN containers, all stages
+  std::atomic<bool> ran_steps_{false};           // a step missed and wrote to the store
   std::mutex log_mu_;
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.

@@ -12,7 +12,10 @@ namespace strata::os {
 
 // Mounts an overlay at `target`. `lowers` are listed top-most first. With no
 // upper dir the mount is read-only. The option string must stay under the
-// kernel's page-size limit, which is why snapshots have short paths.
+// kernel's page-size limit, which is why snapshots have short paths. A
+// writable overlay is volatile where the kernel allows (5.10 and later): its
+// unmount does not sync the upper file system, which a build does once at
+// its end instead (store::Store::sync).
 Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowers,
                            const std::filesystem::path& upper, const std::filesystem::path& work,
                            const std::filesystem::path& target);
