@@ -1,9 +1,11 @@
 #include "archive/sink.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,7 +22,16 @@ Result<void> Sink::write_frame(std::string_view raw, std::string_view, const Fra
 }
 
 Result<void> FdSink::write(const void* data, size_t size) {
-  return os::write_all(fd_, data, size);
+  if (auto r = os::write_all(fd_, data, size); !r) return r;
+  written_ += size;
+  constexpr uint64_t kWriteBehind = 8 << 20;
+  if (write_behind_ && written_ - flushed_ >= kWriteBehind) {
+    // Only a hint: a failure shows up at the fsync that follows.
+    (void)::sync_file_range(fd_, static_cast<off64_t>(flushed_),
+                            static_cast<off64_t>(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
+    flushed_ = written_;
+  }
+  return {};
 }
 
 Result<void> HashingSink::write(const void* data, size_t size) {
@@ -41,13 +52,18 @@ Result<void> HashingSink::finish() {
   return next_.finish();
 }
 
+// Blocks in flight, shared by the sinks' threads: a block goes once every
+// sink has written it.
 struct ThreadedSink::State {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> queue;
+  std::deque<std::shared_ptr<const std::string>> blocks;
+  uint64_t first = 0;          // the number of blocks.front() in the stream
+  uint64_t produced = 0;       // blocks handed over
+  std::vector<uint64_t> next;  // per sink: the number of the block it writes next
   bool done = false;
   std::optional<Error> error;
-  std::thread worker;
+  std::vector<std::thread> workers;
 };
 
 namespace {
@@ -55,27 +71,33 @@ constexpr size_t kBlock = 1 << 20;
 constexpr size_t kQueued = 4;  // blocks in flight
 }  // namespace
 
-ThreadedSink::ThreadedSink(Sink& next) : next_(next), state_(std::make_unique<State>()) {
+ThreadedSink::ThreadedSink(std::vector<Sink*> next)
+    : next_(std::move(next)), state_(std::make_unique<State>()) {
   block_.reserve(kBlock);
-  state_->worker = std::thread([this] {
-    State& st = *state_;
-    for (;;) {
-      std::string block;
-      {
-        std::unique_lock lock(st.mu);
-        st.cv.wait(lock, [&] { return !st.queue.empty() || st.done; });
-        if (st.queue.empty()) return;
-        block = std::move(st.queue.front());
-        st.queue.pop_front();
+  state_->next.assign(next_.size(), 0);
+  for (size_t c = 0; c < next_.size(); ++c) {
+    state_->workers.emplace_back([this, c] {
+      State& st = *state_;
+      std::unique_lock lock(st.mu);
+      for (;;) {
+        st.cv.wait(lock, [&] { return st.next[c] < st.produced || st.done; });
+        if (st.next[c] == st.produced) return;
+        auto block = st.blocks[st.next[c] - st.first];
+        bool skip = st.error.has_value();  // drain without writing
+        lock.unlock();
+        Result<void> r;
+        if (!skip) r = next_[c]->write(block->data(), block->size());
+        lock.lock();
+        if (!r && !st.error) st.error = r.error();
+        ++st.next[c];
+        while (!st.blocks.empty() && *std::min_element(st.next.begin(), st.next.end()) > st.first) {
+          st.blocks.pop_front();
+          ++st.first;
+        }
         st.cv.notify_all();
-        if (st.error) continue;  // drain without writing
       }
-      if (auto r = next_.write(block.data(), block.size()); !r) {
-        std::lock_guard lock(st.mu);
-        st.error = r.error();
-      }
-    }
-  });
+    });
+  }
 }
 
 ThreadedSink::~ThreadedSink() {
@@ -84,15 +106,19 @@ ThreadedSink::~ThreadedSink() {
     state_->done = true;
   }
   state_->cv.notify_all();
-  if (state_->worker.joinable()) state_->worker.join();
+  for (auto& t : state_->workers)
+    if (t.joinable()) t.join();
 }
 
 Result<void> ThreadedSink::hand_over(bool last) {
   State& st = *state_;
   std::unique_lock lock(st.mu);
-  st.cv.wait(lock, [&] { return st.queue.size() < kQueued; });
+  st.cv.wait(lock, [&] { return st.blocks.size() < kQueued; });
   if (st.error) return std::unexpected(*st.error);
-  if (!block_.empty()) st.queue.push_back(std::move(block_));
+  if (!block_.empty()) {
+    st.blocks.push_back(std::make_shared<const std::string>(std::move(block_)));
+    ++st.produced;
+  }
   block_ = std::string();
   if (last)
     st.done = true;
@@ -117,9 +143,11 @@ Result<void> ThreadedSink::write(const void* data, size_t size) {
 
 Result<void> ThreadedSink::finish() {
   if (auto r = hand_over(true); !r) return r;
-  state_->worker.join();
+  for (auto& t : state_->workers) t.join();
   if (state_->error) return std::unexpected(*state_->error);
-  return next_.finish();
+  for (Sink* n : next_)
+    if (auto r = n->finish(); !r) return r;
+  return {};
 }
 
 std::string_view to_string(Compression c) {

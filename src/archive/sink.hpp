@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "digest/sha256.hpp"
 #include "util/error.hpp"
@@ -50,14 +51,19 @@ class StringSink : public Sink {
 };
 
 // Writes to a file descriptor it does not own.
+// With `write_behind`, the kernel is asked to start writing each 8 MiB to
+// disk once it is written, so that a later fsync or syncfs of a big file
+// waits for little (the disk works while the bytes are still coming).
 class FdSink : public Sink {
  public:
-  explicit FdSink(int fd) : fd_(fd) {}
+  explicit FdSink(int fd, bool write_behind = false) : fd_(fd), write_behind_(write_behind) {}
   Result<void> write(const void* data, size_t size) override;
   Result<void> finish() override { return {}; }
 
  private:
   int fd_;
+  bool write_behind_;
+  uint64_t written_ = 0, flushed_ = 0;
 };
 
 // Counts and hashes what passes through to `next`.
@@ -81,11 +87,13 @@ class HashingSink : public Sink {
 
 // Passes writes on to `next` from a thread of its own, in blocks, so that
 // what produces the bytes (a tar of many files) and what consumes them (a
-// compressor) run on two cores. The first error of `next` is returned by a
-// later write() or by finish().
+// compressor) run on two cores. With several sinks, each gets the same bytes
+// from a thread of its own (hashing a blob and writing it, say). The first
+// error of a sink is returned by a later write() or by finish().
 class ThreadedSink : public Sink {
  public:
-  explicit ThreadedSink(Sink& next);
+  explicit ThreadedSink(Sink& next) : ThreadedSink(std::vector<Sink*>{&next}) {}
+  explicit ThreadedSink(std::vector<Sink*> next);
   ~ThreadedSink() override;
   ThreadedSink(const ThreadedSink&) = delete;
   ThreadedSink& operator=(const ThreadedSink&) = delete;
@@ -95,9 +103,16 @@ class ThreadedSink : public Sink {
  private:
   struct State;
   Result<void> hand_over(bool last);
-  Sink& next_;
+  std::vector<Sink*> next_;
   std::unique_ptr<State> state_;
   std::string block_;
+};
+
+// Discards what it is given (after a HashingSink that only counts).
+class NullSink : public Sink {
+ public:
+  Result<void> write(const void*, size_t) override { return {}; }
+  Result<void> finish() override { return {}; }
 };
 
 enum class Compression { none, gzip, zstd };

@@ -152,8 +152,8 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
 namespace {
 
 // Streams a blob named by its digest (blobs/sha256/<hex>) straight into the
-// store, hashed on a second thread as it is written; a mismatch stores
-// nothing.
+// store, hashed and written on two threads while the archive is read; a
+// mismatch stores nothing.
 using LoadProgress = std::function<void(uint64_t)>;
 
 Result<void> stream_blob(store::Store& store, archive::TarReader& reader, const std::string& digest,
@@ -161,11 +161,13 @@ Result<void> stream_blob(store::Store& store, archive::TarReader& reader, const 
   fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest));
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  archive::FdSink file(fd.get());
-  archive::HashingSink hashing(file);
+  archive::FdSink file(fd.get(), true);
+  archive::NullSink counted;
+  archive::HashingSink hashing(counted);
   Result<void> r;
   {
-    archive::ThreadedSink threaded(hashing);
+    // Hashing and writing, each on a core of its own.
+    archive::ThreadedSink threaded({&hashing, &file});
     LoadProgress at_position;
     if (progress) at_position = [&](uint64_t) { progress(reader.position()); };
     CountingSink counting(threaded, at_position);

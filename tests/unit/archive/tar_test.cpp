@@ -5,6 +5,7 @@
 #include <string>
 
 #include "archive/tar.hpp"
+#include "digest/sha256.hpp"
 
 using namespace strata;
 using namespace strata::archive;
@@ -240,4 +241,38 @@ TEST(Gzip, FramesAreCompressedOnTheirOwnAndReused) {
       EXPECT_EQ(out.data, frame);
     }
   }
+}
+
+// A ThreadedSink with two sinks: each gets every byte, in order, from a
+// thread of its own; a failing sink's error comes back to the writer.
+TEST(ThreadedSink, EverySinkGetsTheSameBytes) {
+  std::string data;
+  for (uint64_t i = 0; data.size() < (5u << 20) + 777; ++i) data += std::to_string(i * 31) + ",";
+  RecordingSink a;
+  NullSink none;
+  HashingSink b(none);
+  {
+    ThreadedSink t({&a, &b});
+    for (size_t at = 0; at < data.size(); at += 100000)
+      ASSERT_TRUE(t.write(data.data() + at, std::min<size_t>(100000, data.size() - at)));
+    ASSERT_TRUE(t.finish());
+  }
+  EXPECT_EQ(a.data, data);
+  EXPECT_TRUE(a.finished);
+  EXPECT_EQ(b.size(), data.size());
+  EXPECT_EQ(b.digest(), sha256_digest(data));
+
+  class Failing : public Sink {
+   public:
+    Result<void> write(const void*, size_t) override { return fail(Errc::io, "disk full"); }
+    Result<void> finish() override { return {}; }
+  } failing;
+  RecordingSink c;
+  ThreadedSink t({&c, &failing});
+  Result<void> r;
+  for (size_t at = 0; r && at < data.size(); at += 100000)
+    r = t.write(data.data() + at, std::min<size_t>(100000, data.size() - at));
+  if (r) r = t.finish();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "disk full");
 }
