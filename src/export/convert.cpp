@@ -62,7 +62,7 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
   {
     os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-    archive::FdSink file(fd.get());
+    archive::FdSink file(fd.get(), true);  // fsynced when committed
     archive::HashingSink compressed(file);
     auto compressor = archive::make_compressor(compression, compressed, level);
     archive::ThreadedSink compressing(*compressor);

@@ -119,7 +119,7 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   if (opts.progress) on_bytes = [&](uint64_t done) { opts.progress(std::min(done, total), total); };
 
   // tar ─► count ─► (second thread) ─► compressor ─► file
-  archive::FdSink sink(fd.get());
+  archive::FdSink sink(fd.get(), true);  // fsynced at the end
   auto compressor = archive::make_compressor(opts.compression, sink, opts.level);
   std::optional<archive::ThreadedSink> compressing;
   if (opts.compression != archive::Compression::none) compressing.emplace(*compressor);

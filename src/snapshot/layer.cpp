@@ -403,7 +403,7 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
   {
     os::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd) return std::unexpected(io_error("creating", file));
-    archive::FdSink out(fd.get());
+    archive::FdSink out(fd.get(), true);  // fsynced when committed
     archive::HashingSink compressed(out);
     // The compressor works on threads of its own while files are read.
     auto compressor = archive::make_compressor(opts.compression, compressed);
