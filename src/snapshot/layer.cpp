@@ -137,7 +137,7 @@ namespace {
 class LayerWriter {
  public:
   LayerWriter(archive::TarWriter& tar, const DiffOptions& opts)
-      : tar_(tar), opts_(opts), piece_(captured_) {}
+      : tar_(tar), opts_(opts), frame_writer_(captured_) {}
 
   Result<void> walk(const fs::path& root, const std::string& rel) {
     fs::path dir = rel.empty() ? root : root / rel;
@@ -277,7 +277,8 @@ class LayerWriter {
     }
     captured_.bytes.clear();
     for (size_t k = i; k < j; ++k)
-      if (auto r = entry(root, rel, names[k], piece_, known[k] ? &stats[k] : nullptr); !r) return r;
+      if (auto r = entry(root, rel, names[k], frame_writer_, known[k] ? &stats[k] : nullptr); !r)
+        return r;
     if (!keep) return tar_.add_frame(captured_.bytes);
     auto raw = std::make_shared<std::string>(std::move(captured_.bytes));
     captured_.bytes = std::string();
@@ -377,8 +378,8 @@ class LayerWriter {
   const DiffOptions& opts_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   size_t count_ = 0;
-  archive::StringSink captured_;  // a frame on its way to tar_ and the segments directory
-  archive::TarWriter piece_;      // writes into captured_
+  archive::StringSink captured_;     // a frame on its way to tar_ and the segments directory
+  archive::TarWriter frame_writer_;  // writes into captured_
 };
 
 }  // namespace

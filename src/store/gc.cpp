@@ -169,7 +169,7 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     (void)os::remove_tree(dir);
   }
   res.bytes += remove_unused_objects(store.objects_dir());
-  // Kept tar pieces are only a cache of what objects hold.
+  // Kept layer frames are only a cache of what objects hold.
   res.bytes += tree_size(store.segments_dir());
   (void)os::remove_tree(store.segments_dir());
   // Where to fetch a layer again is kept only while something names it.

@@ -86,8 +86,8 @@ same_both_ways() {
   expect_eq "$d1" "$d2" "$1"
 }
 same_both_ways "a COPY whose frames are new"
-pieces() { find "$T/direct/segments" -type f | wc -l; }
-expect_eq "$(pieces)" 3 "frames kept for two directories"
+frames() { find "$T/direct/segments" -type f | wc -l; }
+expect_eq "$(frames)" 3 "frames kept for two directories"
 # How many layer blobs hold a kept frame's compressed bytes.
 in_blobs() {
   python3 - "$1" "$T/direct/blobs/sha256" <<'PY'
@@ -107,7 +107,7 @@ inode_a=$(stat -c %i "$kept_a")
 expect_eq "$(in_blobs "$kept_a")" 1 "layers holding many/a's first frame"
 echo changed >> "$C/many/b/f7"
 same_both_ways "a COPY that reuses kept frames"
-expect_eq "$(pieces)" 4 "frames after a change in one directory"
+expect_eq "$(frames)" 4 "frames after a change in one directory"
 expect_eq "$(stat -c %i "$kept_a")" "$inode_a" "an unchanged frame is not written again"
 expect_eq "$(in_blobs "$kept_a")" 2 "layers holding many/a's first frame after the change"
 [ -z "$(ls -A "$T/overlay/segments" 2>/dev/null)" ] || fail "the overlay path kept frames"
