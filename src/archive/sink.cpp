@@ -229,15 +229,14 @@ class GzipSink : public Sink {
       m->out.assign(compressed);
       m->ready = true;
       m->frame = std::move(frame);
+      m->ends_frame = true;
       return submit(std::move(m));
     }
     for (size_t at = 0; at < raw.size(); at += kMember) {
       auto m = std::make_unique<Member>();
       m->in.assign(raw.substr(at, kMember));
-      if (at + kMember >= raw.size())
-        m->frame = frame;
-      else if (frame)
-        m->frame_part = frame;
+      m->frame = frame;
+      m->ends_frame = at + kMember >= raw.size();
       if (auto r = submit(std::move(m)); !r) return r;
     }
     return {};
@@ -262,8 +261,8 @@ class GzipSink : public Sink {
     std::string in, out;
     bool ready = false;
     std::optional<Error> error;
-    std::shared_ptr<Frame> frame;       // the frame this member ends
-    std::shared_ptr<Frame> frame_part;  // the frame this member is an earlier part of
+    std::shared_ptr<Frame> frame;  // the frame this member is part of, when it is told
+    bool ends_frame = false;
   };
 
   Result<void> submit_block() {
@@ -295,10 +294,9 @@ class GzipSink : public Sink {
     }
     if (m->error) return std::unexpected(*m->error);
     if (auto r = next_.write(m->out.data(), m->out.size()); !r) return r;
-    if (m->frame_part) m->frame_part->compressed += m->out;
     if (m->frame) {
       m->frame->compressed += m->out;
-      m->frame->done(m->frame->compressed);
+      if (m->ends_frame) m->frame->done(m->frame->compressed);
     }
     return {};
   }

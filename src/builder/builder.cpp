@@ -13,7 +13,6 @@
 #include <future>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "builder/copy.hpp"
@@ -243,12 +242,12 @@ class Builder {
     bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
     if (use_cache) {
       // The same step earlier in this build: its record may still be queued.
-      bool queued = false;
+      bool ran_here = false;
       {
         std::lock_guard g(mu_);
-        queued = queued_records_.count(key) > 0;
+        ran_here = inflight_.count(key) > 0;
       }
-      if (queued) (void)records_.wait();
+      if (ran_here) (void)records_.wait();
       auto hit = store_.cache_get(key);
       if (!hit) return std::unexpected(hit.error());
       if (*hit) {
@@ -293,15 +292,8 @@ class Builder {
       if (out) {
         store::Store::CacheRecord rec;
         if (*out) rec = {(*out)->blob, (*out)->diff_id};
-        {
-          std::lock_guard g(mu_);
-          queued_records_.insert(key);
-        }
         records_.push([this, key, rec, in = std::move(**inputs)]() {
-          auto r = store_.cache_put(key, rec, in.to_json().dump());
-          std::lock_guard g(mu_);
-          queued_records_.erase(key);
-          return r;
+          return store_.cache_put(key, rec, in.to_json().dump());
         });
       }
     }
@@ -879,11 +871,10 @@ class Builder {
     return built_.at(index);
   }
 
-  std::mutex mu_;  // guards built_, inflight_, steps_ and queued_records_
+  std::mutex mu_;  // guards built_, inflight_ and steps_
   std::condition_variable cv_;
   std::map<int, StageImage> built_;
   std::map<std::string, std::shared_future<StepOutcome>> inflight_;
-  std::set<std::string> queued_records_;         // keys whose records_ task has not run
   json steps_ = json::array();                   // this build, for `strata explain`
   std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
   std::string dockerfile_;                       // its name, for error messages

@@ -248,7 +248,7 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
     const Op& op = *links[k];
     const SourceFile& f = files[op.index];
     size_t slash = op.rel.rfind('/') + 1;  // 0 at the top
-    if (!dir.fd || op.rel.compare(0, slash, dir.rel) != 0 || dir.rel.size() != slash) {
+    if (!dir.fd || std::string_view(op.rel).substr(0, slash) != dir.rel) {
       dir.rel = op.rel.substr(0, slash);
       fs::path d = out / dir.rel;
       dir.fd = os::UniqueFd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));

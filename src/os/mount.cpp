@@ -47,11 +47,11 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowers, const fs::path& 
                 fmt::format("overlay options for {} are {} bytes, over the kernel's limit",
                             target.string(), opts.size()));
   }
-  if (!upper.empty() && !lowers.empty()) {
-    std::string volatile_opts = opts + ",volatile";
-    if (volatile_opts.size() < static_cast<size_t>(::getpagesize()) &&
-        ::mount("overlay", target.c_str(), "overlay", 0, volatile_opts.c_str()) == 0)
-      return {};
+  std::string volatile_opts = opts + ",volatile";
+  if (!upper.empty() && !lowers.empty() &&
+      volatile_opts.size() < static_cast<size_t>(::getpagesize())) {
+    if (::mount("overlay", target.c_str(), "overlay", 0, volatile_opts.c_str()) == 0) return {};
+    // EINVAL: a kernel without volatile (before 5.10); the plain mount says more.
     if (errno != EINVAL) return std::unexpected(errno_error("mounting an overlay on", target));
   }
   if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0)

@@ -151,18 +151,19 @@ class LayerWriter {
     // kMinFrame, become frames (see frame()). An object's size is known; the
     // rest is looked at once here and the stat handed on.
     std::vector<struct stat> stats(names.size());
-    std::vector<char> known(names.size()), small(names.size());
+    std::vector<const ObjectFile*> objects(names.size());  // null: stats[i] is known
+    std::vector<char> small(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
       if (opts_.objects) {
         auto it = opts_.objects->find(join_path(rel, names[i]));
         if (it != opts_.objects->end()) {
+          objects[i] = &it->second;
           small[i] = it->second.size <= kFrameFile;
           continue;
         }
       }
       fs::path full = dir / names[i];
       if (::lstat(full.c_str(), &stats[i]) != 0) return std::unexpected(io_error("stat", full));
-      known[i] = 1;
       const struct stat& st = stats[i];
       small[i] = S_ISLNK(st.st_mode) ||
                  (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kFrameFile &&
@@ -172,11 +173,11 @@ class LayerWriter {
       size_t j = i;
       while (j < names.size() && small[j] && j - i < kMaxFrame) ++j;
       if (j - i >= kMinFrame) {
-        if (auto r = frame(root, rel, names, i, j, stats, known); !r) return r;
+        if (auto r = frame(root, rel, names, i, j, stats, objects); !r) return r;
         i = j - 1;
         continue;
       }
-      if (auto r = entry(root, rel, names[i], tar_, known[i] ? &stats[i] : nullptr); !r) return r;
+      if (auto r = entry(root, rel, names[i], tar_, objects[i] ? nullptr : &stats[i]); !r) return r;
     }
     return {};
   }
@@ -255,29 +256,28 @@ class LayerWriter {
   // ignored and written again).
   Result<void> frame(const fs::path& root, const std::string& rel,
                      const std::vector<std::string>& names, size_t i, size_t j,
-                     const std::vector<struct stat>& stats, const std::vector<char>& known) {
-    bool keep = opts_.objects && !opts_.segments_dir.empty() && !opts_.hardlinks;
-    for (size_t k = i; keep && k < j; ++k) keep = !known[k];  // every one an object
+                     const std::vector<struct stat>& stats,
+                     const std::vector<const ObjectFile*>& objects) {
+    bool keep = !opts_.segments_dir.empty() && !opts_.hardlinks;
+    for (size_t k = i; keep && k < j; ++k) keep = objects[k] != nullptr;  // every one an object
     std::string format = tar_.frame_format();
     fs::path file;
     if (keep) {
       std::string key =
           fmt::format("strata tar frame 2\n{}\n{}\n",
                       opts_.clamp_mtime ? std::to_string(*opts_.clamp_mtime) : "-", format);
-      for (size_t k = i; k < j; ++k) {
-        std::string path = join_path(rel, names[k]);
-        key += path + '\0' + opts_.objects->at(path).name + '\n';
-      }
+      for (size_t k = i; k < j; ++k)
+        key += join_path(rel, names[k]) + '\0' + objects[k]->name + '\n';
       std::string hex(digest_hex(sha256_digest(key)));
       file = opts_.segments_dir / hex.substr(0, 2) / hex;
       if (auto kept = read_kept(file, !format.empty())) {
         count_ += j - i;
-        return tar_.add_frame(kept->first, kept->second);
+        return tar_.add_frame(kept->raw(), kept->compressed());
       }
     }
     captured_.bytes.clear();
     for (size_t k = i; k < j; ++k)
-      if (auto r = entry(root, rel, names[k], frame_writer_, known[k] ? &stats[k] : nullptr); !r)
+      if (auto r = entry(root, rel, names[k], frame_writer_, objects[k] ? nullptr : &stats[k]); !r)
         return r;
     if (!keep) return tar_.add_frame(captured_.bytes);
     auto raw = std::make_shared<std::string>(std::move(captured_.bytes));
@@ -292,12 +292,17 @@ class LayerWriter {
 
   // A kept frame: "RAWSIZE RAWSHA COMPRESSEDSIZE COMPRESSEDSHA\n", the raw
   // bytes, the compressed bytes ("0 -" without compression).
-  static std::optional<std::pair<std::string_view, std::string_view>> read_kept(
-      const fs::path& file, bool compressed) {
-    thread_local std::string body;
+  struct KeptFrame {
+    std::string body;
+    size_t raw_at = 0, raw_size = 0;
+    std::string_view raw() const { return std::string_view(body).substr(raw_at, raw_size); }
+    std::string_view compressed() const { return std::string_view(body).substr(raw_at + raw_size); }
+  };
+  static std::optional<KeptFrame> read_kept(const fs::path& file, bool compressed) {
     auto got = os::read_file(file);
     if (!got) return std::nullopt;
-    body = std::move(*got);
+    KeptFrame kept{std::move(*got)};
+    const std::string& body = kept.body;
     size_t nl = body.find('\n');
     if (nl == std::string::npos) return std::nullopt;
     auto fields = split(body.substr(0, nl), ' ');
@@ -311,11 +316,12 @@ class LayerWriter {
     }
     if ((comp_size > 0) != compressed || body.size() != nl + 1 + raw_size + comp_size)
       return std::nullopt;
-    std::string_view raw = std::string_view(body).substr(nl + 1, raw_size);
-    std::string_view comp = std::string_view(body).substr(nl + 1 + raw_size);
-    if (digest_hex(sha256_digest(raw)) != fields[1]) return std::nullopt;
-    if (compressed && digest_hex(sha256_digest(comp)) != fields[3]) return std::nullopt;
-    return std::make_pair(raw, comp);
+    kept.raw_at = nl + 1;
+    kept.raw_size = raw_size;
+    if (digest_hex(sha256_digest(kept.raw())) != fields[1]) return std::nullopt;
+    if (compressed && digest_hex(sha256_digest(kept.compressed())) != fields[3])
+      return std::nullopt;
+    return kept;
   }
 
   // Keeping a frame is an optimisation: a failure to write it is not an error.
