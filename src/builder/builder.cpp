@@ -283,7 +283,8 @@ class Builder {
       }
     }
     auto started = std::chrono::steady_clock::now();
-    StepOutcome out = first ? fs_step(img, step, listing, *inputs) : shared.get();
+    StepOutcome out =
+        first ? fs_step(img, step, listing, *inputs, previous_key(name, index)) : shared.get();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (out) log(fmt::format("  DONE {:.3f}s", secs));
     record["seconds"] = secs;
@@ -310,11 +311,18 @@ class Builder {
     steps_.push_back(std::move(record));
   }
 
-  std::string miss_reason(const std::string& stage, size_t index, const graph::StepInputs& now) {
+  // The key this step had in the last build of the same target; empty when
+  // there was none.
+  std::string previous_key(const std::string& stage, size_t index) const {
     auto it = previous_.find(fmt::format("{}/{}", stage, index));
-    if (it == previous_.end()) return "no earlier build of this step";
+    return it == previous_.end() ? std::string() : it->second;
+  }
+
+  std::string miss_reason(const std::string& stage, size_t index, const graph::StepInputs& now) {
+    std::string previous = previous_key(stage, index);
+    if (previous.empty()) return "no earlier build of this step";
     // The earlier step's inputs live with its cache record.
-    auto before = store_.cache_inputs(it->second);
+    auto before = store_.cache_inputs(previous);
     if (!before || !*before) return "the earlier build's record of this step is gone (pruned)";
     json j = json::parse(**before, nullptr, false);
     if (!j.is_object()) return "the earlier build's record of this step is unreadable";
@@ -444,11 +452,11 @@ class Builder {
   // COPY from the context skips the overlay when it can (copy_direct).
   StepOutcome fs_step(const StageImage& img, const Step& step,
                       const std::vector<SourceFile>& listing,
-                      const std::optional<graph::StepInputs>& inputs) {
+                      const std::optional<graph::StepInputs>& inputs, const std::string& previous) {
     ran_steps_ = true;
     if (opts_.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
         step.copy->inline_files.empty()) {
-      auto direct = direct_copy_step(img, *step.copy, listing, *inputs);
+      auto direct = direct_copy_step(img, *step.copy, listing, *inputs, previous);
       if (!direct || *direct) return direct ? std::move(**direct) : std::unexpected(direct.error());
     }
     auto root = Rootfs::mount(store_, img.layers, true);
@@ -480,22 +488,30 @@ class Builder {
     return out;
   }
 
+  // What a direct copy hands to layer_of.
+  struct CopySnapshot {
+    // The files and their objects, whose tar entries the store keeps for
+    // the next layer that has the same ones.
+    const std::unordered_map<std::string, snapshot::ObjectFile>* objects = nullptr;
+    const DeltaBase* base = nullptr;  // the directory is a delta on this
+    std::string base_diff_id;
+    const std::string* manifest = nullptr;  // of a whole copy
+  };
+
   // The layer of a step's changes in `dir`, which then becomes the layer's
   // snapshot (`kept`) unless the store has one already.
-  // `objects`: the files of a direct copy and their objects, whose tar
-  // entries the store keeps for the next layer that has the same ones.
-  StepOutcome layer_of(
-      const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
-      const std::unordered_map<std::string, snapshot::ObjectFile>* objects = nullptr) {
+  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
+                       const CopySnapshot* copy = nullptr) {
     std::error_code ec;
     if (fs::is_empty(dir, ec)) return std::optional<LayerRef>{};
     snapshot::DiffOptions d;
     d.compression = opts_.compression;
     d.clamp_mtime = opts_.source_date_epoch;
     d.hardlinks = hardlinks;
-    if (objects) {
-      d.objects = objects;
+    if (copy) {
+      d.objects = copy->objects;
       d.segments_dir = store_.segments_dir();
+      if (copy->base) d.stacked_on = {copy->base->dir};
     }
     // A COPY, ADD or WORKDIR layer is a function of its inputs only: the
     // directories it creates or touches get a fixed time.
@@ -506,7 +522,10 @@ class Builder {
     // The directory is already in the form a lower dir needs: keep it as the
     // layer's snapshot instead of unpacking the blob again.
     // (add_snapshot keeps an existing snapshot of the same layer and drops ours.)
-    kept = static_cast<bool>(store_.add_snapshot(layer->diff_id, dir));
+    kept = static_cast<bool>(copy ? store_.add_snapshot(layer->diff_id, dir,
+                                                        copy->base ? copy->base_diff_id : "",
+                                                        copy->manifest)
+                                  : store_.add_snapshot(layer->diff_id, dir));
     return std::optional<LayerRef>{LayerRef{layer->blob, layer->diff_id}};
   }
 
@@ -515,12 +534,13 @@ class Builder {
   Result<std::optional<StepOutcome>> direct_copy_step(const StageImage& img,
                                                       const frontend::CopyStep& c,
                                                       const std::vector<SourceFile>& listing,
-                                                      const graph::StepInputs& inputs) {
+                                                      const graph::StepInputs& inputs,
+                                                      const std::string& previous) {
     std::vector<fs::path> lowers;
     for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
       auto snap = snapshot::ensure_snapshot(store_, it->blob, it->diff_id);
       if (!snap) return std::unexpected(snap.error());
-      lowers.push_back(*snap);
+      lowers.insert(lowers.end(), snap->begin(), snap->end());
     }
     snapshot::LowerView view(std::move(lowers));
     std::vector<SourceFile> files = listing;
@@ -547,12 +567,33 @@ class Builder {
     for (const auto& e : inputs.files) digests.push_back(e.content);
     auto dir = os::TempDir::create(store_.tmp_dir(), "copy-");
     if (!dir) return std::unexpected(dir.error());
+    // The last build's snapshot of this step (or the whole one it is a
+    // delta on) as the base of a delta.
+    CopySnapshot snap;
+    std::optional<DeltaBase> base;
+    if (auto diff_id = previous.empty() ? std::nullopt
+                                        : store_.cache_diff_id(previous).value_or(std::nullopt)) {
+      auto was = store_.snapshot(*diff_id).value_or(std::nullopt);
+      std::string whole = was && !was->base.empty() ? was->base : *diff_id;
+      auto manifest = store_.snapshot_manifest(whole).value_or(std::nullopt);
+      auto whole_snap = store_.snapshot(whole).value_or(std::nullopt);
+      if (manifest && whole_snap && whole_snap->base.empty()) {
+        base = DeltaBase{whole_snap->dir, std::move(*manifest)};
+        snap.base_diff_id = whole;
+      }
+    }
     std::unordered_map<std::string, snapshot::ObjectFile> objects;
-    auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects);
+    auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects,
+                            base ? &*base : nullptr);
     if (!done) return std::unexpected(done.error());
-    if (!*done) return std::optional<StepOutcome>{};
+    if (!done->done) return std::optional<StepOutcome>{};
+    snap.objects = &objects;
+    if (done->delta)
+      snap.base = &*base;
+    else
+      snap.manifest = &done->manifest;
     bool kept = false;
-    auto out = layer_of(dir->path(), Kind::Copy, false, kept, &objects);
+    auto out = layer_of(dir->path(), Kind::Copy, false, kept, &snap);
     if (kept) dir->release();
     return std::optional<StepOutcome>{std::move(out)};
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
@@ -129,12 +131,122 @@ Result<void> make_object(const SourceFile& f, const std::string& digest, const f
   return {};
 }
 
+// The process's umask, which a parent directory's mode depends on (read
+// from /proc: setting it to read it would race with other threads).
+mode_t process_umask() {
+  static const mode_t mask = [] {
+    auto status = os::read_file("/proc/self/status");
+    if (status) {
+      for (const auto& line : split(*status, '\n'))
+        if (line.starts_with("Umask:"))
+          return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    }
+    mode_t m = ::umask(022);
+    ::umask(m);
+    return m;
+  }();
+  return mask;
+}
+
+// A directory's extended attributes as copy_xattrs would copy them, as
+// one string (empty when it has none).
+std::string xattr_signature(const fs::path& dir) {
+  std::string out;
+  char names[4096];
+  ssize_t len = ::llistxattr(dir.c_str(), names, sizeof names);
+  for (ssize_t i = 0; len > 0 && i < len;) {
+    std::string name(names + i);
+    i += static_cast<ssize_t>(name.size()) + 1;
+    if (name.starts_with("trusted.overlay.")) continue;
+    char value[4096];
+    ssize_t vl = ::lgetxattr(dir.c_str(), name.c_str(), value, sizeof value);
+    if (vl >= 0)
+      out +=
+          fmt::format("{}={};", name,
+                      digest_hex(sha256_digest(std::string_view(value, static_cast<size_t>(vl)))));
+  }
+  return out.empty() ? "-" : out;
+}
+
+Result<void> make_dir(const Op& op, const SourceFile& f, const fs::path& out) {
+  fs::path p = out / op.rel;
+  switch (op.kind) {
+    case Op::parent_dir:
+      if (::mkdir(p.c_str(), 0777) != 0) return std::unexpected(os::errno_error("creating", p));
+      break;
+    case Op::lower_dir:
+      if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
+      ::chmod(p.c_str(), op.st.st_mode & 07777);
+      (void)::lchown(p.c_str(), op.st.st_uid, op.st.st_gid);
+      return copy_xattrs(op.lower, p);
+    case Op::source_dir:
+      if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
+      ::chmod(p.c_str(), f.mode);
+      (void)::lchown(p.c_str(), f.uid, f.gid);
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+// How a copy differs from a base: the paths it holds otherwise or anew,
+// and the paths of the base it lacks (only the top one of a removed tree).
+struct Delta {
+  std::vector<std::string_view> changed;
+  std::vector<std::string> removed;
+};
+
+// The delta on `base`, or nullopt when the copy is better made whole: the
+// base's manifest is unreadable, nothing changed, or too much did (a delta
+// is for the one-file edit; a big one would make every later layer walk
+// and lookup pay for two trees).
+std::optional<Delta> delta_on(const DeltaBase& base,
+                              const std::unordered_map<std::string_view, std::string>& holds,
+                              size_t files) {
+  std::unordered_map<std::string_view, std::string_view> before;
+  std::string_view text = base.manifest;
+  while (!text.empty()) {
+    size_t a = text.find('\0');
+    if (a == std::string_view::npos) return std::nullopt;
+    size_t b = text.find('\0', a + 1);
+    if (b == std::string_view::npos) return std::nullopt;
+    before[text.substr(0, a)] = text.substr(a + 1, b - a - 1);
+    text.remove_prefix(b + 1);
+  }
+  if (before.empty()) return std::nullopt;
+  size_t limit = std::max<size_t>(64, files / 8);
+  Delta d;
+  for (const auto& [rel, value] : holds) {
+    auto it = before.find(rel);
+    if (it != before.end() && it->second == value) continue;
+    d.changed.push_back(rel);
+    if (d.changed.size() > limit) return std::nullopt;
+  }
+  for (const auto& [rel, value] : before) {
+    if (holds.count(rel)) continue;
+    // Under a directory that went or became a file, nothing needs hiding.
+    size_t slash = rel.rfind('/');
+    if (slash != std::string_view::npos) {
+      auto parent = holds.find(rel.substr(0, slash));
+      if (parent == holds.end() || parent->second.starts_with("f ")) continue;
+    }
+    d.removed.emplace_back(rel);
+    if (d.changed.size() + d.removed.size() > limit) return std::nullopt;
+  }
+  if (d.changed.empty() && d.removed.empty()) return std::nullopt;
+  std::sort(d.changed.begin(), d.changed.end());
+  std::sort(d.removed.begin(), d.removed.end());
+  return d;
+}
+
 }  // namespace
 
-Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>& files,
-                         const std::vector<std::string>& digests, const fs::path& objects_dir,
-                         const fs::path& out,
-                         std::unordered_map<std::string, snapshot::ObjectFile>& objects) {
+Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<SourceFile>& files,
+                               const std::vector<std::string>& digests, const fs::path& objects_dir,
+                               const fs::path& out,
+                               std::unordered_map<std::string, snapshot::ObjectFile>& objects,
+                               const DeltaBase* base) {
   // First the plan, checking everything against the lower layers; nothing is
   // written until the whole copy is known to need no overlay.
   std::vector<Op> ops;
@@ -150,17 +262,17 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
   };
   for (size_t i = 0; i < files.size(); ++i) {
     const SourceFile& f = files[i];
-    if (f.type == 'o') return false;  // devices and fifos: the overlay path
+    if (f.type == 'o') return DirectCopy{};  // devices and fifos: the overlay path
     auto comps = components(f.dest);
-    if (!comps) return false;
+    if (!comps) return DirectCopy{};
     if (comps->empty()) {
-      if (f.type != 'd') return false;
+      if (f.type != 'd') return DirectCopy{};
       continue;  // the root exists and keeps its metadata
     }
     for (size_t n = 1; n < comps->size(); ++n) {
       std::string rel = join_components(*comps, n);
       if (auto it = made.find(rel); it != made.end()) {
-        if (it->second != 'd') return false;
+        if (it->second != 'd') return DirectCopy{};
         continue;
       }
       auto e = below(*comps, n);
@@ -169,7 +281,7 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
       } else if (e.state == LowerView::Entry::absent) {
         ops.push_back({Op::parent_dir, rel, i, {}, {}});
       } else {
-        return false;
+        return DirectCopy{};
       }
       made[rel] = 'd';
       in_lower[rel] = e.state == LowerView::Entry::present;
@@ -181,59 +293,97 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
         ops.push_back({Op::replace, rel, i, {}, {}});
         continue;
       }
-      return false;
+      return DirectCopy{};
     }
     auto e = below(*comps, comps->size());
-    if (e.state == LowerView::Entry::blocked) return false;
+    if (e.state == LowerView::Entry::blocked) return DirectCopy{};
     bool dir_below = e.state == LowerView::Entry::present && S_ISDIR(e.st.st_mode);
     if (f.type == 'd') {
-      if (e.state == LowerView::Entry::present && !dir_below) return false;
+      if (e.state == LowerView::Entry::present && !dir_below) return DirectCopy{};
       ops.push_back(dir_below ? Op{Op::lower_dir, rel, i, e.path, e.st}
                               : Op{Op::source_dir, rel, i, {}, {}});
       made[rel] = 'd';
       in_lower[rel] = dir_below;
     } else {
-      if (dir_below) return false;  // a file onto a directory goes inside it
+      if (dir_below) return DirectCopy{};  // a file onto a directory goes inside it
       ops.push_back({Op::place, rel, i, {}, {}});
       made[rel] = 'n';
     }
   }
 
-  // Directories first (a parent before its children), then the links, on
-  // every core, each directory's entries on one worker in order (so an entry
-  // and the entry it replaces stay in order).
-  std::vector<const Op*> links;
-  for (const auto& op : ops) {
-    fs::path p = out / op.rel;
-    const SourceFile& f = files[op.index];
-    switch (op.kind) {
-      case Op::parent_dir:
-        if (::mkdir(p.c_str(), 0777) != 0) return std::unexpected(os::errno_error("creating", p));
-        break;
-      case Op::lower_dir:
-        if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
-        ::chmod(p.c_str(), op.st.st_mode & 07777);
-        (void)::lchown(p.c_str(), op.st.st_uid, op.st.st_gid);
-        if (auto r = copy_xattrs(op.lower, p); !r) return std::unexpected(r.error());
-        break;
-      case Op::source_dir:
-        if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
-        ::chmod(p.c_str(), f.mode);
-        (void)::lchown(p.c_str(), f.uid, f.gid);
-        break;
-      case Op::place:
-      case Op::replace:
-        links.push_back(&op);
-        break;
-    }
-  }
   // An object is linked once per snapshot: a second file with the same
   // content and metadata gets an object of its own (name.1, name.2, ...).
+  std::vector<const Op*> links;
+  for (const auto& op : ops)
+    if (op.kind == Op::place || op.kind == Op::replace) links.push_back(&op);
   std::vector<std::string> names(links.size());
   std::unordered_map<std::string, int> uses;
   for (size_t k = 0; k < links.size(); ++k) {
     names[k] = object_name(files[links[k]->index], digests[links[k]->index]);
     if (int n = uses[names[k]]++; n > 0) names[k] += fmt::format(".{}", n);
+  }
+  // What the copy holds, path -> what fixes the entry: its object, or a
+  // directory's origin and metadata. The last op on a path wins.
+  std::unordered_map<std::string_view, std::string> holds;
+  holds.reserve(ops.size());
+  for (size_t k = 0; k < links.size(); ++k) holds[links[k]->rel] = "f " + names[k];
+  for (const auto& op : ops) {
+    const SourceFile& f = files[op.index];
+    switch (op.kind) {
+      case Op::parent_dir:
+        holds[op.rel] = fmt::format("p {:o}", process_umask());
+        break;
+      case Op::lower_dir:
+        holds[op.rel] = fmt::format("l {:o} {} {} {}", op.st.st_mode & 07777, op.st.st_uid,
+                                    op.st.st_gid, xattr_signature(op.lower));
+        break;
+      case Op::source_dir:
+        holds[op.rel] = fmt::format("s {:o} {} {}", f.mode, f.uid, f.gid);
+        break;
+      default:
+        break;
+    }
+  }
+  DirectCopy result;
+  result.done = true;
+  std::optional<Delta> delta;
+  if (base) delta = delta_on(*base, holds, links.size());
+  if (!delta) {
+    for (const auto& op : ops) {
+      if (op.kind == Op::place || op.kind == Op::replace) continue;
+      if (auto r = make_dir(op, files[op.index], out); !r) return std::unexpected(r.error());
+    }
+    for (const auto& [rel, value] : holds) {
+      result.manifest.append(rel);
+      result.manifest += '\0';
+      result.manifest += value;
+      result.manifest += '\0';
+    }
+  } else {
+    // Only what differs from the base, with the directories it lies in,
+    // made as the whole copy would make them.
+    result.delta = true;
+    std::unordered_set<std::string_view> needed;
+    auto need_parents = [&](std::string_view rel) {
+      for (size_t slash = rel.rfind('/'); slash != std::string_view::npos && slash > 0;
+           slash = rel.rfind('/', slash - 1)) {
+        if (!needed.insert(rel.substr(0, slash)).second) break;
+      }
+    };
+    for (std::string_view rel : delta->changed) {
+      need_parents(rel);
+      if (!holds.at(rel).starts_with("f ")) needed.insert(rel);
+    }
+    for (std::string_view rel : delta->removed) need_parents(rel);
+    for (const auto& op : ops) {
+      if (op.kind == Op::place || op.kind == Op::replace || !needed.count(op.rel)) continue;
+      if (auto r = make_dir(op, files[op.index], out); !r) return std::unexpected(r.error());
+    }
+    for (const auto& rel : delta->removed) {
+      fs::path p = out / rel;
+      if (::mknod(p.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
+        return std::unexpected(os::errno_error("creating a whiteout", p));
+    }
   }
   // Links are made relative to open directories (the objects directory and
   // the destination's directory): walking the two full paths again for each
@@ -244,6 +394,19 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
     std::string rel;  // with its trailing "/"
     os::UniqueFd fd;
   };
+  // Which links to make: all of them, or in a delta the last op on each
+  // path that changed.
+  std::vector<size_t> todo;
+  if (!result.delta) {
+    todo.resize(links.size());
+    for (size_t k = 0; k < links.size(); ++k) todo[k] = k;
+  } else {
+    std::unordered_map<std::string_view, size_t> last;
+    for (size_t k = 0; k < links.size(); ++k) last[links[k]->rel] = k;
+    for (std::string_view rel : delta->changed)
+      if (auto it = last.find(rel); it != last.end()) todo.push_back(it->second);
+    std::sort(todo.begin(), todo.end());
+  }
   auto link_one = [&](size_t k, Directory& dir) -> Result<void> {
     const Op& op = *links[k];
     const SourceFile& f = files[op.index];
@@ -255,7 +418,7 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
       if (!dir.fd) return std::unexpected(os::errno_error("opening", d));
     }
     const char* name = op.rel.c_str() + slash;
-    if (op.kind == Op::replace && ::unlinkat(dir.fd.get(), name, 0) != 0)
+    if (op.kind == Op::replace && !result.delta && ::unlinkat(dir.fd.get(), name, 0) != 0)
       return std::unexpected(os::errno_error("replacing", out / op.rel));
     std::string obj = names[k].substr(0, 2) + "/" + names[k];
     if (::linkat(objects_fd.get(), obj.c_str(), dir.fd.get(), name, 0) == 0) return {};
@@ -267,14 +430,17 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
       return std::unexpected(os::errno_error("linking", out / op.rel));
     return {};
   };
-  unsigned workers = std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
+  unsigned workers = todo.size() < 256
+                         ? 1u
+                         : std::max(1u, std::min<unsigned>(std::thread::hardware_concurrency(), 8));
   std::vector<std::optional<Error>> errors(workers);
   std::vector<std::thread> pool;
   std::hash<std::string_view> hash;
   for (unsigned w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
       Directory dir;
-      for (size_t k = 0; k < links.size() && !errors[w]; ++k) {
+      for (size_t k : todo) {
+        if (errors[w]) break;
         // By directory: workers in one directory would wait on its lock.
         std::string_view rel = links[k]->rel;
         if (hash(rel.substr(0, rel.rfind('/') + 1)) % workers != w) continue;
@@ -290,7 +456,7 @@ Result<bool> copy_direct(const LowerView& lowers, const std::vector<SourceFile>&
     const SourceFile& f = files[links[k]->index];
     objects[links[k]->rel] = {names[k], f.type == 'f' ? static_cast<uint64_t>(f.size) : 0};
   }
-  return true;
+  return result;
 }
 
 }  // namespace strata::builder

@@ -14,7 +14,7 @@ Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<LayerRef>& l
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     auto snap = snapshot::ensure_snapshot(store, it->blob, it->diff_id);
     if (!snap) return std::unexpected(snap.error());
-    lowers.push_back(*snap);
+    lowers.insert(lowers.end(), snap->begin(), snap->end());
   }
   auto dir = os::make_temp_dir(store.tmp_dir(), "rootfs-");
   if (!dir) return std::unexpected(dir.error());

@@ -27,6 +27,10 @@ namespace {
 
 constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
 
+bool is_whiteout(const struct stat& st) {
+  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
 Error io_error(std::string_view what, const fs::path& p) {
   return os::errno_error(what, p);
 }
@@ -136,23 +140,48 @@ namespace {
 
 class LayerWriter {
  public:
-  LayerWriter(archive::TarWriter& tar, const DiffOptions& opts)
-      : tar_(tar), opts_(opts), frame_writer_(captured_) {}
+  // `roots`: the directory, then what it is stacked on (DiffOptions).
+  LayerWriter(archive::TarWriter& tar, const DiffOptions& opts, std::vector<fs::path> roots)
+      : tar_(tar), opts_(opts), roots_(std::move(roots)), frame_writer_(captured_) {}
 
-  Result<void> walk(const fs::path& root, const std::string& rel) {
-    fs::path dir = rel.empty() ? root : root / rel;
+  Result<void> walk(const std::string& rel) {
+    // Each name with the topmost root that has it; a root where `rel` is
+    // not a directory (a whiteout, say) hides the roots below.
+    std::vector<std::pair<std::string, size_t>> listed;
+    for (size_t m = 0; m < roots_.size(); ++m) {
+      fs::path dir = rel.empty() ? roots_[m] : roots_[m] / rel;
+      if (roots_.size() > 1) {
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0) {
+          if (errno == ENOENT) continue;
+          return std::unexpected(io_error("stat", dir));
+        }
+        if (!S_ISDIR(st.st_mode)) break;
+      }
+      auto got = os::list_dir(dir);
+      if (!got) return std::unexpected(got.error());
+      for (auto& n : *got) listed.emplace_back(std::move(n), m);
+    }
+    // Sorted by name, the topmost first; then one per name.
+    std::sort(listed.begin(), listed.end());
+    listed.erase(std::unique(listed.begin(), listed.end(),
+                             [](const auto& a, const auto& b) { return a.first == b.first; }),
+                 listed.end());
     std::vector<std::string> names;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-      names.push_back(it->path().filename().string());
-    if (ec) return fail(Errc::io, fmt::format("reading {}: {}", dir.string(), ec.message()));
-    std::sort(names.begin(), names.end());
+    std::vector<size_t> members;
+    names.reserve(listed.size());
+    members.reserve(listed.size());
+    for (auto& [name, m] : listed) {
+      names.push_back(std::move(name));
+      members.push_back(m);
+    }
     // Small files and symlinks, written as themselves, in runs of at least
     // kMinFrame, become frames (see frame()). An object's size is known; the
     // rest is looked at once here and the stat handed on.
     std::vector<struct stat> stats(names.size());
     std::vector<const ObjectFile*> objects(names.size());  // null: stats[i] is known
     std::vector<char> small(names.size());
+    std::vector<char> hidden(names.size());
     for (size_t i = 0; i < names.size(); ++i) {
       if (opts_.objects) {
         auto it = opts_.objects->find(join_path(rel, names[i]));
@@ -162,22 +191,44 @@ class LayerWriter {
           continue;
         }
       }
-      fs::path full = dir / names[i];
+      fs::path full = roots_[members[i]] / join_path(rel, names[i]);
       if (::lstat(full.c_str(), &stats[i]) != 0) return std::unexpected(io_error("stat", full));
       const struct stat& st = stats[i];
+      if (roots_.size() > 1 && is_whiteout(st)) {
+        hidden[i] = 1;  // removed in the delta: neither it nor what it hides is written
+        continue;
+      }
       small[i] = S_ISLNK(st.st_mode) ||
                  (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kFrameFile &&
                   !(opts_.hardlinks && st.st_nlink > 1));
+    }
+    if (std::find(hidden.begin(), hidden.end(), 1) != hidden.end()) {
+      size_t out = 0;
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (hidden[i]) continue;
+        if (out != i) names[out] = std::move(names[i]);
+        members[out] = members[i];
+        stats[out] = stats[i];
+        objects[out] = objects[i];
+        small[out] = small[i];
+        ++out;
+      }
+      names.resize(out);
+      members.resize(out);
+      stats.resize(out);
+      objects.resize(out);
+      small.resize(out);
     }
     for (size_t i = 0; i < names.size(); ++i) {
       size_t j = i;
       while (j < names.size() && small[j] && j - i < kMaxFrame) ++j;
       if (j - i >= kMinFrame) {
-        if (auto r = frame(root, rel, names, i, j, stats, objects); !r) return r;
+        if (auto r = frame(rel, names, members, i, j, stats, objects); !r) return r;
         i = j - 1;
         continue;
       }
-      if (auto r = entry(root, rel, names[i], tar_, objects[i] ? nullptr : &stats[i]); !r) return r;
+      if (auto r = entry(members[i], rel, names[i], tar_, objects[i] ? nullptr : &stats[i]); !r)
+        return r;
     }
     return {};
   }
@@ -195,17 +246,17 @@ class LayerWriter {
 
   // One entry (and, for a directory, what is below it) into `tar`; `known`
   // is what lstat said of it, when that was asked already.
-  Result<void> entry(const fs::path& root, const std::string& rel, const std::string& name,
+  Result<void> entry(size_t member, const std::string& rel, const std::string& name,
                      archive::TarWriter& tar, const struct stat* known) {
     std::string path = join_path(rel, name);
-    fs::path full = root / path;
+    fs::path full = roots_[member] / path;
     struct stat st {};
     if (known)
       st = *known;
     else if (::lstat(full.c_str(), &st) != 0)
       return std::unexpected(io_error("stat", full));
     ++count_;
-    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+    if (is_whiteout(st)) {
       // An overlay whiteout: the file was deleted.
       TarEntry wh;
       wh.path = (rel.empty() ? "" : rel + "/") + ".wh." + name;
@@ -239,7 +290,7 @@ class LayerWriter {
         opq.mtime = clamp(st.st_mtime);
         if (auto r = tar.add(opq); !r) return r;
       }
-      if (auto r = walk(root, path); !r) return r;
+      if (auto r = walk(path); !r) return r;
     }
     return {};
   }
@@ -254,8 +305,8 @@ class LayerWriter {
   // compressing the files again. A kept frame carries the sha256 of both
   // and is checked before use (it is written without fsync: a torn one is
   // ignored and written again).
-  Result<void> frame(const fs::path& root, const std::string& rel,
-                     const std::vector<std::string>& names, size_t i, size_t j,
+  Result<void> frame(const std::string& rel, const std::vector<std::string>& names,
+                     const std::vector<size_t>& members, size_t i, size_t j,
                      const std::vector<struct stat>& stats,
                      const std::vector<const ObjectFile*>& objects) {
     bool keep = !opts_.segments_dir.empty() && !opts_.hardlinks;
@@ -277,7 +328,9 @@ class LayerWriter {
     }
     captured_.bytes.clear();
     for (size_t k = i; k < j; ++k)
-      if (auto r = entry(root, rel, names[k], frame_writer_, objects[k] ? nullptr : &stats[k]); !r)
+      if (auto r =
+              entry(members[k], rel, names[k], frame_writer_, objects[k] ? nullptr : &stats[k]);
+          !r)
         return r;
     if (!keep) return tar_.add_frame(captured_.bytes);
     auto raw = std::make_shared<std::string>(std::move(captured_.bytes));
@@ -382,6 +435,7 @@ class LayerWriter {
 
   archive::TarWriter& tar_;
   const DiffOptions& opts_;
+  std::vector<fs::path> roots_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   size_t count_ = 0;
   archive::StringSink captured_;     // a frame on its way to tar_ and the segments directory
@@ -416,8 +470,10 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
     auto compressor = archive::make_compressor(opts.compression, compressed);
     archive::HashingSink raw(*compressor);
     archive::TarWriter tar(raw);
-    LayerWriter writer(tar, opts);
-    if (auto r = writer.walk(upper, ""); !r) {
+    std::vector<fs::path> roots{upper};
+    roots.insert(roots.end(), opts.stacked_on.begin(), opts.stacked_on.end());
+    LayerWriter writer(tar, opts, std::move(roots));
+    if (auto r = writer.walk(""); !r) {
       (void)os::remove_tree(*tmp);
       return std::unexpected(r.error());
     }
@@ -440,11 +496,18 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
   return layer;
 }
 
-Result<fs::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,
-                                 const std::string& diff_id) {
+Result<std::vector<fs::path>> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,
+                                              const std::string& diff_id) {
   auto existing = store.snapshot(diff_id);
   if (!existing) return std::unexpected(existing.error());
-  if (*existing) return **existing;
+  if (*existing && (*existing)->base.empty()) return std::vector<fs::path>{(*existing)->dir};
+  if (*existing) {
+    auto base = store.snapshot((*existing)->base);
+    if (!base) return std::unexpected(base.error());
+    if (*base && (*base)->base.empty())
+      return std::vector<fs::path>{(*existing)->dir, (*base)->dir};
+    if (auto r = store.drop_snapshot(diff_id); !r) return std::unexpected(r.error());
+  }
   if (auto r = store.ensure_blob(blob); !r) return std::unexpected(r.error());
   auto tmp = os::make_temp_dir(store.tmp_dir(), "unpack-");
   if (!tmp) return std::unexpected(tmp.error());
@@ -457,7 +520,9 @@ Result<fs::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blo
     (void)os::remove_tree(*tmp);
     return std::unexpected(r.error().with_context("unpacking layer " + blob.digest));
   }
-  return store.add_snapshot(diff_id, *tmp);
+  auto added = store.add_snapshot(diff_id, *tmp);
+  if (!added) return std::unexpected(added.error());
+  return std::vector<fs::path>{*added};
 }
 
 }  // namespace strata::snapshot

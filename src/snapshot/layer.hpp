@@ -41,6 +41,10 @@ struct DiffOptions {
   // the files again (needs hardlinks = false).
   const std::unordered_map<std::string, ObjectFile>* objects = nullptr;
   std::filesystem::path segments_dir;
+  // The directory is a delta (see store::Store::Snapshot) on these, top
+  // first: the layer holds what an overlay of them all shows, and the
+  // delta's whiteouts hide entries instead of being written.
+  std::vector<std::filesystem::path> stacked_on;
 };
 
 struct Layer {
@@ -56,9 +60,12 @@ std::string layer_media_type(archive::Compression c);
 Result<Layer> write_layer(const std::filesystem::path& upper, store::Store& store,
                           const DiffOptions& opts);
 
-// Returns the snapshot (unpacked directory) of a layer, unpacking its blob
-// the first time.
-Result<std::filesystem::path> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,
-                                              const std::string& diff_id);
+// Returns the snapshot of a layer, unpacking its blob the first time: the
+// directories an overlay stacks to show the layer's files, top first (two
+// for a delta snapshot, see store::Store::Snapshot). A delta whose base is
+// gone is dropped and the layer unpacked whole.
+Result<std::vector<std::filesystem::path>> ensure_snapshot(store::Store& store,
+                                                           const oci::Descriptor& blob,
+                                                           const std::string& diff_id);
 
 }  // namespace strata::snapshot

@@ -157,16 +157,22 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     ++res.blobs;
     fs::remove(e.path(), ec);
   }
+  // A live delta snapshot keeps its base.
+  auto deltas = store.db().query("SELECT diff_id, dir, base FROM snapshot_deltas");
+  if (!deltas) return std::unexpected(deltas.error());
+  std::set<std::string> keep = live->diff_ids;
+  for (const auto& r : *deltas)
+    if (live->diff_ids.count(*r[0])) keep.insert(*r[2]);
   auto snaps = store.db().query("SELECT diff_id, id FROM snapshots");
   if (!snaps) return std::unexpected(snaps.error());
-  for (const auto& r : *snaps) {
-    if (live->diff_ids.count(*r[0])) continue;
-    fs::path dir = store.root() / "snapshots" / *r[1];
-    res.bytes += tree_size(dir);
+  std::vector<std::pair<std::string, std::string>> gone;  // diff id, directory
+  for (const auto& r : *snaps) gone.emplace_back(*r[0], *r[1]);
+  for (const auto& r : *deltas) gone.emplace_back(*r[0], *r[1]);
+  for (const auto& [diff_id, dir] : gone) {
+    if (keep.count(diff_id)) continue;
+    res.bytes += tree_size(store.root() / "snapshots" / dir);
     ++res.snapshots;
-    if (auto d = store.db().exec("DELETE FROM snapshots WHERE diff_id = ?", {*r[0]}); !d)
-      return std::unexpected(d.error());
-    (void)os::remove_tree(dir);
+    if (auto d = store.drop_snapshot(diff_id); !d) return std::unexpected(d.error());
   }
   res.bytes += remove_unused_objects(store.objects_dir());
   // Kept layer frames are only a cache of what objects hold.

@@ -44,6 +44,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CURRENT_TIMESTAMP)",
            "CREATE TABLE IF NOT EXISTS snapshots (diff_id TEXT PRIMARY KEY, id INTEGER UNIQUE NOT "
            "NULL)",
+           "CREATE TABLE IF NOT EXISTS snapshot_deltas (diff_id TEXT PRIMARY KEY, dir TEXT NOT "
+           "NULL, base TEXT NOT NULL)",
            "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, blob TEXT, media_type TEXT, "
            "size INTEGER, diff_id TEXT, inputs TEXT, created TEXT DEFAULT CURRENT_TIMESTAMP, "
            "last_used TEXT DEFAULT CURRENT_TIMESTAMP)",
@@ -207,17 +209,44 @@ Result<bool> Store::untag(const std::string& name) {
   return true;
 }
 
-Result<std::optional<fs::path>> Store::snapshot(const std::string& diff_id) {
+Result<std::optional<Store::Snapshot>> Store::snapshot(const std::string& diff_id) {
+  std::error_code ec;
   auto rows = db_.query("SELECT id FROM snapshots WHERE diff_id = ?", {diff_id});
   if (!rows) return std::unexpected(rows.error());
+  if (!rows->empty()) {
+    fs::path p = root_ / "snapshots" / *(*rows)[0][0];
+    if (fs::is_directory(p, ec)) return Snapshot{p, ""};
+  }
+  // A delta's row is written after its directory is in place: one query
+  // gives a directory that exists and its base.
+  rows = db_.query("SELECT dir, base FROM snapshot_deltas WHERE diff_id = ?", {diff_id});
+  if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::nullopt;
-  fs::path p = root_ / "snapshots" / *(*rows)[0][0];
-  std::error_code ec;
-  if (!fs::is_directory(p, ec)) return std::nullopt;
-  return p;
+  return Snapshot{root_ / "snapshots" / *(*rows)[0][0], *(*rows)[0][1]};
 }
 
-Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path& dir) {
+Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path& dir,
+                                     const std::string& base, const std::string* manifest) {
+  if (!base.empty()) {
+    // A delta: its own directory name, then its row; a delta of the same
+    // layer that got there first is kept and ours dropped.
+    std::string name = "delta-" + dir.filename().string();
+    fs::path dest = root_ / "snapshots" / name;
+    if (::rename(dir.c_str(), dest.c_str()) != 0)
+      return std::unexpected(os::errno_error("renaming into", dest));
+    auto ins =
+        db_.exec("INSERT OR IGNORE INTO snapshot_deltas (diff_id, dir, base) VALUES (?, ?, ?)",
+                 {diff_id, name, base});
+    auto rows = db_.query("SELECT dir FROM snapshot_deltas WHERE diff_id = ?", {diff_id});
+    if (!ins || !rows || rows->empty() || *(*rows)[0][0] != name) {
+      (void)os::remove_tree(dest);
+      if (!ins) return std::unexpected(ins.error());
+      if (!rows) return std::unexpected(rows.error());
+      if (rows->empty()) return fail(Errc::internal, "snapshot record vanished");
+      return root_ / "snapshots" / *(*rows)[0][0];
+    }
+    return dest;
+  }
   // One statement reserves the id, so that two threads or processes adding
   // snapshots at once never pick the same one.
   auto ins = db_.exec(
@@ -229,6 +258,12 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return fail(Errc::internal, "snapshot record vanished");
   fs::path dest = root_ / "snapshots" / *(*rows)[0][0];
+  if (manifest) {
+    // Only an optimisation: without a manifest there are no deltas on it.
+    // Written before the directory appears, so that no reader pairs the
+    // directory with an older manifest.
+    (void)os::write_file_atomic(dest.string() + ".manifest", *manifest);
+  }
   if (::rename(dir.c_str(), dest.c_str()) != 0) {
     // Someone else's copy is already there: keep it, drop ours.
     std::error_code ec;
@@ -239,6 +274,40 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
     return std::unexpected(os::errno_error("renaming into", dest));
   }
   return dest;
+}
+
+Result<std::optional<std::string>> Store::snapshot_manifest(const std::string& diff_id) {
+  auto snap = snapshot(diff_id);
+  if (!snap) return std::unexpected(snap.error());
+  if (!*snap || !(*snap)->base.empty()) return std::nullopt;
+  auto text = os::read_file((*snap)->dir.string() + ".manifest");
+  if (!text) return std::nullopt;
+  return std::move(*text);
+}
+
+Result<void> Store::drop_snapshot(const std::string& diff_id) {
+  auto whole = db_.query("SELECT id FROM snapshots WHERE diff_id = ?", {diff_id});
+  if (!whole) return std::unexpected(whole.error());
+  auto deltas = db_.query("SELECT dir FROM snapshot_deltas WHERE diff_id = ?", {diff_id});
+  if (!deltas) return std::unexpected(deltas.error());
+  if (auto r = db_.exec("DELETE FROM snapshot_deltas WHERE diff_id = ?", {diff_id}); !r) return r;
+  if (auto r = db_.exec("DELETE FROM snapshots WHERE diff_id = ?", {diff_id}); !r) return r;
+  std::vector<fs::path> dirs;
+  for (const auto& row : *whole) dirs.push_back(root_ / "snapshots" / *row[0]);
+  for (const auto& row : *deltas) dirs.push_back(root_ / "snapshots" / *row[0]);
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    fs::remove(dir.string() + ".manifest", ec);
+    if (auto r = os::remove_tree(dir); !r) return r;
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> Store::cache_diff_id(const std::string& key) {
+  auto rows = db_.query("SELECT diff_id FROM cache WHERE key = ? AND blob != ''", {key});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty() || !(*rows)[0][0] || (*rows)[0][0]->empty()) return std::nullopt;
+  return *(*rows)[0][0];
 }
 
 Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {

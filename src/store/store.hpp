@@ -72,10 +72,26 @@ class Store {
 
   // Snapshots: a layer unpacked once, keyed by its diff id, reused as an
   // overlay lower dir. Paths are short (snapshots/<n>) for overlay options.
-  Result<std::optional<std::filesystem::path>> snapshot(const std::string& diff_id);
-  // Takes ownership of `dir` (under tmp_dir()) as the snapshot of diff_id.
+  // A snapshot may be a delta: a few entries (and whiteouts) stacked on the
+  // snapshot of another layer, its base, which is never a delta itself; the
+  // layer's files are what an overlay of the two shows.
+  struct Snapshot {
+    std::filesystem::path dir;
+    std::string base;  // the base's diff id; empty for a whole snapshot
+  };
+  Result<std::optional<Snapshot>> snapshot(const std::string& diff_id);
+  // Takes ownership of `dir` (under tmp_dir()) as the snapshot of diff_id,
+  // a delta on `base` when that is not empty. `manifest`, when given, is
+  // kept beside it (see snapshot_manifest).
   Result<std::filesystem::path> add_snapshot(const std::string& diff_id,
-                                             const std::filesystem::path& dir);
+                                             const std::filesystem::path& dir,
+                                             const std::string& base = {},
+                                             const std::string* manifest = nullptr);
+  // What a whole snapshot made by a direct COPY holds (builder/direct_copy),
+  // for making deltas on it; nullopt when none was kept.
+  Result<std::optional<std::string>> snapshot_manifest(const std::string& diff_id);
+  // Forgets a snapshot and removes its directory (one whose base is gone).
+  Result<void> drop_snapshot(const std::string& diff_id);
 
   // The build cache: a step's key -> the layer it produced (none for a step
   // that changed no file), with the inputs that made the key.
@@ -86,6 +102,9 @@ class Store {
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
+  // The diff id of a record's layer, without counting a use; nullopt when
+  // there is no such record or it has no layer.
+  Result<std::optional<std::string>> cache_diff_id(const std::string& key);
   // The inputs a cache record was made from (JSON), if the record exists.
   Result<std::optional<std::string>> cache_inputs(const std::string& key);
 

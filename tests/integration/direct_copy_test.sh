@@ -2,9 +2,9 @@
 # COPY from the context without an overlay (hard links to content-addressed
 # objects) must give the very layers the overlay path gives: each Dockerfile
 # here is built both ways (STRATA_COPY_OVERLAY=1 forces the overlay) in two
-# stores with SOURCE_DATE_EPOCH=0, and the image digests must agree. Then
-# the objects are shared between snapshots, survive what uses them and go
-# with a prune.
+# stores with SOURCE_DATE_EPOCH=0, and the image digests must agree, also
+# for a COPY made as a delta on the last one. Then the objects are shared
+# between snapshots, survive what uses them and go with a prune.
 . "$(dirname "$0")/lib.sh" "$1"
 export SOURCE_DATE_EPOCH=0
 STRATA_ROOT=$T/direct make_busybox
@@ -120,9 +120,59 @@ done
 echo again >> "$C/many/b/f8"
 same_both_ways "a COPY whose kept frames were damaged"
 
+# A COPY that changes a few paths of the last build's copy is a delta: the
+# changed entries and whiteouts, stacked on that build's whole snapshot
+# (no links for what did not change). Its layer is the overlay path's
+# whatever changed; a container sees the merged tree; a delta is always on
+# a whole snapshot, never on another delta; a prune keeps the base of a
+# delta it keeps; a delta whose base is gone is unpacked whole.
+mkdir -p "$C/tree/d1" "$C/tree/d2" "$C/tree/d3"
+for f in a b c d e f g h i j; do echo "1$f" > "$C/tree/d1/$f"; echo "2$f" > "$C/tree/d2/$f"; done
+echo x > "$C/tree/d3/x"
+printf 'FROM busybox\nCOPY tree/ /tree/\nRUN find /tree | sort > /listing\n' > "$C/Dockerfile.4"
+deltas() { ls "$T/direct/snapshots" | grep -c '^delta-' || true; }
+seen_tree() {
+  expect_eq "$(STRATA_ROOT=$T/direct "$STRATA" run "$1" cat /listing)" \
+    "$(cd "$C" && find tree | sort | sed 's|^|/|')" "$2"
+}
+delta_step() {  # name: builds both ways, tags the direct one "tree"
+  local d1 d2
+  d1=$(STRATA_ROOT=$T/direct "$STRATA" build --progress quiet -t tree -f "$C/Dockerfile.4" "$C")
+  d2=$(STRATA_ROOT=$T/overlay STRATA_COPY_OVERLAY=1 "$STRATA" build --progress quiet -f "$C/Dockerfile.4" "$C")
+  expect_eq "$d1" "$d2" "$1"
+  seen_tree tree "the tree a container sees: $1"
+}
+d0=$(deltas)  # the copies above made some
+delta_step "a whole copy"
+expect_eq "$(deltas)" "$d0" "deltas after the first copy"
+echo edited >> "$C/tree/d1/a"
+chmod 600 "$C/tree/d1/b"
+echo new > "$C/tree/d2/new"
+rm -r "$C/tree/d3"
+delta_step "a delta with an edit, a mode, a new file and a removed directory"
+expect_eq "$(deltas)" $((d0 + 1)) "deltas after the second copy"
+rm -r "$C/tree/d2"
+echo now-a-file > "$C/tree/d2"
+rm "$C/tree/d1/c"
+mkdir "$C/tree/d1/c"
+echo inside > "$C/tree/d1/c/inside"
+delta_step "a delta where a directory became a file and a file a directory"
+expect_eq "$(deltas)" $((d0 + 2)) "deltas after the third copy"
+bases=$(python3 -c 'import sqlite3, sys; print(" ".join(sorted({r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT base FROM snapshot_deltas WHERE dir IN (SELECT dir FROM snapshot_deltas ORDER BY rowid DESC LIMIT 2)")})))' "$T/direct/meta.db")
+expect_eq "$(echo "$bases" | wc -w)" 1 "whole snapshots the deltas stack on"
+STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
+expect_eq "$(deltas)" 1 "deltas after a prune that keeps the image"
+seen_tree tree "the tree after a prune"
+base_dir=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM snapshots WHERE diff_id = ?", (sys.argv[2],)).fetchone()[0])' "$T/direct/meta.db" "$bases")
+[ -d "$T/direct/snapshots/$base_dir" ] || fail "the prune removed the base of a delta it kept"
+rm -rf "$T/direct/snapshots/$base_dir"
+seen_tree tree "the tree after its base was lost"
+expect_eq "$(deltas)" 0 "deltas after their base was lost"
+
 # Objects live while a snapshot links to them, and go with it.
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
 STRATA_ROOT=$T/direct "$STRATA" rmi direct >/dev/null
+STRATA_ROOT=$T/direct "$STRATA" rmi tree >/dev/null
 STRATA_ROOT=$T/direct "$STRATA" rmi busybox >/dev/null
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
 left=$(find "$T/direct/objects" -type f | wc -l)

@@ -87,8 +87,48 @@ TEST(Store, SnapshotsHaveShortPaths) {
   auto p = s->add_snapshot("sha256:abc", *dir);
   ASSERT_TRUE(p);
   EXPECT_EQ(*p, t.path / "snapshots" / "1");
-  EXPECT_EQ(**s->snapshot("sha256:abc"), *p);
+  EXPECT_EQ((*s->snapshot("sha256:abc"))->dir, *p);
   EXPECT_FALSE(*s->snapshot("sha256:other"));
+}
+
+TEST(Store, DeltaSnapshotsNameTheirBase) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto whole = os::make_temp_dir(s->tmp_dir(), "copy-");
+  ASSERT_TRUE(whole);
+  std::string manifest = std::string("a\0f obj\0", 8);
+  auto w = s->add_snapshot("sha256:whole", *whole, "", &manifest);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(**s->snapshot_manifest("sha256:whole"), manifest);
+
+  auto delta = os::make_temp_dir(s->tmp_dir(), "copy-");
+  ASSERT_TRUE(delta);
+  auto d = s->add_snapshot("sha256:delta", *delta, "sha256:whole");
+  ASSERT_TRUE(d);
+  auto got = s->snapshot("sha256:delta");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->dir, *d);
+  EXPECT_EQ((*got)->base, "sha256:whole");
+  EXPECT_EQ((**s->snapshot("sha256:whole")).base, "");
+  EXPECT_FALSE(*s->snapshot_manifest("sha256:delta"));  // deltas are made on whole ones only
+
+  // A second delta of the same layer keeps the first and drops its own.
+  auto again = os::make_temp_dir(s->tmp_dir(), "copy-");
+  ASSERT_TRUE(again);
+  auto d2 = s->add_snapshot("sha256:delta", *again, "sha256:other");
+  ASSERT_TRUE(d2);
+  EXPECT_EQ(*d2, *d);
+  EXPECT_FALSE(fs::exists(*again));
+  EXPECT_EQ((**s->snapshot("sha256:delta")).base, "sha256:whole");
+
+  ASSERT_TRUE(s->drop_snapshot("sha256:whole"));
+  EXPECT_FALSE(*s->snapshot("sha256:whole"));
+  EXPECT_FALSE(fs::exists(*w));
+  EXPECT_FALSE(fs::exists(w->string() + ".manifest"));
+  ASSERT_TRUE(s->drop_snapshot("sha256:delta"));
+  EXPECT_FALSE(*s->snapshot("sha256:delta"));
+  EXPECT_FALSE(fs::exists(*d));
 }
 
 TEST(Oci, NormalizesNames) {
