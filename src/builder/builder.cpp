@@ -568,30 +568,54 @@ class Builder {
     auto dir = os::TempDir::create(store_.tmp_dir(), "copy-");
     if (!dir) return std::unexpected(dir.error());
     // The last build's snapshot of this step (or the whole one it is a
-    // delta on) as the base of a delta.
+    // delta on) as the base of a delta. (A store error here only means
+    // that the copy is made whole.)
     CopySnapshot snap;
     std::optional<DeltaBase> base;
+    std::string previous_diff_id;
     if (auto diff_id = previous.empty() ? std::nullopt
                                         : store_.cache_diff_id(previous).value_or(std::nullopt)) {
+      previous_diff_id = *diff_id;
       auto was = store_.snapshot(*diff_id).value_or(std::nullopt);
       std::string whole = was && !was->base.empty() ? was->base : *diff_id;
       auto manifest = store_.snapshot_manifest(whole).value_or(std::nullopt);
       auto whole_snap = store_.snapshot(whole).value_or(std::nullopt);
       if (manifest && whole_snap && whole_snap->base.empty()) {
-        base = DeltaBase{whole_snap->dir, std::move(*manifest)};
+        base = DeltaBase{whole_snap->dir, std::move(*manifest), {}};
+        if (whole != *diff_id)
+          base->previous_changes =
+              store_.snapshot_manifest(*diff_id).value_or(std::nullopt).value_or("");
         snap.base_diff_id = whole;
       }
     }
+    std::string media_type = snapshot::layer_media_type(opts_.compression);
+    std::string layer_options =
+        fmt::format("{} {}", media_type,
+                    opts_.source_date_epoch ? std::to_string(*opts_.source_date_epoch) : "-");
     std::unordered_map<std::string, snapshot::ObjectFile> objects;
     auto done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects,
-                            base ? &*base : nullptr);
+                            layer_options, base ? &*base : nullptr);
     if (!done) return std::unexpected(done.error());
+    if (done->same_as != DirectCopy::Same::no) {
+      // The files of the base or of the last build (the step missed for its
+      // parent, say): that layer, if the store still has it, else a whole copy.
+      const std::string& same =
+          done->same_as == DirectCopy::Same::base ? snap.base_diff_id : previous_diff_id;
+      auto blob = store_.layer_blob(same, media_type);
+      if (!blob) return std::unexpected(blob.error());
+      if (*blob) {
+        log("  the files are those of an earlier build of this step: its layer is reused");
+        return std::optional<StepOutcome>{std::optional<LayerRef>{LayerRef{**blob, same}}};
+      }
+      objects.clear();
+      done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects,
+                         layer_options);
+      if (!done) return std::unexpected(done.error());
+    }
     if (!done->done) return std::optional<StepOutcome>{};
     snap.objects = &objects;
-    if (done->delta)
-      snap.base = &*base;
-    else
-      snap.manifest = &done->manifest;
+    if (done->delta) snap.base = &*base;
+    snap.manifest = &done->manifest;
     bool kept = false;
     auto out = layer_of(dir->path(), Kind::Copy, false, kept, &snap);
     if (kept) dir->release();

@@ -190,6 +190,17 @@ Result<void> make_dir(const Op& op, const SourceFile& f, const fs::path& out) {
   return {};
 }
 
+// A manifest is a run of entries "path\0value\0".
+void append_entry(std::string& manifest, std::string_view rel, std::string_view value) {
+  manifest.append(rel);
+  manifest += '\0';
+  manifest.append(value);
+  manifest += '\0';
+}
+
+// The manifest's entry for the layer options: no path starts with "/".
+constexpr std::string_view kLayerOptions = "/layer";
+
 // How a copy differs from a base: the paths it holds otherwise or anew,
 // and the paths of the base it lacks (only the top one of a removed tree).
 struct Delta {
@@ -197,8 +208,9 @@ struct Delta {
   std::vector<std::string> removed;
 };
 
-// The delta on `base`, or nullopt when the copy is better made whole: the
-// base's manifest is unreadable, nothing changed, or too much did (a delta
+// The delta on `base`, or nullopt when the copy is to be made whole: the
+// base's manifest is unreadable or from other layer options, or too much
+// changed (a delta
 // is for the one-file edit; a big one would make every later layer walk
 // and lookup pay for two trees).
 std::optional<Delta> delta_on(const DeltaBase& base,
@@ -220,6 +232,7 @@ std::optional<Delta> delta_on(const DeltaBase& base,
   for (const auto& [rel, value] : holds) {
     auto it = before.find(rel);
     if (it != before.end() && it->second == value) continue;
+    if (rel == kLayerOptions) return std::nullopt;
     d.changed.push_back(rel);
     if (d.changed.size() > limit) return std::nullopt;
   }
@@ -234,7 +247,6 @@ std::optional<Delta> delta_on(const DeltaBase& base,
     d.removed.emplace_back(rel);
     if (d.changed.size() + d.removed.size() > limit) return std::nullopt;
   }
-  if (d.changed.empty() && d.removed.empty()) return std::nullopt;
   std::sort(d.changed.begin(), d.changed.end());
   std::sort(d.removed.begin(), d.removed.end());
   return d;
@@ -246,7 +258,7 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
                                const std::vector<std::string>& digests, const fs::path& objects_dir,
                                const fs::path& out,
                                std::unordered_map<std::string, snapshot::ObjectFile>& objects,
-                               const DeltaBase* base) {
+                               const std::string& layer_options, const DeltaBase* base) {
   // First the plan, checking everything against the lower layers; nothing is
   // written until the whole copy is known to need no overlay.
   std::vector<Op> ops;
@@ -346,19 +358,28 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
   }
   DirectCopy result;
   result.done = true;
+  holds[kLayerOptions] = layer_options;
   std::optional<Delta> delta;
   if (base) delta = delta_on(*base, holds, links.size());
+  if (delta) {
+    // A delta's manifest: its changes, in order ("-" for a removed path).
+    for (std::string_view rel : delta->changed) append_entry(result.manifest, rel, holds.at(rel));
+    for (const auto& rel : delta->removed) append_entry(result.manifest, rel, "-");
+    if (result.manifest.empty()) {
+      result.same_as = DirectCopy::Same::base;
+      return result;
+    }
+    if (result.manifest == base->previous_changes) {
+      result.same_as = DirectCopy::Same::previous;
+      return result;
+    }
+  }
   if (!delta) {
     for (const auto& op : ops) {
       if (op.kind == Op::place || op.kind == Op::replace) continue;
       if (auto r = make_dir(op, files[op.index], out); !r) return std::unexpected(r.error());
     }
-    for (const auto& [rel, value] : holds) {
-      result.manifest.append(rel);
-      result.manifest += '\0';
-      result.manifest += value;
-      result.manifest += '\0';
-    }
+    for (const auto& [rel, value] : holds) append_entry(result.manifest, rel, value);
   } else {
     // Only what differs from the base, with the directories it lies in,
     // made as the whole copy would make them.

@@ -19,16 +19,22 @@ namespace strata::builder {
 
 // A whole snapshot of an earlier run of the same COPY, which a new copy may
 // be made as a delta on (see store::Store::Snapshot): its directory and
-// its manifest (DirectCopy::manifest when it was made).
+// its manifest (DirectCopy::manifest when it was made); and when the last
+// run made a delta on it, that delta's manifest.
 struct DeltaBase {
   std::filesystem::path dir;
   std::string manifest;
+  std::string previous_changes;
 };
 
 struct DirectCopy {
-  bool done = false;     // false: the copy needs the overlay; nothing was written
-  bool delta = false;    // `out` holds only what differs from the base
-  std::string manifest;  // of a whole copy: every path and what fixes it
+  bool done = false;   // false: the copy needs the overlay; nothing was written
+  bool delta = false;  // `out` holds only what differs from the base
+  // The copy's layer is, to the byte, the base's or the last run's (when
+  // that was a delta on the base); nothing was written.
+  enum class Same { no, base, previous } same_as = Same::no;
+  // Of a whole copy, every path and what fixes it; of a delta, its changes.
+  std::string manifest;
 };
 
 // `files` is the COPY's listing (list_sources, with the step's ownership and
@@ -39,15 +45,19 @@ struct DirectCopy {
 // A file whose content no longer matches its digest is an error.
 // `objects` receives, for each file and symlink of the copy, its path under
 // `out` and the object it links to (for snapshot::DiffOptions).
+// `layer_options`: what else fixes the layer's bytes (its compression, a
+// time clamp); a copy is compared with a base made with the same only.
 // With a `base`, the copy is a delta on it when few paths differ: `out`
 // then holds the changed entries, the directories they lie in and a
-// whiteout for each path the base has and the copy does not.
+// whiteout for each path the base has and the copy does not. When the
+// copy has the files of the base or of the last run, it says so instead
+// (same_as).
 Result<DirectCopy> copy_direct(const snapshot::LowerView& lowers,
                                const std::vector<SourceFile>& files,
                                const std::vector<std::string>& digests,
                                const std::filesystem::path& objects_dir,
                                const std::filesystem::path& out,
                                std::unordered_map<std::string, snapshot::ObjectFile>& objects,
-                               const DeltaBase* base = nullptr);
+                               const std::string& layer_options, const DeltaBase* base = nullptr);
 
 }  // namespace strata::builder

@@ -174,6 +174,24 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     ++res.snapshots;
     if (auto d = store.drop_snapshot(diff_id); !d) return std::unexpected(d.error());
   }
+  // What no row names (a snapshot whose row a crash lost, a half-written
+  // manifest) goes too: nothing else adds snapshots while prune holds the
+  // store.
+  {
+    std::set<std::string> named;
+    auto rows =
+        store.db().query("SELECT id FROM snapshots UNION ALL SELECT dir FROM snapshot_deltas");
+    if (!rows) return std::unexpected(rows.error());
+    for (const auto& r : *rows) {
+      named.insert(*r[0]);
+      named.insert(*r[0] + ".manifest");
+    }
+    for (const auto& e : fs::directory_iterator(store.root() / "snapshots", ec)) {
+      if (named.count(e.path().filename().string())) continue;
+      res.bytes += e.is_directory(ec) ? tree_size(e.path()) : size_of(e.path());
+      (void)os::remove_tree(e.path());
+    }
+  }
   res.bytes += remove_unused_objects(store.objects_dir());
   // Kept layer frames are only a cache of what objects hold.
   res.bytes += tree_size(store.segments_dir());

@@ -232,6 +232,16 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
     // layer that got there first is kept and ours dropped.
     std::string name = "delta-" + dir.filename().string();
     fs::path dest = root_ / "snapshots" / name;
+    if (manifest) {
+      // Small, and only ever compared whole with a non-empty one: written
+      // without a sync (a torn one after a crash matches nothing).
+      std::string tmp = dest.string() + ".manifest.tmp";
+      os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (fd && os::write_all(fd.get(), manifest->data(), manifest->size()))
+        (void)::rename(tmp.c_str(), (dest.string() + ".manifest").c_str());
+      else
+        ::unlink(tmp.c_str());
+    }
     if (::rename(dir.c_str(), dest.c_str()) != 0)
       return std::unexpected(os::errno_error("renaming into", dest));
     auto ins =
@@ -240,6 +250,8 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
     auto rows = db_.query("SELECT dir FROM snapshot_deltas WHERE diff_id = ?", {diff_id});
     if (!ins || !rows || rows->empty() || *(*rows)[0][0] != name) {
       (void)os::remove_tree(dest);
+      std::error_code ec;
+      fs::remove(dest.string() + ".manifest", ec);
       if (!ins) return std::unexpected(ins.error());
       if (!rows) return std::unexpected(rows.error());
       if (rows->empty()) return fail(Errc::internal, "snapshot record vanished");
@@ -279,7 +291,7 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
 Result<std::optional<std::string>> Store::snapshot_manifest(const std::string& diff_id) {
   auto snap = snapshot(diff_id);
   if (!snap) return std::unexpected(snap.error());
-  if (!*snap || !(*snap)->base.empty()) return std::nullopt;
+  if (!*snap) return std::nullopt;
   auto text = os::read_file((*snap)->dir.string() + ".manifest");
   if (!text) return std::nullopt;
   return std::move(*text);
@@ -301,6 +313,18 @@ Result<void> Store::drop_snapshot(const std::string& diff_id) {
     if (auto r = os::remove_tree(dir); !r) return r;
   }
   return {};
+}
+
+Result<std::optional<oci::Descriptor>> Store::layer_blob(const std::string& diff_id,
+                                                         const std::string& media_type) {
+  auto rows = db_.query(
+      "SELECT DISTINCT blob, size FROM cache WHERE diff_id = ? AND media_type = ? AND blob != ''",
+      {diff_id, media_type});
+  if (!rows) return std::unexpected(rows.error());
+  for (const auto& r : *rows)
+    if (r[0] && has_blob(*r[0]))
+      return oci::Descriptor{media_type, *r[0], std::stoll(r[1].value_or("0")), {}, {}};
+  return std::nullopt;
 }
 
 Result<std::optional<std::string>> Store::cache_diff_id(const std::string& key) {

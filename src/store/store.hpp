@@ -87,8 +87,9 @@ class Store {
                                              const std::filesystem::path& dir,
                                              const std::string& base = {},
                                              const std::string* manifest = nullptr);
-  // What a whole snapshot made by a direct COPY holds (builder/direct_copy),
-  // for making deltas on it; nullopt when none was kept.
+  // What a snapshot made by a direct COPY holds (builder/direct_copy): of a
+  // whole one, every path; of a delta, its changes; nullopt when none was
+  // kept.
   Result<std::optional<std::string>> snapshot_manifest(const std::string& diff_id);
   // Forgets a snapshot and removes its directory (one whose base is gone).
   Result<void> drop_snapshot(const std::string& diff_id);
@@ -102,6 +103,10 @@ class Store {
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
+  // A layer blob in the store, in `media_type`, whose uncompressed digest
+  // is `diff_id` (as a cache record names it).
+  Result<std::optional<oci::Descriptor>> layer_blob(const std::string& diff_id,
+                                                    const std::string& media_type);
   // The diff id of a record's layer, without counting a use; nullopt when
   // there is no such record or it has no layer.
   Result<std::optional<std::string>> cache_diff_id(const std::string& key);

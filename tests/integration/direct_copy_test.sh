@@ -124,27 +124,34 @@ same_both_ways "a COPY whose kept frames were damaged"
 # changed entries and whiteouts, stacked on that build's whole snapshot
 # (no links for what did not change). Its layer is the overlay path's
 # whatever changed; a container sees the merged tree; a delta is always on
-# a whole snapshot, never on another delta; a prune keeps the base of a
-# delta it keeps; a delta whose base is gone is unpacked whole.
+# a whole snapshot, never on another delta; a copy with the files of the
+# last one reuses its layer; a prune keeps the base of a delta it keeps; a
+# delta whose base is gone is unpacked whole.
 mkdir -p "$C/tree/d1" "$C/tree/d2" "$C/tree/d3"
 for f in a b c d e f g h i j; do echo "1$f" > "$C/tree/d1/$f"; echo "2$f" > "$C/tree/d2/$f"; done
 echo x > "$C/tree/d3/x"
-printf 'FROM busybox\nCOPY tree/ /tree/\nRUN find /tree | sort > /listing\n' > "$C/Dockerfile.4"
-deltas() { ls "$T/direct/snapshots" | grep -c '^delta-' || true; }
+printf 'FROM busybox\nARG V=1\nRUN echo $V > /v\nCOPY tree/ /tree/\nRUN find /tree | sort > /listing\n' > "$C/Dockerfile.4"
+deltas() { ls "$T/direct/snapshots" | grep -c '^delta-[^.]*$' || true; }
 seen_tree() {
   expect_eq "$(STRATA_ROOT=$T/direct "$STRATA" run "$1" cat /listing)" \
     "$(cd "$C" && find tree | sort | sed 's|^|/|')" "$2"
 }
-delta_step() {  # name: builds both ways, tags the direct one "tree"
-  local d1 d2
-  d1=$(STRATA_ROOT=$T/direct "$STRATA" build --progress quiet -t tree -f "$C/Dockerfile.4" "$C")
-  d2=$(STRATA_ROOT=$T/overlay STRATA_COPY_OVERLAY=1 "$STRATA" build --progress quiet -f "$C/Dockerfile.4" "$C")
-  expect_eq "$d1" "$d2" "$1"
-  seen_tree tree "the tree a container sees: $1"
+delta_step() {  # name [build flags]: builds both ways, tags the direct one "tree"
+  local d1 d2 name=$1
+  shift
+  d1=$(STRATA_ROOT=$T/direct "$STRATA" build --progress quiet -t tree "$@" -f "$C/Dockerfile.4" "$C")
+  d2=$(STRATA_ROOT=$T/overlay STRATA_COPY_OVERLAY=1 "$STRATA" build --progress quiet "$@" -f "$C/Dockerfile.4" "$C")
+  expect_eq "$d1" "$d2" "$name"
+  seen_tree tree "the tree a container sees: $name"
+}
+reused() {  # V: builds with --build-arg V, prints how many copies reused a layer
+  STRATA_ROOT=$T/direct "$STRATA" build --progress plain --build-arg V="$1" -f "$C/Dockerfile.4" "$C" 2>&1 |
+    grep -c 'its layer is reused' || true
 }
 d0=$(deltas)  # the copies above made some
 delta_step "a whole copy"
 expect_eq "$(deltas)" "$d0" "deltas after the first copy"
+expect_eq "$(reused 9)" 1 "copies reused when the files are the last copy's (a whole one)"
 echo edited >> "$C/tree/d1/a"
 chmod 600 "$C/tree/d1/b"
 echo new > "$C/tree/d2/new"
@@ -158,6 +165,11 @@ mkdir "$C/tree/d1/c"
 echo inside > "$C/tree/d1/c/inside"
 delta_step "a delta where a directory became a file and a file a directory"
 expect_eq "$(deltas)" $((d0 + 2)) "deltas after the third copy"
+# A copy that missed only for its parent has the files of the last copy
+# (here a delta): it reuses that layer and writes nothing.
+expect_eq "$(reused 2)" 1 "copies reused when the files are the last copy's"
+delta_step "a copy whose parent changed" --build-arg V=3
+expect_eq "$(deltas)" $((d0 + 2)) "deltas after copies whose parent changed"
 bases=$(python3 -c 'import sqlite3, sys; print(" ".join(sorted({r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT base FROM snapshot_deltas WHERE dir IN (SELECT dir FROM snapshot_deltas ORDER BY rowid DESC LIMIT 2)")})))' "$T/direct/meta.db")
 expect_eq "$(echo "$bases" | wc -w)" 1 "whole snapshots the deltas stack on"
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
@@ -168,6 +180,13 @@ base_dir=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).e
 rm -rf "$T/direct/snapshots/$base_dir"
 seen_tree tree "the tree after its base was lost"
 expect_eq "$(deltas)" 0 "deltas after their base was lost"
+# What no record names (left by a crash) goes with a prune.
+mkdir -p "$T/direct/snapshots/delta-copy-stray/x"
+echo torn > "$T/direct/snapshots/999.manifest"
+STRATA_ROOT=$T/direct "$STRATA" cache prune >/dev/null
+[ ! -e "$T/direct/snapshots/delta-copy-stray" ] && [ ! -e "$T/direct/snapshots/999.manifest" ] ||
+  fail "prune left snapshots no record names"
+seen_tree tree "the tree after a prune of strays"
 
 # Objects live while a snapshot links to them, and go with it.
 STRATA_ROOT=$T/direct "$STRATA" cache prune --all >/dev/null
