@@ -209,6 +209,24 @@ Result<bool> Store::untag(const std::string& name) {
   return true;
 }
 
+namespace {
+
+// A snapshot's manifest, beside it. Only an optimisation (without one there
+// are no deltas on the snapshot), and a cache like the snapshot itself:
+// written without a sync, with a digest that tells a torn one.
+void write_manifest(const fs::path& snapshot_dir, const std::string& manifest) {
+  std::string file = snapshot_dir.string() + ".manifest";
+  std::string tmp = file + ".tmp";
+  std::string header = fmt::format("strata manifest {}\n", digest_hex(sha256_digest(manifest)));
+  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  bool ok = fd && os::write_all(fd.get(), header.data(), header.size()) &&
+            os::write_all(fd.get(), manifest.data(), manifest.size());
+  fd.reset();
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
 Result<std::optional<Store::Snapshot>> Store::snapshot(const std::string& diff_id) {
   std::error_code ec;
   auto rows = db_.query("SELECT id FROM snapshots WHERE diff_id = ?", {diff_id});
@@ -232,16 +250,7 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
     // layer that got there first is kept and ours dropped.
     std::string name = "delta-" + dir.filename().string();
     fs::path dest = root_ / "snapshots" / name;
-    if (manifest) {
-      // Small, and only ever compared whole with a non-empty one: written
-      // without a sync (a torn one after a crash matches nothing).
-      std::string tmp = dest.string() + ".manifest.tmp";
-      os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (fd && os::write_all(fd.get(), manifest->data(), manifest->size()))
-        (void)::rename(tmp.c_str(), (dest.string() + ".manifest").c_str());
-      else
-        ::unlink(tmp.c_str());
-    }
+    if (manifest) write_manifest(dest, *manifest);
     if (::rename(dir.c_str(), dest.c_str()) != 0)
       return std::unexpected(os::errno_error("renaming into", dest));
     auto ins =
@@ -270,12 +279,9 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return fail(Errc::internal, "snapshot record vanished");
   fs::path dest = root_ / "snapshots" / *(*rows)[0][0];
-  if (manifest) {
-    // Only an optimisation: without a manifest there are no deltas on it.
-    // Written before the directory appears, so that no reader pairs the
-    // directory with an older manifest.
-    (void)os::write_file_atomic(dest.string() + ".manifest", *manifest);
-  }
+  // Written before the directory appears, so that no reader pairs the
+  // directory with an older manifest.
+  if (manifest) write_manifest(dest, *manifest);
   if (::rename(dir.c_str(), dest.c_str()) != 0) {
     // Someone else's copy is already there: keep it, drop ours.
     std::error_code ec;
@@ -294,7 +300,13 @@ Result<std::optional<std::string>> Store::snapshot_manifest(const std::string& d
   if (!*snap) return std::nullopt;
   auto text = os::read_file((*snap)->dir.string() + ".manifest");
   if (!text) return std::nullopt;
-  return std::move(*text);
+  // "strata manifest <sha256 of the rest>\n": a torn one is no manifest.
+  size_t nl = text->find('\n');
+  if (nl == std::string::npos || text->compare(0, 16, "strata manifest ") != 0) return std::nullopt;
+  std::string_view body = std::string_view(*text).substr(nl + 1);
+  if (std::string_view(*text).substr(16, nl - 16) != digest_hex(sha256_digest(body)))
+    return std::nullopt;
+  return std::string(body);
 }
 
 Result<void> Store::drop_snapshot(const std::string& diff_id) {

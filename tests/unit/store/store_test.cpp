@@ -111,7 +111,7 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
   EXPECT_EQ((*got)->dir, *d);
   EXPECT_EQ((*got)->base, "sha256:whole");
   EXPECT_EQ((**s->snapshot("sha256:whole")).base, "");
-  EXPECT_FALSE(*s->snapshot_manifest("sha256:delta"));  // deltas are made on whole ones only
+  EXPECT_FALSE(*s->snapshot_manifest("sha256:delta"));  // none was given
 
   // A second delta of the same layer keeps the first and drops its own.
   auto again = os::make_temp_dir(s->tmp_dir(), "copy-");
@@ -121,6 +121,15 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
   EXPECT_EQ(*d2, *d);
   EXPECT_FALSE(fs::exists(*again));
   EXPECT_EQ((**s->snapshot("sha256:delta")).base, "sha256:whole");
+
+  // A torn manifest (a crash: it is written without a sync) is none.
+  {
+    std::string file = w->string() + ".manifest";
+    auto text = os::read_file(file);
+    ASSERT_TRUE(text);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << text->substr(0, text->size() - 3);
+  }
+  EXPECT_FALSE(*s->snapshot_manifest("sha256:whole"));
 
   ASSERT_TRUE(s->drop_snapshot("sha256:whole"));
   EXPECT_FALSE(*s->snapshot("sha256:whole"));
