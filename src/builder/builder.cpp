@@ -495,7 +495,7 @@ class Builder {
     const std::unordered_map<std::string, snapshot::ObjectFile>* objects = nullptr;
     const DeltaBase* base = nullptr;  // the directory is a delta on this
     std::string base_diff_id;
-    const std::string* manifest = nullptr;  // of a whole copy
+    const std::string* manifest = nullptr;  // see DirectCopy::manifest
   };
 
   // The layer of a step's changes in `dir`, which then becomes the layer's

@@ -149,7 +149,7 @@ mode_t process_umask() {
 }
 
 // A directory's extended attributes as copy_xattrs would copy them, as
-// one string (empty when it has none).
+// one string ("-" when it has none).
 std::string xattr_signature(const fs::path& dir) {
   std::string out;
   char names[4096];
@@ -210,9 +210,8 @@ struct Delta {
 
 // The delta on `base`, or nullopt when the copy is to be made whole: the
 // base's manifest is unreadable or from other layer options, or too much
-// changed (a delta
-// is for the one-file edit; a big one would make every later layer walk
-// and lookup pay for two trees).
+// changed (a delta is for the small edit; a big one would make every later
+// layer walk and lookup pay for two trees).
 std::optional<Delta> delta_on(const DeltaBase& base,
                               const std::unordered_map<std::string_view, std::string>& holds,
                               size_t files) {
