@@ -121,7 +121,9 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
     auto have = store.cache_get(key);
     if (!have) return std::unexpected(have.error());
     if (*have) continue;
-    ImportedRecord rec{key, {}, r.value("inputs", "")};
+    ImportedRecord rec;
+    rec.key = key;
+    rec.inputs = r.value("inputs", "");
     std::string layer = r.value("layer", "");
     if (!layer.empty()) {
       if (!valid_digest(layer))
