@@ -248,7 +248,10 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
   if (!base.empty()) {
     // A delta: its own directory name, then its row; a delta of the same
     // layer that got there first is kept and ours dropped.
-    std::string name = "delta-" + dir.filename().string();
+    // Short, like a whole snapshot's number, for the overlay's option
+    // string: "d" and the temporary directory's random suffix.
+    std::string tmp_name = dir.filename().string();
+    std::string name = fmt::format("d{}", tmp_name.substr(tmp_name.rfind('-') + 1));
     fs::path dest = root_ / "snapshots" / name;
     if (manifest) write_manifest(dest, *manifest);
     if (::rename(dir.c_str(), dest.c_str()) != 0)

@@ -131,7 +131,7 @@ mkdir -p "$C/tree/d1" "$C/tree/d2" "$C/tree/d3"
 for f in a b c d e f g h i j; do echo "1$f" > "$C/tree/d1/$f"; echo "2$f" > "$C/tree/d2/$f"; done
 echo x > "$C/tree/d3/x"
 printf 'FROM busybox\nARG V=1\nRUN echo $V > /v\nCOPY tree/ /tree/\nRUN find /tree | sort > /listing\n' > "$C/Dockerfile.4"
-deltas() { ls "$T/direct/snapshots" | grep -c '^delta-[^.]*$' || true; }
+deltas() { ls "$T/direct/snapshots" | grep -c '^d[0-9a-f]*$' || true; }
 seen_tree() {
   expect_eq "$(STRATA_ROOT=$T/direct "$STRATA" run "$1" cat /listing)" \
     "$(cd "$C" && find tree | sort | sed 's|^|/|')" "$2"
@@ -181,10 +181,10 @@ rm -rf "$T/direct/snapshots/$base_dir"
 seen_tree tree "the tree after its base was lost"
 expect_eq "$(deltas)" 0 "deltas after their base was lost"
 # What no record names (left by a crash) goes with a prune.
-mkdir -p "$T/direct/snapshots/delta-copy-stray/x"
+mkdir -p "$T/direct/snapshots/dstray/x"
 echo torn > "$T/direct/snapshots/999.manifest"
 STRATA_ROOT=$T/direct "$STRATA" cache prune >/dev/null
-[ ! -e "$T/direct/snapshots/delta-copy-stray" ] && [ ! -e "$T/direct/snapshots/999.manifest" ] ||
+[ ! -e "$T/direct/snapshots/dstray" ] && [ ! -e "$T/direct/snapshots/999.manifest" ] ||
   fail "prune left snapshots no record names"
 seen_tree tree "the tree after a prune of strays"
 
