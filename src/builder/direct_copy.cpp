@@ -66,7 +66,10 @@ std::string object_name(const SourceFile& f, const std::string& digest) {
   return std::string(digest_hex(d));
 }
 
-Result<void> copy_xattrs(const fs::path& from, const fs::path& to) {
+// The extended attributes of a directory below that its copy-up carries
+// (not overlay's own), name and value.
+std::vector<std::pair<std::string, std::string>> copied_xattrs(const fs::path& from) {
+  std::vector<std::pair<std::string, std::string>> out;
   char names[4096];
   ssize_t len = ::llistxattr(from.c_str(), names, sizeof names);
   for (ssize_t i = 0; len > 0 && i < len;) {
@@ -75,9 +78,15 @@ Result<void> copy_xattrs(const fs::path& from, const fs::path& to) {
     if (name.starts_with("trusted.overlay.")) continue;
     char value[4096];
     ssize_t vl = ::lgetxattr(from.c_str(), name.c_str(), value, sizeof value);
-    if (vl >= 0 && ::lsetxattr(to.c_str(), name.c_str(), value, static_cast<size_t>(vl), 0) != 0)
-      return std::unexpected(os::errno_error("setting " + name + " on", to));
+    if (vl >= 0) out.emplace_back(std::move(name), std::string(value, static_cast<size_t>(vl)));
   }
+  return out;
+}
+
+Result<void> copy_xattrs(const fs::path& from, const fs::path& to) {
+  for (const auto& [name, value] : copied_xattrs(from))
+    if (::lsetxattr(to.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+      return std::unexpected(os::errno_error("setting " + name + " on", to));
   return {};
 }
 
@@ -152,19 +161,8 @@ mode_t process_umask() {
 // one string ("-" when it has none).
 std::string xattr_signature(const fs::path& dir) {
   std::string out;
-  char names[4096];
-  ssize_t len = ::llistxattr(dir.c_str(), names, sizeof names);
-  for (ssize_t i = 0; len > 0 && i < len;) {
-    std::string name(names + i);
-    i += static_cast<ssize_t>(name.size()) + 1;
-    if (name.starts_with("trusted.overlay.")) continue;
-    char value[4096];
-    ssize_t vl = ::lgetxattr(dir.c_str(), name.c_str(), value, sizeof value);
-    if (vl >= 0)
-      out +=
-          fmt::format("{}={};", name,
-                      digest_hex(sha256_digest(std::string_view(value, static_cast<size_t>(vl)))));
-  }
+  for (const auto& [name, value] : copied_xattrs(dir))
+    out += fmt::format("{}={};", name, digest_hex(sha256_digest(value)));
   return out.empty() ? "-" : out;
 }
 

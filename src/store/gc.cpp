@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <set>
 
 #include "digest/sha256.hpp"
@@ -165,12 +166,12 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     if (live->diff_ids.count(*r[0])) keep.insert(*r[2]);
   auto snaps = store.db().query("SELECT diff_id, id FROM snapshots");
   if (!snaps) return std::unexpected(snaps.error());
-  std::vector<std::pair<std::string, std::string>> gone;  // diff id, directory
-  for (const auto& r : *snaps) gone.emplace_back(*r[0], *r[1]);
-  for (const auto& r : *deltas) gone.emplace_back(*r[0], *r[1]);
-  for (const auto& [diff_id, dir] : gone) {
+  std::map<std::string, std::vector<std::string>> dirs;  // diff id -> its directories
+  for (const auto& r : *snaps) dirs[*r[0]].push_back(*r[1]);
+  for (const auto& r : *deltas) dirs[*r[0]].push_back(*r[1]);
+  for (const auto& [diff_id, names] : dirs) {
     if (keep.count(diff_id)) continue;
-    res.bytes += tree_size(store.root() / "snapshots" / dir);
+    for (const auto& name : names) res.bytes += tree_size(store.root() / "snapshots" / name);
     ++res.snapshots;
     if (auto d = store.drop_snapshot(diff_id); !d) return std::unexpected(d.error());
   }

@@ -110,6 +110,8 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
   ASSERT_TRUE(got && *got);
   EXPECT_EQ((*got)->dir, *d);
   EXPECT_EQ((*got)->base, "sha256:whole");
+  EXPECT_EQ(d->parent_path(), t.path / "snapshots");
+  EXPECT_LE(d->filename().string().size(), 13u);  // short, for the overlay's options
   EXPECT_EQ((**s->snapshot("sha256:whole")).base, "");
   EXPECT_FALSE(*s->snapshot_manifest("sha256:delta"));  // none was given
 
