@@ -260,10 +260,16 @@ class Builder {
         return std::optional<LayerRef>{LayerRef{*(*hit)->blob, (*hit)->diff_id}};
       }
     }
+    // The key this step had in the last build of the same target (empty
+    // when there was none): what the miss is explained against, and where
+    // a COPY finds the snapshot to make a delta on.
+    std::string previous;
+    if (auto it = previous_.find(fmt::format("{}/{}", name, index)); it != previous_.end())
+      previous = it->second;
     std::string reason = !*inputs         ? "not cacheable (ADD of a URL without --checksum)"
                          : opts_.no_cache ? "--no-cache"
                          : !use_cache     ? "--no-cache-filter " + name
-                                          : miss_reason(name, index, **inputs);
+                                          : miss_reason(previous, **inputs);
     reason = mask_secrets(reason);  // an ARG that carries a secret's value, say
     log("  cache miss: " + reason);
     record["cached"] = false;
@@ -283,8 +289,7 @@ class Builder {
       }
     }
     auto started = std::chrono::steady_clock::now();
-    StepOutcome out =
-        first ? fs_step(img, step, listing, *inputs, previous_key(name, index)) : shared.get();
+    StepOutcome out = first ? fs_step(img, step, listing, *inputs, previous) : shared.get();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (out) log(fmt::format("  DONE {:.3f}s", secs));
     record["seconds"] = secs;
@@ -311,15 +316,9 @@ class Builder {
     steps_.push_back(std::move(record));
   }
 
-  // The key this step had in the last build of the same target; empty when
-  // there was none.
-  std::string previous_key(const std::string& stage, size_t index) const {
-    auto it = previous_.find(fmt::format("{}/{}", stage, index));
-    return it == previous_.end() ? std::string() : it->second;
-  }
-
-  std::string miss_reason(const std::string& stage, size_t index, const graph::StepInputs& now) {
-    std::string previous = previous_key(stage, index);
+  // Why a step missed, against its inputs in the last build (`previous`:
+  // that build's key of the step).
+  std::string miss_reason(const std::string& previous, const graph::StepInputs& now) {
     if (previous.empty()) return "no earlier build of this step";
     // The earlier step's inputs live with its cache record.
     auto before = store_.cache_inputs(previous);
@@ -577,15 +576,14 @@ class Builder {
                                         : store_.cache_diff_id(previous).value_or(std::nullopt)) {
       previous_diff_id = *diff_id;
       auto was = store_.snapshot(*diff_id).value_or(std::nullopt);
-      std::string whole = was && !was->base.empty() ? was->base : *diff_id;
-      auto manifest = store_.snapshot_manifest(whole).value_or(std::nullopt);
-      auto whole_snap = store_.snapshot(whole).value_or(std::nullopt);
-      if (manifest && whole_snap && whole_snap->base.empty()) {
-        base = DeltaBase{whole_snap->dir, std::move(*manifest), {}};
-        if (whole != *diff_id)
-          base->previous_changes =
-              store_.snapshot_manifest(*diff_id).value_or(std::nullopt).value_or("");
-        snap.base_diff_id = whole;
+      bool was_delta = was && !was->base.empty();
+      auto whole = was_delta ? store_.snapshot(was->base).value_or(std::nullopt) : was;
+      auto manifest =
+          whole && whole->base.empty() ? store_.snapshot_manifest(*whole) : std::nullopt;
+      if (manifest) {
+        base = DeltaBase{whole->dir, std::move(*manifest),
+                         was_delta ? store_.snapshot_manifest(*was).value_or("") : ""};
+        snap.base_diff_id = was_delta ? was->base : *diff_id;
       }
     }
     std::string media_type = snapshot::layer_media_type(opts_.compression);

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <optional>
@@ -419,11 +420,10 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
     todo.resize(links.size());
     for (size_t k = 0; k < links.size(); ++k) todo[k] = k;
   } else {
-    std::unordered_map<std::string_view, size_t> last;
-    for (size_t k = 0; k < links.size(); ++k) last[links[k]->rel] = k;
-    for (std::string_view rel : delta->changed)
-      if (auto it = last.find(rel); it != last.end()) todo.push_back(it->second);
-    std::sort(todo.begin(), todo.end());
+    std::unordered_set<std::string_view> wanted(delta->changed.begin(), delta->changed.end());
+    for (size_t k = links.size(); k-- > 0;)
+      if (wanted.erase(links[k]->rel)) todo.push_back(k);
+    std::reverse(todo.begin(), todo.end());
   }
   auto link_one = [&](size_t k, Directory& dir) -> Result<void> {
     const Op& op = *links[k];

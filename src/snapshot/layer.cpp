@@ -167,57 +167,37 @@ class LayerWriter {
     listed.erase(std::unique(listed.begin(), listed.end(),
                              [](const auto& a, const auto& b) { return a.first == b.first; }),
                  listed.end());
-    std::vector<std::string> names;
-    std::vector<size_t> members;
-    names.reserve(listed.size());
-    members.reserve(listed.size());
-    for (auto& [name, m] : listed) {
-      names.push_back(std::move(name));
-      members.push_back(m);
-    }
     // Small files and symlinks, written as themselves, in runs of at least
     // kMinFrame, become frames (see frame()). An object's size is known; the
     // rest is looked at once here and the stat handed on.
-    std::vector<struct stat> stats(names.size());
-    std::vector<const ObjectFile*> objects(names.size());  // null: stats[i] is known
-    std::vector<char> small(names.size());
-    std::vector<char> hidden(names.size());
-    for (size_t i = 0; i < names.size(); ++i) {
+    std::vector<std::string> names;
+    std::vector<size_t> members;
+    std::vector<struct stat> stats;
+    std::vector<const ObjectFile*> objects;  // null: the stat is known
+    std::vector<char> small;
+    for (auto& [name, m] : listed) {
+      std::string path = join_path(rel, name);
+      const ObjectFile* object = nullptr;
       if (opts_.objects) {
-        auto it = opts_.objects->find(join_path(rel, names[i]));
-        if (it != opts_.objects->end()) {
-          objects[i] = &it->second;
-          small[i] = it->second.size <= kFrameFile;
-          continue;
-        }
+        auto it = opts_.objects->find(path);
+        if (it != opts_.objects->end()) object = &it->second;
       }
-      fs::path full = roots_[members[i]] / join_path(rel, names[i]);
-      if (::lstat(full.c_str(), &stats[i]) != 0) return std::unexpected(io_error("stat", full));
-      const struct stat& st = stats[i];
-      if (roots_.size() > 1 && is_whiteout(st)) {
-        hidden[i] = 1;  // removed in the delta: neither it nor what it hides is written
-        continue;
+      struct stat st {};
+      if (!object) {
+        fs::path full = roots_[m] / path;
+        if (::lstat(full.c_str(), &st) != 0) return std::unexpected(io_error("stat", full));
+        // Removed in a delta: neither it nor what it hides is written.
+        if (roots_.size() > 1 && is_whiteout(st)) continue;
       }
-      small[i] = S_ISLNK(st.st_mode) ||
-                 (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kFrameFile &&
-                  !(opts_.hardlinks && st.st_nlink > 1));
-    }
-    if (std::find(hidden.begin(), hidden.end(), 1) != hidden.end()) {
-      size_t out = 0;
-      for (size_t i = 0; i < names.size(); ++i) {
-        if (hidden[i]) continue;
-        if (out != i) names[out] = std::move(names[i]);
-        members[out] = members[i];
-        stats[out] = stats[i];
-        objects[out] = objects[i];
-        small[out] = small[i];
-        ++out;
-      }
-      names.resize(out);
-      members.resize(out);
-      stats.resize(out);
-      objects.resize(out);
-      small.resize(out);
+      names.push_back(std::move(name));
+      members.push_back(m);
+      stats.push_back(st);
+      objects.push_back(object);
+      small.push_back(object ? object->size <= kFrameFile
+                             : S_ISLNK(st.st_mode) ||
+                                   (S_ISREG(st.st_mode) &&
+                                    static_cast<uint64_t>(st.st_size) <= kFrameFile &&
+                                    !(opts_.hardlinks && st.st_nlink > 1)));
     }
     for (size_t i = 0; i < names.size(); ++i) {
       size_t j = i;

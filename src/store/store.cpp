@@ -297,11 +297,8 @@ Result<fs::path> Store::add_snapshot(const std::string& diff_id, const fs::path&
   return dest;
 }
 
-Result<std::optional<std::string>> Store::snapshot_manifest(const std::string& diff_id) {
-  auto snap = snapshot(diff_id);
-  if (!snap) return std::unexpected(snap.error());
-  if (!*snap) return std::nullopt;
-  auto text = os::read_file((*snap)->dir.string() + ".manifest");
+std::optional<std::string> Store::snapshot_manifest(const Snapshot& snapshot) const {
+  auto text = os::read_file(snapshot.dir.string() + ".manifest");
   if (!text) return std::nullopt;
   // "strata manifest <sha256 of the rest>\n": a torn one is no manifest.
   size_t nl = text->find('\n');

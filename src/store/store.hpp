@@ -89,8 +89,8 @@ class Store {
                                              const std::string* manifest = nullptr);
   // What a snapshot made by a direct COPY holds (builder/direct_copy): of a
   // whole one, every path; of a delta, its changes; nullopt when none was
-  // kept.
-  Result<std::optional<std::string>> snapshot_manifest(const std::string& diff_id);
+  // kept (or a crash tore it).
+  std::optional<std::string> snapshot_manifest(const Snapshot& snapshot) const;
   // Forgets a snapshot and removes its directory (one whose base is gone).
   Result<void> drop_snapshot(const std::string& diff_id);
 

@@ -100,7 +100,7 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
   std::string manifest = std::string("a\0f obj\0", 8);
   auto w = s->add_snapshot("sha256:whole", *whole, "", &manifest);
   ASSERT_TRUE(w);
-  EXPECT_EQ(**s->snapshot_manifest("sha256:whole"), manifest);
+  EXPECT_EQ(*s->snapshot_manifest(**s->snapshot("sha256:whole")), manifest);
 
   auto delta = os::make_temp_dir(s->tmp_dir(), "copy-");
   ASSERT_TRUE(delta);
@@ -113,7 +113,7 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
   EXPECT_EQ(d->parent_path(), t.path / "snapshots");
   EXPECT_LE(d->filename().string().size(), 13u);  // short, for the overlay's options
   EXPECT_EQ((**s->snapshot("sha256:whole")).base, "");
-  EXPECT_FALSE(*s->snapshot_manifest("sha256:delta"));  // none was given
+  EXPECT_FALSE(s->snapshot_manifest(**s->snapshot("sha256:delta")));  // none was given
 
   // A second delta of the same layer keeps the first and drops its own.
   auto again = os::make_temp_dir(s->tmp_dir(), "copy-");
@@ -131,7 +131,7 @@ TEST(Store, DeltaSnapshotsNameTheirBase) {
     ASSERT_TRUE(text);
     std::ofstream(file, std::ios::binary | std::ios::trunc) << text->substr(0, text->size() - 3);
   }
-  EXPECT_FALSE(*s->snapshot_manifest("sha256:whole"));
+  EXPECT_FALSE(s->snapshot_manifest(**s->snapshot("sha256:whole")));
 
   ASSERT_TRUE(s->drop_snapshot("sha256:whole"));
   EXPECT_FALSE(*s->snapshot("sha256:whole"));
