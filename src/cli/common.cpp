@@ -16,6 +16,7 @@ Result<store::Store> open_store(const GlobalFlags& g) {
   auto root = g.root.empty() ? store::default_root() : std::filesystem::path(g.root);
   auto s = store::Store::open(root);
   if (!s) return std::unexpected(s.error().with_context("opening the store at " + root.string()));
+  for (const auto& note : s->recovery_notes()) std::cerr << "warning: " << note << "\n";
   s->set_blob_fetcher(builder::registry_fetcher(pull_options(g)));
   return s;
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "archive/tar.hpp"
 #include "digest/sha256.hpp"
@@ -151,17 +152,18 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
 
 namespace {
 
-// Streams a blob named by its digest (blobs/sha256/<hex>) straight into the
-// store, hashed and written on two threads while the archive is read; a
-// mismatch stores nothing.
 using LoadProgress = std::function<void(uint64_t)>;
 
-Result<void> stream_blob(store::Store& store, archive::TarReader& reader, const std::string& digest,
+// Streams a blob named by its digest (blobs/sha256/<hex>) into `tmp`,
+// hashed and written on two threads while the archive is read; a mismatch
+// keeps nothing.
+Result<void> stream_blob(archive::TarReader& reader, const std::string& digest, const fs::path& tmp,
                          const LoadProgress& progress) {
-  fs::path tmp = store.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest));
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  archive::FdSink file(fd.get(), true);
+  // Not written behind: the load does not wait for the disk (see
+  // Store::adopt_blobs_unsynced), the kernel writes back when it sees fit.
+  archive::FdSink file(fd.get());
   archive::NullSink counted;
   archive::HashingSink hashing(counted);
   Result<void> r;
@@ -177,12 +179,41 @@ Result<void> stream_blob(store::Store& store, archive::TarReader& reader, const 
   if (r && hashing.digest() != digest)
     r = fail(Errc::invalid_argument,
              fmt::format("digest mismatch: expected {}, content has {}", digest, hashing.digest()));
-  if (!r) {
-    ::unlink(tmp.c_str());
+  if (!r) ::unlink(tmp.c_str());
+  return r;
+}
+
+// The verified blobs of an archive, waiting under the store's tmp_dir() to
+// be adopted together once the whole archive has been read (gone if it is
+// not).
+class NewBlobs {
+ public:
+  explicit NewBlobs(store::Store& store) : store_(store) {}
+  ~NewBlobs() {
+    for (const auto& b : blobs_) ::unlink(b.tmp_file.c_str());
+  }
+  NewBlobs(const NewBlobs&) = delete;
+  NewBlobs& operator=(const NewBlobs&) = delete;
+
+  Result<void> add(archive::TarReader& reader, const std::string& digest,
+                   const LoadProgress& progress) {
+    if (store_.has_blob(digest) || !seen_.insert(digest).second) return {};
+    fs::path tmp = store_.tmp_dir() / fmt::format("load-{}-{}", ::getpid(), digest_hex(digest));
+    if (auto r = stream_blob(reader, digest, tmp, progress); !r) return r;
+    blobs_.push_back({tmp, digest});
+    return {};
+  }
+  Result<void> adopt() {
+    auto r = store_.adopt_blobs_unsynced(blobs_);
+    blobs_.clear();
     return r;
   }
-  return store.adopt_blob(tmp, digest);
-}
+
+ private:
+  store::Store& store_;
+  std::vector<store::Store::NewBlob> blobs_;
+  std::set<std::string> seen_;
+};
 
 // Extracts the regular files of an archive under `dir` (paths checked);
 // blobs named by their digest go straight into the store.
@@ -190,11 +221,12 @@ Result<void> extract(store::Store& store, const fs::path& archive_path, const fs
                      const LoadProgress& progress) {
   auto reader = archive::TarReader::open(archive_path);
   if (!reader) return std::unexpected(reader.error());
+  NewBlobs blobs(store);
   for (;;) {
     if (progress) progress(reader->position());
     auto e = reader->next();
     if (!e) return std::unexpected(e.error());
-    if (!*e) return {};
+    if (!*e) return blobs.adopt();
     if ((*e)->type != archive::TarEntry::file) continue;
     std::string rel = safe_relative_path((*e)->path).value_or("");
     if (rel.empty())
@@ -203,8 +235,7 @@ Result<void> extract(store::Store& store, const fs::path& archive_path, const fs
     if (rel.starts_with("blobs/sha256/")) {
       std::string digest = "sha256:" + rel.substr(13);
       if (valid_digest(digest)) {
-        if (store.has_blob(digest)) continue;
-        if (auto r = stream_blob(store, *reader, digest, progress); !r) return r;
+        if (auto r = blobs.add(*reader, digest, progress); !r) return r;
         continue;
       }
     }
@@ -365,7 +396,6 @@ Result<std::vector<std::string>> load_archive(
   const fs::path* dir = &tmp->path();
   if (auto r = extract(store, archive_path, *dir, at); !r)
     return std::unexpected(r.error().with_context("reading " + archive_path.string()));
-  if (auto r = store.sync(); !r) return std::unexpected(r.error());
   std::error_code ec;
   // An archive with both (like strata's own) is read as OCI, which names blobs by digest.
   if (fs::exists(*dir / "index.json", ec)) return load_oci(store, *dir);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
@@ -237,13 +238,21 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   if (!config_text) return std::unexpected(config_text.error());
   auto records = new_cache_records(store, *manifest, *config_text);
   if (!records) return std::unexpected(records.error());
-  // The layers first, hashed as they are copied; one sync; then the records
+  // The layers first, hashed as they are copied; adopted together (without
+  // waiting for the disk, see Store::adopt_blobs_unsynced); then the records
   // that name them.
+  std::vector<store::Store::NewBlob> copied;
+  auto discard = [&] {
+    for (const auto& b : copied) ::unlink(b.tmp_file.c_str());
+  };
   for (const auto& rec : *records) {
     if (rec.record.blob) {
       const std::string& layer = rec.record.blob->digest;
-      if (!store.has_blob(layer)) {
-        fs::path tmp = store.tmp_dir() / fmt::format("cache-import-{}", ::getpid());
+      bool seen = std::any_of(copied.begin(), copied.end(),
+                              [&](const store::Store::NewBlob& b) { return b.digest == layer; });
+      if (!seen && !store.has_blob(layer)) {
+        fs::path tmp = store.tmp_dir() / fmt::format("cache-import-{}-{}", ::getpid(),
+                                                     digest_hex(layer).substr(0, 16));
         Sha256 hash;
         auto n = os::copy_file_atomic(
             blob_in(dir, layer), tmp, [&](std::string_view chunk) { hash.update(chunk); },
@@ -253,15 +262,17 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
               return fail(Errc::invalid_argument,
                           fmt::format("digest mismatch: expected {}, content has {}", layer, got));
             });
-        if (!n) return std::unexpected(n.error());
-        if (auto c = store.adopt_blob(tmp, layer); !c) return std::unexpected(c.error());
+        if (!n) {
+          discard();
+          return std::unexpected(n.error());
+        }
+        copied.push_back({tmp, layer});
         ++stats.blobs_copied;
         stats.bytes_copied += *n;
       }
     }
   }
-  if (stats.blobs_copied > 0)
-    if (auto y = store.sync(); !y) return std::unexpected(y.error());
+  if (auto a = store.adopt_blobs_unsynced(copied); !a) return std::unexpected(a.error());
   for (const auto& rec : *records) {
     if (auto p = store.cache_put(rec.key, rec.record, rec.inputs); !p)
       return std::unexpected(p.error());

@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstdlib>
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -31,6 +34,11 @@ Result<Store> Store::open(const fs::path& root_in) {
     if (auto r = os::make_dirs(d); !r) return std::unexpected(r.error());
   }
   std::error_code ec;
+  if (!fs::exists(root / "unsynced", ec)) {
+    // Made durable once, so that a journal in it is durable when it is synced.
+    if (auto r = os::make_dirs(root / "unsynced"); !r) return std::unexpected(r.error());
+    if (auto r = os::fsync_path(root); !r) return std::unexpected(r.error());
+  }
   if (!fs::exists(root / "oci-layout", ec)) {
     if (auto r = os::write_file_atomic(root / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
         !r)
@@ -68,6 +76,8 @@ Result<Store> Store::open(const fs::path& root_in) {
   Store s(root, std::move(*db));
   if (!fs::exists(root / "index.json", ec))
     if (auto r = s.write_index(); !r) return std::unexpected(r.error());
+  if (auto r = s.check_unsynced_blobs(); !r)
+    return std::unexpected(r.error().with_context("checking blobs loaded before a restart"));
   return s;
 }
 
@@ -150,9 +160,126 @@ Result<void> Store::adopt_blob(const fs::path& tmp, std::string_view digest) {
   return {};
 }
 
+namespace {
+
+constexpr std::string_view kJournalHeader = "strata unsynced blobs\n";
+
+// This boot of the machine (a crash or a restart changes it); empty where
+// the kernel does not say.
+std::string boot_id() {
+  auto text = os::read_file("/proc/sys/kernel/random/boot_id");
+  return text ? std::string(trim(*text)) : std::string();
+}
+
+// An unsynced-blob journal is named <boot id>-<pid>-<n>.
+struct JournalName {
+  std::string boot;
+  pid_t pid = 0;
+};
+
+std::optional<JournalName> parse_journal_name(const std::string& name) {
+  size_t last = name.rfind('-');
+  if (last == std::string::npos || last == 0) return std::nullopt;
+  size_t mid = name.rfind('-', last - 1);
+  if (mid == std::string::npos || mid == 0) return std::nullopt;
+  auto number = [](std::string_view s, long& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && out >= 0;
+  };
+  long pid = 0, n = 0;
+  if (!number(std::string_view(name).substr(mid + 1, last - mid - 1), pid) ||
+      !number(std::string_view(name).substr(last + 1), n))
+    return std::nullopt;
+  return JournalName{name.substr(0, mid), static_cast<pid_t>(pid)};
+}
+
+bool process_gone(pid_t pid) {
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
 Result<void> Store::sync() {
+  // The journals this sync makes durable: of this boot, written by this
+  // process or by one that is gone (whose writes have all returned).
+  std::vector<fs::path> retired;
+  std::string boot = boot_id();
+  if (auto names = os::list_dir(unsynced_dir()); names && !boot.empty()) {
+    for (const auto& n : *names) {
+      auto j = parse_journal_name(n);
+      if (j && j->boot == boot && (j->pid == ::getpid() || process_gone(j->pid)))
+        retired.push_back(unsynced_dir() / n);
+    }
+  }
   os::UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd || ::syncfs(fd.get()) != 0) return std::unexpected(os::errno_error("syncing", root_));
+  for (const auto& p : retired) ::unlink(p.c_str());
+  return {};
+}
+
+Result<void> Store::adopt_blobs_unsynced(const std::vector<NewBlob>& blobs) {
+  auto discard = [&] {
+    for (const auto& b : blobs) ::unlink(b.tmp_file.c_str());
+  };
+  if (blobs.empty()) return {};
+  std::string boot = boot_id();
+  std::string journal_text(kJournalHeader);
+  for (const auto& b : blobs) journal_text += b.digest + "\n";
+  if (boot.empty()) {
+    // No way to tell a restart from here: wait for the disk instead.
+    for (const auto& b : blobs) {
+      if (auto r = adopt_blob(b.tmp_file, b.digest); !r) {
+        discard();
+        return r;
+      }
+    }
+    return sync();
+  }
+  fs::path journal =
+      unsynced_dir() / fmt::format("{}-{}-{}", boot, ::getpid(), journals_written_++);
+  if (auto r = os::write_file_atomic(journal, journal_text); !r) {
+    discard();
+    return r;
+  }
+  for (const auto& b : blobs) {
+    if (auto r = adopt_blob(b.tmp_file, b.digest); !r) {
+      discard();
+      return r;
+    }
+  }
+  return {};
+}
+
+Result<void> Store::check_unsynced_blobs() {
+  auto names = os::list_dir(unsynced_dir());
+  if (!names) return std::unexpected(names.error());
+  std::string boot = boot_id();
+  for (const auto& n : *names) {
+    auto j = parse_journal_name(n);
+    if (j && j->boot == boot) continue;  // the page cache still holds what it names
+    fs::path p = unsynced_dir() / n;
+    // A journal under its own name is whole (written, synced, renamed);
+    // anything else here is the leftover of one that was being written,
+    // before any blob it would name took its name.
+    auto text = j ? os::read_file(p) : Result<std::string>(std::string());
+    if (!text) return std::unexpected(text.error());
+    if (text->starts_with(kJournalHeader)) {
+      for (const std::string& line :
+           split(std::string_view(*text).substr(kJournalHeader.size()), '\n')) {
+        if (!valid_digest(line) || !has_blob(line)) continue;
+        auto got = sha256_file(blob_path(line));
+        if (got && *got == line) continue;
+        if (::unlink(blob_path(line).c_str()) != 0 && errno != ENOENT)
+          return std::unexpected(os::errno_error("removing", blob_path(line)));
+        recovery_notes_.push_back(fmt::format(
+            "blob {} was loaded just before the machine went down and did not reach the disk "
+            "whole: removed; load the archive (or import the cache) again",
+            line));
+      }
+    }
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+      return std::unexpected(os::errno_error("removing", p));
+  }
   return {};
 }
 

@@ -48,8 +48,26 @@ class Store {
   // The same for a file whose digest the caller computed as it wrote it, and
   // without syncing: the caller calls sync() before anything refers to it.
   Result<void> adopt_blob(const std::filesystem::path& tmp_file, std::string_view digest);
-  // Flushes the store's file system (one syncfs for many adopted blobs).
+  // Flushes the store's file system (one syncfs for many adopted blobs),
+  // and retires the unsynced-blob journals it made durable.
   Result<void> sync();
+  // Moves finished, verified files under tmp_dir() into place without
+  // waiting for the disk (a load): their digests are first written, durably,
+  // to a journal of this boot (unsynced/<boot id>-<pid>-<n>). Until the
+  // machine goes down the page cache serves them to every process; if it
+  // goes down first, the next open() checks each blob the journals of an
+  // earlier boot name and removes those whose content does not match, so
+  // the store never trusts a torn blob. A later sync() of this boot retires
+  // the journals of processes that are gone (and its own). Every file is
+  // gone from tmp_dir() afterwards, whatever happens.
+  struct NewBlob {
+    std::filesystem::path tmp_file;
+    std::string digest;
+  };
+  Result<void> adopt_blobs_unsynced(const std::vector<NewBlob>& blobs);
+  // What open() found and repaired after a crash of the machine (one line
+  // each, for the user).
+  const std::vector<std::string>& recovery_notes() const { return recovery_notes_; }
 
   // Lazy blobs: a layer of a pulled image or an imported registry cache is
   // noted with the repository it can be fetched from ("host/repo") and
@@ -124,9 +142,13 @@ class Store {
  private:
   Store(std::filesystem::path root, Db db) : root_(std::move(root)), db_(std::move(db)) {}
   Result<void> write_index();
+  std::filesystem::path unsynced_dir() const { return root_ / "unsynced"; }
+  Result<void> check_unsynced_blobs();
   std::filesystem::path root_;
   Db db_;
   BlobFetcher fetcher_;
+  std::vector<std::string> recovery_notes_;
+  unsigned journals_written_ = 0;
 };
 
 }  // namespace strata::store

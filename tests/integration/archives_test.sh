@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # strata save / load round trips (.tar, .tar.gz, .tar.zst) keep every digest,
-# `strata load` takes podman's own archives, and a tampered blob is refused
-# with nothing stored.
+# `strata load` takes podman's own archives, a tampered blob is refused
+# with nothing stored, and a blob a load wrote that a crash of the machine
+# tore is found and removed.
 source "$(dirname "$0")/lib.sh"
 make_busybox
 digest=$("$STRATA" inspect busybox | jq -r .digest)
@@ -39,6 +40,29 @@ skopeo inspect --raw oci-archive:"$T/both.tar":docker.io/library/two:latest >/de
 STRATA_ROOT=$T/both "$STRATA" load "$T/both.tar" > "$T/loaded"
 expect_eq "$(sort "$T/loaded" | tr '\n' ' ')" "loaded busybox:latest loaded two:latest " "both images loaded"
 expect_eq "$(STRATA_ROOT=$T/both "$STRATA" run two cat /two)" "two" "the second image runs"
+
+# A load does not wait for the disk: it journals the blobs it wrote. After a
+# restart of the machine (a journal of another boot) the next command checks
+# them; one that did not reach the disk whole is removed and named, and a
+# second load restores the image. A build's sync retires the journal.
+STRATA_ROOT=$T/crash "$STRATA" load "$T/bb.tar" >/dev/null
+journal=$(ls "$T/crash/unsynced")
+[ "$(echo "$journal" | wc -l)" = 1 ] || fail "one journal per load: $journal"
+layer=$(ls -S "$T/crash/blobs/sha256" | head -1)
+grep -qx "sha256:$layer" "$T/crash/unsynced/$journal" || fail "the journal does not name the layer"
+mv "$T/crash/unsynced/$journal" "$T/crash/unsynced/00000000-0000-0000-0000-000000000000-1-0"
+: > "$T/crash/blobs/sha256/$layer"
+STRATA_ROOT=$T/crash "$STRATA" images 2> "$T/err" >/dev/null
+grep -q "warning: blob sha256:$layer was loaded just before the machine went down" "$T/err" ||
+  fail "no warning for a torn blob: $(cat "$T/err")"
+[ ! -e "$T/crash/blobs/sha256/$layer" ] || fail "a torn blob was kept"
+[ -z "$(ls "$T/crash/unsynced")" ] || fail "a checked journal was kept"
+STRATA_ROOT=$T/crash "$STRATA" load "$T/bb.tar" >/dev/null
+expect_eq "$(STRATA_ROOT=$T/crash "$STRATA" run busybox echo ok)" "ok" "loaded again after a restart"
+[ -n "$(ls "$T/crash/unsynced")" ] || fail "the second load wrote no journal"
+printf 'FROM busybox\nRUN true\n' > "$T/Dockerfile.sync"
+STRATA_ROOT=$T/crash "$STRATA" build --progress quiet -f "$T/Dockerfile.sync" "$T" >/dev/null
+[ -z "$(ls "$T/crash/unsynced")" ] || fail "a build's sync left the load's journal"
 
 # Reproducible: the same Dockerfile in two empty stores with
 # SOURCE_DATE_EPOCH=0 (environment or --build-arg) gives one image digest.

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "util/strings.hpp"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -54,6 +57,88 @@ TEST(Store, CommitRefusesContentThatDoesNotMatch) {
   EXPECT_NE(r.error().message.find("digest mismatch"), std::string::npos);
   EXPECT_FALSE(s->has_blob(claimed));
   EXPECT_FALSE(fs::exists(tmp));
+}
+
+namespace {
+std::string this_boot() {
+  return std::string(strata::trim(*os::read_file("/proc/sys/kernel/random/boot_id")));
+}
+
+// Adopts files with the given contents without a sync; returns their digests.
+std::vector<std::string> adopt_unsynced(store::Store& s, const std::vector<std::string>& contents) {
+  std::vector<store::Store::NewBlob> blobs;
+  std::vector<std::string> digests;
+  for (size_t i = 0; i < contents.size(); ++i) {
+    fs::path tmp = s.tmp_dir() / ("new-" + std::to_string(i));
+    std::ofstream(tmp) << contents[i];
+    blobs.push_back({tmp, sha256_digest(contents[i])});
+    digests.push_back(sha256_digest(contents[i]));
+  }
+  auto r = s.adopt_blobs_unsynced(blobs);
+  EXPECT_TRUE(r) << r.error().message;
+  for (const auto& b : blobs) EXPECT_FALSE(fs::exists(b.tmp_file));
+  return digests;
+}
+}  // namespace
+
+TEST(Store, UnsyncedBlobsAreJournalledUntilASync) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto digests = adopt_unsynced(*s, {"one", "two"});
+  for (const auto& d : digests) EXPECT_TRUE(s->has_blob(d));
+  auto journals = *os::list_dir(t.path / "unsynced");
+  ASSERT_EQ(journals.size(), 1u);
+  EXPECT_TRUE(journals[0].starts_with(this_boot() + "-" + std::to_string(::getpid()) + "-"));
+  std::string text = *os::read_file(t.path / "unsynced" / journals[0]);
+  for (const auto& d : digests) EXPECT_NE(text.find(d + "\n"), std::string::npos);
+  ASSERT_TRUE(s->sync());
+  EXPECT_TRUE(os::list_dir(t.path / "unsynced")->empty());
+  for (const auto& d : digests) EXPECT_TRUE(s->has_blob(d));
+}
+
+TEST(Store, AfterARestartTheBlobsAJournalNamesAreChecked) {
+  TempRoot t;
+  std::vector<std::string> digests;
+  {
+    auto s = store::Store::open(t.path);
+    ASSERT_TRUE(s);
+    digests = adopt_unsynced(*s, {"whole", "torn"});
+  }
+  // The machine went down before the second blob reached the disk.
+  auto journals = *os::list_dir(t.path / "unsynced");
+  ASSERT_EQ(journals.size(), 1u);
+  fs::rename(t.path / "unsynced" / journals[0],
+             t.path / "unsynced" / "00000000-0000-0000-0000-000000000000-123-0");
+  std::ofstream(t.path / "blobs" / "sha256" / std::string(digest_hex(digests[1])), std::ios::trunc);
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(s->has_blob(digests[0]));
+  EXPECT_FALSE(s->has_blob(digests[1]));
+  ASSERT_EQ(s->recovery_notes().size(), 1u);
+  EXPECT_NE(s->recovery_notes()[0].find(digests[1]), std::string::npos);
+  EXPECT_TRUE(os::list_dir(t.path / "unsynced")->empty());
+  // Checked once: the next open finds nothing to say.
+  EXPECT_TRUE(store::Store::open(t.path)->recovery_notes().empty());
+}
+
+TEST(Store, ASyncRetiresOnlyTheJournalsOfProcessesThatAreGone) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  std::string live = this_boot() + "-1-0";  // init is always there
+  std::string gone = this_boot() + "-" + std::to_string(child) + "-0";
+  for (const auto& n : {live, gone})
+    std::ofstream(t.path / "unsynced" / n) << "strata unsynced blobs\n";
+  ASSERT_TRUE(s->sync());
+  EXPECT_EQ(*os::list_dir(t.path / "unsynced"), std::vector<std::string>{live});
+  // A journal of this boot is not checked by open(): the page cache holds its blobs.
+  EXPECT_TRUE(store::Store::open(t.path)->recovery_notes().empty());
+  EXPECT_TRUE(fs::exists(t.path / "unsynced" / live));
 }
 
 TEST(Store, TagsLiveInTheDbAndIndexJson) {
