@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "frontend/plan.hpp"
 #include "os/fs.hpp"
@@ -23,22 +24,16 @@ bool is_index(const registry::RemoteManifest& m) {
   return m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList;
 }
 
-// Fetches one blob into a temporary file of the store and adopts it.
-Result<uint64_t> fetch_one(store::Store& store, registry::Client& client,
-                           const oci::Descriptor& blob, SharedProgress& progress) {
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), counter++);
+// Fetches one blob (its digest checked as it streams) into `tmp`.
+Result<uint64_t> fetch_one(registry::Client& client, const oci::Descriptor& blob,
+                           const fs::path& tmp, SharedProgress& progress) {
   os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return std::unexpected(os::errno_error("creating", tmp));
   auto n = client.fetch_blob_to(blob.digest, blob.size, fd.get(),
                                 [&](size_t got) { progress.add(got); });
   fd.reset();
-  if (!n) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(n.error());
-  }
-  if (auto r = store.adopt_blob(tmp, blob.digest); !r) return std::unexpected(r.error());
-  return *n;
+  if (!n) ::unlink(tmp.c_str());
+  return n;
 }
 
 }  // namespace
@@ -52,25 +47,38 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
   uint64_t all = 0;
   for (const auto& b : blobs) all += static_cast<uint64_t>(std::max<int64_t>(b.size, 0));
   SharedProgress shared(all, progress);
+  // Adopted together once all have arrived, without waiting for the disk
+  // (Store::adopt_blobs_unsynced); gone if any fails.
+  std::vector<store::Store::NewBlob> fetched;
+  std::set<std::string> started;
   auto r = parallel_for(blobs.size(), 3, [&](size_t i) -> Result<void> {
     const auto& b = blobs[i];
-    if (store.has_blob(b.digest)) {
+    bool first = false;
+    {
+      std::lock_guard g(log_mu);
+      first = started.insert(b.digest).second;
+    }
+    if (!first || store.has_blob(b.digest)) {
       shared.add(static_cast<uint64_t>(std::max<int64_t>(b.size, 0)));
       return {};
     }
-    auto n = fetch_one(store, client, b, shared);
+    fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), i);
+    auto n = fetch_one(client, b, tmp, shared);
     if (!n) return std::unexpected(n.error());
     total += *n;
     std::lock_guard g(log_mu);
+    fetched.push_back({tmp, b.digest});
     if (log)
       log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19),
                       human_size(static_cast<double>(b.size)), client.registry(),
                       client.repository()));
     return {};
   });
-  if (!r) return std::unexpected(r.error());
-  if (total > 0)
-    if (auto y = store.sync(); !y) return std::unexpected(y.error());
+  if (!r) {
+    for (const auto& f : fetched) ::unlink(f.tmp_file.c_str());
+    return std::unexpected(r.error());
+  }
+  if (auto a = store.adopt_blobs_unsynced(fetched); !a) return std::unexpected(a.error());
   return total.load();
 }
 

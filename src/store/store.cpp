@@ -271,10 +271,10 @@ Result<void> Store::check_unsynced_blobs() {
         if (got && *got == line) continue;
         if (::unlink(blob_path(line).c_str()) != 0 && errno != ENOENT)
           return std::unexpected(os::errno_error("removing", blob_path(line)));
-        recovery_notes_.push_back(fmt::format(
-            "blob {} was loaded just before the machine went down and did not reach the disk "
-            "whole: removed; load the archive (or import the cache) again",
-            line));
+        recovery_notes_.push_back(
+            fmt::format("blob {} was stored just before the machine went down and did not reach "
+                        "the disk whole: removed; load, import or pull what needs it again",
+                        line));
       }
     }
     if (::unlink(p.c_str()) != 0 && errno != ENOENT)

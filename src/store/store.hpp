@@ -52,7 +52,7 @@ class Store {
   // and retires the unsynced-blob journals it made durable.
   Result<void> sync();
   // Moves finished, verified files under tmp_dir() into place without
-  // waiting for the disk (a load): their digests are first written, durably,
+  // waiting for the disk (a load, a cache import, a pull): their digests are first written, durably,
   // to a journal of this boot (unsynced/<boot id>-<pid>-<n>). Until the
   // machine goes down the page cache serves them to every process; if it
   // goes down first, the next open() checks each blob the journals of an

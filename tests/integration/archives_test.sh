@@ -53,7 +53,7 @@ grep -qx "sha256:$layer" "$T/crash/unsynced/$journal" || fail "the journal does 
 mv "$T/crash/unsynced/$journal" "$T/crash/unsynced/00000000-0000-0000-0000-000000000000-1-0"
 : > "$T/crash/blobs/sha256/$layer"
 STRATA_ROOT=$T/crash "$STRATA" images 2> "$T/err" >/dev/null
-grep -q "warning: blob sha256:$layer was loaded just before the machine went down" "$T/err" ||
+grep -q "warning: blob sha256:$layer was stored just before the machine went down" "$T/err" ||
   fail "no warning for a torn blob: $(cat "$T/err")"
 [ ! -e "$T/crash/blobs/sha256/$layer" ] || fail "a torn blob was kept"
 [ -z "$(ls "$T/crash/unsynced")" ] || fail "a checked journal was kept"

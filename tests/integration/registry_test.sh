@@ -177,6 +177,8 @@ echo "mounts: first import $first B, again after one small change $got B"
 export STRATA_ROOT=$T/d
 "$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/pull.err" || fail "pull: $(cat "$T/pull.err")"
 grep -qE "^pulling $R/app/image:1: [0-9.]+ (B|KiB|MiB) in " "$T/pull.err" || fail "no progress line for the pull: $(cat "$T/pull.err")"
+# The pull did not wait for the disk: its blobs are in a journal of this boot.
+[ "$(cat "$T/d/unsynced/"* | grep -c '^sha256:')" -ge 2 ] || fail "the pull journalled no blob"
 expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run after strata pull"
 "$STRATA" pull "127.0.0.1:$PORT/app/missing:1" 2> "$T/err" && fail "pulling a missing image succeeded"
 grep -q 'MANIFEST_UNKNOWN\|404' "$T/err" || fail "unclear error for a missing image: $(cat "$T/err")"
