@@ -255,8 +255,9 @@ Result<void> Store::check_unsynced_blobs() {
   if (!names) return std::unexpected(names.error());
   std::string boot = boot_id();
   for (const auto& n : *names) {
+    // Of this boot (or being written in it): the page cache holds what it names.
+    if (!boot.empty() && n.starts_with(boot)) continue;
     auto j = parse_journal_name(n);
-    if (j && j->boot == boot) continue;  // the page cache still holds what it names
     fs::path p = unsynced_dir() / n;
     // A journal under its own name is whole (written, synced, renamed);
     // anything else here is the leftover of one that was being written,

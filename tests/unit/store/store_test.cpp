@@ -111,6 +111,9 @@ TEST(Store, AfterARestartTheBlobsAJournalNamesAreChecked) {
   fs::rename(t.path / "unsynced" / journals[0],
              t.path / "unsynced" / "00000000-0000-0000-0000-000000000000-123-0");
   std::ofstream(t.path / "blobs" / "sha256" / std::string(digest_hex(digests[1])), std::ios::trunc);
+  // And one journal was still being written (only its temporary file is there).
+  std::ofstream(t.path / "unsynced" / "00000000-0000-0000-0000-000000000000-124-0.tmp-124")
+      << "strata unsy";
   auto s = store::Store::open(t.path);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_TRUE(s->has_blob(digests[0]));
@@ -136,9 +139,13 @@ TEST(Store, ASyncRetiresOnlyTheJournalsOfProcessesThatAreGone) {
     std::ofstream(t.path / "unsynced" / n) << "strata unsynced blobs\n";
   ASSERT_TRUE(s->sync());
   EXPECT_EQ(*os::list_dir(t.path / "unsynced"), std::vector<std::string>{live});
-  // A journal of this boot is not checked by open(): the page cache holds its blobs.
+  // A journal of this boot is not checked by open(), nor one being written
+  // (its temporary file): the page cache holds their blobs.
+  std::string writing = this_boot() + "-1-1.tmp-1";
+  std::ofstream(t.path / "unsynced" / writing) << "strata";
   EXPECT_TRUE(store::Store::open(t.path)->recovery_notes().empty());
   EXPECT_TRUE(fs::exists(t.path / "unsynced" / live));
+  EXPECT_TRUE(fs::exists(t.path / "unsynced" / writing));
 }
 
 TEST(Store, TagsLiveInTheDbAndIndexJson) {
