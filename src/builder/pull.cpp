@@ -43,7 +43,7 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
                              const std::function<void(const std::string&)>& log,
                              const std::function<void(uint64_t, uint64_t)>& progress) {
   std::atomic<uint64_t> total{0};
-  std::mutex log_mu;
+  std::mutex mu;  // guards started, fetched and the log
   uint64_t all = 0;
   for (const auto& b : blobs) all += static_cast<uint64_t>(std::max<int64_t>(b.size, 0));
   SharedProgress shared(all, progress);
@@ -55,7 +55,7 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
     const auto& b = blobs[i];
     bool first = false;
     {
-      std::lock_guard g(log_mu);
+      std::lock_guard g(mu);
       first = started.insert(b.digest).second;
     }
     if (!first || store.has_blob(b.digest)) {
@@ -66,7 +66,7 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
     auto n = fetch_one(client, b, tmp, shared);
     if (!n) return std::unexpected(n.error());
     total += *n;
-    std::lock_guard g(log_mu);
+    std::lock_guard g(mu);
     fetched.push_back({tmp, b.digest});
     if (log)
       log(fmt::format("fetched {} ({}) from {}/{}", b.digest.substr(0, 19),
