@@ -242,9 +242,6 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   // waiting for the disk, see Store::adopt_blobs_unsynced); then the records
   // that name them.
   std::vector<store::Store::NewBlob> copied;
-  auto discard = [&] {
-    for (const auto& b : copied) ::unlink(b.tmp_file.c_str());
-  };
   for (const auto& rec : *records) {
     if (rec.record.blob) {
       const std::string& layer = rec.record.blob->digest;
@@ -263,7 +260,7 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
                           fmt::format("digest mismatch: expected {}, content has {}", layer, got));
             });
         if (!n) {
-          discard();
+          for (const auto& c : copied) ::unlink(c.tmp_file.c_str());
           return std::unexpected(n.error());
         }
         copied.push_back({tmp, layer});

@@ -27,6 +27,42 @@ fs::path default_root() {
   return fs::path(home ? home : "/tmp") / ".local/share/strata";
 }
 
+namespace {
+
+constexpr std::string_view kJournalHeader = "strata unsynced blobs\n";
+
+// This boot of the machine (a crash or a restart changes it); empty where
+// the kernel does not say.
+std::string read_boot_id() {
+  auto text = os::read_file("/proc/sys/kernel/random/boot_id");
+  return text ? std::string(trim(*text)) : std::string();
+}
+
+// The process that wrote a journal of this boot, named
+// <boot id>-<pid>-<n>; nullopt for anything else (a journal of another
+// boot, one still being written).
+std::optional<pid_t> journal_writer(std::string_view name, std::string_view boot) {
+  if (boot.empty() || !name.starts_with(boot) || name.substr(boot.size(), 1) != "-")
+    return std::nullopt;
+  std::string_view rest = name.substr(boot.size() + 1);
+  size_t dash = rest.find('-');
+  auto number = [](std::string_view d, long& out) {
+    auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), out);
+    return ec == std::errc() && end == d.data() + d.size() && out >= 0;
+  };
+  long pid = 0, n = 0;
+  if (dash == std::string_view::npos || !number(rest.substr(0, dash), pid) ||
+      !number(rest.substr(dash + 1), n))
+    return std::nullopt;
+  return static_cast<pid_t>(pid);
+}
+
+bool process_gone(pid_t pid) {
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
 Result<Store> Store::open(const fs::path& root_in) {
   fs::path root = fs::absolute(root_in);
   for (const auto& d :
@@ -74,6 +110,7 @@ Result<Store> Store::open(const fs::path& root_in) {
     if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
   }
   Store s(root, std::move(*db));
+  s.boot_id_ = read_boot_id();
   if (!fs::exists(root / "index.json", ec))
     if (auto r = s.write_index(); !r) return std::unexpected(r.error());
   if (auto r = s.check_unsynced_blobs(); !r)
@@ -160,55 +197,14 @@ Result<void> Store::adopt_blob(const fs::path& tmp, std::string_view digest) {
   return {};
 }
 
-namespace {
-
-constexpr std::string_view kJournalHeader = "strata unsynced blobs\n";
-
-// This boot of the machine (a crash or a restart changes it); empty where
-// the kernel does not say.
-std::string boot_id() {
-  auto text = os::read_file("/proc/sys/kernel/random/boot_id");
-  return text ? std::string(trim(*text)) : std::string();
-}
-
-// An unsynced-blob journal is named <boot id>-<pid>-<n>.
-struct JournalName {
-  std::string boot;
-  pid_t pid = 0;
-};
-
-std::optional<JournalName> parse_journal_name(const std::string& name) {
-  size_t last = name.rfind('-');
-  if (last == std::string::npos || last == 0) return std::nullopt;
-  size_t mid = name.rfind('-', last - 1);
-  if (mid == std::string::npos || mid == 0) return std::nullopt;
-  auto number = [](std::string_view s, long& out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && end == s.data() + s.size() && out >= 0;
-  };
-  long pid = 0, n = 0;
-  if (!number(std::string_view(name).substr(mid + 1, last - mid - 1), pid) ||
-      !number(std::string_view(name).substr(last + 1), n))
-    return std::nullopt;
-  return JournalName{name.substr(0, mid), static_cast<pid_t>(pid)};
-}
-
-bool process_gone(pid_t pid) {
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
-}
-
-}  // namespace
-
 Result<void> Store::sync() {
   // The journals this sync makes durable: of this boot, written by this
   // process or by one that is gone (whose writes have all returned).
   std::vector<fs::path> retired;
-  std::string boot = boot_id();
-  if (auto names = os::list_dir(unsynced_dir()); names && !boot.empty()) {
+  if (auto names = os::list_dir(unsynced_dir()); names) {
     for (const auto& n : *names) {
-      auto j = parse_journal_name(n);
-      if (j && j->boot == boot && (j->pid == ::getpid() || process_gone(j->pid)))
-        retired.push_back(unsynced_dir() / n);
+      auto pid = journal_writer(n, boot_id_);
+      if (pid && (*pid == ::getpid() || process_gone(*pid))) retired.push_back(unsynced_dir() / n);
     }
   }
   os::UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -222,10 +218,7 @@ Result<void> Store::adopt_blobs_unsynced(const std::vector<NewBlob>& blobs) {
     for (const auto& b : blobs) ::unlink(b.tmp_file.c_str());
   };
   if (blobs.empty()) return {};
-  std::string boot = boot_id();
-  std::string journal_text(kJournalHeader);
-  for (const auto& b : blobs) journal_text += b.digest + "\n";
-  if (boot.empty()) {
+  if (boot_id_.empty()) {
     // No way to tell a restart from here: wait for the disk instead.
     for (const auto& b : blobs) {
       if (auto r = adopt_blob(b.tmp_file, b.digest); !r) {
@@ -235,8 +228,10 @@ Result<void> Store::adopt_blobs_unsynced(const std::vector<NewBlob>& blobs) {
     }
     return sync();
   }
+  std::string journal_text(kJournalHeader);
+  for (const auto& b : blobs) journal_text += b.digest + "\n";
   fs::path journal =
-      unsynced_dir() / fmt::format("{}-{}-{}", boot, ::getpid(), journals_written_++);
+      unsynced_dir() / fmt::format("{}-{}-{}", boot_id_, ::getpid(), journals_written_++);
   if (auto r = os::write_file_atomic(journal, journal_text); !r) {
     discard();
     return r;
@@ -253,16 +248,14 @@ Result<void> Store::adopt_blobs_unsynced(const std::vector<NewBlob>& blobs) {
 Result<void> Store::check_unsynced_blobs() {
   auto names = os::list_dir(unsynced_dir());
   if (!names) return std::unexpected(names.error());
-  std::string boot = boot_id();
   for (const auto& n : *names) {
     // Of this boot (or being written in it): the page cache holds what it names.
-    if (!boot.empty() && n.starts_with(boot)) continue;
-    auto j = parse_journal_name(n);
+    if (!boot_id_.empty() && n.starts_with(boot_id_)) continue;
+    // A journal of an earlier boot, or the leftover of one that was being
+    // written (whose blobs had not taken their names): either way its blobs
+    // are checked, then it goes.
     fs::path p = unsynced_dir() / n;
-    // A journal under its own name is whole (written, synced, renamed);
-    // anything else here is the leftover of one that was being written,
-    // before any blob it would name took its name.
-    auto text = j ? os::read_file(p) : Result<std::string>(std::string());
+    auto text = os::read_file(p);
     if (!text) return std::unexpected(text.error());
     if (text->starts_with(kJournalHeader)) {
       for (const std::string& line :

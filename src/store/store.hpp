@@ -52,14 +52,15 @@ class Store {
   // and retires the unsynced-blob journals it made durable.
   Result<void> sync();
   // Moves finished, verified files under tmp_dir() into place without
-  // waiting for the disk (a load, a cache import, a pull): their digests are first written, durably,
-  // to a journal of this boot (unsynced/<boot id>-<pid>-<n>). Until the
-  // machine goes down the page cache serves them to every process; if it
-  // goes down first, the next open() checks each blob the journals of an
-  // earlier boot name and removes those whose content does not match, so
-  // the store never trusts a torn blob. A later sync() of this boot retires
-  // the journals of processes that are gone (and its own). Every file is
-  // gone from tmp_dir() afterwards, whatever happens.
+  // waiting for the disk (a load, a cache import, a pull): their digests
+  // are first written, durably, to a journal of this boot
+  // (unsynced/<boot id>-<pid>-<n>). Until the machine goes down the page
+  // cache serves them to every process; if it goes down first, the next
+  // open() checks each blob the journals of an earlier boot name and
+  // removes those whose content does not match, so the store never trusts
+  // a torn blob. A later sync() of this boot retires the journals of
+  // processes that are gone (and its own). Every file is gone from
+  // tmp_dir() afterwards, whatever happens.
   struct NewBlob {
     std::filesystem::path tmp_file;
     std::string digest;
@@ -147,6 +148,7 @@ class Store {
   std::filesystem::path root_;
   Db db_;
   BlobFetcher fetcher_;
+  std::string boot_id_;  // read once by open(); empty where the kernel does not say
   std::vector<std::string> recovery_notes_;
   unsigned journals_written_ = 0;
 };
