@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -16,8 +17,24 @@ namespace fs = std::filesystem;
 
 namespace strata::os {
 
-Result<void> mount_overlay(const std::vector<fs::path>& lowers, const fs::path& upper,
+// The same directory twice in `lowerdir` is refused by the kernel (ELOOP,
+// "overlapping layers"), yet identical layers are legal and common: a
+// no-op RUN twice, the same COPY twice. A lower that appears again further
+// down changes nothing: every path it decides (an entry, a whiteout, an
+// opaque directory) was already decided by its first, higher occurrence,
+// and a merged directory lists the same names either way. So only the
+// top-most occurrence of each directory is kept.
+static std::vector<fs::path> without_repeats(const std::vector<fs::path>& lowers) {
+  std::vector<fs::path> kept;
+  kept.reserve(lowers.size());
+  for (const auto& l : lowers)
+    if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
+  return kept;
+}
+
+Result<void> mount_overlay(const std::vector<fs::path>& all_lowers, const fs::path& upper,
                            const fs::path& work, const fs::path& target) {
+  const std::vector<fs::path> lowers = without_repeats(all_lowers);
   if (lowers.empty() && upper.empty())
     return fail(Errc::internal, "an overlay needs at least one layer");
   std::string lower;

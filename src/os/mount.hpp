@@ -10,7 +10,8 @@
 
 namespace strata::os {
 
-// Mounts an overlay at `target`. `lowers` are listed top-most first. With no
+// Mounts an overlay at `target`. `lowers` are listed top-most first; a
+// directory may repeat (identical layers), only its top-most place counts. With no
 // upper dir the mount is read-only. The option string must stay under the
 // kernel's page-size limit, which is why snapshots have short paths. A
 // writable overlay is volatile where the kernel allows (5.10 and later): its
