@@ -61,6 +61,11 @@ class TarReader {
   // Any tar (ustar, PAX, GNU), plain or gzip/bzip2/xz/zstd compressed.
   static Result<TarReader> open(const std::filesystem::path& path);
   static Result<TarReader> open_memory(std::string_view data);
+  // Like open(), and every byte of the decompressed stream is hashed:
+  // finish_hashing() reads what is left and returns its digest
+  // ("sha256:<hex>"), the layer's diff id.
+  static Result<TarReader> open_hashing(const std::filesystem::path& path);
+  Result<std::string> finish_hashing();
   // The next entry, or nullopt at the end.
   Result<std::optional<TarEntry>> next();
   // The current regular file's contents.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "archive/tar.hpp"
+#include "digest/sha256.hpp"
 #include "os/fs.hpp"
 
 namespace strata::archive {
@@ -13,7 +14,28 @@ namespace strata::archive {
 struct TarReader::Impl {
   struct archive* a = archive_read_new();
   std::string memory;  // keeps open_memory's data alive
-  ~Impl() { archive_read_free(a); }
+  // open_hashing: `raw` undoes the compression; the tar reader `a` reads
+  // what it gives through read_raw(), which hashes every byte on the way.
+  struct archive* raw = nullptr;
+  std::vector<char> raw_buf;
+  Sha256 hash;
+  bool raw_failed = false;
+  ~Impl() {
+    archive_read_free(a);
+    if (raw) archive_read_free(raw);
+  }
+  static la_ssize_t read_raw(struct archive*, void* self, const void** out) {
+    auto* impl = static_cast<Impl*>(self);
+    if (impl->raw_buf.empty()) return 0;  // an empty input
+    la_ssize_t n = archive_read_data(impl->raw, impl->raw_buf.data(), impl->raw_buf.size());
+    if (n < 0) {
+      impl->raw_failed = true;
+      return -1;
+    }
+    impl->hash.update(impl->raw_buf.data(), static_cast<size_t>(n));
+    *out = impl->raw_buf.data();
+    return n;
+  }
   Error error(std::string_view what) const {
     const char* msg = archive_error_string(a);
     return Error{Errc::io, fmt::format("{}: {}", what, msg ? msg : "unknown error")};
@@ -65,6 +87,51 @@ Result<TarReader> TarReader::open(const std::filesystem::path& path) {
   if (archive_read_open_filename(r.impl_->a, path.c_str(), 1 << 20) != ARCHIVE_OK)
     return std::unexpected(r.impl_->error("opening " + path.string()));
   return r;
+}
+
+Result<TarReader> TarReader::open_hashing(const std::filesystem::path& path) {
+  TarReader r;
+  Impl& impl = *r.impl_;
+  impl.raw = archive_read_new();
+  archive_read_support_filter_all(impl.raw);
+  archive_read_support_format_raw(impl.raw);
+  impl.raw_buf.resize(1 << 20);
+  auto raw_error = [&](std::string_view what) {
+    const char* msg = archive_error_string(impl.raw);
+    return Error{Errc::io,
+                 fmt::format("{} {}: {}", what, path.string(), msg ? msg : "unknown error")};
+  };
+  if (archive_read_open_filename(impl.raw, path.c_str(), 1 << 20) != ARCHIVE_OK)
+    return std::unexpected(raw_error("opening"));
+  struct archive_entry* ae = nullptr;
+  int rc = archive_read_next_header(impl.raw, &ae);
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_EOF) return std::unexpected(raw_error("reading"));
+  if (rc == ARCHIVE_EOF) impl.raw_buf.clear();  // an empty file: read_raw gives nothing
+  // The tar reader sees the decompressed bytes: no filters of its own.
+  archive_read_free(impl.a);
+  impl.a = archive_read_new();
+  archive_read_support_format_tar(impl.a);
+  archive_read_support_format_gnutar(impl.a);
+  if (archive_read_open(impl.a, &impl, nullptr, &Impl::read_raw, nullptr) != ARCHIVE_OK)
+    return std::unexpected(impl.error("opening " + path.string()));
+  return r;
+}
+
+Result<std::string> TarReader::finish_hashing() {
+  Impl& impl = *impl_;
+  if (!impl.raw) return fail(Errc::internal, "finish_hashing of a reader not opened to hash");
+  // What the tar reader did not need (padding after the end blocks) counts.
+  const void* ignored = nullptr;
+  while (!impl.raw_buf.empty()) {
+    la_ssize_t n = Impl::read_raw(nullptr, &impl, &ignored);
+    if (n < 0) break;
+    if (n == 0) break;
+  }
+  if (impl.raw_failed) {
+    const char* msg = archive_error_string(impl.raw);
+    return fail(Errc::io, fmt::format("decompressing: {}", msg ? msg : "unknown error"));
+  }
+  return impl.hash.finish();
 }
 
 Result<TarReader> TarReader::open_memory(std::string_view data) {

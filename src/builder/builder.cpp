@@ -25,6 +25,7 @@
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
+#include "os/root_path.hpp"
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
 #include "store/file_hash.hpp"
@@ -621,7 +622,7 @@ class Builder {
   }
 
   static Result<void> make_workdir(const fs::path& root, const std::string& dir) {
-    auto p = path_in_root(root, dir, true);
+    auto p = os::resolve_in_root(root, dir, true);
     if (!p) return std::unexpected(p.error());
     struct stat st {};
     if (::stat(p->c_str(), &st) == 0) return {};
@@ -688,7 +689,7 @@ class Builder {
             co.seed = [&, mi](const fs::path& dir) -> Result<void> {
               auto src = mount_ref(run.mount_sources[mi]);
               if (!src) return std::unexpected(src.error());
-              auto from = path_in_root(src->path(), m.source, true);
+              auto from = os::resolve_in_root(src->path(), m.source, true);
               if (!from) return std::unexpected(from.error());
               return copy_tree(*from, dir);
             };
@@ -710,7 +711,7 @@ class Builder {
             sources.push_back(std::move(*src));
             src_root = sources.back().path();
           }
-          auto src = path_in_root(src_root, m.source, true);
+          auto src = os::resolve_in_root(src_root, m.source, true);
           if (!src) return std::unexpected(src.error());
           struct stat src_st {};
           if (!m.readonly && ::stat(src->c_str(), &src_st) == 0 && !S_ISDIR(src_st.st_mode)) {
@@ -902,7 +903,7 @@ class Builder {
     const std::string& dest = c.dest;
     if (auto r = copy_sources(*tmp, {name}, rootfs, dest, file_opts); !r) return r;
     if (got->last_modified) {
-      auto placed = path_in_root(rootfs, dest.ends_with("/") ? dest + name : dest, false);
+      auto placed = os::resolve_in_root(rootfs, dest.ends_with("/") ? dest + name : dest, false);
       if (placed) {
         struct timespec ts[2] = {{*got->last_modified, 0}, {*got->last_modified, 0}};
         ::utimensat(AT_FDCWD, placed->c_str(), ts, AT_SYMLINK_NOFOLLOW);

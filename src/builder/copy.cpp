@@ -12,6 +12,7 @@
 
 #include "archive/tar.hpp"
 #include "os/fs.hpp"
+#include "os/root_path.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -21,45 +22,6 @@ namespace strata::builder {
 using dockerfile::clean_path;
 using dockerfile::Glob;
 
-Result<fs::path> path_in_root(const fs::path& root, std::string_view rel, bool follow_last) {
-  std::vector<std::string> todo;
-  for (const auto& p : split(rel, '/'))
-    if (!p.empty() && p != ".") todo.push_back(p);
-  std::reverse(todo.begin(), todo.end());  // a stack: back() is next
-  std::vector<std::string> done;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string part = std::move(todo.back());
-    todo.pop_back();
-    if (part == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    fs::path candidate = root;
-    for (const auto& d : done) candidate /= d;
-    candidate /= part;
-    struct stat st {};
-    bool last = todo.empty();
-    if ((!last || follow_last) && ::lstat(candidate.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      if (++links > 40)
-        return fail(Errc::invalid_argument, fmt::format("too many symlinks in {}", rel));
-      char buf[4096];
-      ssize_t n = ::readlink(candidate.c_str(), buf, sizeof buf - 1);
-      if (n < 0) return std::unexpected(os::errno_error("readlink", candidate));
-      std::string target(buf, static_cast<size_t>(n));
-      if (target.starts_with("/")) done.clear();
-      auto parts = split(target, '/');
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it)
-        if (!it->empty() && *it != ".") todo.push_back(*it);
-      continue;
-    }
-    done.push_back(part);
-  }
-  fs::path out = root;
-  for (const auto& d : done) out /= d;
-  return out;
-}
-
 namespace {
 
 int64_t ns(const struct timespec& t) {
@@ -67,8 +29,12 @@ int64_t ns(const struct timespec& t) {
 }
 
 struct Source {
-  std::string rel;  // relative to the source root
+  std::string rel;  // relative to the source root, as the instruction names it
   bool is_dir = false;
+  // Where it is read: `rel` resolved inside the source root (its symlinks
+  // followed there, never on the host), and that path relative to the root.
+  fs::path from;
+  std::string from_rel;
 };
 
 bool excluded_by(const std::vector<Glob>& globs, const std::string& rel) {
@@ -107,15 +73,22 @@ class Copier {
     if (!glob) return std::unexpected(glob.error());
     std::vector<Source> out;
     if (!glob->has_wildcards()) {
+      if (p.empty()) return std::vector<Source>{{"", true, src_root_, ""}};
+      // A context's or a stage's symlinks lead inside it, whatever they say;
+      // a named source that is a link is the file or directory it leads
+      // to, as in BuildKit (wildcard matches are copied as they are).
+      auto full = os::resolve_in_root(src_root_, p, true);
+      if (!full) return std::unexpected(full.error());
+      std::string from_rel = full->lexically_relative(src_root_).generic_string();
+      if (from_rel == ".") from_rel.clear();  // a link to the root
       struct stat st {};
-      fs::path full = src_root_ / p;
-      if (p.empty()) return std::vector<Source>{{"", true}};
-      if (::lstat(full.c_str(), &st) != 0 || ignored(p)) {
+      if (::lstat(full->c_str(), &st) != 0 || ignored(p) ||
+          (!from_rel.empty() && ignored(from_rel))) {
         return fail(Errc::not_found,
                     fmt::format("\"{}\" not found in the source{}", source,
                                 opts_.ignore ? " (or excluded by .dockerignore)" : ""));
       }
-      out.push_back({p, S_ISDIR(st.st_mode)});
+      out.push_back({p, S_ISDIR(st.st_mode), std::move(*full), std::move(from_rel)});
       return out;
     }
     size_t depth = std::count(p.begin(), p.end(), '/') + 1;
@@ -127,17 +100,17 @@ class Copier {
   }
 
   Result<void> copy(const Source& s, const std::string& dest, bool dest_is_dir) {
-    fs::path from = src_root_ / s.rel;
+    const fs::path& from = s.from;
     std::string base = s.rel.empty() ? "" : fs::path(s.rel).filename().string();
     if (s.is_dir) {
       std::string target = opts_.parents && !s.rel.empty() ? join_dest(dest, s.rel) : dest;
       if (auto r = make_dest_dir(target, from); !r) return r;
-      return copy_dir_contents(from, s.rel, target);
+      return copy_dir_contents(from, s.from_rel, target);
     }
     std::string target = dest_is_dir ? join_dest(dest, opts_.parents ? s.rel : base) : dest;
     if (opts_.unpack_archives && looks_like_archive(from)) return unpack(from, dest);
     if (auto r = ensure_parent(target); !r) return r;
-    return copy_entry(from, target);
+    return copy_entry(from, target, nullptr, base);
   }
 
  private:
@@ -160,7 +133,8 @@ class Copier {
       std::string path = rel.empty() ? name : rel + "/" + name;
       if (ignored(path) && !(is_dir && opts_.ignore->has_exceptions())) continue;
       if (level == depth) {
-        if (g.matches(path) && !ignored(path)) out.push_back({path, is_dir});
+        // Found by walking real directories: no symlink on the way.
+        if (g.matches(path) && !ignored(path)) out.push_back({path, is_dir, dir / name, path});
       } else if (is_dir) {
         walk_matches(dir / name, path, level + 1, depth, g, out);
       }
@@ -195,7 +169,7 @@ class Copier {
   Result<void> ensure_parent(const std::string& dest) {
     if (collect_) return {};
     std::string parent = fs::path(dest).parent_path().string();
-    auto p = path_in_root(dst_root_, parent, true);
+    auto p = os::resolve_in_root(dst_root_, parent, true);
     if (!p) return std::unexpected(p.error());
     return os::make_dirs(*p);
   }
@@ -212,7 +186,7 @@ class Copier {
       }
       return {};
     }
-    auto p = path_in_root(dst_root_, dest, true);
+    auto p = os::resolve_in_root(dst_root_, dest, true);
     if (!p) return std::unexpected(p.error());
     struct stat st {};
     if (::lstat(p->c_str(), &st) == 0) return {};  // an existing directory keeps its metadata
@@ -254,9 +228,11 @@ class Copier {
     return {};
   }
 
-  // `known`: what lstat said of `from`, when the caller asked already.
+  // `known`: what lstat said of `from`, when the caller asked already;
+  // `name`: what the instruction calls it (`from` may be where a link led).
   Result<void> copy_entry(const fs::path& from, const std::string& dest,
-                          const struct stat* known = nullptr) {
+                          const struct stat* known = nullptr, std::string name = {}) {
+    if (name.empty()) name = from.filename().string();
     struct stat st {};
     if (known)
       st = *known;
@@ -286,13 +262,13 @@ class Copier {
       collect_->push_back(std::move(f));
       return {};
     }
-    auto to = path_in_root(dst_root_, dest, false);
+    auto to = os::resolve_in_root(dst_root_, dest, false);
     if (!to) return std::unexpected(to.error());
     struct stat existing {};
     if (::lstat(to->c_str(), &existing) == 0) {
       if (S_ISDIR(existing.st_mode) && !S_ISDIR(st.st_mode)) {
         // Copying a file onto a directory puts it inside.
-        auto inside = path_in_root(dst_root_, join_dest(dest, from.filename().string()), false);
+        auto inside = os::resolve_in_root(dst_root_, join_dest(dest, name), false);
         if (!inside) return std::unexpected(inside.error());
         *to = *inside;
       }
@@ -305,7 +281,7 @@ class Copier {
       if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), to->c_str()) != 0)
         return std::unexpected(os::errno_error("creating symlink", *to));
     } else if (S_ISREG(st.st_mode)) {
-      os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+      os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       if (!in) return std::unexpected(os::errno_error("opening", from));
       os::UniqueFd out(
           ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -358,10 +334,16 @@ class Copier {
       if (!e) return std::unexpected(e.error().with_context("unpacking " + archive_path.string()));
       if (!*e) return {};
       const archive::TarEntry& t = **e;
-      if (t.path.empty()) continue;
+      if (t.path.empty() || t.path == ".") {
+        if (t.type == archive::TarEntry::dir) continue;  // the archive's root
+        return fail(Errc::invalid_argument,
+                    fmt::format("unpacking {}: its entry \".\" is not a directory; an archive "
+                                "that ADD unpacks must hold its files below its root",
+                                archive_path.string()));
+      }
       std::string target = join_dest(dest, t.path);
       if (auto r = ensure_parent(target); !r) return r;
-      auto to = path_in_root(dst_root_, target, false);
+      auto to = os::resolve_in_root(dst_root_, target, false);
       if (!to) return std::unexpected(to.error());
       struct stat existing {};
       bool exists = ::lstat(to->c_str(), &existing) == 0;
@@ -383,7 +365,7 @@ class Copier {
             return std::unexpected(os::errno_error("creating symlink", *to));
           break;
         case archive::TarEntry::hardlink: {
-          auto src = path_in_root(dst_root_, join_dest(dest, t.linkname), false);
+          auto src = os::resolve_in_root(dst_root_, join_dest(dest, t.linkname), false);
           if (!src) return std::unexpected(src.error());
           if (::link(src->c_str(), to->c_str()) != 0)
             return std::unexpected(os::errno_error("linking", *to));
@@ -503,10 +485,10 @@ Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest
                                const std::string& name, std::string_view content,
                                const CopyOptions& opts) {
   std::string target = dest.ends_with("/") ? dest + name : dest;
-  auto parent = path_in_root(dst_root, fs::path(target).parent_path().string(), true);
+  auto parent = os::resolve_in_root(dst_root, fs::path(target).parent_path().string(), true);
   if (!parent) return std::unexpected(parent.error());
   if (auto r = os::make_dirs(*parent); !r) return r;
-  auto to = path_in_root(dst_root, target, false);
+  auto to = os::resolve_in_root(dst_root, target, false);
   if (!to) return std::unexpected(to.error());
   (void)os::remove_tree(*to);
   os::UniqueFd out(::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));

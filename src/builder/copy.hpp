@@ -16,12 +16,6 @@
 
 namespace strata::builder {
 
-// `rel` (an absolute or relative path in the image) resolved inside `root`:
-// symlinks are followed as the container would see them, ".." stops at the
-// root. With follow_last == false the last component is not followed.
-Result<std::filesystem::path> path_in_root(const std::filesystem::path& root, std::string_view rel,
-                                           bool follow_last);
-
 struct CopyOptions {
   std::optional<Identity> owner;  // --chown; else 0:0 (context) or the source's own
   bool keep_owner = false;        // copying from a stage or image without --chown

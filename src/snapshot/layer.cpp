@@ -15,6 +15,7 @@
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "os/root_path.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -35,24 +36,17 @@ Error io_error(std::string_view what, const fs::path& p) {
   return os::errno_error(what, p);
 }
 
-// Checks that no parent of `rel` inside `root` is a symlink (so that an entry
-// cannot be written through a link out of the snapshot).
-bool parents_are_real(const fs::path& root, const std::string& rel) {
-  fs::path p = root;
-  auto parts = split(rel, '/');
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    p /= parts[i];
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return true;  // created later as a directory
-    if (S_ISLNK(st.st_mode)) return false;
-  }
-  return true;
-}
-
 void set_metadata(const fs::path& p, const TarEntry& e, bool is_link) {
   (void)::lchown(p.c_str(), e.uid, e.gid);
   if (!is_link) ::chmod(p.c_str(), e.mode & 07777);
-  for (const auto& [k, v] : e.xattrs) ::lsetxattr(p.c_str(), k.c_str(), v.data(), v.size(), 0);
+  for (const auto& [k, v] : e.xattrs) {
+    // trusted.* holds overlayfs's own attributes (opaque, redirect, origin,
+    // metacopy), which would tell the kernel how to look through the stack:
+    // a layer says "opaque" only with its .wh..wh..opq entry. The writer
+    // never writes trusted.* either.
+    if (k.starts_with("trusted.")) continue;
+    ::lsetxattr(p.c_str(), k.c_str(), v.data(), v.size(), 0);
+  }
   struct timespec ts[2] = {{e.mtime, 0}, {e.mtime, 0}};
   ::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW);
 }
@@ -66,13 +60,15 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
     if (!next) return std::unexpected(next.error());
     if (!*next) break;
     TarEntry e = std::move(**next);
-    if (e.path.empty() || e.path == ".") continue;
-    auto rel = safe_relative_path(e.path);
-    if (!rel || !parents_are_real(dest, *rel)) {
+    if (e.path.empty() || e.path == ".") {
+      if (e.type == TarEntry::dir) continue;  // the root's own entry
       return fail(Errc::invalid_argument,
-                  fmt::format("layer entry \"{}\" leaves the layer", e.path));
+                  "layer entry \".\" (the layer's root) is not a directory");
     }
-    fs::path target = dest / *rel;
+    // Every name stays inside the snapshot: no "..", no symlink on the way.
+    auto target_in = os::entry_in_root(dest, e.path);
+    if (!target_in) return std::unexpected(target_in.error().with_context("layer entry refused"));
+    fs::path target = std::move(*target_in);
     std::string base = target.filename().string();
     if (auto r = os::make_dirs(target.parent_path()); !r) return r;
     if (base == ".wh..wh..opq") {
@@ -81,6 +77,9 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
       continue;
     }
     if (base.starts_with(".wh.")) {
+      if (!os::is_plain_name(base.substr(4)))
+        return fail(Errc::invalid_argument,
+                    fmt::format("layer entry refused: whiteout \"{}\" names no entry", e.path));
       fs::path hidden = target.parent_path() / base.substr(4);
       (void)os::remove_tree(hidden);
       if (::mknod(hidden.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
@@ -108,11 +107,13 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
           return std::unexpected(io_error("creating symlink", target));
         break;
       case TarEntry::hardlink: {
-        auto src = safe_relative_path(e.linkname);
+        // Only to an entry of this layer (linkat does not follow a last
+        // symlink; the directories on the way are checked).
+        auto src = os::entry_in_root(dest, e.linkname);
         if (!src)
-          return fail(Errc::invalid_argument,
-                      fmt::format("hardlink \"{}\" leaves the layer", e.linkname));
-        if (::link((dest / *src).c_str(), target.c_str()) != 0)
+          return std::unexpected(
+              src.error().with_context(fmt::format("hard link \"{}\" refused", e.path)));
+        if (::linkat(AT_FDCWD, src->c_str(), AT_FDCWD, target.c_str(), 0) != 0)
           return std::unexpected(io_error("creating hardlink", target));
         continue;  // shares the metadata of its source
       }
@@ -491,14 +492,27 @@ Result<std::vector<fs::path>> ensure_snapshot(store::Store& store, const oci::De
   if (auto r = store.ensure_blob(blob); !r) return std::unexpected(r.error());
   auto tmp = os::make_temp_dir(store.tmp_dir(), "unpack-");
   if (!tmp) return std::unexpected(tmp.error());
-  auto reader = archive::TarReader::open(store.blob_path(blob.digest));
+  // The diff id becomes trusted here, and only here: a snapshot is kept
+  // under a diff id only when the layer's uncompressed bytes hash to it, so
+  // an image that names another image's diff ids for other bytes cannot
+  // change what that image shows.
+  auto reader = archive::TarReader::open_hashing(store.blob_path(blob.digest));
   if (!reader) {
     (void)os::remove_tree(*tmp);
     return std::unexpected(reader.error());
   }
-  if (auto r = unpack_layer(*reader, *tmp); !r) {
+  auto unpacked = unpack_layer(*reader, *tmp);
+  auto digest = unpacked ? reader->finish_hashing() : Result<std::string>{};
+  if (unpacked && digest && *digest != diff_id) {
+    unpacked = fail(Errc::invalid_argument,
+                    fmt::format("its content has the digest {}, not the diff id {} that the "
+                                "image's config gives it; the image is damaged or forged",
+                                *digest, diff_id));
+  }
+  if (!unpacked || !digest) {
     (void)os::remove_tree(*tmp);
-    return std::unexpected(r.error().with_context("unpacking layer " + blob.digest));
+    Error e = unpacked ? digest.error() : unpacked.error();
+    return std::unexpected(e.with_context("unpacking layer " + blob.digest));
   }
   auto added = store.add_snapshot(diff_id, *tmp);
   if (!added) return std::unexpected(added.error());
