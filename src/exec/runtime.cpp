@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -46,6 +47,53 @@ json nofile_limit() {
   struct rlimit rl {};
   ::getrlimit(RLIMIT_NOFILE, &rl);
   return {{"type", "RLIMIT_NOFILE"}, {"hard", rl.rlim_max}, {"soft", rl.rlim_cur}};
+}
+
+// A step may make fifos, sockets and overlay whiteouts (character device
+// 0:0), but no other device node: a block device with the host disk's
+// numbers would read and write the host's disk. Refused with EPERM, for
+// every ABI the CPU runs (the device cgroup below also refuses to open one,
+// whoever made it: a layer may hold device nodes).
+json device_filter() {
+  constexpr uint64_t kTypeMask = S_IFMT, kBlock = S_IFBLK, kChar = S_IFCHR;
+  json syscalls = json::array();
+  for (auto [name, mode_arg] : {std::pair{"mknod", 1}, std::pair{"mknodat", 2}}) {
+    json block = {{"index", mode_arg},
+                  {"value", kTypeMask},
+                  {"valueTwo", kBlock},
+                  {"op", "SCMP_CMP_MASKED_EQ"}};
+    json chr = {{"index", mode_arg},
+                {"value", kTypeMask},
+                {"valueTwo", kChar},
+                {"op", "SCMP_CMP_MASKED_EQ"}};
+    json not_whiteout = {{"index", mode_arg + 1}, {"value", 0}, {"op", "SCMP_CMP_NE"}};
+    for (const json& args : {json::array({block}), json::array({chr, not_whiteout})})
+      syscalls.push_back(
+          {{"names", {name}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", EPERM}, {"args", args}});
+  }
+#if defined(__x86_64__)
+  json arches = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+#elif defined(__aarch64__)
+  json arches = {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"};
+#else
+  json arches = json::array();
+#endif
+  return {{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", arches}, {"syscalls", syscalls}};
+}
+
+// The devices a container may open (the device cgroup, in crun and runc
+// alike): what the runtime puts in its /dev, nothing of the host's.
+json allowed_devices() {
+  json rules = json::array({{{"allow", false}, {"access", "rwm"}}});
+  auto chr = [&](int64_t major, int64_t minor) {
+    json r = {{"allow", true}, {"type", "c"}, {"major", major}, {"access", "rwm"}};
+    if (minor >= 0) r["minor"] = minor;  // absent: every minor
+    rules.push_back(r);
+  };
+  for (int minor : {3, 5, 7, 8, 9}) chr(1, minor);  // null zero full random urandom
+  for (int minor : {0, 1, 2}) chr(5, minor);        // tty console ptmx
+  chr(136, -1);                                     // the container's own ptys
+  return rules;
 }
 
 json make_config(const ContainerSpec& s) {
@@ -98,7 +146,9 @@ json make_config(const ContainerSpec& s) {
           "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
         {"readonlyPaths",
          {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-          "/proc/sysrq-trigger"}}}},
+          "/proc/sysrq-trigger"}},
+        {"seccomp", device_filter()},
+        {"resources", {{"devices", allowed_devices()}}}}},
   };
 }
 
@@ -153,9 +203,9 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
   static std::atomic<int> counter{0};
   std::string id = fmt::format("strata-{}-{}", ::getpid(), counter++);
   os::ProcessSpec p;
-  // Build steps need no cgroup of their own; crun starts faster without.
+  // A cgroup of its own for the device rules (cgroupfs: no systemd needed).
   if (rt.name == "crun")
-    p.argv = {rt.path, "--cgroup-manager=disabled", "run", "--bundle", bundle.string(), id};
+    p.argv = {rt.path, "--cgroup-manager=cgroupfs", "run", "--bundle", bundle.string(), id};
   else
     p.argv = {rt.path, "run", "--bundle", bundle.string(), id};
   p.pass_stdin = spec.interactive;

@@ -48,13 +48,15 @@ Result<void> mount_overlay(const std::vector<fs::path>& all_lowers, const fs::pa
     if (lowers.size() == 1) {
       if (::mount(lowers[0].c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         return std::unexpected(errno_error("bind-mounting onto", target));
-      ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
+      ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV,
+              nullptr);
       return {};
     }
     opts = "lowerdir=" + lower;
   } else if (lowers.empty()) {
     if (::mount(upper.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return std::unexpected(errno_error("bind-mounting onto", target));
+    ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_NODEV, nullptr);
     return {};
   } else {
     opts = fmt::format("lowerdir={},upperdir={},workdir={}", lower, upper.string(), work.string());
@@ -67,11 +69,12 @@ Result<void> mount_overlay(const std::vector<fs::path>& all_lowers, const fs::pa
   std::string volatile_opts = opts + ",volatile";
   if (!upper.empty() && !lowers.empty() &&
       volatile_opts.size() < static_cast<size_t>(::getpagesize())) {
-    if (::mount("overlay", target.c_str(), "overlay", 0, volatile_opts.c_str()) == 0) return {};
+    if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, volatile_opts.c_str()) == 0)
+      return {};
     // EINVAL: a kernel without volatile (before 5.10); the plain mount says more.
     if (errno != EINVAL) return std::unexpected(errno_error("mounting an overlay on", target));
   }
-  if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0)
+  if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, opts.c_str()) != 0)
     return std::unexpected(errno_error("mounting an overlay on", target));
   return {};
 }

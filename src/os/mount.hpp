@@ -16,7 +16,9 @@ namespace strata::os {
 // kernel's page-size limit, which is why snapshots have short paths. A
 // writable overlay is volatile where the kernel allows (5.10 and later): its
 // unmount does not sync the upper file system, which a build does once at
-// its end instead (store::Store::sync).
+// its end instead (store::Store::sync). Every root is mounted nodev: a
+// device node in a layer or made by a step opens nothing (a container's
+// /dev is the runtime's own).
 Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowers,
                            const std::filesystem::path& upper, const std::filesystem::path& work,
                            const std::filesystem::path& target);
