@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -28,6 +29,7 @@
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
+#include "os/fs.hpp"
 #include "os/process.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
@@ -37,14 +39,15 @@ namespace fs = std::filesystem;
 namespace strata::cli {
 namespace {
 
+// Inputs the CLI reads whole: a Dockerfile, a .dockerignore, a secret.
+constexpr uint64_t kMaxInputFile = 16 << 20;
+
 Result<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in)
+  auto text = os::read_file(p, kMaxInputFile);
+  if (!text && text.error().code == Errc::io)
     return fail(Errc::not_found,
-                fmt::format("cannot read {}: {}", p.string(), std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+                fmt::format("cannot read {}: {}", p.string(), text.error().message));
+  return text;
 }
 
 // --secret id=ID,src=FILE (or source=) | id=ID,env=VARIABLE: the secret's
@@ -297,9 +300,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
 
   std::string text;
   if (f.file == "-") {
-    std::stringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
+    auto t = os::read_fd(STDIN_FILENO, "the Dockerfile on standard input", kMaxInputFile);
+    if (!t) return report(t.error());
+    text = std::move(*t);
     display = "Dockerfile";
   } else {
     auto t = read_file(dockerfile_path);

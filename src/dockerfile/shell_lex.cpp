@@ -168,6 +168,7 @@ class Lexer {
         auto v = process_dollar();
         if (!v) return std::unexpected(v.error());
         result += *v;
+        if (result.size() > kMaxExpansion) return too_long();
         words.add_string(*v);
         continue;
       }
@@ -232,6 +233,7 @@ class Lexer {
         auto v = process_dollar();
         if (!v) return std::unexpected(v.error());
         out += *v;
+        if (out.size() > kMaxExpansion) return too_long();
         continue;
       }
       ch = next();
@@ -283,6 +285,22 @@ class Lexer {
 
   Result<std::u32string> process_dollar() {
     next();  // the '$'
+    if (peek() == '{' && depth_ >= kMaxNesting)
+      return err(fmt::format("variable references are nested more than {} deep", kMaxNesting));
+    ++depth_;
+    auto r = dollar();
+    --depth_;
+    if (r && r->size() > kMaxExpansion) return too_long();
+    return r;
+  }
+
+  static std::unexpected<Error> too_long() {
+    return fail(Errc::invalid_argument,
+                fmt::format("the expansion is longer than {} characters, more than strata expands",
+                            kMaxExpansion));
+  }
+
+  Result<std::u32string> dollar() {
     if (peek() != '{') {
       std::string name = process_name();
       if (name.empty()) return std::u32string(U"$");
@@ -381,15 +399,23 @@ class Lexer {
   const LexOptions& opts_;
   bool raw_escapes_;
   std::set<std::string> used_, unset_;
+  // Inputs decide how deep ${...} nests (each level is a call) and how long
+  // an expansion grows (ENV A=$A$A doubles): both are bounded.
+  static constexpr int kMaxNesting = 128;
+  static constexpr size_t kMaxExpansion = 1 << 20;
+  int depth_ = 0;
 };
 
 }  // namespace
 
 Result<Expansion> expand(std::string_view input, const EnvLookup& env, const LexOptions& opts) {
   auto r = Lexer(utf8::decode(input), env, opts).run();
-  if (!r)
-    return std::unexpected(
-        r.error().with_context(fmt::format("failed to process {}", go_quote(input))));
+  if (!r) {
+    constexpr size_t kShown = 200;  // of a long input, its start
+    std::string shown =
+        input.size() <= kShown ? go_quote(input) : go_quote(input.substr(0, kShown)) + "…";
+    return std::unexpected(r.error().with_context(fmt::format("failed to process {}", shown)));
+  }
   return r;
 }
 

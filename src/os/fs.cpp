@@ -18,19 +18,27 @@ Error errno_error(std::string_view what, const fs::path& path) {
   return Error{Errc::io, fmt::format("{} {}: {}", what, path.string(), std::strerror(errno))};
 }
 
-Result<std::string> read_file(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::unexpected(errno_error("opening", path));
+Result<std::string> read_fd(int fd, const fs::path& what, uint64_t limit) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(errno_error("reading", path));
+    if (n < 0) return std::unexpected(errno_error("reading", what));
     if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > limit)
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("{} is larger than {} bytes, more than strata reads", what.string(), limit));
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<std::string> read_file(const fs::path& path, uint64_t limit) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::unexpected(errno_error("opening", path));
+  return read_fd(fd.get(), path, limit);
 }
 
 Result<void> write_all(int fd, const void* data, size_t size) {

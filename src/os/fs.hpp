@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,7 +67,13 @@ Result<uint64_t> copy_file_atomic(const std::filesystem::path& from,
                                   const std::function<void(std::string_view)>& observe = {},
                                   const std::function<Result<void>()>& check = {});
 
-Result<std::string> read_file(const std::filesystem::path& path);
+// The whole file; more than `limit` bytes is an error that says so (input
+// from outside is read with a limit: /dev/zero would never end).
+Result<std::string> read_file(const std::filesystem::path& path,
+                              uint64_t limit = std::numeric_limits<uint64_t>::max());
+// The same from an open descriptor (stdin, say); `what` names it in errors.
+Result<std::string> read_fd(int fd, const std::filesystem::path& what,
+                            uint64_t limit = std::numeric_limits<uint64_t>::max());
 // Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data);
 // fsyncs a file or directory.

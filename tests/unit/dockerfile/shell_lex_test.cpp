@@ -75,3 +75,32 @@ TEST(ShellLex, SkipQuotesForHeredocBodies) {
   o.skip_quotes = true;
   EXPECT_EQ(ex("echo \"$V\" '$V' \\$V", o), "echo \"value\" 'value' $V");
 }
+
+TEST(ShellLex, NestingAndLengthAreBounded) {
+  // 128 levels expand; 129 are refused with an error that says why, and
+  // thousands (which used to overflow the stack) are refused the same way.
+  auto nested = [](int depth) {
+    std::string s;
+    for (int i = 0; i < depth; ++i) s += "${X:-";
+    s += "end";
+    for (int i = 0; i < depth; ++i) s += "}";
+    return s;
+  };
+  EXPECT_EQ(ex(nested(128)), "end");
+  EXPECT_NE(ex(nested(129)).find("nested more than 128 deep"), std::string::npos);
+  EXPECT_NE(ex(nested(100000)).find("nested more than 128 deep"), std::string::npos);
+  EXPECT_NE(ex(std::string(100000, '{') + "${" + std::string(100000, '{')).find("error:"),
+            std::string::npos);
+  // A value may be long, an expansion up to 2^20 characters; longer is refused.
+  std::string big(1 << 19, 'x');
+  auto lookup = [&](std::string_view n) -> std::optional<std::string> {
+    if (n == "B") return big;
+    return std::nullopt;
+  };
+  EXPECT_EQ(expand_word("$B$B", lookup)->size(), size_t{1} << 20);
+  auto r = expand_word("$B$B$B", lookup);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("longer than 1048576 characters"), std::string::npos);
+  EXPECT_LT(r.error().message.size(), 400u);  // the input is shown cut, not whole
+  EXPECT_FALSE(expand_word("\"${B}${B}${B}\"", lookup));
+}
