@@ -24,17 +24,15 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref) {
   }
   auto text = store.read_blob(img.manifest_desc.digest);
   if (!text) return std::unexpected(text.error());
-  auto m = oci::parse_manifest(*text);
+  auto m = oci::parse_manifest(*text, "manifest " + img.manifest_desc.digest);
   if (!m) return std::unexpected(m.error().with_context("image " + ref));
   img.manifest = *m;
   auto cfg_text = store.read_blob(img.manifest.config.digest);
   if (!cfg_text) return std::unexpected(cfg_text.error());
-  img.config = json::parse(*cfg_text, nullptr, false);
-  if (!img.config.is_object())
-    return fail(Errc::syntax, fmt::format("image {}: config is not JSON", ref));
-  std::vector<std::string> diff_ids;
-  if (img.config.contains("rootfs") && img.config["rootfs"].contains("diff_ids"))
-    for (const auto& d : img.config["rootfs"]["diff_ids"]) diff_ids.push_back(d.get<std::string>());
+  auto config = oci::parse_config(*cfg_text, "config " + img.manifest.config.digest);
+  if (!config) return std::unexpected(config.error().with_context("image " + ref));
+  img.config = std::move(config->doc);
+  const std::vector<std::string>& diff_ids = config->diff_ids;
   if (diff_ids.size() != img.manifest.layers.size()) {
     return fail(Errc::syntax, fmt::format("image {}: {} layers but {} diff ids", ref,
                                           img.manifest.layers.size(), diff_ids.size()));

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "frontend/plan.hpp"
+#include "oci/checked_json.hpp"
 #include "os/fs.hpp"
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
@@ -103,11 +104,24 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
     return fail(Errc::invalid_argument,
                 fmt::format("{}: the manifest has media type \"{}\", not an image manifest", what,
                             m.media_type));
-  auto manifest = oci::parse_manifest(m.bytes);
+  auto manifest = oci::parse_manifest(m.bytes, "manifest " + m.digest);
   if (!manifest) return std::unexpected(manifest.error().with_context(what));
-  // The config is small and every build reads it: fetched now.
+  // The config is small and every build reads it: fetched now, and checked
+  // before the image is named.
+  if (static_cast<uint64_t>(manifest->config.size) > oci::kMaxConfigBytes)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the config is {} bytes, more than the {} strata reads", what,
+                            manifest->config.size, oci::kMaxConfigBytes));
   if (auto c = fetch_blobs(store, client, {manifest->config}, {}); !c)
     return std::unexpected(c.error().with_context(what));
+  auto config_text = store.read_blob(manifest->config.digest);
+  if (!config_text) return std::unexpected(config_text.error());
+  auto config = oci::parse_config(*config_text, "config " + manifest->config.digest);
+  if (!config) return std::unexpected(config.error().with_context(what));
+  if (config->diff_ids.size() != manifest->layers.size())
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: the manifest has {} layers, but the config names {} diff ids",
+                            what, manifest->layers.size(), config->diff_ids.size()));
   for (const auto& l : manifest->layers)
     if (auto r = store.note_blob_source(l.digest, ref->repo_path()); !r)
       return std::unexpected(r.error());

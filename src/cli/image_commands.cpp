@@ -62,7 +62,9 @@ int cmd_inspect(const GlobalFlags& g, const std::string& name) {
   if (!store) return report(store.error());
   auto img = builder::load_image(*store, name);
   if (!img) return report(img.error());
-  auto manifest = json::parse(*store->read_blob(img->manifest_desc.digest));
+  auto text = store->read_blob(img->manifest_desc.digest);
+  if (!text) return report(text.error());
+  json manifest = json::parse(*text, nullptr, false);  // load_image checked it
   json out = {{"name", name},
               {"digest", img->manifest_desc.digest},
               {"manifest", manifest},

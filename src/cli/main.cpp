@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <functional>
 
 #include "cli/build_command.hpp"
@@ -36,6 +38,19 @@ void tune_allocator() {
   free(block);
 }
 
+// The last guard: input from outside is read without exceptions, so one
+// reaching here is a bug; it still unwinds (temporary files and mounts are
+// undone by their owners) and ends in an error rather than an abort.
+int guarded(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: internal error: %s (a bug in strata; please report it)\n",
+                 e.what());
+    return 70;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,7 +77,9 @@ int main(int argc, char** argv) {
     } else if (arg.starts_with("--runtime=")) {
       g.runtime = arg.substr(10);
     } else if (arg == "run") {
-      return strata::cli::run_command(g, std::vector<std::string>(argv + i + 1, argv + argc));
+      return guarded([&] {
+        return strata::cli::run_command(g, std::vector<std::string>(argv + i + 1, argv + argc));
+      });
     } else {
       break;
     }
@@ -76,5 +93,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  return run ? run() : 0;
+  return run ? guarded(run) : 0;
 }

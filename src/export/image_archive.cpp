@@ -11,6 +11,7 @@
 
 #include "archive/tar.hpp"
 #include "digest/sha256.hpp"
+#include "oci/checked_json.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
 
@@ -239,6 +240,16 @@ Result<void> extract(store::Store& store, const fs::path& archive_path, const fs
         continue;
       }
     }
+    // Only what a loader reads is kept: its documents, capped before a
+    // byte is written, and a docker archive's layer tars; the rest (which
+    // may be a gigabyte of zeros) is skipped unread.
+    bool document = rel.ends_with(".json") || rel == "oci-layout" || rel == "repositories";
+    if (!document && !rel.ends_with(".tar")) continue;
+    if (document && (*e)->size > oci::kMaxConfigBytes)
+      return fail(Errc::invalid_argument,
+                  fmt::format("archive entry \"{}\" is {} bytes, more than the {} strata reads "
+                              "of a document",
+                              rel, (*e)->size, oci::kMaxConfigBytes));
     fs::path out = dir / rel;
     if (auto r = os::make_dirs(out.parent_path()); !r) return r;
     os::UniqueFd fd(
@@ -269,39 +280,71 @@ Result<void> import_blob(store::Store& store, const fs::path& dir, const std::st
   return {};
 }
 
-Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
-  auto text = os::read_file(dir / "index.json");
-  if (!text) return std::unexpected(text.error());
-  json index = json::parse(*text, nullptr, false);
-  if (!index.is_object() || !index.contains("manifests"))
-    return fail(Errc::syntax, "index.json has no manifests");
+// A blob an archive names, in the store now, has the size its descriptor
+// declares; a manifest or config is small enough to read.
+Result<void> import_described(store::Store& store, const fs::path& dir, const oci::Descriptor& d,
+                              std::string_view what) {
+  if (auto r = import_blob(store, dir, d.digest); !r) return r;
+  std::error_code ec;
+  auto size = fs::file_size(store.blob_path(d.digest), ec);
+  if (ec) return fail(Errc::io, fmt::format("{} {}: {}", what, d.digest, ec.message()));
+  if (static_cast<uint64_t>(d.size) != size)
+    return fail(Errc::invalid_argument, fmt::format("{} {} is {} bytes, but its descriptor says {}",
+                                                    what, d.digest, size, d.size));
+  return {};
+}
+
+// Names the images of an archive once every one of them was read whole (a
+// failed load tags nothing); an image without a name is told by its digest.
+Result<std::vector<std::string>> tag_all(
+    store::Store& store, const std::vector<std::pair<std::string, oci::Descriptor>>& tags) {
   std::vector<std::string> loaded;
-  for (const auto& mj : index["manifests"]) {
-    auto desc = oci::descriptor_from_json(mj);
-    if (!desc) return std::unexpected(desc.error());
-    if (auto r = import_blob(store, dir, desc->digest); !r) return std::unexpected(r.error());
-    auto mtext = store.read_blob(desc->digest);
-    if (!mtext) return std::unexpected(mtext.error());
-    auto m = oci::parse_manifest(*mtext);
-    if (!m) return std::unexpected(m.error());
-    if (auto r = import_blob(store, dir, m->config.digest); !r) return std::unexpected(r.error());
-    for (const auto& l : m->layers)
-      if (auto r = import_blob(store, dir, l.digest); !r) return std::unexpected(r.error());
-    std::string name;
-    for (const char* key : {"io.containerd.image.name", oci::kRefNameAnnotation}) {
-      if (auto it = desc->annotations.find(key); it != desc->annotations.end() && name.empty())
-        name = it->second;
+  for (const auto& [name, desc] : tags) {
+    if (name.empty()) {
+      loaded.push_back(desc.digest);
+      continue;
     }
-    desc->annotations.clear();
-    if (desc->media_type.empty()) desc->media_type = m->media_type;
-    if (!name.empty()) {
-      if (auto r = store.tag(name, *desc); !r) return std::unexpected(r.error());
-      loaded.push_back(oci::normalize_name(name));
-    } else {
-      loaded.push_back(desc->digest);
-    }
+    if (auto r = store.tag(name, desc); !r) return std::unexpected(r.error());
+    loaded.push_back(oci::normalize_name(name));
   }
   return loaded;
+}
+
+Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
+  auto text = os::read_file(dir / "index.json", oci::kMaxManifestBytes);
+  if (!text) return std::unexpected(text.error());
+  auto index = oci::parse_index(*text, "index.json");
+  if (!index) return std::unexpected(index.error());
+  std::vector<std::pair<std::string, oci::Descriptor>> tags;
+  for (auto& desc : index->manifests) {
+    if (auto r = import_described(store, dir, desc, "manifest"); !r)
+      return std::unexpected(r.error());
+    auto mtext = store.read_blob(desc.digest);
+    if (!mtext) return std::unexpected(mtext.error());
+    auto m = oci::parse_manifest(*mtext, "manifest " + desc.digest);
+    if (!m) return std::unexpected(m.error());
+    if (auto r = import_described(store, dir, m->config, "config"); !r)
+      return std::unexpected(r.error());
+    auto ctext = store.read_blob(m->config.digest);
+    if (!ctext) return std::unexpected(ctext.error());
+    auto config = oci::parse_config(*ctext, "config " + m->config.digest);
+    if (!config) return std::unexpected(config.error());
+    if (config->diff_ids.size() != m->layers.size())
+      return fail(Errc::invalid_argument,
+                  fmt::format("manifest {} has {} layers, but its config names {} diff ids",
+                              desc.digest, m->layers.size(), config->diff_ids.size()));
+    for (const auto& l : m->layers)
+      if (auto r = import_described(store, dir, l, "layer"); !r) return std::unexpected(r.error());
+    std::string name;
+    for (const char* key : {"io.containerd.image.name", oci::kRefNameAnnotation}) {
+      if (auto it = desc.annotations.find(key); it != desc.annotations.end() && name.empty())
+        name = it->second;
+    }
+    desc.annotations.clear();
+    if (desc.media_type.empty()) desc.media_type = m->media_type;
+    tags.emplace_back(name, desc);
+  }
+  return tag_all(store, tags);
 }
 
 // Where a file of the archive is: extracted under `dir`, or already in the
@@ -315,28 +358,37 @@ fs::path archived(store::Store& store, const fs::path& dir, const std::string& r
 }
 
 Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path& dir) {
-  auto text = os::read_file(dir / "manifest.json");
+  auto text = os::read_file(dir / "manifest.json", oci::kMaxManifestBytes);
   if (!text) return std::unexpected(text.error());
-  json entries = json::parse(*text, nullptr, false);
-  if (!entries.is_array()) return fail(Errc::syntax, "manifest.json is not a list");
-  std::vector<std::string> loaded;
-  for (const auto& e : entries) {
-    std::string config_path = safe_relative_path(e.value("Config", "")).value_or("");
-    if (config_path.empty()) return fail(Errc::syntax, "manifest.json entry without a Config");
-    auto config = os::read_file(archived(store, dir, config_path));
+  auto entries = oci::parse_docker_archive_manifest(*text);
+  if (!entries) return std::unexpected(entries.error());
+  std::vector<std::pair<std::string, oci::Descriptor>> tags;
+  for (const auto& e : *entries) {
+    std::string config_path = safe_relative_path(e.config).value_or("");
+    if (config_path.empty())
+      return fail(Errc::syntax, fmt::format("manifest.json: Config \"{}\" names no file "
+                                            "inside the archive",
+                                            e.config));
+    auto config = os::read_file(archived(store, dir, config_path), oci::kMaxConfigBytes);
     if (!config) return std::unexpected(config.error());
-    json cfg = json::parse(*config, nullptr, false);
+    auto cfg = oci::parse_config(*config, config_path);
+    if (!cfg) return std::unexpected(cfg.error());
+    const std::vector<std::string>& diff_ids = cfg->diff_ids;
+    if (diff_ids.size() != e.layers.size())
+      return fail(Errc::invalid_argument,
+                  fmt::format("manifest.json names {} layers for {}, but it names {} diff ids",
+                              e.layers.size(), config_path, diff_ids.size()));
     auto cdesc = store.put_blob(*config, oci::kConfig);
     if (!cdesc) return std::unexpected(cdesc.error());
-    std::vector<std::string> diff_ids;
-    if (cfg.is_object() && cfg.contains("rootfs"))
-      for (const auto& d : cfg["rootfs"].value("diff_ids", json::array()))
-        diff_ids.push_back(d.get<std::string>());
     oci::Manifest m;
     m.config = *cdesc;
     size_t i = 0;
-    for (const auto& lj : e.value("Layers", json::array())) {
-      std::string rel = safe_relative_path(lj.get<std::string>()).value_or("");
+    for (const auto& layer_path : e.layers) {
+      std::string rel = safe_relative_path(layer_path).value_or("");
+      if (rel.empty())
+        return fail(Errc::syntax, fmt::format("manifest.json: layer \"{}\" names no file "
+                                              "inside the archive",
+                                              layer_path));
       fs::path p = archived(store, dir, rel);
       auto digest = sha256_file(p);
       if (!digest) return std::unexpected(digest.error());
@@ -346,7 +398,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
         if (fd) (void)!::read(fd.get(), head.data(), 2);
       }
       bool gzip = head[0] == '\x1f' && head[1] == '\x8b';
-      if (!gzip && i < diff_ids.size() && diff_ids[i] != *digest) {
+      if (!gzip && diff_ids[i] != *digest) {
         return fail(Errc::invalid_argument,
                     fmt::format("layer {} has digest {}, but the image config says {}", rel,
                                 *digest, diff_ids[i]));
@@ -369,17 +421,10 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
     }
     auto mdesc = store.put_blob(oci::to_json_text(m), oci::kManifest);
     if (!mdesc) return std::unexpected(mdesc.error());
-    auto tags = e.value("RepoTags", json::array());
-    if (tags.is_array() && !tags.empty()) {
-      for (const auto& t : tags) {
-        if (auto r = store.tag(t.get<std::string>(), *mdesc); !r) return std::unexpected(r.error());
-        loaded.push_back(oci::normalize_name(t.get<std::string>()));
-      }
-    } else {
-      loaded.push_back(mdesc->digest);
-    }
+    if (e.repo_tags.empty()) tags.emplace_back("", *mdesc);
+    for (const auto& t : e.repo_tags) tags.emplace_back(t, *mdesc);
   }
-  return loaded;
+  return tag_all(store, tags);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "archive/tree.hpp"
 #include "digest/sha256.hpp"
 #include "mounts/transfer.hpp"
+#include "oci/checked_json.hpp"
 #include "oci/image.hpp"
 #include "os/fs.hpp"
 
@@ -44,16 +45,18 @@ void mount_blobs(const fs::path& dir, std::set<std::string>& live) {
   auto text = os::read_file(dir / "strata-mounts.json");
   if (!text) return;
   json index = json::parse(*text, nullptr, false);
-  if (!index.is_object() || !index.contains("mounts")) return;
+  if (!index.is_object() || !index.contains("mounts") || !index["mounts"].is_object()) return;
   for (const auto& [id, d] : index["mounts"].items()) {
-    if (!d.is_string()) continue;
+    if (!d.is_string() || !valid_digest(d.get<std::string>())) continue;
     live.insert(d.get<std::string>());
-    auto m = os::read_file(blob_in(dir, d.get<std::string>()));
+    auto m = os::read_file(blob_in(dir, d.get<std::string>()), oci::kMaxManifestBytes);
     if (!m) continue;
     json manifest = json::parse(*m, nullptr, false);
-    if (!manifest.is_object() || !manifest.contains("entries")) continue;
+    if (!manifest.is_object() || !manifest.contains("entries") || !manifest["entries"].is_array())
+      continue;
     for (const auto& e : manifest["entries"])
-      if (e.contains("digest")) live.insert(e.value("digest", ""));
+      if (e.is_object() && e.contains("digest") && e["digest"].is_string())
+        live.insert(e["digest"].get<std::string>());
   }
 }
 
@@ -109,13 +112,22 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
                                                       std::string_view config_text) {
   std::map<std::string, oci::Descriptor> layers;
   for (const auto& l : manifest.layers) layers[l.digest] = l;
-  json config = json::parse(config_text, nullptr, false);
-  if (!config.is_object() || !config.contains("records") || !config["records"].is_array())
-    return fail(Errc::invalid_argument, "the cache config has no records");
+  auto config = oci::parse_json(config_text, "the cache config", oci::kMaxConfigBytes);
+  if (!config) return std::unexpected(config.error());
+  auto cf = oci::Fields::of(*config, "the cache config");
+  if (!cf) return std::unexpected(cf.error());
+  auto records = cf->array("records");
+  if (!records) return std::unexpected(records.error());
+  if (!*records) return fail(Errc::invalid_argument, "the cache config has no records");
   std::vector<ImportedRecord> out;
-  for (const auto& r : config["records"]) {
-    if (!r.is_object()) return fail(Errc::invalid_argument, "a cache record is not an object");
-    std::string key = r.value("key", "");
+  for (size_t i = 0; i < (*records)->size(); ++i) {
+    auto rf = oci::Fields::of((**records)[i], fmt::format("cache record {}", i + 1));
+    if (!rf) return std::unexpected(rf.error());
+    auto key_field = rf->string("key"), inputs = rf->string("inputs"),
+         layer_field = rf->string("layer"), diff_id = rf->string("diff_id");
+    for (const auto* r : {&key_field, &inputs, &layer_field, &diff_id})
+      if (!*r) return std::unexpected(r->error());
+    std::string key = key_field->value_or("");
     if (!valid_digest(key))
       return fail(Errc::invalid_argument,
                   fmt::format("a cache record's key is not a digest: {}", key));
@@ -124,8 +136,8 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
     if (*have) continue;
     ImportedRecord rec;
     rec.key = key;
-    rec.inputs = r.value("inputs", "");
-    std::string layer = r.value("layer", "");
+    rec.inputs = inputs->value_or("");
+    std::string layer = layer_field->value_or("");
     if (!layer.empty()) {
       if (!valid_digest(layer))
         return fail(Errc::invalid_argument,
@@ -135,7 +147,7 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
         return fail(Errc::invalid_argument,
                     fmt::format("record {} names a layer the manifest lacks", key));
       rec.record.blob = it->second;
-      rec.record.diff_id = r.value("diff_id", "");
+      rec.record.diff_id = diff_id->value_or("");
       if (!valid_digest(rec.record.diff_id))
         return fail(Errc::invalid_argument, fmt::format("record {} has no valid diff_id", key));
     }
@@ -209,22 +221,22 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
 
 Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& dir) {
   CacheTransferStats stats;
-  auto index_text = os::read_file(dir / "index.json");
+  auto index_text = os::read_file(dir / "index.json", oci::kMaxManifestBytes);
   if (!index_text)
     return fail(Errc::not_found,
                 fmt::format("{} is not a strata cache export (no index.json)", dir.string()));
-  json index = json::parse(*index_text, nullptr, false);
+  auto index = oci::parse_index(*index_text, dir.string() + "/index.json");
+  if (!index) return std::unexpected(index.error());
   std::string manifest_digest;
-  if (index.is_object() && index.contains("manifests"))
-    for (const auto& m : index["manifests"])
-      if (m.value("annotations", json::object()).value("org.opencontainers.image.ref.name", "") ==
-          kRefName)
-        manifest_digest = m.value("digest", "");
+  for (const auto& m : index->manifests)
+    if (auto it = m.annotations.find(oci::kRefNameAnnotation);
+        it != m.annotations.end() && it->second == kRefName)
+      manifest_digest = m.digest;
   if (!valid_digest(manifest_digest))
     return fail(Errc::invalid_argument,
                 fmt::format("{}: index.json names no strata cache", dir.string()));
   auto read_checked = [&](const std::string& digest) -> Result<std::string> {
-    auto text = os::read_file(blob_in(dir, digest));
+    auto text = os::read_file(blob_in(dir, digest), oci::kMaxConfigBytes);
     if (!text) return text;
     if (sha256_digest(*text) != digest)
       return fail(Errc::invalid_argument, fmt::format("blob {} is corrupt", digest));

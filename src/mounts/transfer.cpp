@@ -14,6 +14,7 @@
 #include "archive/tree.hpp"
 #include "digest/sha256.hpp"
 #include "mounts/cache_mount.hpp"
+#include "oci/checked_json.hpp"
 #include "os/fs.hpp"
 #include "store/file_hash.hpp"
 #include "util/strings.hpp"
@@ -115,20 +116,45 @@ json to_json(const std::string& id, const std::vector<Entry>& entries) {
 
 Result<std::vector<Entry>> from_json(const json& m) {
   std::vector<Entry> out;
-  if (!m.is_object() || m.value("mediaType", "") != kManifestType || !m.contains("entries"))
+  auto f = oci::Fields::of(m, "cache mount manifest");
+  if (!f) return std::unexpected(f.error());
+  auto media_type = f->string("mediaType");
+  if (!media_type) return std::unexpected(media_type.error());
+  auto list = f->array("entries");
+  if (!list) return std::unexpected(list.error());
+  if (media_type->value_or("") != kManifestType || !*list)
     return fail(Errc::invalid_argument, "not a strata cache mount manifest");
-  for (const auto& j : m["entries"]) {
+  for (size_t i = 0; i < (*list)->size(); ++i) {
+    auto ef = oci::Fields::of((**list)[i], fmt::format("cache mount manifest entry {}", i + 1));
+    if (!ef) return std::unexpected(ef.error());
     Entry e;
-    e.path = j.value("path", "");
-    std::string t = j.value("type", "f");
+    auto path = ef->string("path"), type = ef->string("type"), digest = ef->string("digest"),
+         link = ef->string("link");
+    auto mode = ef->integer("mode"), uid = ef->integer("uid"), gid = ef->integer("gid"),
+         mtime = ef->integer("mtime"), size = ef->integer("size");
+    for (const auto* r : {&path, &type, &digest, &link})
+      if (!*r) return std::unexpected(r->error());
+    for (const auto* r : {&mode, &uid, &gid, &mtime, &size})
+      if (!*r) return std::unexpected(r->error());
+    auto in_range = [&](const Result<std::optional<int64_t>>& v, int64_t max, const char* key) {
+      int64_t x = v->value_or(0);
+      return x >= 0 && x <= max ? Result<uint64_t>(static_cast<uint64_t>(x))
+                                : Result<uint64_t>(ef->wrong(key, "in range"));
+    };
+    auto mode_v = in_range(mode, 07777, "mode"), uid_v = in_range(uid, UINT32_MAX, "uid"),
+         gid_v = in_range(gid, UINT32_MAX, "gid"), size_v = in_range(size, INT64_MAX, "size");
+    for (const auto* r : {&mode_v, &uid_v, &gid_v, &size_v})
+      if (!*r) return std::unexpected(r->error());
+    e.path = path->value_or("");
+    std::string t = type->value_or("f");
     e.type = t.empty() ? 'f' : t[0];
-    e.mode = j.value("mode", 0u);
-    e.uid = j.value("uid", 0u);
-    e.gid = j.value("gid", 0u);
-    e.mtime = j.value("mtime", int64_t{0});
-    e.size = j.value("size", uint64_t{0});
-    e.digest = j.value("digest", "");
-    e.link = j.value("link", "");
+    e.mode = static_cast<uint32_t>(*mode_v);
+    e.uid = static_cast<uint32_t>(*uid_v);
+    e.gid = static_cast<uint32_t>(*gid_v);
+    e.mtime = mtime->value_or(0);
+    e.size = *size_v;
+    e.digest = digest->value_or("");
+    e.link = link->value_or("");
     // Paths come from a file anyone could have written: stay inside the mount.
     if (!e.path.empty() &&
         (e.path.starts_with("/") || e.path == ".." || e.path.starts_with("../") ||
@@ -407,21 +433,34 @@ json to_json(const MountBundle& b) {
 
 Result<MountBundle> bundle_from_json(const json& j) {
   MountBundle b;
-  if (!j.is_object() || !j.contains("index") || !j["index"].is_object() || !j.contains("chunks") ||
-      !j["chunks"].is_array())
+  auto f = oci::Fields::of(j, "the cache mounts entry");
+  if (!f) return std::unexpected(f.error());
+  auto index = f->object("index");
+  auto chunks = f->array("chunks");
+  if (!index || !chunks || !*index || !*chunks)
     return fail(Errc::invalid_argument, "the cache mounts entry lacks its index or chunks");
-  b.index = j["index"];
-  for (const auto& c : j["chunks"]) {
+  b.index = **index;
+  for (size_t i = 0; i < (*chunks)->size(); ++i) {
+    auto cf = oci::Fields::of((**chunks)[i], fmt::format("cache mount chunk {}", i + 1));
+    if (!cf) return std::unexpected(cf.error());
     MountChunk chunk;
-    chunk.digest = c.value("digest", "");
-    chunk.size = c.value("size", int64_t{0});
-    chunk.gzip = c.value("mediaType", "") == kMountChunkGzipType;
-    if (!valid_digest(chunk.digest) || !c.contains("files") || !c["files"].is_array())
+    auto digest = cf->string("digest");
+    auto size = cf->integer("size");
+    auto media_type = cf->string("mediaType");
+    auto files = cf->strings("files");
+    if (!digest) return std::unexpected(digest.error());
+    if (!size) return std::unexpected(size.error());
+    if (!media_type) return std::unexpected(media_type.error());
+    if (!files) return std::unexpected(files.error());
+    chunk.digest = digest->value_or("");
+    chunk.size = size->value_or(0);
+    chunk.gzip = media_type->value_or("") == kMountChunkGzipType;
+    if (!valid_digest(chunk.digest) || !*files)
       return fail(Errc::invalid_argument, "a cache mount chunk without a digest or files");
-    for (const auto& f : c["files"]) {
-      if (!f.is_string() || !valid_digest(f.get<std::string>()))
+    for (auto& file : **files) {
+      if (!valid_digest(file))
         return fail(Errc::invalid_argument, "a cache mount chunk lists a file that is no digest");
-      chunk.files.push_back(f.get<std::string>());
+      chunk.files.push_back(std::move(file));
     }
     b.chunks.push_back(std::move(chunk));
   }

@@ -1,6 +1,7 @@
-// OCI image-spec types (descriptors, manifests, indexes) and media types,
-// with their JSON forms. Image configs stay nlohmann::json so that fields a
-// base image sets and strata does not know survive a rebuild.
+// OCI image-spec types (descriptors, manifests, indexes, configs, docker
+// archive manifests) and media types, with their JSON forms, read from
+// outside through oci/checked_json. Image configs stay nlohmann::json so
+// that fields a base image sets and strata does not know survive a rebuild.
 #pragma once
 
 #include <cstdint>
@@ -42,10 +43,36 @@ struct Manifest {
   std::vector<Descriptor> layers;
 };
 
+struct Index {
+  std::string media_type = kIndex;
+  std::vector<Descriptor> manifests;
+};
+
+// An image config: the document as it is (fields strata does not know
+// survive a rebuild), its known fields checked, and its layers' diff ids.
+struct Config {
+  nlohmann::json doc;
+  std::vector<std::string> diff_ids;
+};
+
+// One image of a docker archive's manifest.json.
+struct DockerArchiveImage {
+  std::string config;                  // path of the config in the archive
+  std::vector<std::string> repo_tags;  // may be empty
+  std::vector<std::string> layers;     // paths of the layer tars
+};
+
+// Parsers of documents from outside (oci/checked_json): sizes capped, every
+// field strata reads checked for its type, errors that name `what` and the
+// field; they never throw.
 nlohmann::json to_json(const Descriptor& d);
-Result<Descriptor> descriptor_from_json(const nlohmann::json& j);
+Result<Descriptor> descriptor_from_json(const nlohmann::json& j,
+                                        std::string_view what = "descriptor");
 std::string to_json_text(const Manifest& m);  // canonical: the bytes that are hashed
-Result<Manifest> parse_manifest(std::string_view text);
+Result<Manifest> parse_manifest(std::string_view text, std::string_view what = "manifest");
+Result<Index> parse_index(std::string_view text, std::string_view what = "index");
+Result<Config> parse_config(std::string_view text, std::string_view what = "image config");
+Result<std::vector<DockerArchiveImage>> parse_docker_archive_manifest(std::string_view text);
 
 // Canonical JSON text for a config or index (sorted keys, no spaces).
 std::string canonical(const nlohmann::json& j);

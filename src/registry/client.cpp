@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "digest/sha256.hpp"
+#include "oci/checked_json.hpp"
+#include "oci/image.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
 
@@ -29,6 +31,8 @@ const char* const kManifestTypes =
     "application/vnd.docker.distribution.manifest.v2+json";
 
 namespace {
+
+constexpr uint64_t kMaxTokenReply = 1 << 20;  // a token server's JSON reply
 
 std::string url_encode(std::string_view s) {
   std::string out;
@@ -46,8 +50,9 @@ std::string url_encode(std::string_view s) {
 std::string registry_message(const HttpResponse& r) {
   json j = json::parse(r.body, nullptr, false);
   if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
-    const json& e = j["errors"][0];
-    if (e.is_object()) return fmt::format("{}: {}", e.value("code", ""), e.value("message", ""));
+    oci::Fields e(j["errors"][0], "error");
+    auto code = e.string("code"), message = e.string("message");
+    if (code && message) return fmt::format("{}: {}", code->value_or(""), message->value_or(""));
   }
   return "";
 }
@@ -143,8 +148,15 @@ Result<void> Client::authenticate(const HttpResponse& challenge, const std::stri
   if (resp->status != 200)
     return fail(Errc::io,
                 fmt::format("the token server {} answered {}", params["realm"], resp->status));
-  json j = json::parse(resp->body, nullptr, false);
-  std::string token = j.is_object() ? j.value("token", j.value("access_token", "")) : "";
+  std::string what = fmt::format("the reply of the token server {}", params["realm"]);
+  auto j = oci::parse_json(resp->body, what, kMaxTokenReply);
+  if (!j) return std::unexpected(j.error());
+  auto f = oci::Fields::of(*j, what);
+  if (!f) return std::unexpected(f.error());
+  auto token_field = f->string("token"), access_token = f->string("access_token");
+  if (!token_field) return std::unexpected(token_field.error());
+  if (!access_token) return std::unexpected(access_token.error());
+  std::string token = token_field->value_or(access_token->value_or(""));
   if (token.empty())
     return fail(Errc::io, fmt::format("the token server {} sent no token", params["realm"]));
   std::lock_guard g(auth_cache().mu);
@@ -173,7 +185,10 @@ Result<HttpResponse> Client::call(HttpRequest req, Access access, bool retry,
       if (it != cache.headers.end()) req.headers.push_back("Authorization: " + it->second);
     }
     auto resp = http_perform(req);
-    bool again = retry && attempt + 1 < opts_.attempts && (!resp || transient(resp->status));
+    // Transport failures and 5xx/429 are retried; a refused response is not.
+    bool failed = !resp && resp.error().code == Errc::io;
+    if (!resp && !failed) return resp;
+    bool again = retry && attempt + 1 < opts_.attempts && (failed || transient(resp->status));
     if (again) {
       back_off(attempt++);
     } else if (resp && resp->status == 401 && !authenticated) {
@@ -222,6 +237,7 @@ Result<RemoteManifest> Client::get_manifest(const std::string& ref) {
   req.url = url("manifests/" + ref);
   req.headers.push_back(std::string("Accept: ") + kManifestTypes);
   req.timeout_seconds = 120;
+  req.max_body = oci::kMaxManifestBytes;
   auto resp = call(req, Access::pull, true);
   std::string what = fmt::format("manifest {}:{}", registry_ + "/" + repository_, ref);
   if (!resp) return std::unexpected(resp.error().with_context(what));
@@ -230,9 +246,13 @@ Result<RemoteManifest> Client::get_manifest(const std::string& ref) {
   m.bytes = std::move(resp->body);
   m.digest = sha256_digest(m.bytes);
   m.media_type = resp->header("content-type");
-  json j = json::parse(m.bytes, nullptr, false);
-  if (!j.is_object()) return fail(Errc::syntax, what + ": not JSON");
-  if (j.contains("mediaType") && j["mediaType"].is_string()) m.media_type = j["mediaType"];
+  auto j = oci::parse_json(m.bytes, what, oci::kMaxManifestBytes);
+  if (!j) return std::unexpected(j.error());
+  auto f = oci::Fields::of(*j, what);
+  if (!f) return std::unexpected(f.error());
+  auto media_type = f->string("mediaType");
+  if (!media_type) return std::unexpected(media_type.error());
+  if (*media_type) m.media_type = **media_type;
   if (ref.starts_with("sha256:") && m.digest != ref)
     return fail(Errc::invalid_argument,
                 fmt::format("{}: the registry sent content with digest {}", what, m.digest));
@@ -464,17 +484,17 @@ Challenge parse_challenge(std::string_view h) {
 
 Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
                                   const std::string& arch) {
-  json j = json::parse(index_bytes, nullptr, false);
-  if (!j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
-    return fail(Errc::syntax, "the image index has no manifests");
+  auto index = oci::parse_index(index_bytes, "the image index");
+  if (!index) return std::unexpected(index.error());
   std::vector<std::string> offered;
-  for (const auto& m : j["manifests"]) {
-    if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object()) continue;
-    std::string mos = m["platform"].value("os", ""),
-                march = m["platform"].value("architecture", "");
-    if (mos == os && march == arch && m.contains("digest") && m["digest"].is_string())
-      return m["digest"].get<std::string>();
-    offered.push_back(mos + "/" + march);
+  for (const auto& m : index->manifests) {
+    if (!m.platform) continue;
+    oci::Fields p(*m.platform, "the platform of " + m.digest);
+    auto mos = p.string("os"), march = p.string("architecture");
+    if (!mos) return std::unexpected(mos.error());
+    if (!march) return std::unexpected(march.error());
+    if (mos->value_or("") == os && march->value_or("") == arch) return m.digest;
+    offered.push_back(mos->value_or("") + "/" + march->value_or(""));
   }
   return fail(Errc::not_found, fmt::format("the image has no {}/{} variant (it has: {})", os, arch,
                                            offered.empty() ? "none" : join(offered, ", ")));

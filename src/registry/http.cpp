@@ -85,7 +85,7 @@ struct Transfer {
   const HttpRequest* req;
   HttpResponse* resp;
   uint64_t sent = 0;
-  bool aborted = false;
+  bool aborted = false, too_large = false;
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -112,6 +112,10 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
       return 0;
     }
     return len;
+  }
+  if (t->resp->body.size() + len > t->req->max_body) {
+    t->too_large = true;
+    return 0;
   }
   t->resp->body.append(data, len);
   return len;
@@ -217,6 +221,10 @@ Result<HttpResponse> http_perform(const HttpRequest& req) {
   cu.easy_getinfo(c, CURLINFO_FILETIME, &file_time);
   resp.file_time = file_time;
   if (t.aborted) return fail(Errc::io, fmt::format("{} {}: transfer stopped", req.method, req.url));
+  if (t.too_large)
+    return fail(Errc::invalid_argument,
+                fmt::format("{} {}: the response is more than the {} bytes strata reads",
+                            req.method, req.url, req.max_body));
   if (rc != CURLE_OK) {
     return fail(Errc::io, fmt::format("{} {}: {}", req.method, req.url,
                                       errbuf[0] ? errbuf : cu.easy_strerror(rc)));

@@ -28,6 +28,9 @@ struct HttpRequest {
   // HttpResponse::body. Returning false aborts the transfer.
   std::function<bool(std::string_view)> on_data;
   std::function<void(size_t)> on_sent;  // bytes of the body sent, as they go
+  // The most of a body kept in HttpResponse::body (what a registry sends
+  // is not trusted to be small): more aborts the transfer with an error.
+  uint64_t max_body = 16 << 20;
   bool follow_redirects = true;
   long timeout_seconds = 0;  // whole transfer; 0 = none (blobs can be large)
 };
@@ -41,8 +44,9 @@ struct HttpResponse {
 };
 
 // Performs the request. A transport failure (refused or dropped connection,
-// timeout, TLS) is an Errc::io error whose message names the URL; any HTTP
-// status is a response.
+// timeout, TLS) is an Errc::io error whose message names the URL; a body
+// over max_body is an Errc::invalid_argument one; any HTTP status is a
+// response.
 Result<HttpResponse> http_perform(const HttpRequest& req);
 
 // Bytes received and sent by http_perform in this process, for reports.

@@ -68,11 +68,9 @@ Result<Live> live_set(Store& store) {
     if (!m) continue;
     live.other.insert(m->config.digest);
     for (const auto& l : m->layers) live.layers.insert(l.digest);
-    if (auto cfg = store.read_blob(m->config.digest)) {
-      json c = json::parse(*cfg, nullptr, false);
-      if (c.is_object() && c.contains("rootfs"))
-        for (const auto& d : c["rootfs"].value("diff_ids", json::array()))
-          live.diff_ids.insert(d.get<std::string>());
+    if (auto text = store.read_blob(m->config.digest)) {
+      if (auto c = oci::parse_config(*text))
+        live.diff_ids.insert(c->diff_ids.begin(), c->diff_ids.end());
     }
   }
   auto rows = store.db().query("SELECT blob, diff_id FROM cache WHERE blob != ''");

@@ -14,6 +14,9 @@ SPEC is a JSON object:
   "index": optional raw text of index.json
   "extra": optional {path in the archive: text} written as they are
   "layer_size": optional size to declare for every layer descriptor
+  "docker": true writes a docker archive instead (manifest.json, <hex>.json,
+      <n>/layer.tar); "docker_manifest" replaces the text of its manifest.json
+  "junk": optional {path: size}: members of that many zero bytes
 Every blob is written under blobs/sha256/<its digest>, whatever the JSON says.
 """
 import gzip
@@ -45,6 +48,18 @@ def layer_tar(entries):
             else:
                 t.addfile(info)
     return buf.getvalue()
+
+
+class ZeroReader:
+    """size zero bytes, read in pieces (a member of gigabytes costs no memory)."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def read(self, n=-1):
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        return bytes(n)
 
 
 def digest(b):
@@ -90,15 +105,31 @@ def main():
             "digest": digest(manifest), "size": len(manifest),
             "annotations": {"org.opencontainers.image.ref.name": name}}]})
     files = {"oci-layout": '{"imageLayoutVersion":"1.0.0"}', "index.json": index}
+    if spec.get("docker"):
+        files = {}
+        blobs = {}
+        cfg_name = digest(config)[7:] + ".json"
+        files[cfg_name] = config.decode()
+        names = []
+        for i, l in enumerate(layers):
+            names.append(f"{i}/layer.tar")
+            blobs[names[-1]] = l
+        files["manifest.json"] = spec.get("docker_manifest", json.dumps(
+            [{"Config": cfg_name, "RepoTags": [name], "Layers": names}]))
     files.update(spec.get("extra", {}))
-    with tarfile.open(out, "w") as t:
+    mode = "w:gz" if out.endswith(".gz") else "w"
+    with tarfile.open(out, mode) as t:
+        for path, size in spec.get("junk", {}).items():
+            info = tarfile.TarInfo(path)
+            info.size = size
+            t.addfile(info, ZeroReader(size))
         for path, text in files.items():
             data = text.encode()
             info = tarfile.TarInfo(path)
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
         for d, b in blobs.items():
-            info = tarfile.TarInfo("blobs/sha256/" + d[7:])
+            info = tarfile.TarInfo(d if spec.get("docker") else "blobs/sha256/" + d[7:])
             info.size = len(b)
             t.addfile(info, io.BytesIO(b))
 

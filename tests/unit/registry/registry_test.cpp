@@ -94,15 +94,20 @@ TEST(Challenge, ParsesBearerAndBasic) {
 }
 
 TEST(Platform, PicksTheHostsManifest) {
-  nlohmann::json index = {
-      {"mediaType", "application/vnd.oci.image.index.v1+json"},
-      {"manifests",
-       {{{"digest", "sha256:arm"}, {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
-        {{"digest", "sha256:amd"}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}},
-        {{"digest", "sha256:att"},
-         {"platform", {{"os", "unknown"}, {"architecture", "unknown"}}}}}}};
-  EXPECT_EQ(*pick_platform(index.dump(), "linux", "amd64"), "sha256:amd");
-  EXPECT_EQ(*pick_platform(index.dump(), "linux", "arm64"), "sha256:arm");
+  const std::string arm = "sha256:" + std::string(64, 'a'), amd = "sha256:" + std::string(64, 'b'),
+                    att = "sha256:" + std::string(64, 'c');
+  auto entry = [](const std::string& digest, const char* os, const char* arch) {
+    return nlohmann::json{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                          {"digest", digest},
+                          {"size", 100},
+                          {"platform", {{"os", os}, {"architecture", arch}}}};
+  };
+  nlohmann::json index = {{"mediaType", "application/vnd.oci.image.index.v1+json"},
+                          {"manifests",
+                           {entry(arm, "linux", "arm64"), entry(amd, "linux", "amd64"),
+                            entry(att, "unknown", "unknown")}}};
+  EXPECT_EQ(*pick_platform(index.dump(), "linux", "amd64"), amd);
+  EXPECT_EQ(*pick_platform(index.dump(), "linux", "arm64"), arm);
   auto none = pick_platform(index.dump(), "linux", "s390x");
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message.find("linux/arm64, linux/amd64"), std::string::npos);
