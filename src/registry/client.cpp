@@ -133,9 +133,11 @@ Result<void> Client::authenticate(const HttpResponse& challenge, const std::stri
     req.headers.push_back("Authorization: Basic " +
                           base64_encode(creds_->username + ":" + creds_->password));
   req.timeout_seconds = 60;
+  req.max_body = kMaxTokenReply;
   Result<HttpResponse> resp;
   for (int attempt = 0;; ++attempt) {
     resp = http_perform(req);
+    if (!resp && resp.error().code != Errc::io) break;  // refused, not failed: no retry
     bool again = !resp || transient(resp->status);
     if (!again || attempt + 1 >= opts_.attempts) break;
     back_off(attempt);
