@@ -24,39 +24,31 @@ Result<void> pack_directory(const fs::path& dir, const fs::path& file) {
   Compression c = name.ends_with(".tar")       ? Compression::none
                   : name.ends_with(".tar.zst") ? Compression::zstd
                                                : Compression::gzip;
-  fs::path tmp = name + fmt::format(".tmp{}", ::getpid());
-  {
-    os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-    FdSink out(fd.get());
-    auto compressor = make_compressor(c, out);
-    TarWriter tar(*compressor);
-    auto r = os::walk_sorted(
-        dir,
-        [&](const std::string& rel, const fs::path& full, const struct stat& st) -> Result<void> {
-          TarEntry t;
-          t.path = rel;
-          t.mode = st.st_mode & 07777;
-          t.mtime = st.st_mtime;
-          if (S_ISDIR(st.st_mode)) {
-            t.type = TarEntry::dir;
-            return tar.add(t);
-          }
-          if (!S_ISREG(st.st_mode)) return {};
-          t.size = static_cast<uint64_t>(st.st_size);
-          os::UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
-          if (!in) return std::unexpected(os::errno_error("opening", full));
-          return tar.add(t, in.get());
-        });
-    if (r) r = tar.finish();
-    if (!r) {
-      ::unlink(tmp.c_str());
-      return r;
-    }
-  }
-  if (::rename(tmp.c_str(), file.c_str()) != 0)
-    return std::unexpected(os::errno_error("renaming", tmp));
-  return {};
+  auto file_out = os::NewFile::create(file);
+  if (!file_out) return std::unexpected(file_out.error());
+  FdSink out(file_out->fd());
+  auto compressor = make_compressor(c, out);
+  TarWriter tar(*compressor);
+  auto r = os::walk_sorted(
+      dir,
+      [&](const std::string& rel, const fs::path& full, const struct stat& st) -> Result<void> {
+        TarEntry t;
+        t.path = rel;
+        t.mode = st.st_mode & 07777;
+        t.mtime = st.st_mtime;
+        if (S_ISDIR(st.st_mode)) {
+          t.type = TarEntry::dir;
+          return tar.add(t);
+        }
+        if (!S_ISREG(st.st_mode)) return {};
+        t.size = static_cast<uint64_t>(st.st_size);
+        os::UniqueFd in(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!in) return std::unexpected(os::errno_error("opening", full));
+        return tar.add(t, in.get());
+      });
+  if (r) r = tar.finish();
+  if (!r) return r;
+  return file_out->publish();
 }
 
 Result<void> unpack_directory(const fs::path& file, const fs::path& dir) {

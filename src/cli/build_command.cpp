@@ -385,6 +385,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   if (!lease) return report(lease.error());
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
+  runtime->tmp_dir = store->tmp_dir();
   builder::PullOptions pulling = pull_options(g);
   if (quiet) {
     pulling.log = {};

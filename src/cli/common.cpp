@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "exec/leftover_containers.hpp"
 #include "util/strings.hpp"
 
 namespace strata::cli {
@@ -14,6 +15,9 @@ int report(const Error& e) {
 
 Result<store::Store> open_store(const GlobalFlags& g) {
   auto root = g.root.empty() ? store::default_root() : std::filesystem::path(g.root);
+  // Containers of strata processes that were killed (and their watchers
+  // with them) go first; opening the store then removes what they left.
+  exec::reap_containers();
   auto s = store::Store::open(root);
   if (!s) return std::unexpected(s.error().with_context("opening the store at " + root.string()));
   for (const auto& note : s->recovery_notes()) std::cerr << "warning: " << note << "\n";

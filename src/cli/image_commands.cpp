@@ -292,6 +292,7 @@ int cmd_run(const GlobalFlags& g, const ImageArgs& a) {
   if (!img) return report(img.error());
   auto rt = exec::choose_runtime(g.runtime);
   if (!rt) return report(rt.error());
+  rt->tmp_dir = store->tmp_dir();
   auto root = builder::Rootfs::mount(*store, img->layers, true);
   if (!root) return report(root.error());
   frontend::ImageConfig cfg = builder::to_frontend_config(img->config);

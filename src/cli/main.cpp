@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <string_view>
 
 #include "cli/build_command.hpp"
 #include "cli/common.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/registry_commands.hpp"
+#include "exec/leftover_containers.hpp"
 
 namespace {
 
@@ -54,6 +56,9 @@ int guarded(const std::function<int()>& command) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Not a command: the watcher a build starts (exec/leftover_containers).
+  if (argc > 1 && std::string_view(argv[1]) == "__watch")
+    return strata::exec::watcher_main(argc, argv);
   tune_allocator();
   CLI::App app{"strata: a daemonless, cache-first OCI image builder"};
   app.require_subcommand(1);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "exec/leftover_containers.hpp"
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
@@ -152,16 +153,15 @@ json make_config(const ContainerSpec& s) {
   };
 }
 
-// In the child, before exec'ing crun: a private mount namespace without the
-// cgroup v2 hierarchy that makes crun 1.8 refuse hybrid mode.
+}  // namespace
+
+// Without the cgroup v2 hierarchy that makes crun 1.8 refuse hybrid mode.
 int enter_private_mount_ns() {
   if (::unshare(CLONE_NEWNS) != 0) return errno;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
   ::umount2("/sys/fs/cgroup/unified", MNT_DETACH);
   return 0;
 }
-
-}  // namespace
 
 Result<Runtime> choose_runtime(std::string_view requested) {
   Runtime rt;
@@ -191,6 +191,14 @@ Result<Runtime> choose_runtime(std::string_view requested) {
 Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& spec,
                                       const fs::path& bundle,
                                       const std::function<void(const std::string&)>& on_line) {
+  // The process spec holds the step's environment, secrets given as
+  // variables included: it lives on a tmpfs, never on a disk, and goes with
+  // the step (or, if this process is killed, with its watcher's unmount).
+  if (auto r = os::mount_tmpfs(bundle, "mode=0700,size=64m"); !r) return std::unexpected(r.error());
+  struct Unmount {
+    const fs::path& dir;
+    ~Unmount() { (void)os::unmount(dir); }
+  } unmount_bundle{bundle};
   // The bundle is throwaway: no need for an atomic, fsynced write.
   {
     std::string config = make_config(spec).dump();
@@ -200,7 +208,9 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
     if (auto w = os::write_all(fd.get(), config.data(), config.size()); !w)
       return std::unexpected(w.error());
   }
+  if (!rt.tmp_dir.empty()) start_watcher(rt.tmp_dir);
   static std::atomic<int> counter{0};
+  // The pid in the id tells whose container it is (exec/leftover_containers).
   std::string id = fmt::format("strata-{}-{}", ::getpid(), counter++);
   os::ProcessSpec p;
   // A cgroup of its own for the device rules (cgroupfs: no systemd needed).

@@ -21,7 +21,15 @@ struct Runtime {
   std::string name;               // "crun" or "runc"
   std::string path;               // the binary
   bool private_mount_ns = false;  // crun on a hybrid-cgroup host
+  // The store's tmp/: the first container starts a watcher that cleans up
+  // there, and kills the containers, if this process is killed
+  // (exec/leftover_containers). Empty: no watcher.
+  std::filesystem::path tmp_dir;
 };
+
+// In a child before it execs the runtime: the private mount namespace crun
+// needs on a hybrid-cgroup host. Returns 0 or an errno.
+int enter_private_mount_ns();
 
 // `requested` is "", "crun" or "runc"; "" picks crun when present, else runc.
 Result<Runtime> choose_runtime(std::string_view requested);

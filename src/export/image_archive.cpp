@@ -76,14 +76,9 @@ archive::Compression compression_for(const fs::path& dest) {
 
 Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
                                  const fs::path& dest, const ArchiveOptions& opts) {
-  fs::path tmp = dest;
-  tmp += fmt::format(".tmp-{}", ::getpid());
-  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return std::unexpected(os::errno_error("creating", tmp));
-  auto fail_with = [&](Error e) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(e);
-  };
+  auto file = os::NewFile::create(dest);
+  if (!file) return std::unexpected(file.error());
+  auto fail_with = [&](Error e) { return std::unexpected(e); };
   json manifests = json::array();
   json docker = json::array();
   std::vector<std::string> blobs;
@@ -121,7 +116,7 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   if (opts.progress) on_bytes = [&](uint64_t done) { opts.progress(std::min(done, total), total); };
 
   // tar ─► count ─► (second thread) ─► compressor ─► file
-  archive::FdSink sink(fd.get(), true);  // fsynced at the end
+  archive::FdSink sink(file->fd(), true);  // fsynced at the end
   auto compressor = archive::make_compressor(opts.compression, sink, opts.level);
   std::optional<archive::ThreadedSink> compressing;
   if (opts.compression != archive::Compression::none) compressing.emplace(*compressor);
@@ -145,10 +140,7 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   for (const auto& b : blobs)
     if (auto r = add_blob(tar, store, b); !r) return fail_with(r.error());
   if (auto r = tar.finish(); !r) return fail_with(r.error());
-  if (::fsync(fd.get()) != 0) return fail_with(os::errno_error("fsync", tmp));
-  if (::rename(tmp.c_str(), dest.c_str()) != 0)
-    return fail_with(os::errno_error("renaming into", dest));
-  return {};
+  return file->publish();
 }
 
 namespace {

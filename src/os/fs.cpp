@@ -1,4 +1,5 @@
 #include "os/fs.hpp"
+#include "os/leftovers.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -166,7 +167,10 @@ Result<void> make_dirs(const fs::path& path) {
 Result<fs::path> make_temp_dir(const fs::path& parent, std::string_view prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path p = parent / fmt::format("{}{:012x}", prefix, rng() & 0xffffffffffffULL);
+    // The process id in the name tells a later command whose it was
+    // (os/leftovers).
+    fs::path p =
+        parent / fmt::format("{}{}-{:012x}", prefix, ::getpid(), rng() & 0xffffffffffffULL);
     if (::mkdir(p.c_str(), 0700) == 0) return p;
     if (errno != EEXIST) return std::unexpected(errno_error("creating", p));
   }
@@ -189,6 +193,46 @@ Result<void> remove_tree(const fs::path& path) {
   fs::remove_all(path, ec);  // does not follow symlinks
   if (ec && ec != std::errc::no_such_file_or_directory)
     return fail(Errc::io, fmt::format("removing {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+Result<NewFile> NewFile::create(const fs::path& dest, mode_t mode) {
+  NewFile f;
+  f.dest_ = dest;
+  fs::path dir = dest.parent_path().empty() ? fs::path(".") : dest.parent_path();
+  remove_stale_siblings(dest);
+  f.fd_ = UniqueFd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+  if (!f.fd_) {
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      return std::unexpected(errno_error("creating a file in", dir));
+    f.named_ = dest;
+    f.named_ += fmt::format(".tmp-{}", ::getpid());
+    f.fd_ = UniqueFd(::open(f.named_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!f.fd_) return std::unexpected(errno_error("creating", f.named_));
+  }
+  return f;
+}
+
+NewFile::~NewFile() {
+  if (!named_.empty()) ::unlink(named_.c_str());
+}
+
+Result<void> NewFile::publish() {
+  if (::fsync(fd_.get()) != 0) return std::unexpected(errno_error("fsync", dest_));
+  if (named_.empty()) {
+    // A name beside dest for a moment, then dest's own (linkat cannot replace).
+    named_ = dest_;
+    named_ += fmt::format(".tmp-{}", ::getpid());
+    ::unlink(named_.c_str());
+    std::string self = fmt::format("/proc/self/fd/{}", fd_.get());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, named_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      named_.clear();
+      return std::unexpected(errno_error("naming", dest_));
+    }
+  }
+  if (::rename(named_.c_str(), dest_.c_str()) != 0)
+    return std::unexpected(errno_error("renaming into", dest_));
+  named_.clear();
   return {};
 }
 

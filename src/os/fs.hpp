@@ -79,7 +79,8 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 // fsyncs a file or directory.
 Result<void> fsync_path(const std::filesystem::path& path);
 Result<void> make_dirs(const std::filesystem::path& path);
-// A unique new directory under `parent`, named prefix + random suffix.
+// A unique new directory under `parent`, named prefix + our process id +
+// "-" + a random suffix (os/leftovers reads the id).
 Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
                                             std::string_view prefix);
 // A temporary directory (make_temp_dir) removed with everything in it when
@@ -97,6 +98,28 @@ class TempDir {
  private:
   explicit TempDir(std::filesystem::path p) : path_(std::move(p)) {}
   std::filesystem::path path_;
+};
+
+// A file written beside `dest` that takes dest's name only when it is whole
+// (publish(): fsync, then rename over dest). It has no name while it is
+// written (O_TMPFILE), so a writer that is killed leaves nothing behind; on
+// file systems without O_TMPFILE it is "<dest>.tmp-<pid>" meanwhile, which
+// the next NewFile for the same dest removes once that process is gone.
+// Destroyed unpublished, it is dropped.
+class NewFile {
+ public:
+  static Result<NewFile> create(const std::filesystem::path& dest, mode_t mode = 0644);
+  ~NewFile();
+  NewFile(NewFile&& o) noexcept
+      : dest_(std::move(o.dest_)), named_(std::move(o.named_)), fd_(std::move(o.fd_)) {}
+  NewFile& operator=(NewFile&&) = delete;
+  int fd() const { return fd_.get(); }
+  Result<void> publish();
+
+ private:
+  NewFile() = default;
+  std::filesystem::path dest_, named_;  // named_: the fallback's name, if any
+  UniqueFd fd_;
 };
 
 // Removes a tree without following symlinks; a missing path is not an error.

@@ -72,6 +72,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
       ::dup2(out[1], 1);
       ::dup2(out[1], 2);
     }
+    if (spec.pass_fd >= 0 && ::dup2(spec.pass_fd, 3) < 0) die(errno);  // dup2 clears CLOEXEC
     if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) die(errno);
     if (spec.before_exec) {
       if (int e = spec.before_exec(); e != 0) die(e);

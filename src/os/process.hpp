@@ -20,6 +20,7 @@ struct ProcessSpec {
   // Runs in the child between vfork and exec, sharing our memory: system
   // calls only, no allocation. A non-zero return aborts with that errno.
   std::function<int()> before_exec;
+  int pass_fd = -1;                                      // given to the child as its fd 3
   std::function<void(const std::string& line)> on_line;  // each output line (stdout+stderr)
 };
 

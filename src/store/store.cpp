@@ -12,6 +12,7 @@
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "os/leftovers.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -57,10 +58,6 @@ std::optional<pid_t> journal_writer(std::string_view name, std::string_view boot
   return static_cast<pid_t>(pid);
 }
 
-bool process_gone(pid_t pid) {
-  return ::kill(pid, 0) != 0 && errno == ESRCH;
-}
-
 }  // namespace
 
 Result<Store> Store::open(const fs::path& root_in) {
@@ -69,6 +66,8 @@ Result<Store> Store::open(const fs::path& root_in) {
        {root / "blobs" / "sha256", root / "snapshots", root / "objects", root / "tmp"}) {
     if (auto r = os::make_dirs(d); !r) return std::unexpected(r.error());
   }
+  // What killed strata processes left in tmp/ (mounts, directories, files).
+  os::remove_leftovers(root / "tmp");
   std::error_code ec;
   if (!fs::exists(root / "unsynced", ec)) {
     // Made durable once, so that a journal in it is durable when it is synced.
@@ -204,7 +203,8 @@ Result<void> Store::sync() {
   if (auto names = os::list_dir(unsynced_dir()); names) {
     for (const auto& n : *names) {
       auto pid = journal_writer(n, boot_id_);
-      if (pid && (*pid == ::getpid() || process_gone(*pid))) retired.push_back(unsynced_dir() / n);
+      if (pid && (*pid == ::getpid() || !os::process_alive(*pid)))
+        retired.push_back(unsynced_dir() / n);
     }
   }
   os::UniqueFd fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -30,3 +30,33 @@ CMD ["/bin/sh"]
 DOCKERFILE
   "$STRATA" build --progress quiet -t busybox "$T/busybox" >/dev/null
 }
+
+# Loopback registries (Debian's docker-registry). The caller keeps the
+# pids of what it starts in PIDS and stops them.
+PIDS=()
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return 0; sleep 0.1; done
+  fail "nothing answers on 127.0.0.1:$1"
+}
+# start_registry NAME [AUTH-YAML]: a registry on a free loopback port; its
+# port in $PORT, its storage under $T/NAME/data, its log in $T/NAME/log.
+start_registry() {
+  local name=$1 auth=${2:-}
+  PORT=$(free_port)
+  mkdir -p "$T/$name"
+  cat > "$T/$name/config.yml" <<YAML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $T/$name/data
+http:
+  addr: 127.0.0.1:$PORT
+$auth
+YAML
+  docker-registry serve "$T/$name/config.yml" > "$T/$name/log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$PORT"
+}

@@ -21,36 +21,9 @@ done
 HELPER=$(dirname "$(realpath "$0")")/registry_helper.py
 export SOURCE_DATE_EPOCH=0
 export DOCKER_CONFIG=$T/docker   # never the user's credentials
-PIDS=()
 stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cleanup; }
 trap stop_all EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return 0; sleep 0.1; done
-  fail "nothing answers on 127.0.0.1:$1"
-}
-# start_registry NAME [AUTH-YAML]: a registry on a free loopback port; its
-# port in $PORT, its storage under $T/NAME/data, its log in $T/NAME/log.
-start_registry() {
-  local name=$1 auth=${2:-}
-  PORT=$(free_port)
-  mkdir -p "$T/$name"
-  cat > "$T/$name/config.yml" <<YAML
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $T/$name/data
-http:
-  addr: 127.0.0.1:$PORT
-$auth
-YAML
-  docker-registry serve "$T/$name/config.yml" > "$T/$name/log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$PORT"
-}
 # Bytes of blobs the registry served since log line $2 (its access log).
 served_blob_bytes() {
   tail -n +"$2" "$T/$1/log" | grep -E '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]+ HTTP' |
