@@ -150,20 +150,25 @@ Result<void> Client::authenticate(const HttpResponse& challenge, const std::stri
   if (resp->status != 200)
     return fail(Errc::io,
                 fmt::format("the token server {} answered {}", params["realm"], resp->status));
-  std::string what = fmt::format("the reply of the token server {}", params["realm"]);
-  auto j = oci::parse_json(resp->body, what, kMaxTokenReply);
-  if (!j) return std::unexpected(j.error());
-  auto f = oci::Fields::of(*j, what);
-  if (!f) return std::unexpected(f.error());
-  auto token_field = f->string("token"), access_token = f->string("access_token");
-  if (!token_field) return std::unexpected(token_field.error());
-  if (!access_token) return std::unexpected(access_token.error());
-  std::string token = token_field->value_or(access_token->value_or(""));
-  if (token.empty())
-    return fail(Errc::io, fmt::format("the token server {} sent no token", params["realm"]));
+  auto token = parse_token_reply(resp->body, "the token server " + params["realm"]);
+  if (!token) return std::unexpected(token.error());
   std::lock_guard g(auth_cache().mu);
-  auth_cache().headers[auth_key(scope)] = "Bearer " + token;
+  auth_cache().headers[auth_key(scope)] = "Bearer " + *token;
   return {};
+}
+
+Result<std::string> parse_token_reply(std::string_view body, const std::string& what) {
+  std::string doc = "the reply of " + what;
+  auto j = oci::parse_json(body, doc, kMaxTokenReply);
+  if (!j) return std::unexpected(j.error());
+  auto f = oci::Fields::of(*j, doc);
+  if (!f) return std::unexpected(f.error());
+  auto token = f->string("token"), access_token = f->string("access_token");
+  if (!token) return std::unexpected(token.error());
+  if (!access_token) return std::unexpected(access_token.error());
+  std::string value = token->value_or(access_token->value_or(""));
+  if (value.empty()) return fail(Errc::io, fmt::format("{} sent no token", what));
+  return value;
 }
 
 Result<HttpResponse> Client::call(HttpRequest req, Access access, bool retry,

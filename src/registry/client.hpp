@@ -108,4 +108,8 @@ struct Challenge {
 };
 Challenge parse_challenge(std::string_view header);
 
+// The token in a token server's reply ({"token": …} or {"access_token": …});
+// `what` names the server in errors.
+Result<std::string> parse_token_reply(std::string_view body, const std::string& what);
+
 }  // namespace strata::registry

@@ -3,7 +3,27 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cstring>
+
 namespace strata::store {
+
+namespace {
+
+// SQLite's message, with what the operating system said when it was the
+// cause (a full disk says "No space left on device", not just "disk I/O").
+std::string sqlite_message(sqlite3* db) {
+  std::string msg = sqlite3_errmsg(db);
+  if (int sys = sqlite3_system_errno(db); sys != 0)
+    msg += fmt::format(" ({})", std::strerror(sys));
+  return msg;
+}
+
+bool is_io_error(sqlite3* db) {
+  int rc = sqlite3_errcode(db);
+  return rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY;
+}
+
+}  // namespace
 
 Result<Db> Db::open(const std::filesystem::path& path) {
   Db d;
@@ -67,7 +87,8 @@ Result<void> Db::each(const std::string& sql, const std::vector<std::string>& ar
                       const std::function<void(const RowView& row)>& row) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-    return fail(Errc::internal, fmt::format("sqlite: {}: {}", sqlite3_errmsg(db_), sql));
+    return fail(is_io_error(db_) ? Errc::io : Errc::internal,
+                fmt::format("sqlite: {}: {}", sqlite_message(db_), sql));
   for (size_t i = 0; i < args.size(); ++i)
     sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
   RowView view(st);
@@ -75,7 +96,7 @@ Result<void> Db::each(const std::string& sql, const std::vector<std::string>& ar
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
-      std::string msg = sqlite3_errmsg(db_);
+      std::string msg = sqlite_message(db_);
       sqlite3_finalize(st);
       return fail(Errc::io, fmt::format("sqlite: {}", msg));
     }
