@@ -150,16 +150,21 @@ Result<Config> parse_config(std::string_view text, std::string_view what) {
       if (auto r = h->boolean("empty_layer"); !r) return std::unexpected(r.error());
     }
   }
+  // Docker leaves "diff_ids" out of an image without layers (omitempty);
+  // that its count matches the manifest's layers is checked by the caller.
   auto rootfs = f->object("rootfs");
   if (!rootfs) return std::unexpected(rootfs.error());
-  if (!*rootfs) return f->missing("rootfs");
-  Fields r(**rootfs, std::string(what) + ": rootfs");
-  auto diff_ids = r.need(r.strings("diff_ids"), "diff_ids");
-  if (!diff_ids) return std::unexpected(diff_ids.error());
-  for (const auto& d : *diff_ids)
-    if (!valid_digest(d))
-      return fail(Errc::syntax, fmt::format("{}: unsupported diff id \"{}\"", r.what(), d));
-  return Config{std::move(*j), std::move(*diff_ids)};
+  std::vector<std::string> diff_ids;
+  if (*rootfs) {
+    Fields r(**rootfs, std::string(what) + ": rootfs");
+    auto listed = r.strings("diff_ids");
+    if (!listed) return std::unexpected(listed.error());
+    if (*listed) diff_ids = std::move(**listed);
+    for (const auto& d : diff_ids)
+      if (!valid_digest(d))
+        return fail(Errc::syntax, fmt::format("{}: unsupported diff id \"{}\"", r.what(), d));
+  }
+  return Config{std::move(*j), std::move(diff_ids)};
 }
 
 Result<std::vector<DockerArchiveImage>> parse_docker_archive_manifest(std::string_view text) {
