@@ -78,7 +78,6 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
                                  const fs::path& dest, const ArchiveOptions& opts) {
   auto file = os::NewFile::create(dest);
   if (!file) return std::unexpected(file.error());
-  auto fail_with = [&](Error e) { return std::unexpected(e); };
   json manifests = json::array();
   json docker = json::array();
   std::vector<std::string> blobs;
@@ -128,18 +127,18 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
        {std::pair<std::string, std::string>{"oci-layout", R"({"imageLayoutVersion":"1.0.0"})"},
         {"index.json", index.dump()},
         {"manifest.json", docker.dump()}}) {
-    if (auto r = tar.add_data(file_entry(name, text.size()), text); !r) return fail_with(r.error());
+    if (auto r = tar.add_data(file_entry(name, text.size()), text); !r) return r;
   }
   archive::TarEntry dir;
   dir.type = archive::TarEntry::dir;
   dir.mode = 0755;
   for (const char* d : {"blobs", "blobs/sha256"}) {
     dir.path = d;
-    if (auto r = tar.add(dir); !r) return fail_with(r.error());
+    if (auto r = tar.add(dir); !r) return r;
   }
   for (const auto& b : blobs)
-    if (auto r = add_blob(tar, store, b); !r) return fail_with(r.error());
-  if (auto r = tar.finish(); !r) return fail_with(r.error());
+    if (auto r = add_blob(tar, store, b); !r) return r;
+  if (auto r = tar.finish(); !r) return r;
   return file->publish();
 }
 

@@ -13,8 +13,7 @@ namespace {
 // cause (a full disk says "No space left on device", not just "disk I/O").
 std::string sqlite_message(sqlite3* db) {
   std::string msg = sqlite3_errmsg(db);
-  if (int sys = sqlite3_system_errno(db); sys != 0)
-    msg += fmt::format(" ({})", std::strerror(sys));
+  if (int sys = sqlite3_system_errno(db); sys != 0) msg += fmt::format(" ({})", std::strerror(sys));
   return msg;
 }
 
