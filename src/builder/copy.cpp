@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "archive/tar.hpp"
 #include "os/fs.hpp"
@@ -65,37 +66,62 @@ class Copier {
 
   bool ignored(const std::string& rel) const { return opts_.ignore && opts_.ignore->excluded(rel); }
 
-  // The matches of one source path or pattern.
+  // The matches of one source path or pattern. As in BuildKit, every source
+  // is what its symlinks lead to, inside the source root (a named source
+  // that is a link is the file or directory it leads to; so is each match
+  // of a pattern, and the directories before the first wildcard), and a
+  // pattern that matches nothing is no error.
   Result<std::vector<Source>> resolve(const std::string& source) {
     std::string p = clean_path("/" + source);
     p = p == "/" ? "" : p.substr(1);
     auto glob = Glob::compile(p, false);
     if (!glob) return std::unexpected(glob.error());
-    std::vector<Source> out;
     if (!glob->has_wildcards()) {
-      if (p.empty()) return std::vector<Source>{{"", true, src_root_, ""}};
-      // A context's or a stage's symlinks lead inside it, whatever they say;
-      // a named source that is a link is the file or directory it leads
-      // to, as in BuildKit (wildcard matches are copied as they are).
-      auto full = os::resolve_in_root(src_root_, p, true);
-      if (!full) return std::unexpected(full.error());
-      std::string from_rel = full->lexically_relative(src_root_).generic_string();
-      if (from_rel == ".") from_rel.clear();  // a link to the root
-      struct stat st {};
-      if (::lstat(full->c_str(), &st) != 0 || ignored(p) ||
-          (!from_rel.empty() && ignored(from_rel))) {
+      auto s = followed(p);
+      if (!s) return std::unexpected(s.error());
+      if (!*s)
         return fail(Errc::not_found,
                     fmt::format("\"{}\" not found in the source{}", source,
                                 opts_.ignore ? " (or excluded by .dockerignore)" : ""));
-      }
-      out.push_back({p, S_ISDIR(st.st_mode), std::move(*full), std::move(from_rel)});
-      return out;
+      return std::vector<Source>{std::move(**s)};
     }
-    size_t depth = std::count(p.begin(), p.end(), '/') + 1;
-    walk_matches(src_root_, "", 1, depth, *glob, out);
-    if (out.empty())
-      return fail(Errc::not_found,
-                  fmt::format("no source files were specified: \"{}\" matches nothing", source));
+    // The directories before the first component with a wildcard, then
+    // the pattern's components matched below them.
+    auto parts = split(p, '/');
+    size_t first_wild = 0;
+    while (first_wild < parts.size()) {
+      auto g = Glob::compile(parts[first_wild], false);
+      if (!g) return std::unexpected(g.error());
+      if (g->has_wildcards()) break;
+      ++first_wild;
+    }
+    std::string prefix;
+    for (size_t i = 0; i < first_wild; ++i) prefix += (i ? "/" : "") + parts[i];
+    std::vector<std::string> names{prefix};
+    for (size_t i = first_wild; i < parts.size(); ++i) {
+      auto g = Glob::compile(parts[i], false);
+      if (!g) return std::unexpected(g.error());
+      bool last = i + 1 == parts.size();
+      std::vector<std::string> next;
+      for (const auto& dir : names) {
+        for (const auto& name : children_of(dir)) {
+          if (!g->matches(name)) continue;
+          std::string path = dir.empty() ? name : dir + "/" + name;
+          // A directory on the way that .dockerignore excludes is walked
+          // only when an exception may bring back something inside it.
+          if (!last && ignored(path) && !opts_.ignore->has_exceptions()) continue;
+          next.push_back(std::move(path));
+        }
+      }
+      names = std::move(next);
+    }
+    std::vector<Source> out;
+    for (const auto& name : names) {
+      if (ignored(name)) continue;
+      auto s = followed(name);
+      if (!s) return std::unexpected(s.error());
+      if (*s) out.push_back(std::move(**s));
+    }
     return out;
   }
 
@@ -104,7 +130,8 @@ class Copier {
     std::string base = s.rel.empty() ? "" : fs::path(s.rel).filename().string();
     if (s.is_dir) {
       std::string target = opts_.parents && !s.rel.empty() ? join_dest(dest, s.rel) : dest;
-      if (auto r = make_dest_dir(target, from); !r) return r;
+      if (auto r = ensure_parent(target); !r) return r;
+      if (auto r = make_created_dir(target); !r) return r;
       return copy_dir_contents(from, s.from_rel, target);
     }
     std::string target = dest_is_dir ? join_dest(dest, opts_.parents ? s.rel : base) : dest;
@@ -114,31 +141,38 @@ class Copier {
   }
 
  private:
+  // `rel` resolved inside the source root, or nullopt when it does not
+  // exist or .dockerignore excludes it (by its name or where it leads).
+  Result<std::optional<Source>> followed(const std::string& rel) {
+    if (rel.empty()) return std::optional<Source>{Source{"", true, src_root_, ""}};
+    auto full = os::resolve_in_root(src_root_, rel, true);
+    if (!full) return std::unexpected(full.error());
+    std::string from_rel = full->lexically_relative(src_root_).generic_string();
+    if (from_rel == ".") from_rel.clear();  // a link to the root
+    struct stat st {};
+    if (::lstat(full->c_str(), &st) != 0 || ignored(rel) ||
+        (!from_rel.empty() && ignored(from_rel)))
+      return std::optional<Source>{};
+    return std::optional<Source>{Source{rel, S_ISDIR(st.st_mode), std::move(*full), from_rel}};
+  }
+
+  // The names in a directory of the source (its links followed), sorted;
+  // none when it is no directory.
+  std::vector<std::string> children_of(const std::string& rel) {
+    std::vector<std::string> out;
+    auto dir =
+        rel.empty() ? Result<fs::path>(src_root_) : os::resolve_in_root(src_root_, rel, true);
+    if (!dir) return out;
+    auto names = os::list_dir(*dir);
+    if (names) out = std::move(*names);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   static std::string join_dest(const std::string& dest, const std::string& rel) {
     std::string d = dest;
     if (!d.ends_with("/")) d += "/";
     return d + rel;
-  }
-
-  void walk_matches(const fs::path& dir, const std::string& rel, size_t level, size_t depth,
-                    const Glob& g, std::vector<Source>& out) {
-    std::error_code ec;
-    std::vector<std::pair<std::string, bool>> children;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      bool d = it->is_directory(ec) && !it->is_symlink(ec);
-      children.emplace_back(it->path().filename().string(), d);
-    }
-    std::sort(children.begin(), children.end());
-    for (const auto& [name, is_dir] : children) {
-      std::string path = rel.empty() ? name : rel + "/" + name;
-      if (ignored(path) && !(is_dir && opts_.ignore->has_exceptions())) continue;
-      if (level == depth) {
-        // Found by walking real directories: no symlink on the way.
-        if (g.matches(path) && !ignored(path)) out.push_back({path, is_dir, dir / name, path});
-      } else if (is_dir) {
-        walk_matches(dir / name, path, level + 1, depth, g, out);
-      }
-    }
   }
 
   static bool looks_like_archive(const fs::path& p) {
@@ -166,36 +200,66 @@ class Copier {
     return opts_.owner ? opts_.owner->gid : opts_.keep_owner ? st.st_gid : 0;
   }
 
+  // The directories the copy makes where none exists (the destination's
+  // parents, and the destination of a directory) get --chmod's octal mode
+  // or 0755 and --chown's owner or root's, as in BuildKit; one that exists
+  // keeps its own. A listing has them as 'p' entries.
   Result<void> ensure_parent(const std::string& dest) {
-    if (collect_) return {};
-    std::string parent = fs::path(dest).parent_path().string();
-    auto p = os::resolve_in_root(dst_root_, parent, true);
-    if (!p) return std::unexpected(p.error());
-    return os::make_dirs(*p);
+    std::string prefix;
+    auto parts = split(clean_path("/" + dest), '/');
+    if (!parts.empty()) parts.pop_back();
+    for (const auto& part : parts) {
+      if (part.empty()) continue;
+      prefix += "/" + part;
+      if (auto r = make_created_dir(prefix); !r) return r;
+    }
+    return {};
   }
 
-  // `known`: what stat said of `from`, when the caller asked already.
-  Result<void> make_dest_dir(const std::string& dest, const fs::path& from,
-                             const struct stat* known = nullptr) {
+  Result<void> make_created_dir(const std::string& dest) {
+    std::string clean = clean_path("/" + dest);
+    if (clean == "/") return {};  // the root exists and keeps its metadata
+    uint32_t mode = opts_.mode.value_or(0755);
+    uint32_t uid = opts_.owner ? opts_.owner->uid : 0, gid = opts_.owner ? opts_.owner->gid : 0;
     if (collect_) {
-      struct stat src {};
-      if (known || ::stat(from.c_str(), &src) == 0) {
-        if (known) src = *known;
-        collect_->push_back(
-            {dest, from.string(), 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
-      }
+      if (listed_dirs_.insert(clean).second)
+        collect_->push_back({clean, "", 'p', mode, uid, gid, ""});
       return {};
     }
-    auto p = os::resolve_in_root(dst_root_, dest, true);
+    auto p = os::resolve_in_root(dst_root_, clean, true);
     if (!p) return std::unexpected(p.error());
     struct stat st {};
-    if (::lstat(p->c_str(), &st) == 0) return {};  // an existing directory keeps its metadata
-    if (auto r = os::make_dirs(*p); !r) return r;
-    struct stat src {};
-    if (::stat(from.c_str(), &src) == 0) {
-      ::chmod(p->c_str(), mode_of(src.st_mode));
-      (void)::lchown(p->c_str(), uid_of(src), gid_of(src));
+    if (::lstat(p->c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return {};
+      return fail(Errc::invalid_argument,
+                  fmt::format("cannot copy to {}: it exists and is not a directory", clean));
     }
+    if (::mkdir(p->c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", *p));
+    (void)::lchown(p->c_str(), uid, gid);
+    ::chmod(p->c_str(), mode);  // after chown, which clears setgid bits
+    return {};
+  }
+
+  // A directory inside a copied one: the source's metadata (with --chown
+  // and --chmod), over an existing directory's too, as in BuildKit.
+  // `known`: what stat said of `from`.
+  Result<void> make_dest_dir(const std::string& dest, const fs::path& from,
+                             const struct stat& src) {
+    if (collect_) {
+      collect_->push_back(
+          {dest, from.string(), 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
+      return {};
+    }
+    auto p = os::resolve_in_root(dst_root_, dest, false);
+    if (!p) return std::unexpected(p.error());
+    struct stat st {};
+    if (::lstat(p->c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      if (auto r = os::remove_tree(*p); !r) return r;
+    }
+    if (::mkdir(p->c_str(), 0700) != 0 && errno != EEXIST)
+      return std::unexpected(os::errno_error("creating", *p));
+    (void)::lchown(p->c_str(), uid_of(src), gid_of(src));
+    ::chmod(p->c_str(), mode_of(src.st_mode));
     return {};
   }
 
@@ -218,7 +282,7 @@ class Copier {
       if (::fstatat(dfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return std::unexpected(os::errno_error("stat", child));
       if (S_ISDIR(st.st_mode)) {
-        if (auto r = make_dest_dir(target, child, &st); !r) return r;
+        if (auto r = make_dest_dir(target, child, st); !r) return r;
         if (auto r = copy_dir_contents(child, child_rel, target); !r) return r;
         continue;
       }
@@ -303,11 +367,18 @@ class Copier {
         left -= n;
       }
       ::fchmod(out.get(), mode_of(st.st_mode));
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode)) {
+    } else if (S_ISSOCK(st.st_mode) && !opts_.keep_owner) {
+      // A socket of the build context becomes an empty file, as BuildKit's
+      // context transfer makes it.
+      os::UniqueFd out(
+          ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!out) return std::unexpected(os::errno_error("creating", *to));
+    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) ||
+               S_ISSOCK(st.st_mode)) {
       if (::mknod(to->c_str(), st.st_mode, st.st_rdev) != 0)
         return std::unexpected(os::errno_error("mknod", *to));
     } else {
-      return {};  // sockets are not copied
+      return {};
     }
     (void)::lchown(to->c_str(), uid_of(st), gid_of(st));
     if (opts_.mode && S_ISREG(st.st_mode))
@@ -386,6 +457,7 @@ class Copier {
   const CopyOptions& opts_;
   std::vector<SourceFile>* collect_;
   std::vector<Glob> excludes_;
+  std::unordered_set<std::string> listed_dirs_;  // 'p' entries listed so far
 };
 
 }  // namespace
@@ -395,15 +467,14 @@ namespace {
 Result<void> run_copy(Copier& c, const std::vector<std::string>& sources, const std::string& dest) {
   if (auto r = c.init(); !r) return r;
   std::vector<Source> all;
-  bool wildcard = false;
   for (const auto& s : sources) {
     auto matches = c.resolve(s);
     if (!matches) return std::unexpected(matches.error());
-    auto g = Glob::compile(s, false);
-    if (g && g->has_wildcards()) wildcard = true;
     all.insert(all.end(), matches->begin(), matches->end());
   }
-  bool dest_is_dir = dest.ends_with("/") || all.size() > 1 || wildcard;
+  // As in BuildKit, one match of a pattern goes to the destination itself
+  // unless it ends with "/" (or is a directory already, see copy_entry).
+  bool dest_is_dir = dest.ends_with("/") || all.size() > 1;
   for (const auto& s : all)
     if (auto r = c.copy(s, dest, dest_is_dir); !r) return r;
   return {};

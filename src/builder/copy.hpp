@@ -18,9 +18,9 @@ namespace strata::builder {
 
 struct CopyOptions {
   std::optional<Identity> owner;  // --chown; else 0:0 (context) or the source's own
-  bool keep_owner = false;        // copying from a stage or image without --chown
-  std::optional<uint32_t> mode;   // --chmod as an octal mode
-  std::string symbolic_mode;      // --chmod as chmod(1) clauses: "u+x,go-w"
+  bool keep_owner = false;       // from a stage or image: owners and sockets kept; else the context
+  std::optional<uint32_t> mode;  // --chmod as an octal mode
+  std::string symbolic_mode;     // --chmod as chmod(1) clauses: "u+x,go-w"
   bool parents = false;
   bool normalize_permissions = false;  // clear group/other write bits (no --chmod)
   bool unpack_archives = false;        // ADD
@@ -37,9 +37,11 @@ Result<void> copy_sources(const std::filesystem::path& src_root,
 
 // An entry a COPY/ADD would write, as list_sources() reports it.
 struct SourceFile {
-  std::string dest;                     // where it goes in the image
-  std::string from;                     // where it is read from
-  char type = 'f';                      // f file, d dir, l symlink, o other
+  std::string dest;  // where it goes in the image
+  std::string from;  // where it is read from
+  // f file, d dir, l symlink, o other; p a directory made only where none
+  // exists (the destination's parents, a directory's destination)
+  char type = 'f';
   uint32_t mode = 0, uid = 0, gid = 0;  // as they will be in the image
   std::string link;
   // What stat said of `from` (for the stat cache): size, times in ns, inode.

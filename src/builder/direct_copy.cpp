@@ -46,15 +46,15 @@ std::string join_components(const std::vector<std::string>& c, size_t n) {
 
 struct Op {
   enum Kind {
-    parent_dir,  // a directory the destination needs: 0777 & ~umask, root's
-    lower_dir,   // a directory that exists below: copied up with its metadata
-    source_dir,  // a directory from the listing: its mode and owner
-    place,       // a file or symlink: a link to its object
-    replace,     // the same, over an entry this copy made before
+    lower_dir,      // a directory that exists below and stays: copied up with its metadata
+    restamped_dir,  // a directory that exists below, given the listing's metadata
+    source_dir,     // a new directory: the listing's mode and owner
+    place,          // a file or symlink: a link to its object
+    replace,        // the same, over an entry this copy made before
   } kind;
   std::string rel;
   size_t index = 0;   // into the listing
-  fs::path lower;     // lower_dir: where the directory is
+  fs::path lower;     // lower_dir, restamped_dir: where the directory is
   struct stat st {};  // lower_dir: its metadata
 };
 
@@ -141,23 +141,6 @@ Result<void> make_object(const SourceFile& f, const std::string& digest, const f
   return {};
 }
 
-// The process's umask, which a parent directory's mode depends on (read
-// from /proc: setting it to read it would race with other threads).
-mode_t process_umask() {
-  static const mode_t mask = [] {
-    auto status = os::read_file("/proc/self/status");
-    if (status) {
-      for (const auto& line : split(*status, '\n'))
-        if (line.starts_with("Umask:"))
-          return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
-    }
-    mode_t m = ::umask(022);
-    ::umask(m);
-    return m;
-  }();
-  return mask;
-}
-
 // A directory's extended attributes as copy_xattrs would copy them, as
 // one string ("-" when it has none).
 std::string xattr_signature(const fs::path& dir) {
@@ -169,24 +152,14 @@ std::string xattr_signature(const fs::path& dir) {
 
 Result<void> make_dir(const Op& op, const SourceFile& f, const fs::path& out) {
   fs::path p = out / op.rel;
-  switch (op.kind) {
-    case Op::parent_dir:
-      if (::mkdir(p.c_str(), 0777) != 0) return std::unexpected(os::errno_error("creating", p));
-      break;
-    case Op::lower_dir:
-      if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
-      ::chmod(p.c_str(), op.st.st_mode & 07777);
-      (void)::lchown(p.c_str(), op.st.st_uid, op.st.st_gid);
-      return copy_xattrs(op.lower, p);
-    case Op::source_dir:
-      if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
-      ::chmod(p.c_str(), f.mode);
-      (void)::lchown(p.c_str(), f.uid, f.gid);
-      break;
-    default:
-      break;
-  }
-  return {};
+  if (op.kind != Op::lower_dir && op.kind != Op::restamped_dir && op.kind != Op::source_dir)
+    return {};
+  if (::mkdir(p.c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", p));
+  bool lower = op.kind == Op::lower_dir;
+  (void)::lchown(p.c_str(), lower ? op.st.st_uid : f.uid, lower ? op.st.st_gid : f.gid);
+  ::chmod(p.c_str(), lower ? op.st.st_mode & 07777 : f.mode);  // after chown
+  if (op.kind == Op::source_dir) return {};
+  return copy_xattrs(op.lower, p);
 }
 
 // A manifest is a run of entries "path\0value\0".
@@ -270,36 +243,35 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
     }
     return lowers.lookup(std::vector<std::string>(comps.begin(), comps.begin() + n));
   };
+  std::unordered_map<std::string, size_t> dir_ops;  // a directory made here -> its op
   for (size_t i = 0; i < files.size(); ++i) {
     const SourceFile& f = files[i];
-    if (f.type == 'o') return DirectCopy{};  // devices and fifos: the overlay path
+    if (f.type == 'o') return DirectCopy{};  // devices, fifos, sockets: the overlay path
+    bool is_dir = f.type == 'd' || f.type == 'p';
     auto comps = components(f.dest);
     if (!comps) return DirectCopy{};
     if (comps->empty()) {
-      if (f.type != 'd') return DirectCopy{};
+      if (!is_dir) return DirectCopy{};
       continue;  // the root exists and keeps its metadata
     }
+    // A listing names every directory on the way before what lies in it.
     for (size_t n = 1; n < comps->size(); ++n) {
-      std::string rel = join_components(*comps, n);
-      if (auto it = made.find(rel); it != made.end()) {
-        if (it->second != 'd') return DirectCopy{};
-        continue;
-      }
-      auto e = below(*comps, n);
-      if (e.state == LowerView::Entry::present && S_ISDIR(e.st.st_mode)) {
-        ops.push_back({Op::lower_dir, rel, i, e.path, e.st});
-      } else if (e.state == LowerView::Entry::absent) {
-        ops.push_back({Op::parent_dir, rel, i, {}, {}});
-      } else {
-        return DirectCopy{};
-      }
-      made[rel] = 'd';
-      in_lower[rel] = e.state == LowerView::Entry::present;
+      auto it = made.find(join_components(*comps, n));
+      if (it == made.end() || it->second != 'd') return DirectCopy{};
     }
     std::string rel = join_components(*comps, comps->size());
     if (auto it = made.find(rel); it != made.end()) {
-      if (f.type == 'd' && it->second == 'd') continue;  // an existing directory stays
-      if (f.type != 'd' && it->second != 'd') {
+      if (is_dir && it->second == 'd') {
+        // Copied again: a directory of a copied tree takes the later
+        // metadata; one made only where missing changes nothing.
+        if (f.type == 'd') {
+          Op& op = ops[dir_ops.at(rel)];
+          op.index = i;
+          if (op.kind == Op::lower_dir) op.kind = Op::restamped_dir;
+        }
+        continue;
+      }
+      if (!is_dir && it->second != 'd') {
         ops.push_back({Op::replace, rel, i, {}, {}});
         continue;
       }
@@ -308,10 +280,13 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
     auto e = below(*comps, comps->size());
     if (e.state == LowerView::Entry::blocked) return DirectCopy{};
     bool dir_below = e.state == LowerView::Entry::present && S_ISDIR(e.st.st_mode);
-    if (f.type == 'd') {
+    if (is_dir) {
       if (e.state == LowerView::Entry::present && !dir_below) return DirectCopy{};
-      ops.push_back(dir_below ? Op{Op::lower_dir, rel, i, e.path, e.st}
-                              : Op{Op::source_dir, rel, i, {}, {}});
+      Op::Kind kind = !dir_below      ? Op::source_dir
+                      : f.type == 'p' ? Op::lower_dir
+                                      : Op::restamped_dir;
+      dir_ops[rel] = ops.size();
+      ops.push_back(dir_below ? Op{kind, rel, i, e.path, e.st} : Op{kind, rel, i, {}, {}});
       made[rel] = 'd';
       in_lower[rel] = dir_below;
     } else {
@@ -340,12 +315,13 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
   for (const auto& op : ops) {
     const SourceFile& f = files[op.index];
     switch (op.kind) {
-      case Op::parent_dir:
-        holds[op.rel] = fmt::format("p {:o}", process_umask());
-        break;
       case Op::lower_dir:
         holds[op.rel] = fmt::format("l {:o} {} {} {}", op.st.st_mode & 07777, op.st.st_uid,
                                     op.st.st_gid, xattr_signature(op.lower));
+        break;
+      case Op::restamped_dir:
+        holds[op.rel] =
+            fmt::format("r {:o} {} {} {}", f.mode, f.uid, f.gid, xattr_signature(op.lower));
         break;
       case Op::source_dir:
         holds[op.rel] = fmt::format("s {:o} {} {}", f.mode, f.uid, f.gid);

@@ -696,6 +696,20 @@ class Planner {
       return {};
     };
     std::string from;
+    if (cc.from) {
+      // As in BuildKit: a stage is named as it is written.
+      auto bare = expand_at(
+          at, cc.from->value, [](std::string_view) { return std::nullopt; },
+          in_trigger ? SIZE_MAX : cc.from->offset);
+      if (bare && *bare != cc.from->value) {
+        return std::unexpected(df_.error_at(
+            at, in_trigger ? at.node->args_offset : cc.from->offset,
+            "variable expansion is not supported for --from, define a new stage with FROM using "
+            "ARG from global scope as a workaround",
+            "declare `ARG NAME` before the first FROM, add a stage `FROM ${NAME} AS src` and "
+            "write `COPY --from=src`"));
+      }
+    }
     for (auto [f, out] : {std::pair{&cc.from, &from},
                           {&cc.chown, &c.chown},
                           {&cc.chmod, &c.chmod},
@@ -705,7 +719,9 @@ class Planner {
     if (cc.chmod && !valid_chmod(c.chmod)) {
       return std::unexpected(
           df_.error_at(at, in_trigger ? at.node->args_offset : cc.chmod->offset,
-                       fmt::format("invalid chmod value \"{}\"", c.chmod),
+                       fmt::format("invalid chmod parameter: '{}'. it should be octal string "
+                                   "and between 0 and 07777",
+                                   c.chmod),
                        "use an octal mode such as 0755 or a symbolic one such as u+x"));
     }
     if (cc.from) {
@@ -714,6 +730,14 @@ class Planner {
       if (!ref) return std::unexpected(ref.error());
       if (ref->kind == SourceRef::context) {
         return std::unexpected(df_.error_at(at, cc.from->offset, "--from must not be empty"));
+      }
+      if (ref->kind == SourceRef::stage && ref->index > ss.index) {
+        return std::unexpected(df_.error_at(
+            at, in_trigger ? at.node->args_offset : cc.from->offset,
+            fmt::format("cannot copy from stage \"{}\", it needs to be defined before current "
+                        "stage \"{}\"",
+                        from, ss.out.name.empty() ? std::to_string(ss.index) : ss.out.name),
+            "move the stage it copies from above this one"));
       }
       c.from = *ref;
       if (ref->kind == SourceRef::stage) ss.out.deps.push_back(ref->index);

@@ -82,10 +82,10 @@ expect_eq "$created" "1970-01-01T00:00:00Z" "created from SOURCE_DATE_EPOCH"
 printf 'FROM busybox\nRUN echo z > /z\n' > "$T/Dockerfile.z"
 "$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/z.tar",compression=zstd "$T" >/dev/null
 types=$(skopeo inspect --raw oci-archive:"$T/z.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
-expect_eq "$types" "gzip gzip zstd" "compression=zstd converts this build's layers only"
+expect_eq "$types" "gzip zstd" "compression=zstd converts this build's layers only"
 "$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/zf.tar",compression=zstd,force-compression=true "$T" >/dev/null
 types=$(skopeo inspect --raw oci-archive:"$T/zf.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
-expect_eq "$types" "zstd zstd zstd" "force-compression converts every layer"
+expect_eq "$types" "zstd zstd" "force-compression converts every layer"
 "$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/zf2.tar",compression=zstd,force-compression=true "$T" >/dev/null
 expect_eq "$(skopeo inspect --raw oci-archive:"$T/zf2.tar" | jq -c '[.layers[].digest]')" \
   "$(skopeo inspect --raw oci-archive:"$T/zf.tar" | jq -c '[.layers[].digest]')" "a second conversion"

@@ -18,16 +18,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [ "$1" = "$2" ] || fail "expected [$2], got [$1]${3:+ ($3)}"; }
 
-# A busybox base image built by strata itself from Debian's busybox-static.
+# A busybox base image of Docker Hub's shape, built by strata itself from
+# Debian's busybox-static (tests/integration/busybox_context.sh).
 make_busybox() {
-  mkdir -p "$T/busybox"
-  cp /bin/busybox "$T/busybox/"
-  cat > "$T/busybox/Dockerfile" <<'DOCKERFILE'
-FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
-CMD ["/bin/sh"]
-DOCKERFILE
+  "$(dirname "${BASH_SOURCE[0]}")/busybox_context.sh" "$T/busybox"
   "$STRATA" build --progress quiet -t busybox "$T/busybox" >/dev/null
 }
 

@@ -62,7 +62,7 @@ cases=$((cases + 1))
 "$STRATA" save busybox -o "$T/busybox.tar" >/dev/null
 diff_ids=$("$STRATA" inspect busybox | jq -c '.config.rootfs.diff_ids')
 cat > "$T/forged.json" <<JSON
-{"layers": [[{"name": "pwned", "data": "forged"}], [{"name": "bin/busybox", "data": "not busybox"}]],
+{"layers": [[{"name": "pwned", "data": "forged"}, {"name": "bin/busybox", "data": "not busybox"}]],
  "diff_ids": $diff_ids}
 JSON
 python3 "$MAKE" "$T/forged.tar" forged "$T/forged.json"

@@ -1,7 +1,12 @@
 #include "builder/copy.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -121,4 +126,89 @@ TEST(Users, ResolvesNamesGroupsAndNumbers) {
   EXPECT_EQ(c->gid, 0u);
   EXPECT_FALSE(resolve_user(d.dst, "nobody"));
   EXPECT_FALSE(resolve_user(d.dst, "app:nogroup"));
+}
+
+namespace {
+struct stat stat_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
+  return st;
+}
+}  // namespace
+
+TEST(Copy, CreatedDirectoriesTakeChmodAndChownNotTheSources) {
+  Dirs d;
+  fs::permissions(d.src / "dir", fs::perms(0700));
+  ASSERT_EQ(::chown((d.src / "dir").c_str(), 100, 200), 0);
+  ASSERT_EQ(::chown((d.src / "dir/sub").c_str(), 101, 201), 0);
+  // From a stage: the new destination of a directory is root's and 0755;
+  // what lies inside keeps its owner.
+  CopyOptions from_stage;
+  from_stage.keep_owner = true;
+  ASSERT_TRUE(copy_sources(d.src, {"dir"}, d.dst, "/d", from_stage));
+  EXPECT_EQ(stat_of(d.dst / "d").st_uid, 0u);
+  EXPECT_EQ(stat_of(d.dst / "d").st_mode & 07777, 0755u);
+  EXPECT_EQ(stat_of(d.dst / "d/sub").st_uid, 101u);
+  // --chmod and --chown reach the parents a copy makes; an existing
+  // directory keeps its own.
+  CopyOptions o;
+  o.mode = 0777;
+  o.owner = Identity{};
+  o.owner->uid = 300;
+  o.owner->gid = 400;
+  ASSERT_TRUE(copy_sources(d.src, {"a.txt"}, d.dst, "/parent/sub/a", o));
+  EXPECT_EQ(stat_of(d.dst / "parent").st_mode & 07777, 0777u);
+  EXPECT_EQ(stat_of(d.dst / "parent/sub").st_gid, 400u);
+  o.mode = 0770;
+  ASSERT_TRUE(copy_sources(d.src, {"a.txt"}, d.dst, "/parent/other/a", o));
+  EXPECT_EQ(stat_of(d.dst / "parent").st_mode & 07777, 0777u);
+  EXPECT_EQ(stat_of(d.dst / "parent/other").st_mode & 07777, 0770u);
+  // The listing says the same: 'p' entries for the directories made only
+  // where none exists.
+  auto listed = list_sources(d.src, {"a.txt"}, "/x/y/a", o);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].dest, "/x");
+  EXPECT_EQ((*listed)[0].type, 'p');
+  EXPECT_EQ((*listed)[0].mode, 0770u);
+  EXPECT_EQ((*listed)[1].dest, "/x/y");
+  EXPECT_EQ((*listed)[2].type, 'f');
+}
+
+TEST(Copy, PatternsFollowLinksAndMayMatchNothing) {
+  Dirs d;
+  fs::create_symlink("a.txt", d.src / "link.txt");
+  fs::create_directory_symlink("dir", d.src / "linkdir");
+  // One match and no trailing slash: the destination is the file itself.
+  ASSERT_TRUE(copy_sources(d.src, {"a*.txt"}, d.dst, "/one", {}));
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(d.dst / "one")));
+  // A match that is a link is what it leads to; a pattern below a linked
+  // directory is matched where it leads; a pattern that matches nothing
+  // beside a source that exists is no error.
+  ASSERT_TRUE(copy_sources(d.src, {"lin*.txt", "linkdir/s*", "nomatch*"}, d.dst, "/m/", {}));
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(d.dst / "m/link.txt")));
+  EXPECT_TRUE(fs::is_regular_file(d.dst / "m/y"));  // a directory: its contents
+  EXPECT_TRUE(fs::is_regular_file(d.dst / "m/skip.log"));
+  ASSERT_TRUE(copy_sources(d.src, {"nomatch*"}, d.dst, "/none/", {}));
+  EXPECT_FALSE(fs::exists(d.dst / "none"));
+}
+
+TEST(Copy, ContextSocketsBecomeEmptyFiles) {
+  Dirs d;
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::string path = (d.src / "sock").string();
+  ASSERT_LT(path.size(), sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(s, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+  ::close(s);
+  ASSERT_TRUE(copy_sources(d.src, {"sock"}, d.dst, "/ctx", {}));
+  EXPECT_TRUE(S_ISREG(stat_of(d.dst / "ctx").st_mode));
+  EXPECT_EQ(stat_of(d.dst / "ctx").st_size, 0);
+  CopyOptions from_stage;
+  from_stage.keep_owner = true;
+  ASSERT_TRUE(copy_sources(d.src, {"sock"}, d.dst, "/stage", from_stage));
+  EXPECT_TRUE(S_ISSOCK(stat_of(d.dst / "stage").st_mode));
 }
