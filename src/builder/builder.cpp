@@ -373,6 +373,7 @@ class Builder {
     json args = {{"sources", c.sources}, {"dest", c.dest},       {"chown", c.chown},
                  {"chmod", c.chmod},     {"parents", c.parents}, {"excludes", c.excludes},
                  {"link", c.link}};
+    if (c.unpack) args["unpack"] = *c.unpack;
     in.instruction = std::string(c.add ? "ADD " : "COPY ") + args.dump();
     for (const auto& f : c.inline_files) in.extra.emplace_back("inline:" + f.name, f.content);
     std::vector<std::string> local;
@@ -837,7 +838,7 @@ class Builder {
     CopyOptions co;
     co.parents = c.parents;
     co.normalize_permissions = opts_.normalize_permissions;
-    co.unpack_archives = c.add;
+    co.unpack_archives = c.add && c.unpack.value_or(true);  // local archives by default
     co.excludes = c.excludes;
     if (!c.chmod.empty()) {
       if (std::all_of(c.chmod.begin(), c.chmod.end(),
@@ -889,7 +890,7 @@ class Builder {
   }
 
   // ADD <url>: the file keeps its server's name in a directory destination,
-  // gets mode 0600 as in docker, and is not unpacked.
+  // gets mode 0600 as in docker, and is unpacked only with --unpack.
   Result<void> add_url(const fs::path& rootfs, const std::string& url, const frontend::CopyStep& c,
                        const CopyOptions& co) {
     auto tmp_dir = os::TempDir::create(store_.tmp_dir(), "fetch-");
@@ -899,6 +900,7 @@ class Builder {
     auto got = download(url, *tmp / name, c.checksum);
     if (!got) return std::unexpected(got.error());
     CopyOptions file_opts = co;
+    file_opts.unpack_archives = c.unpack.value_or(false);  // a URL's archive stays one
     if (!file_opts.mode) file_opts.mode = 0600;
     const std::string& dest = c.dest;
     if (auto r = copy_sources(*tmp, {name}, rootfs, dest, file_opts); !r) return r;

@@ -64,6 +64,8 @@ class Copier {
     return {};
   }
 
+  bool parents() const { return opts_.parents; }
+
   bool ignored(const std::string& rel) const { return opts_.ignore && opts_.ignore->excluded(rel); }
 
   // The matches of one source path or pattern. As in BuildKit, every source
@@ -79,10 +81,7 @@ class Copier {
     if (!glob->has_wildcards()) {
       auto s = followed(p);
       if (!s) return std::unexpected(s.error());
-      if (!*s)
-        return fail(Errc::not_found,
-                    fmt::format("\"{}\" not found in the source{}", source,
-                                opts_.ignore ? " (or excluded by .dockerignore)" : ""));
+      if (!*s) return not_found(clean_path("/" + p));
       return std::vector<Source>{std::move(**s)};
     }
     // The directories before the first component with a wildcard, then
@@ -125,22 +124,114 @@ class Copier {
     return out;
   }
 
+  // COPY --parents SOURCE DEST: SOURCE is split at its first "/./" (else
+  // at the root) into the directory copied from (a pattern too) and a
+  // pattern (`**` too) of what is copied below it, with the path from that
+  // directory kept; the directories on the way are made from the source's
+  // as something inside them is copied. As in BuildKit, a source without
+  // wildcards must exist; one with wildcards may match nothing.
+  Result<void> copy_parents(const std::string& source, const std::string& dest) {
+    std::string parent = "/", pattern = source;
+    if (size_t pivot = source.find("/./"); pivot != std::string::npos) {
+      parent = source.substr(0, pivot);
+      pattern = source.substr(pivot + 3);
+    }
+    pattern = clean_path("/" + pattern);
+    pattern = pattern == "/" ? "" : pattern.substr(1);
+    auto include = Glob::compile(pattern, true);
+    if (!include) return std::unexpected(include.error());
+    auto parent_glob = Glob::compile(parent, false);
+    if (!parent_glob) return std::unexpected(parent_glob.error());
+    if (!parent_glob->has_wildcards() && !include->has_wildcards()) {
+      std::string required = clean_path("/" + parent + "/" + pattern);
+      auto found = followed(required.substr(1));
+      if (!found) return std::unexpected(found.error());
+      if (!*found) return not_found(required);
+    }
+    auto roots = resolve(parent);
+    if (!roots) return std::unexpected(roots.error());
+    for (const auto& root : *roots) {
+      if (!root.is_dir) continue;
+      if (auto r = ensure_parent(dest); !r) return r;
+      if (auto r = make_created_dir(dest); !r) return r;
+      std::vector<Pending> pending;
+      if (auto r = copy_included(root.from, root.from_rel, "", dest, *include, pending); !r)
+        return r;
+    }
+    return {};
+  }
+
   Result<void> copy(const Source& s, const std::string& dest, bool dest_is_dir) {
     const fs::path& from = s.from;
     std::string base = s.rel.empty() ? "" : fs::path(s.rel).filename().string();
     if (s.is_dir) {
-      std::string target = opts_.parents && !s.rel.empty() ? join_dest(dest, s.rel) : dest;
-      if (auto r = ensure_parent(target); !r) return r;
-      if (auto r = make_created_dir(target); !r) return r;
-      return copy_dir_contents(from, s.from_rel, target);
+      if (auto r = ensure_parent(dest); !r) return r;
+      if (auto r = make_created_dir(dest); !r) return r;
+      return copy_dir_contents(from, s.from_rel, "", dest);
     }
-    std::string target = dest_is_dir ? join_dest(dest, opts_.parents ? s.rel : base) : dest;
+    std::string target = dest_is_dir ? join_dest(dest, base) : dest;
     if (opts_.unpack_archives && looks_like_archive(from)) return unpack(from, dest);
     if (auto r = ensure_parent(target); !r) return r;
     return copy_entry(from, target, nullptr, base);
   }
 
  private:
+  std::unexpected<Error> not_found(const std::string& path) const {
+    // BuildKit's words, which users search for, and where strata looked.
+    return fail(Errc::not_found,
+                fmt::format("failed to calculate checksum of ref: \"{}\": not found{}", path,
+                            opts_.ignore ? " in the build context (or excluded by .dockerignore)"
+                                         : " in the source"));
+  }
+
+  // A directory of a --parents copy not made yet: made (from its source's
+  // metadata) before the first entry copied inside it.
+  struct Pending {
+    std::string target;
+    fs::path from;
+    struct stat st;
+    bool made = false;
+  };
+
+  Result<void> copy_included(const fs::path& dir, const std::string& from_rel,
+                             const std::string& rel, const std::string& dest, const Glob& include,
+                             std::vector<Pending>& pending) {
+    auto names = os::list_dir(dir);
+    if (!names) return std::unexpected(names.error());
+    std::sort(names->begin(), names->end());
+    for (const auto& name : *names) {
+      std::string child_from_rel = from_rel.empty() ? name : from_rel + "/" + name;
+      std::string child_rel = rel.empty() ? name : rel + "/" + name;
+      if (ignored(child_from_rel) && !opts_.ignore->has_exceptions()) continue;
+      if (excluded_by(excludes_, child_rel)) continue;
+      fs::path child = dir / name;
+      std::string target = join_dest(dest, child_rel);
+      struct stat st {};
+      if (::lstat(child.c_str(), &st) != 0) return std::unexpected(os::errno_error("stat", child));
+      if (!include.matches(child_rel)) {
+        if (!S_ISDIR(st.st_mode)) continue;
+        pending.push_back({target, child, st});
+        auto r = copy_included(child, child_from_rel, child_rel, dest, include, pending);
+        pending.pop_back();
+        if (!r) return r;
+        continue;
+      }
+      if (ignored(child_from_rel) && !S_ISDIR(st.st_mode)) continue;
+      for (auto& p : pending) {
+        if (p.made) continue;
+        if (auto r = make_dest_dir(p.target, p.from, p.st); !r) return r;
+        p.made = true;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (auto r = make_dest_dir(target, child, st); !r) return r;
+        if (auto r = copy_dir_contents(child, child_from_rel, child_rel, target); !r) return r;
+      } else if (auto r = copy_entry(child, target, &st); !r) {
+        return r;
+      }
+    }
+    return {};
+  }
+
   // `rel` resolved inside the source root, or nullopt when it does not
   // exist or .dockerignore excludes it (by its name or where it leads).
   Result<std::optional<Source>> followed(const std::string& rel) {
@@ -263,8 +354,10 @@ class Copier {
     return {};
   }
 
+  // `rel`: where `from` is in the source root (for .dockerignore);
+  // `in_copy`: where it is in what the instruction copies (for --exclude).
   Result<void> copy_dir_contents(const fs::path& from, const std::string& rel,
-                                 const std::string& dest) {
+                                 const std::string& in_copy, const std::string& dest) {
     // Entries are looked up relative to the directory, not by their full path.
     os::UniqueFd dfd(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd) return std::unexpected(os::errno_error("opening", from));
@@ -274,8 +367,9 @@ class Copier {
     const std::string dir = from.string() + "/";
     for (const auto& name : *names) {
       std::string child_rel = rel.empty() ? name : rel + "/" + name;
+      std::string child_in_copy = in_copy.empty() ? name : in_copy + "/" + name;
       if (ignored(child_rel) && !opts_.ignore->has_exceptions()) continue;
-      if (excluded_by(excludes_, child_rel.substr(rel.empty() ? 0 : rel.size() + 1))) continue;
+      if (excluded_by(excludes_, child_in_copy)) continue;
       std::string child = dir + name;
       std::string target = join_dest(dest, name);
       struct stat st {};
@@ -283,7 +377,7 @@ class Copier {
         return std::unexpected(os::errno_error("stat", child));
       if (S_ISDIR(st.st_mode)) {
         if (auto r = make_dest_dir(target, child, st); !r) return r;
-        if (auto r = copy_dir_contents(child, child_rel, target); !r) return r;
+        if (auto r = copy_dir_contents(child, child_rel, child_in_copy, target); !r) return r;
         continue;
       }
       if (ignored(child_rel)) continue;
@@ -466,6 +560,11 @@ namespace {
 
 Result<void> run_copy(Copier& c, const std::vector<std::string>& sources, const std::string& dest) {
   if (auto r = c.init(); !r) return r;
+  if (c.parents()) {
+    for (const auto& s : sources)
+      if (auto r = c.copy_parents(s, dest); !r) return r;
+    return {};
+  }
   std::vector<Source> all;
   for (const auto& s : sources) {
     auto matches = c.resolve(s);

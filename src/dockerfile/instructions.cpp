@@ -323,6 +323,7 @@ class InstructionParser {
     if (add) {
       flags_.add("checksum", FlagType::string);
       flags_.add("keep-git-dir", FlagType::boolean);
+      flags_.add("unpack", FlagType::boolean);
     } else {
       flags_.add("from", FlagType::string);
       flags_.add("parents", FlagType::boolean);
@@ -363,15 +364,7 @@ class InstructionParser {
     c.link = flags_.flag_bool("link");
     c.parents = flags_.flag_bool("parents");
     c.keep_git_dir = flags_.flag_bool("keep-git-dir");
-    if (c.checksum) {
-      for (const auto& s : c.sources) {
-        if (!is_remote_source(s)) {
-          return std::unexpected(flags_.error(c.checksum->offset,
-                                              "checksum can't be specified for non-HTTP(S) sources",
-                                              "--checksum only applies to ADD of a URL"));
-        }
-      }
-    }
+    if (flags_.get("unpack")) c.unpack = flags_.flag_bool("unpack");
     return c;
   }
 

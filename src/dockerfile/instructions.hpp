@@ -91,6 +91,7 @@ struct CopyCmd {                      // COPY, ADD
   std::optional<Flag> from, chown, chmod, checksum;
   std::vector<Flag> excludes;
   bool link = false, parents = false, keep_git_dir = false;
+  std::optional<bool> unpack;  // ADD --unpack[=BOOL]; default: local archives only
   bool json = false;
 };
 

@@ -75,6 +75,25 @@ bool valid_chmod(std::string_view v) {
   return true;
 }
 
+// What is wrong with an ADD --checksum, in go-digest's words (as BuildKit
+// reports it); nullopt when it is a sha256 digest, the one strata checks.
+std::optional<std::string> checksum_error(std::string_view v) {
+  size_t colon = v.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == v.size())
+    return "invalid checksum digest format";
+  std::string_view algo = v.substr(0, colon), hex = v.substr(colon + 1);
+  if (algo != "sha256") {
+    bool known = algo == "sha384" || algo == "sha512";
+    return known ? fmt::format("unsupported digest algorithm: {} (strata checks sha256)", algo)
+                 : std::string("unsupported digest algorithm");
+  }
+  if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+      }))
+    return "invalid checksum digest format";
+  return std::nullopt;
+}
+
 // EXPOSE 80, 80/udp, 8000-8002/tcp -> "80/tcp", ...
 Result<std::vector<std::string>> expand_port(const std::string& spec) {
   std::string port = spec, proto = "tcp";
@@ -688,6 +707,7 @@ class Planner {
     c.link = cc.link;
     c.parents = cc.parents;
     c.keep_git_dir = cc.keep_git_dir;
+    c.unpack = cc.unpack;
     auto flag = [&](const std::optional<Flag>& f, std::string& out) -> Result<void> {
       if (!f) return {};
       auto v = expand_at(at, f->value, env, in_trigger ? SIZE_MAX : f->offset);
@@ -768,6 +788,20 @@ class Planner {
         data = *v;
       }
       c.inline_files.push_back({doc.name, data});
+    }
+    if (cc.checksum) {
+      // As BuildKit checks it: on the expanded sources.
+      size_t off = in_trigger ? at.node->args_offset : cc.checksum->offset;
+      if (c.sources.size() != 1)
+        return std::unexpected(df_.error_at(at, off,
+                                            "checksum can't be specified for multiple sources",
+                                            "give each URL its own ADD --checksum"));
+      if (!is_remote_source(c.sources[0]))
+        return std::unexpected(df_.error_at(at, off, "checksum requires HTTP(S) or Git sources",
+                                            "--checksum only applies to ADD of a URL"));
+      if (auto bad = checksum_error(c.checksum))
+        return std::unexpected(
+            df_.error_at(at, off, *bad, "write --checksum=sha256:<64 hex digits>"));
     }
     auto dest = expand_at(at, cc.dest, env);
     if (!dest) return std::unexpected(dest.error());

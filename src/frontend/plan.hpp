@@ -80,6 +80,7 @@ struct CopyStep {
   std::string chown, chmod, checksum;
   std::vector<std::string> excludes;
   bool link = false, parents = false, keep_git_dir = false;
+  std::optional<bool> unpack;  // ADD --unpack; default: local archives are, URLs are not
   // For sources in the build context (when one was given): the files selected.
   std::optional<std::vector<std::string>> selected;
 };

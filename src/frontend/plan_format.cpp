@@ -215,6 +215,7 @@ std::string plan_to_text(const Plan& plan) {
           if (c.link) opts.push_back("link");
           if (c.parents) opts.push_back("parents");
           if (c.keep_git_dir) opts.push_back("keep-git-dir");
+          if (c.unpack) opts.push_back(*c.unpack ? "unpack" : "unpack=false");
           if (!opts.empty()) details.push_back(join(opts, " "));
           for (const auto& f : c.inline_files)
             details.push_back(fmt::format("<<{} {}", f.name, go_quote(f.content)));
@@ -279,6 +280,7 @@ json plan_to_json(const Plan& plan) {
         if (!c.chmod.empty()) cj["chmod"] = c.chmod;
         if (!c.checksum.empty()) cj["checksum"] = c.checksum;
         if (c.keep_git_dir) cj["keep_git_dir"] = true;
+        if (c.unpack) cj["unpack"] = *c.unpack;
         if (c.selected) cj["context_files"] = *c.selected;
         s[c.add ? "add" : "copy"] = cj;
       }

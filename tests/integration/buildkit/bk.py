@@ -10,6 +10,9 @@ failed. A machine without root, a runtime or busybox fails: nothing here is
 skipped silently.
 """
 
+import email.utils
+import http.server
+import io
 import json
 import os
 import shutil
@@ -17,7 +20,9 @@ import socket
 import stat
 import subprocess
 import sys
+import tarfile
 import tempfile
+import threading
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +48,90 @@ class Symlink:
 
 class Socket:
     """A unix socket (fstest has none; the Go test binds one)."""
+
+
+def make_tar(entries, gzip=False):
+    """A tar archive of (name, data) files, or (name, tarfile type, extra
+    TarInfo fields) entries, as the Go tests write them with archive/tar."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz" if gzip else "w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in entries:
+            name, kind, fields = (entry[0], tarfile.REGTYPE, {}) if len(entry) == 2 else entry
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.mode = fields.pop("mode", 0o755 if kind == tarfile.DIRTYPE else 0o644)
+            for k, v in fields.items():
+                setattr(info, k, v)
+            data = entry[1] if len(entry) == 2 else b""
+            data = data.encode() if isinstance(data, str) else data
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class Response:
+    """What the test HTTP server answers for one path (httpserver.Response)."""
+
+    def __init__(self, content, etag=None, last_modified=None):
+        self.content = content.encode() if isinstance(content, str) else content
+        self.etag = etag
+        self.last_modified = last_modified  # seconds since the epoch
+
+
+class HTTPServer:
+    """A loopback HTTP server (BuildKit's testutil/httpserver): serves
+    `routes`, answers HEAD and If-None-Match, and records each request's
+    method and headers per path in `requests`."""
+
+    def __init__(self, routes):
+        self.routes = routes
+        self.requests = {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, body):
+                server.requests.setdefault(self.path, []).append((self.command, dict(self.headers)))
+                r = server.routes.get(self.path)
+                if r is None:
+                    self.send_error(404)
+                    return
+                if r.etag and self.headers.get("If-None-Match") == r.etag:
+                    self.send_response(304)
+                    self.send_header("ETag", r.etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(r.content)))
+                if r.etag:
+                    self.send_header("ETag", r.etag)
+                if r.last_modified is not None:
+                    self.send_header("Last-Modified", email.utils.formatdate(r.last_modified, usegmt=True))
+                self.end_headers()
+                if body:
+                    self.wfile.write(r.content)
+
+            def do_GET(self):
+                self.answer(True)
+
+            def do_HEAD(self):
+                self.answer(False)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class Failure(Exception):

@@ -54,13 +54,17 @@ TEST(Plan, TargetKeepsOnlyNeededStagesInDependencyOrder) {
   PlanOptions o;
   o.target = "app";
   auto p = plan_of(
-      "FROM x AS unused\nFROM x AS app\nCOPY --from=lib /l /l\nRUN --mount=from=tools,target=/t t\n"
-      "FROM x AS lib\nFROM x AS tools\n",
+      "FROM x AS unused\nFROM x AS app\nRUN --mount=from=lib,target=/l l\n"
+      "RUN --mount=from=tools,target=/t t\nFROM x AS lib\nFROM x AS tools\n",
       o);
   ASSERT_TRUE(p) << p.error().message;
   std::vector<int> order;
   for (const auto& s : p->stages) order.push_back(s.index);
   EXPECT_EQ(order, (std::vector<int>{2, 3, 1}));
+  // COPY --from names a stage defined before it, as in BuildKit.
+  auto later = plan_of("FROM x AS app\nCOPY --from=lib /l /l\nFROM x AS lib\n", o);
+  ASSERT_FALSE(later);
+  EXPECT_NE(later.error().message.find("needs to be defined before current stage"), std::string::npos);
 }
 
 TEST(Plan, ErrorsInStagesNotBuiltAreIgnored) {
