@@ -653,6 +653,7 @@ class Builder {
     spec.rootfs = rootfs;
     spec.args = run.argv;
     for (const auto& [k, v] : run.env) spec.env.push_back(k + "=" + v);
+    for (const auto& [k, v] : run.proxy_env) spec.env.push_back(k + "=" + v);
     spec.cwd = run.workdir;
     spec.uid = id->uid;
     spec.gid = id->gid;

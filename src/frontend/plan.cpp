@@ -150,8 +150,18 @@ class Planner {
                            {"BUILDPLATFORM", b.str()},
                            {"BUILDOS", b.os},
                            {"BUILDARCH", b.arch},
-                           {"BUILDVARIANT", b.variant}});
+                           {"BUILDVARIANT", b.variant},
+                           {"TARGETSTAGE", target_stage()}});
     lex_.escape = df.file.directives.escape;
+  }
+
+  // The built-in TARGETSTAGE: the stage built, by the name it was asked
+  // for; without --target the last stage's name, or "default".
+  std::string target_stage() const {
+    if (!opts_.target.empty()) return opts_.target;
+    if (df_.stages.empty()) return "default";
+    const std::string& last = df_.stages.back().from.as<FromCmd>().stage_name;
+    return last.empty() ? "default" : last;
   }
 
   Result<Plan> run() {
@@ -643,11 +653,24 @@ class Planner {
     run.env.insert(run.env.end(), ss.env.list().begin(), ss.env.list().end());
     for (const auto& [k, v] : ss.args.list())
       if (!ss.env.get(k)) run.env.emplace_back(k, v);
+    // Proxy build args reach RUN without an ARG, in both cases (BuildKit's
+    // ProxyEnv), and stay out of the step's key; one the Dockerfile
+    // declares or sets is an ordinary variable.
+    auto set_proxy = [&](const std::string& k, const std::string& v) {
+      if (ss.env.get(k) || ss.args.get(k)) return;
+      for (auto& [name, value] : run.proxy_env)
+        if (name == k) return;
+      run.proxy_env.emplace_back(k, v);
+    };
     for (const auto& [k, v] : opts_.build_args) {
-      if (kProxyArgs.count(k) && !ss.env.get(k) && !ss.args.get(k)) {
-        run.env.emplace_back(k, v);
-        used_proxy_.insert(k);
-      }
+      if (!kProxyArgs.count(k)) continue;
+      used_proxy_.insert(k);
+      set_proxy(k, v);
+    }
+    for (const auto& [k, v] : opts_.build_args) {
+      if (!kProxyArgs.count(k)) continue;
+      bool lower = k == to_lower(k);
+      set_proxy(lower ? to_upper(k) : to_lower(k), v);
     }
     if (rc.network) run.network = rc.network->value;
     if (rc.security) run.security = rc.security->value;

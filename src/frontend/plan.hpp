@@ -62,7 +62,8 @@ struct ImageConfig {
 
 struct RunStep {
   std::vector<std::string> argv;
-  EnvList env;  // ENV plus the ARGs in scope
+  EnvList env;        // ENV plus the ARGs in scope
+  EnvList proxy_env;  // proxy build args (HTTP_PROXY and http_proxy, ...): not in the key
   std::string user, workdir;
   std::vector<dockerfile::Mount> mounts;
   std::vector<SourceRef> mount_sources;  // what each mount's from= names (context if none)

@@ -195,6 +195,11 @@ std::string plan_to_text(const Plan& plan) {
           std::vector<std::string> env;
           for (const auto& [k, v] : r.env) env.push_back(show_kv(k + "=" + v));
           details.push_back("env " + join(env, " "));
+          if (!r.proxy_env.empty()) {
+            std::vector<std::string> proxy;
+            for (const auto& [k, v] : r.proxy_env) proxy.push_back(show_kv(k + "=" + v));
+            details.push_back("proxy env (not in the cache key) " + join(proxy, " "));
+          }
           details.push_back(
               fmt::format("as {} in {}", r.user.empty() ? "root" : show(r.user), show(r.workdir)));
           break;
@@ -260,6 +265,7 @@ json plan_to_json(const Plan& plan) {
         json run = {{"argv", r.argv},        {"env", env_json(r.env)}, {"user", r.user},
                     {"workdir", r.workdir},  {"mounts", mounts},       {"network", r.network},
                     {"security", r.security}};
+        if (!r.proxy_env.empty()) run["proxy_env"] = env_json(r.proxy_env);
         if (!r.files.empty()) {
           json files = json::array();
           for (const auto& f : r.files)
