@@ -339,6 +339,7 @@ class Builder {
     in.platform = stage.platform;
     if (step.kind == Kind::Workdir) {
       in.instruction = "WORKDIR " + step.args.at(0);
+      if (step.args.size() > 1) in.user = step.args[1];
       return in;
     }
     if (step.kind == Kind::Run) {
@@ -467,7 +468,7 @@ class Builder {
     if (step.kind == Kind::Run)
       r = run_step(*root, *step.run, created_mountpoints);
     else if (step.kind == Kind::Workdir)
-      r = make_workdir(root->path(), step.args.at(0));
+      r = make_workdir(root->path(), step.args.at(0), step.args.size() > 1 ? step.args[1] : "");
     else
       r = copy_step(*root, *step.copy);
     if (auto u = root->unmount(); !u) return std::unexpected(u.error());
@@ -622,12 +623,32 @@ class Builder {
     return std::optional<StepOutcome>{std::move(out)};
   }
 
-  static Result<void> make_workdir(const fs::path& root, const std::string& dir) {
+  // The directories of a WORKDIR the root lacks, made 0755 and owned by
+  // `user` (as BuildKit makes them; root's when empty).
+  static Result<void> make_workdir(const fs::path& root, const std::string& dir,
+                                   const std::string& user = "") {
     auto p = os::resolve_in_root(root, dir, true);
     if (!p) return std::unexpected(p.error());
     struct stat st {};
     if (::stat(p->c_str(), &st) == 0) return {};
-    return os::make_dirs(*p);
+    Identity id{};
+    if (!user.empty()) {
+      auto who = resolve_user(root, user);
+      if (!who) return std::unexpected(who.error());
+      id = *who;
+    }
+    std::string prefix;
+    for (const auto& part : split(dockerfile::clean_path("/" + dir), '/')) {
+      if (part.empty()) continue;
+      prefix += "/" + part;
+      auto at = os::resolve_in_root(root, prefix, true);
+      if (!at) return std::unexpected(at.error());
+      if (::lstat(at->c_str(), &st) == 0) continue;
+      if (::mkdir(at->c_str(), 0755) != 0) return std::unexpected(os::errno_error("creating", *at));
+      (void)::lchown(at->c_str(), id.uid, id.gid);
+      ::chmod(at->c_str(), 0755);
+    }
+    return {};
   }
 
   // Records which of `paths` (and their parents) the root lacks.

@@ -513,6 +513,7 @@ class Planner {
         if (!v) return std::unexpected(v.error());
         cfg.workdir = clean_path(join_path(cfg.workdir.empty() ? "/" : cfg.workdir, *v));
         step.args.push_back(cfg.workdir);
+        if (!cfg.user.empty()) step.args.push_back(cfg.user);  // who it is made as
         break;
       }
       case Kind::User: {

@@ -92,8 +92,8 @@ struct Step {
   std::string text;      // the instruction as written (continuations joined)
   bool onbuild = false;  // a trigger inherited from the parent stage
   // The expanded arguments: ENV/LABEL/ARG as "k=v"; CMD/ENTRYPOINT/SHELL as
-  // argv; EXPOSE ports; VOLUME paths; USER, WORKDIR, STOPSIGNAL, MAINTAINER,
-  // ONBUILD as one value.
+  // argv; EXPOSE ports; VOLUME paths; USER, STOPSIGNAL, MAINTAINER, ONBUILD
+  // as one value; WORKDIR as its path and, under a USER, that user.
   std::vector<std::string> args;
   std::optional<RunStep> run;
   std::optional<CopyStep> copy;
