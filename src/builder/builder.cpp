@@ -104,7 +104,7 @@ class Builder {
         state[i] = 1;
         ++running;
         threads.emplace_back([this, &plan, i, n, &state, &error, &running, &done] {
-          auto img = build_stage(plan.stages[i], n);
+          auto img = build_stage(plan.stages[i]);
           std::lock_guard g(mu_);
           if (img)
             built_[plan.stages[i].index] = std::move(*img);
@@ -185,26 +185,29 @@ class Builder {
     }
   }
 
-  Result<StageImage> build_stage(const PlannedStage& stage, size_t total) {
+  Result<StageImage> build_stage(const PlannedStage& stage) {
     auto base = base_of(stage);
     if (!base) return std::unexpected(base.error());
     StageImage img = std::move(*base);
     json history = img.config.value("history", json::array());
-    std::string name = stage.name.empty() ? std::to_string(stage.index) : stage.name;
-    log(fmt::format("[stage {} of {}: {}] FROM {}", stage.index, total, name, stage.base.name));
+    // Steps are named as BuildKit names them, "[base 2/3] RUN ...": the
+    // FROM of an image is the first, a stage without a name is stage-N.
+    std::string name = stage.name.empty() ? fmt::format("stage-{}", stage.index) : stage.name;
+    size_t first = stage.base.kind == SourceRef::scratch ? 1 : 2;
+    size_t count = stage.steps.size() + first - 1;
+    if (first == 2) log(fmt::format("[{} 1/{}] FROM {}", name, count, stage.base.name));
     for (size_t i = 0; i < stage.steps.size(); ++i) {
       const Step& step = stage.steps[i];
       if (int sig = os::interrupted())
         return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
-      log(fmt::format("[{} {}/{}] {}", name, i + 1, stage.steps.size(), step.text));
+      log(fmt::format("[{} {}/{}] {}", name, i + first, count, step.text));
       std::optional<LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
         auto l = cached_step(img, step, stage, name, i);
         if (!l) {
-          return std::unexpected(l.error().with_context(
-              fmt::format("step {}/{} of stage {} ({}:{})", i + 1, stage.steps.size(), name,
-                          dockerfile_, step.line)));
+          return std::unexpected(l.error().with_context(fmt::format(
+              "step {}/{} of stage {} ({}:{})", i + first, count, name, dockerfile_, step.line)));
         }
         layer = *l;
       }
@@ -368,6 +371,7 @@ class Builder {
         in.extra.emplace_back(fmt::format("mount{}", i), desc);
       }
       for (const auto& f : run.files) in.extra.emplace_back("script:" + f.name, f.content);
+      if (!run.hostname.empty()) in.extra.emplace_back("hostname", run.hostname);
       return in;
     }
     const auto& c = *step.copy;
@@ -679,6 +683,7 @@ class Builder {
     spec.uid = id->uid;
     spec.gid = id->gid;
     spec.additional_gids = id->groups;
+    if (!run.hostname.empty()) spec.hostname = run.hostname;
     spec.network_none =
         run.network == "none" || (run.network == "default" && opts_.network == "none");
 
@@ -826,7 +831,8 @@ class Builder {
       std::string cmd;
       for (const auto& a : run.argv) cmd += (cmd.empty() ? "" : " ") + a;
       return fail(Errc::invalid_argument,
-                  fmt::format("RUN exited with code {}: {}{}{}", result->exit_code, cmd,
+                  fmt::format("process \"{}\" did not complete successfully: exit code: {}{}{}",
+                              mask_secrets(cmd), result->exit_code,
                               tail.empty() ? "" : "\nlast output:", tail));
     }
     return {};

@@ -325,9 +325,19 @@ class Copier {
       return fail(Errc::invalid_argument,
                   fmt::format("cannot copy to {}: it exists and is not a directory", clean));
     }
-    if (::mkdir(p->c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", *p));
-    (void)::lchown(p->c_str(), uid, gid);
-    ::chmod(p->c_str(), mode);  // after chown, which clears setgid bits
+    // A symlink on the way may lead where directories are missing too:
+    // they are made the same way, from the top.
+    std::vector<fs::path> missing{*p};
+    for (fs::path up = p->parent_path(); up != dst_root_ && up.has_relative_path();
+         up = up.parent_path()) {
+      if (::lstat(up.c_str(), &st) == 0) break;
+      missing.push_back(up);
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (::mkdir(it->c_str(), 0700) != 0) return std::unexpected(os::errno_error("creating", *it));
+      (void)::lchown(it->c_str(), uid, gid);
+      ::chmod(it->c_str(), mode);  // after chown, which clears setgid bits
+    }
     return {};
   }
 

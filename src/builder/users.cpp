@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 
@@ -38,7 +39,7 @@ Result<Identity> resolve_user(const std::filesystem::path& rootfs, std::string_v
 Result<Identity> resolve_user(const std::filesystem::path& passwd_file,
                               const std::filesystem::path& group_file, std::string_view spec) {
   Identity id;
-  if (spec.empty()) return id;
+  if (spec.empty()) spec = "0";  // root, with root's groups
   std::string_view user = spec, group;
   if (size_t c = spec.find(':'); c != std::string_view::npos) {
     user = spec.substr(0, c);
@@ -90,12 +91,19 @@ Result<Identity> resolve_user(const std::filesystem::path& passwd_file,
             Errc::not_found,
             fmt::format("unable to find group {}: no matching entries in /etc/group", group));
     }
-  } else if (found_user) {
+  }
+  // The primary group is always one of the process's groups (as BuildKit
+  // and containerd give it since CVE-2023-25173); a user named without a
+  // group also gets the groups /etc/group lists it in.
+  id.groups.push_back(id.gid);
+  if (group.empty() && found_user) {
     for (const auto& f : groups) {
       if (f.size() < 4) continue;
       for (const auto& member : split(f[3], ','))
         if (member == user_name)
-          if (auto g = number(f[2]); g && *g != id.gid) id.groups.push_back(*g);
+          if (auto g = number(f[2]);
+              g && std::find(id.groups.begin(), id.groups.end(), *g) == id.groups.end())
+            id.groups.push_back(*g);
     }
   }
   return id;

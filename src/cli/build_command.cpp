@@ -251,6 +251,7 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
                   "Target platform (os/arch[/variant]); default: the host's");
   cmd->add_option("--build-arg", f->build_args, "Set a build-time variable (K=V, or K to use $K)");
   cmd->add_option("-t,--tag", f->tags, "Name the result in the store (repeatable)");
+  cmd->add_option("--label", f->labels, "Set a label of the image (K=V, repeatable)");
   cmd->add_option("-o,--output", f->outputs,
                   "type=oci|docker,dest=FILE.tar or type=local,dest=DIR");
   cmd->add_option("--network", f->network, "Network for RUN steps: host (default) or none")
@@ -297,6 +298,12 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   fs::path context = f.context;
   fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile" : fs::path(f.file);
   std::string display = f.file.empty() ? "Dockerfile" : f.file;
+  std::error_code ec;
+  if (f.file.empty() && !fs::exists(dockerfile_path, ec) &&
+      fs::exists(context / "dockerfile", ec)) {
+    dockerfile_path = context / "dockerfile";  // as docker and BuildKit fall back to it
+    display = "dockerfile";
+  }
 
   std::string text;
   if (f.file == "-") {
@@ -315,6 +322,13 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
 
   frontend::PlanOptions opts;
   opts.target = f.target;
+  for (const auto& l : f.labels) {
+    size_t eq = l.find('=');
+    if (eq == 0)
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("invalid --label \"{}\": the name is empty", l)});
+    opts.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
   if (!f.platform.empty()) {
     auto p = frontend::parse_platform(f.platform);
     if (!p) return report(p.error());
@@ -336,7 +350,6 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   fs::path ignore_path = f.file == "-" ? context / ".dockerignore"
                                        : frontend::find_ignore_file(dockerfile_path, context);
   dockerfile::IgnoreMatcher ignore;
-  std::error_code ec;
   if (!ignore_path.empty() && fs::exists(ignore_path, ec)) {
     auto t = read_file(ignore_path);
     if (!t) return report(t.error());

@@ -17,6 +17,7 @@ struct BuildFlags {
   std::string platform;                 // target platform; "" = the host's
   std::vector<std::string> build_args;  // K=V, or K to take V from the environment
   std::vector<std::string> tags;        // -t
+  std::vector<std::string> labels;      // --label K=V
   std::vector<std::string> outputs;     // --output type=...,dest=...
   std::string network = "host";
   std::string progress = "auto";

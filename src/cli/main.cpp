@@ -93,6 +93,14 @@ int main(int argc, char** argv) {
   strata::cli::add_build_command(app, g, run);
   strata::cli::add_image_commands(app, g, run);
   strata::cli::add_registry_commands(app, g, run);
+  // As with docker, a repeatable flag takes one value each time it is
+  // given, so flags may come before and after the positional arguments
+  // (`build -t a CONTEXT --no-cache`).
+  for (auto* sub : app.get_subcommands({}))
+    for (auto* o : sub->get_options())
+      if (!o->get_positional() && o->get_expected_max() > 1)
+        o->expected(1)->allow_extra_args(false)->multi_option_policy(
+            CLI::MultiOptionPolicy::TakeAll);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -97,7 +97,8 @@ json allowed_devices() {
   return rules;
 }
 
-json make_config(const ContainerSpec& s) {
+// `hosts`: the container's /etc/hosts (see run_container).
+json make_config(const ContainerSpec& s, const fs::path& hosts) {
   std::vector<std::string> caps = {
       "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
       "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
@@ -112,9 +113,9 @@ json make_config(const ContainerSpec& s) {
       mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
       mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
   });
-  for (const char* f : {"/etc/resolv.conf", "/etc/hosts"}) {
-    if (::access(f, R_OK) == 0) mounts.push_back(mount(f, "bind", f, {"rbind", "ro"}));
-  }
+  if (::access("/etc/resolv.conf", R_OK) == 0)
+    mounts.push_back(mount("/etc/resolv.conf", "bind", "/etc/resolv.conf", {"rbind", "ro"}));
+  mounts.push_back(mount("/etc/hosts", "bind", hosts.string(), {"rbind", "ro"}));
   for (const auto& b : s.binds)
     mounts.push_back(
         mount(b.target, "bind", b.source.string(), {"rbind", b.readonly ? "ro" : "rw"}));
@@ -201,7 +202,17 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
   } unmount_bundle{bundle};
   // The bundle is throwaway: no need for an atomic, fsynced write.
   {
-    std::string config = make_config(spec).dump();
+    // The host's /etc/hosts (the host network's names) and the container's
+    // hostname, which a build may look up as BuildKit's sandbox lets it.
+    std::string hosts = os::read_file("/etc/hosts").value_or("127.0.0.1\tlocalhost\n");
+    if (!hosts.empty() && hosts.back() != '\n') hosts += '\n';
+    hosts += "127.0.0.1\t" + spec.hostname + "\n";
+    os::UniqueFd hosts_fd(
+        ::open((bundle / "hosts").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!hosts_fd) return std::unexpected(os::errno_error("creating", bundle / "hosts"));
+    if (auto w = os::write_all(hosts_fd.get(), hosts.data(), hosts.size()); !w)
+      return std::unexpected(w.error());
+    std::string config = make_config(spec, bundle / "hosts").dump();
     os::UniqueFd fd(
         ::open((bundle / "config.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) return std::unexpected(os::errno_error("creating", bundle / "config.json"));

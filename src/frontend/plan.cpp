@@ -19,6 +19,10 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+// As in BuildKit, the hostname of RUN containers (and a name in their
+// /etc/hosts).
+constexpr std::string_view kSandboxHostname = "BUILDKIT_SANDBOX_HOSTNAME";
+
 const std::set<std::string> kProxyArgs = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
                                           "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
                                           "ALL_PROXY",  "all_proxy"};
@@ -211,12 +215,14 @@ class Planner {
         std::vector<std::string> known;
         for (const auto& [n, idx] : names_) known.push_back(n);
         std::string near = nearest(opts_.target, known);
-        std::string hint = known.empty()  ? "no stage has a name; name one with FROM image AS name"
-                           : near.empty() ? "stages: " + join(known, ", ")
-                                          : fmt::format("did you mean \"{}\"?", near);
-        return fail(Errc::not_found,
-                    fmt::format("{}: target stage \"{}\" could not be found\n  hint: {}",
-                                df_.file.source.name, opts_.target, hint));
+        std::string hint = known.empty() ? "no stage has a name; name one with FROM image AS name"
+                                         : "stages: " + join(known, ", ");
+        // BuildKit's words, its suggestion included.
+        return fail(
+            Errc::not_found,
+            fmt::format("{}: target stage \"{}\" could not be found{}\n  hint: {}",
+                        df_.file.source.name, opts_.target,
+                        near.empty() ? "" : fmt::format(" (did you mean {}?)", near), hint));
       }
       target = it->second;
     }
@@ -232,12 +238,18 @@ class Planner {
       consumed.insert(results_[i].consumed.begin(), results_[i].consumed.end());
       plan.stages.push_back(std::move(*results_[i].stage));
     }
+    for (const auto& [k, v] : opts_.labels) plan.stages.back().config.labels[k] = v;
     for (const auto& w : warnings_) plan.warnings.push_back(w);
     for (const auto& [k, v] : opts_.build_args) {
       // SOURCE_DATE_EPOCH is the builder's own (reproducible times), as in BuildKit.
       if (consumed.count(k) || kProxyArgs.count(k) || used_proxy_.count(k) ||
-          k == "SOURCE_DATE_EPOCH")
+          k == "SOURCE_DATE_EPOCH" || k == kSandboxHostname)
         continue;
+      if (k.starts_with("BUILDKIT_")) {
+        plan.warnings.push_back(
+            fmt::format("build-arg {} is an option of BuildKit's that strata does not use", k));
+        continue;
+      }
       plan.warnings.push_back(fmt::format(
           "build-arg {} was not consumed: no ARG {} in the stages built for target \"{}\"", k, k,
           plan.target));
@@ -395,6 +407,7 @@ class Planner {
       out.deps.push_back(it->second);
     } else if (base_key == "scratch") {
       out.base = {SourceRef::scratch, "scratch", -1};
+      out.config.env.emplace_back("PATH", kDefaultPath);  // as BuildKit's empty image has
     } else {
       out.base = {SourceRef::image, *image, -1};
       if (opts_.base_config) {
@@ -673,6 +686,8 @@ class Planner {
       bool lower = k == to_lower(k);
       set_proxy(lower ? to_upper(k) : to_lower(k), v);
     }
+    for (const auto& [k, v] : opts_.build_args)
+      if (k == kSandboxHostname) run.hostname = v;
     if (rc.network) run.network = rc.network->value;
     if (rc.security) run.security = rc.security->value;
 

@@ -69,6 +69,7 @@ struct RunStep {
   std::vector<SourceRef> mount_sources;  // what each mount's from= names (context if none)
   std::string network = "default";
   std::string security = "sandbox";
+  std::string hostname;           // --build-arg BUILDKIT_SANDBOX_HOSTNAME; "" = strata's default
   std::vector<InlineFile> files;  // a heredoc script run as /dev/pipes/<name>
 };
 
@@ -121,6 +122,7 @@ struct Plan {
 
 struct PlanOptions {
   std::vector<std::pair<std::string, std::string>> build_args;
+  std::map<std::string, std::string> labels;  // --label: set on the target's image
   std::string target;                         // "" = the last stage
   Platform platform = host_platform();        // TARGETPLATFORM
   Platform build_platform = host_platform();  // BUILDPLATFORM

@@ -7,7 +7,7 @@ make_busybox
 mkdir -p "$T/ctx"
 printf 'FROM busybox\nRUN echo first\nRUN echo going down && exit 3\n' > "$T/ctx/Dockerfile"
 if "$STRATA" build "$T/ctx" > "$T/out" 2> "$T/err"; then fail "a failing RUN built"; fi
-grep -q "step 2/2 of stage 0 (Dockerfile:3): RUN exited with code 3" "$T/err" || fail "error text: $(cat "$T/err")"
+grep -q "step 3/3 of stage stage-0 (Dockerfile:3): process \"/bin/sh -c echo going down && exit 3\" did not complete successfully: exit code: 3" "$T/err" || fail "error text: $(cat "$T/err")"
 grep -q "| going down" "$T/err" || fail "no output in the error: $(cat "$T/err")"
 grep -q " $T" /proc/self/mounts && fail "mounts left after a failed build"
 [ -z "$(ls "$STRATA_ROOT/tmp")" ] || fail "temporary files left: $(ls "$STRATA_ROOT/tmp")"

@@ -193,11 +193,11 @@ class Case:
                 raise TypeError(f"{name}: {value!r}")
         return root
 
-    def strata(self, *args, stdin=None, env=None):
+    def strata(self, *args, stdin=None, env=None, cwd=None):
         full_env = dict(os.environ, STRATA_ROOT=self.suite.store)
         full_env.update(env or {})
         proc = subprocess.run([self.suite.strata, *args], input=stdin, capture_output=True, text=True,
-                              env=full_env, timeout=300)
+                              env=full_env, timeout=300, cwd=cwd)
         return Result(proc)
 
     def build(self, *flags, local=False, tag=None, error=None, context=None, env=None, stdin=None):

@@ -17,7 +17,7 @@ def _(t):
 
 
 # FROM alpine in the Go test; busybox has every tool the heredocs use.
-RELATIVE_PARENTS = """
+RELATIVE_PARENTS = r"""
 FROM busybox AS base
 WORKDIR /test
 RUN <<eot
@@ -103,7 +103,7 @@ def _(t):
         t.build("--target", target)
 
 
-MISSING_DIRECTORY = """
+MISSING_DIRECTORY = r"""
 FROM busybox AS base
 WORKDIR /test
 RUN <<eot

@@ -116,14 +116,21 @@ TEST(Users, ResolvesNamesGroupsAndNumbers) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->uid, 1000u);
   EXPECT_EQ(a->gid, 1001u);
-  EXPECT_EQ(a->groups, std::vector<uint32_t>{2000});
+  // The primary group first, then the others /etc/group names the user in.
+  EXPECT_EQ(a->groups, (std::vector<uint32_t>{1001, 2000}));
   auto b = resolve_user(d.dst, "1000:extra");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->gid, 2000u);
+  EXPECT_EQ(b->groups, std::vector<uint32_t>{2000});  // a group given: that one only
   auto c = resolve_user(d.dst, "4242");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->uid, 4242u);
   EXPECT_EQ(c->gid, 0u);
+  EXPECT_EQ(c->groups, std::vector<uint32_t>{0});
+  auto root = resolve_user(d.dst, "");  // no USER: root, with root's groups
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->uid, 0u);
+  EXPECT_EQ(root->groups, std::vector<uint32_t>{0});
   EXPECT_FALSE(resolve_user(d.dst, "nobody"));
   EXPECT_FALSE(resolve_user(d.dst, "app:nogroup"));
 }
