@@ -211,7 +211,7 @@ class Builder {
         }
         layer = *l;
       }
-      json h = {{"created", rfc3339(now())}, {"created_by", step.text}, {"comment", "strata"}};
+      json h = {{"created", rfc3339(now())}, {"created_by", step.history}, {"comment", "strata"}};
       if (layer)
         img.layers.push_back(*layer);
       else

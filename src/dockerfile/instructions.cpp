@@ -575,7 +575,7 @@ Result<Dockerfile> read_dockerfile(std::string_view text, std::string name) {
   if (df.stages.empty()) {
     return std::unexpected(
         located_error(df.file.source, {df.file.nodes.back().start_line, 1},
-                      "the Dockerfile has no FROM instruction",
+                      "dockerfile contains no stages to build: it has no FROM instruction",
                       "every build stage starts with FROM image (or FROM scratch)"));
   }
   return df;

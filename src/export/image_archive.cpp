@@ -84,12 +84,15 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   for (const auto& [image, names] : images) {
     std::vector<std::string> tags;
     for (const auto& n : names) tags.push_back(oci::normalize_name(n));
-    oci::Descriptor top = image.manifest_desc;
-    if (!tags.empty()) {
-      top.annotations[oci::kRefNameAnnotation] = tags[0];
-      top.annotations["io.containerd.image.name"] = tags[0];
+    // One index entry per name, as BuildKit and containerd write them: the
+    // full name for containerd, the tag as the OCI ref name.
+    if (tags.empty()) manifests.push_back(oci::to_json(image.manifest_desc));
+    for (const auto& tag : tags) {
+      oci::Descriptor top = image.manifest_desc;
+      top.annotations["io.containerd.image.name"] = oci::qualified_name(tag);
+      top.annotations[oci::kRefNameAnnotation] = oci::tag_of(tag);
+      manifests.push_back(oci::to_json(top));
     }
-    manifests.push_back(oci::to_json(top));
     json layers = json::array();
     for (const auto& l : image.manifest.layers)
       layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
@@ -326,11 +329,14 @@ Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& d
                               desc.digest, m->layers.size(), config->diff_ids.size()));
     for (const auto& l : m->layers)
       if (auto r = import_described(store, dir, l, "layer"); !r) return std::unexpected(r.error());
+    // The full name containerd writes, else a ref name that is a whole name
+    // (a bare tag, as the OCI layout has it, names no image).
     std::string name;
-    for (const char* key : {"io.containerd.image.name", oci::kRefNameAnnotation}) {
-      if (auto it = desc.annotations.find(key); it != desc.annotations.end() && name.empty())
-        name = it->second;
-    }
+    if (auto it = desc.annotations.find("io.containerd.image.name"); it != desc.annotations.end())
+      name = oci::familiar_name(it->second);
+    else if (auto ref = desc.annotations.find(oci::kRefNameAnnotation);
+             ref != desc.annotations.end() && ref->second.find_first_of("/:") != std::string::npos)
+      name = ref->second;
     desc.annotations.clear();
     if (desc.media_type.empty()) desc.media_type = m->media_type;
     tags.emplace_back(name, desc);
@@ -413,7 +419,7 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
     auto mdesc = store.put_blob(oci::to_json_text(m), oci::kManifest);
     if (!mdesc) return std::unexpected(mdesc.error());
     if (e.repo_tags.empty()) tags.emplace_back("", *mdesc);
-    for (const auto& t : e.repo_tags) tags.emplace_back(t, *mdesc);
+    for (const auto& t : e.repo_tags) tags.emplace_back(oci::familiar_name(t), *mdesc);
   }
   return tag_all(store, tags);
 }

@@ -644,7 +644,60 @@ class Planner {
         break;
       }
     }
+    step.history = history_of(step, ss);
     return step;
+  }
+
+  // The step's history entry (created_by) as BuildKit writes it: RUN with
+  // the stage's ARGs (`RUN |2 a=1 b=2 /bin/sh -c ...`), COPY without
+  // --from, ENV/LABEL/ARG as k=v, lists and commands in Go's %v/%q forms;
+  // steps that make a layer end with " # buildkit".
+  static std::string go_list(const std::vector<std::string>& items, bool quoted) {
+    std::string out = "[";
+    for (size_t i = 0; i < items.size(); ++i)
+      out += (i ? " " : "") + (quoted ? go_quote(items[i]) : items[i]);
+    return out + "]";
+  }
+
+  std::string history_of(const Step& step, const StageState& ss) const {
+    const std::string kw(keyword(step.kind));
+    switch (step.kind) {
+      case Kind::Run: {
+        std::vector<std::string> words;
+        for (const auto& [k, v] : ss.args.list())
+          words.push_back(k + "=" + (ss.env.get(k) ? *ss.env.get(k) : v));
+        if (!words.empty()) words.insert(words.begin(), fmt::format("|{}", words.size()));
+        words.insert(words.end(), step.run->argv.begin(), step.run->argv.end());
+        return "RUN " + join(words, " ") + " # buildkit";
+      }
+      case Kind::Add:
+      case Kind::Copy:
+        return step.copy->history + " # buildkit";
+      case Kind::Env:
+      case Kind::Label:
+      case Kind::Arg:
+        return kw + " " + join(step.args, " ");
+      case Kind::Workdir:
+        return kw + " " + step.args.at(0) + " # buildkit";
+      case Kind::Expose: {
+        std::vector<std::string> ports = step.args;  // sorted, as BuildKit lists them
+        std::sort(ports.begin(), ports.end());
+        return kw + " " + go_list(ports, false);
+      }
+      case Kind::Volume:
+        return kw + " " + go_list(step.args, false);
+      case Kind::Cmd:
+      case Kind::Entrypoint:
+      case Kind::Shell:
+        return kw + " " + go_list(step.args, true);
+      case Kind::User:
+      case Kind::Stopsignal:
+      case Kind::Maintainer:
+      case Kind::Onbuild:
+        return kw + " " + step.args.at(0);
+      default:
+        return step.text;
+    }
   }
 
   static std::vector<std::string> split_words(const std::string& s) {
@@ -843,6 +896,15 @@ class Planner {
             df_.error_at(at, off, *bad, "write --checksum=sha256:<64 hex digits>"));
     }
     auto dest = expand_at(at, cc.dest, env);
+    if (dest) {
+      c.history = std::string(keyword(ins.kind));
+      if (c.parents) c.history += " --parents";
+      if (!c.chown.empty()) c.history += " --chown=" + c.chown;
+      if (!c.chmod.empty()) c.history += " --chmod=" + c.chmod;
+      for (const auto& src : c.sources) c.history += " " + src;
+      for (const auto& doc : c.inline_files) c.history += " <<" + doc.name;
+      c.history += " " + *dest;
+    }
     if (!dest) return std::unexpected(dest.error());
     bool dir_dest = dest->ends_with("/") || *dest == "." || *dest == "..";
     if (c.sources.size() + c.inline_files.size() > 1 && !dir_dest) {

@@ -83,6 +83,7 @@ struct CopyStep {
   std::vector<std::string> excludes;
   bool link = false, parents = false, keep_git_dir = false;
   std::optional<bool> unpack;  // ADD --unpack; default: local archives are, URLs are not
+  std::string history;         // as BuildKit records it: "COPY [--chown=..] SRC... DEST"
   // For sources in the build context (when one was given): the files selected.
   std::optional<std::vector<std::string>> selected;
 };
@@ -91,6 +92,7 @@ struct Step {
   dockerfile::Kind kind;
   int line = 0, end_line = 0;
   std::string text;      // the instruction as written (continuations joined)
+  std::string history;   // the image history's created_by, as BuildKit writes it
   bool onbuild = false;  // a trigger inherited from the parent stage
   // The expanded arguments: ENV/LABEL/ARG as "k=v"; CMD/ENTRYPOINT/SHELL as
   // argv; EXPOSE ports; VOLUME paths; USER, STOPSIGNAL, MAINTAINER, ONBUILD

@@ -200,4 +200,29 @@ std::string normalize_name(std::string_view name) {
   return n;
 }
 
+std::string qualified_name(std::string_view name) {
+  std::string n = normalize_name(name);
+  size_t slash = n.find('/');
+  std::string first = slash == std::string::npos ? "" : n.substr(0, slash);
+  bool has_host = !first.empty() && (first.find('.') != std::string::npos ||
+                                     first.find(':') != std::string::npos || first == "localhost");
+  if (has_host) return n;
+  return slash == std::string::npos ? "docker.io/library/" + n : "docker.io/" + n;
+}
+
+std::string familiar_name(std::string_view name) {
+  std::string n = normalize_name(name);
+  constexpr std::string_view library = "docker.io/library/", hub = "docker.io/";
+  if (n.starts_with(library) && n.find('/', library.size()) == std::string::npos)
+    return n.substr(library.size());
+  if (n.starts_with(hub)) return n.substr(hub.size());
+  return n;
+}
+
+std::string tag_of(std::string_view name) {
+  std::string n = normalize_name(name);
+  if (n.find('@') != std::string::npos) return "";
+  return n.substr(n.rfind(':') + 1);
+}
+
 }  // namespace strata::oci

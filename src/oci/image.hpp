@@ -80,4 +80,14 @@ std::string canonical(const nlohmann::json& j);
 // "busybox" -> "busybox:latest"; a name with a tag or digest is kept.
 std::string normalize_name(std::string_view name);
 
+// A name as containerd and BuildKit write it in an OCI index:
+// "busybox" -> "docker.io/library/busybox:latest", "org/app:1" ->
+// "docker.io/org/app:1"; a name with a registry host is kept.
+std::string qualified_name(std::string_view name);
+// The reverse, as docker shows names: "docker.io/library/busybox:latest" ->
+// "busybox:latest".
+std::string familiar_name(std::string_view name);
+// The tag of a name ("latest" when it has none; "" for a digest).
+std::string tag_of(std::string_view name);
+
 }  // namespace strata::oci

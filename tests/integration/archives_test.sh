@@ -98,9 +98,9 @@ if command -v podman >/dev/null; then
   "$STRATA" save busybox -o "$T/for-podman.tar"
   podman load -i "$T/for-podman.tar" >/dev/null 2>&1 || fail "podman load"
   podman load -i "$T/own.tar.gz" >/dev/null 2>&1 || fail "podman load of a gzip-compressed save"
-  podman save --format docker-archive -o "$T/podman.tar" localhost/busybox:latest >/dev/null 2>&1
+  podman save --format docker-archive -o "$T/podman.tar" docker.io/library/busybox:latest >/dev/null 2>&1
   STRATA_ROOT=$T/from-podman "$STRATA" load "$T/podman.tar" >/dev/null
-  expect_eq "$(STRATA_ROOT=$T/from-podman "$STRATA" run localhost/busybox echo ok)" "ok" "podman's archive"
-  podman rmi -f localhost/busybox:latest >/dev/null 2>&1 || true
+  expect_eq "$(STRATA_ROOT=$T/from-podman "$STRATA" run busybox echo ok)" "ok" "podman's archive"
+  podman rmi -f docker.io/library/busybox:latest >/dev/null 2>&1 || true
 fi
 echo "ok"
