@@ -386,7 +386,11 @@ class Builder {
       if (!dockerfile::is_remote_source(src)) {
         local.push_back(src);
       } else if (c.checksum.empty()) {
-        return std::optional<graph::StepInputs>{};
+        if (!src.starts_with("http://") && !src.starts_with("https://"))
+          return std::optional<graph::StepInputs>{};  // refused when the step runs
+        auto digest = url_content(src);
+        if (!digest) return std::unexpected(digest.error());
+        in.extra.emplace_back("url", src + "@" + *digest);
       } else {
         in.extra.emplace_back("url", src + "@" + c.checksum);
       }
@@ -914,7 +918,32 @@ class Builder {
     auto src = mount_ref(c.from);
     if (!src) return std::unexpected(src.error());
     co.keep_owner = true;
+    snapshot::LowerView layers(src->lowers());
+    co.layers = &layers;
     return copy_sources(src->path(), local, root.path(), c.dest, co);
+  }
+
+  // The digest of what an ADD without --checksum gets from `url`, as
+  // BuildKit keys it: the content last downloaded when the server says its
+  // ETag still holds, else the content downloaded now (kept as a blob for
+  // the step and the next build).
+  Result<std::string> url_content(const std::string& url) {
+    auto known = store_.url_record(url);
+    if (!known) return std::unexpected(known.error());
+    if (*known && !(*known)->etag.empty() && store_.has_blob((*known)->digest)) {
+      auto same = still_current(url, (*known)->etag);
+      if (!same) return std::unexpected(same.error());
+      if (*same) return (*known)->digest;
+    }
+    auto tmp = os::TempDir::create(store_.tmp_dir(), "fetch-");
+    if (!tmp) return std::unexpected(tmp.error());
+    fs::path file = tmp->path() / "content";
+    auto got = download(url, file, "");
+    if (!got) return std::unexpected(got.error());
+    if (auto r = store_.commit_blob(file, got->digest); !r) return std::unexpected(r.error());
+    store::Store::UrlRecord rec{got->etag, got->last_modified.value_or(-1), got->digest};
+    if (auto r = store_.put_url_record(url, rec); !r) return std::unexpected(r.error());
+    return got->digest;
   }
 
   // ADD <url>: the file keeps its server's name in a directory destination,
@@ -925,8 +954,19 @@ class Builder {
     if (!tmp_dir) return std::unexpected(tmp_dir.error());
     const fs::path* tmp = &tmp_dir->path();
     std::string name = url_file_name(url);
-    auto got = download(url, *tmp / name, c.checksum);
-    if (!got) return std::unexpected(got.error());
+    // Without --checksum, the content url_content() keyed the step by.
+    std::optional<Download> got;
+    if (auto known = store_.url_record(url);
+        c.checksum.empty() && known && *known && store_.has_blob((*known)->digest)) {
+      if (auto r = os::copy_file_atomic(store_.blob_path((*known)->digest), *tmp / name); !r)
+        return std::unexpected(r.error());
+      got = Download{(*known)->digest, std::nullopt, (*known)->etag};
+      if ((*known)->last_modified >= 0) got->last_modified = (*known)->last_modified;
+    } else {
+      auto fetched = download(url, *tmp / name, c.checksum);
+      if (!fetched) return std::unexpected(fetched.error());
+      got = std::move(*fetched);
+    }
     CopyOptions file_opts = co;
     file_opts.unpack_archives = c.unpack.value_or(false);  // a URL's archive stays one
     if (!file_opts.mode) file_opts.mode = 0600;

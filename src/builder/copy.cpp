@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <unordered_set>
 
 #include "archive/tar.hpp"
@@ -448,6 +449,10 @@ class Copier {
       if (n < 0) return std::unexpected(os::errno_error("readlink", from));
       if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), to->c_str()) != 0)
         return std::unexpected(os::errno_error("creating symlink", *to));
+    } else if (auto first = st.st_nlink > 1 ? hard_link_of(from, *to) : std::nullopt; first) {
+      if (::link(first->c_str(), to->c_str()) != 0)
+        return std::unexpected(os::errno_error("linking", *to));
+      return {};  // the link shares the first copy's metadata
     } else if (S_ISREG(st.st_mode)) {
       os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       if (!in) return std::unexpected(os::errno_error("opening", from));
@@ -492,6 +497,20 @@ class Copier {
     struct timespec ts[2] = {st.st_atim, st.st_mtim};
     ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
     return {};
+  }
+
+  // For a regular file with other links in the source's layers: the copy
+  // of an earlier link of it, if one was made (else `to` is noted as its).
+  std::optional<fs::path> hard_link_of(const fs::path& from, const fs::path& to) {
+    if (!opts_.layers) return std::nullopt;
+    std::vector<std::string> comps;
+    for (const auto& part : from.lexically_relative(src_root_)) comps.push_back(part.string());
+    auto e = opts_.layers->lookup(comps);
+    if (e.state != snapshot::LowerView::Entry::present || !S_ISREG(e.st.st_mode))
+      return std::nullopt;
+    auto [it, added] = links_.try_emplace({e.layer, e.st.st_ino}, to);
+    if (added) return std::nullopt;
+    return it->second;
   }
 
   Result<void> unpack(const fs::path& archive_path, const std::string& dest) {
@@ -561,7 +580,8 @@ class Copier {
   const CopyOptions& opts_;
   std::vector<SourceFile>* collect_;
   std::vector<Glob> excludes_;
-  std::unordered_set<std::string> listed_dirs_;  // 'p' entries listed so far
+  std::unordered_set<std::string> listed_dirs_;         // 'p' entries listed so far
+  std::map<std::pair<size_t, ino_t>, fs::path> links_;  // (layer, inode) -> first copy
 };
 
 }  // namespace
@@ -684,10 +704,12 @@ Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest
   return {};
 }
 
-Result<void> copy_tree(const fs::path& from, const fs::path& to) {
+Result<void> copy_tree(const fs::path& from, const fs::path& to,
+                       const snapshot::LowerView* layers) {
   if (auto r = os::make_dirs(to); !r) return r;
   CopyOptions opts;
   opts.keep_owner = true;
+  opts.layers = layers;
   return copy_sources(from, {"."}, to, "/", opts);
 }
 

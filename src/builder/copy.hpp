@@ -13,6 +13,7 @@
 
 #include "builder/users.hpp"
 #include "dockerfile/dockerignore.hpp"
+#include "snapshot/lower_view.hpp"
 
 namespace strata::builder {
 
@@ -26,6 +27,10 @@ struct CopyOptions {
   bool unpack_archives = false;        // ADD
   std::vector<std::string> excludes;
   const dockerfile::IgnoreMatcher* ignore = nullptr;  // the build context's
+  // The layers whose overlay the source is (a stage or image): files
+  // hard-linked within one layer stay hard-linked, as BuildKit copies them
+  // (files of different layers that share a store object are not links).
+  const snapshot::LowerView* layers = nullptr;
 };
 
 // Copies `sources` (paths or patterns relative to src_root) to `dest` (a path
@@ -63,7 +68,8 @@ Result<void> write_inline_file(const std::filesystem::path& dst_root, const std:
                                const std::string& name, std::string_view content,
                                const CopyOptions& opts);
 
-// Copies a whole tree (for --output type=local).
-Result<void> copy_tree(const std::filesystem::path& from, const std::filesystem::path& to);
+// Copies a whole tree (for --output type=local); `layers`: see CopyOptions.
+Result<void> copy_tree(const std::filesystem::path& from, const std::filesystem::path& to,
+                       const snapshot::LowerView* layers = nullptr);
 
 }  // namespace strata::builder

@@ -42,12 +42,24 @@ Result<Download> download(const std::string& url, const std::filesystem::path& d
   Download d;
   d.digest = hash.finish();
   if (resp->file_time >= 0) d.last_modified = resp->file_time;
+  d.etag = resp->header("etag");
   if (!checksum.empty() && d.digest != checksum) {
     return fail(
         Errc::invalid_argument,
         fmt::format("checksum of {} does not match: expected {}, got {}", url, checksum, d.digest));
   }
   return d;
+}
+
+Result<bool> still_current(const std::string& url, const std::string& etag) {
+  registry::HttpRequest req;
+  req.method = "HEAD";
+  req.url = url;
+  req.headers.push_back("If-None-Match: " + etag);
+  auto resp = registry::http_perform(req);
+  if (!resp) return std::unexpected(resp.error().with_context("asking " + url + " for changes"));
+  return resp->status == 304 ||
+         (resp->status >= 200 && resp->status < 300 && resp->header("etag") == etag);
 }
 
 }  // namespace strata::builder

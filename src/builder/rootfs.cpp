@@ -21,6 +21,7 @@ Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<LayerRef>& l
   Rootfs r;
   r.dir_ = *dir;
   r.merged_ = *dir / "merged";
+  r.lowers_ = lowers;
   fs::path work = *dir / "work";
   if (writable) r.upper_ = *dir / "upper";
   for (const auto& d : {r.merged_, work, writable ? r.upper_ : r.merged_}) {
@@ -40,6 +41,7 @@ Rootfs::Rootfs(Rootfs&& o) noexcept
     : dir_(std::move(o.dir_)),
       merged_(std::move(o.merged_)),
       upper_(std::move(o.upper_)),
+      lowers_(std::move(o.lowers_)),
       mounted_(o.mounted_),
       upper_released_(o.upper_released_) {
   o.mounted_ = false;

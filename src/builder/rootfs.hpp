@@ -26,6 +26,8 @@ class Rootfs {
 
   const std::filesystem::path& path() const { return merged_; }
   const std::filesystem::path& upper() const { return upper_; }
+  // The snapshot directories stacked below, topmost first.
+  const std::vector<std::filesystem::path>& lowers() const { return lowers_; }
   // Unmounts now (the upper dir stays until destruction or take_upper()).
   Result<void> unmount();
   // Hands the upper dir over (e.g. to become a snapshot); it is not removed.
@@ -34,6 +36,7 @@ class Rootfs {
  private:
   Rootfs() = default;
   std::filesystem::path dir_, merged_, upper_;
+  std::vector<std::filesystem::path> lowers_;
   bool mounted_ = false, upper_released_ = false;
 };
 

@@ -31,6 +31,7 @@
 #include "frontend/plan_format.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
+#include "snapshot/lower_view.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
 
@@ -497,7 +498,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (o.type == "local") {
       auto root = builder::Rootfs::mount(*store, image->layers, false);
       if (!root) return report(root.error());
-      r = builder::copy_tree(root->path(), o.dest);
+      snapshot::LowerView layers(root->lowers());
+      r = builder::copy_tree(root->path(), o.dest, &layers);
     } else {
       auto layers = exporter::with_compression(*store, *image, result->base_layers, o.compression);
       if (!layers) return report(layers.error().with_context("--output " + o.dest));

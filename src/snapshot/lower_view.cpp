@@ -38,9 +38,9 @@ LowerView::Entry LowerView::lookup(const std::vector<std::string>& components) c
       if (::lstat(p.c_str(), &st) != 0) continue;
       if (found.state == Entry::absent) {
         if (is_whiteout(st)) break;  // deleted here: nothing below counts
-        found = Entry{Entry::present, st, p};
+        found = Entry{Entry::present, st, p, i};
         if (!S_ISDIR(st.st_mode)) {
-          if (!last) return Entry{Entry::blocked, st, p};
+          if (!last) return Entry{Entry::blocked, st, p, i};
           break;
         }
       } else if (!S_ISDIR(st.st_mode)) {

@@ -21,6 +21,7 @@ class LowerView {
     enum State { absent, present, blocked } state = absent;  // blocked: an ancestor is not a dir
     struct stat st {};
     std::filesystem::path path;  // where the visible entry lives (present only)
+    size_t layer = 0;            // which of the directories holds it
   };
 
   // `components` is a clean path in the image, split ("usr", "bin", "sh").

@@ -102,6 +102,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE TABLE IF NOT EXISTS blob_sources (digest TEXT, source TEXT, PRIMARY KEY "
            "(digest, source))",
            "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",
+           "CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, etag TEXT, last_modified "
+           "TEXT, digest TEXT)",
            "CREATE TABLE IF NOT EXISTS conversions (source TEXT, compression TEXT, level "
            "INTEGER, digest TEXT, media_type TEXT, size INTEGER, PRIMARY KEY (source, "
            "compression, level))",
@@ -129,6 +131,24 @@ bool Store::has_blob(std::string_view digest) const {
 Result<void> Store::note_blob_source(const std::string& digest, const std::string& source) {
   return db_.exec("INSERT OR IGNORE INTO blob_sources (digest, source) VALUES (?, ?)",
                   {digest, source});
+}
+
+Result<std::optional<Store::UrlRecord>> Store::url_record(const std::string& url) {
+  auto rows = db_.query("SELECT etag, last_modified, digest FROM urls WHERE url = ?", {url});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty() || !(*rows)[0][2]) return std::optional<UrlRecord>{};
+  const auto& r = (*rows)[0];
+  UrlRecord rec;
+  rec.etag = r[0].value_or("");
+  rec.last_modified = r[1] ? std::strtoll(r[1]->c_str(), nullptr, 10) : -1;
+  rec.digest = *r[2];
+  return std::optional<UrlRecord>{std::move(rec)};
+}
+
+Result<void> Store::put_url_record(const std::string& url, const UrlRecord& rec) {
+  return db_.exec(
+      "INSERT OR REPLACE INTO urls (url, etag, last_modified, digest) VALUES (?, ?, ?, ?)",
+      {url, rec.etag, std::to_string(rec.last_modified), rec.digest});
 }
 
 Result<std::vector<std::string>> Store::blob_sources(const std::string& digest) {

@@ -120,6 +120,18 @@ class Store {
     std::string diff_id;
   };
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
+
+  // What an ADD of a URL last downloaded: the server's ETag and
+  // Last-Modified (seconds, -1 when not sent) and the content's digest (a
+  // blob, while garbage collection leaves it), so that a rebuild asks the
+  // server whether the content changed instead of downloading it again.
+  struct UrlRecord {
+    std::string etag;
+    int64_t last_modified = -1;
+    std::string digest;
+  };
+  Result<std::optional<UrlRecord>> url_record(const std::string& url);
+  Result<void> put_url_record(const std::string& url, const UrlRecord& rec);
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
   // A layer blob in the store, in `media_type`, whose uncompressed digest
