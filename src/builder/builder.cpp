@@ -432,9 +432,12 @@ class Builder {
   }
 
   // What a --from or a bind mount's from= stands for in a key.
+  // `path`: what of the source a bind mount shows (for a stage, its content
+  // is the key; "" keys a stage by its steps).
   Result<std::string> source_key(const SourceRef& ref, const std::string& context_path) {
     switch (ref.kind) {
       case SourceRef::stage:
+        if (!context_path.empty()) return stage_content_key(ref.index, context_path);
         return "stage:" + built(ref.index).chain;
       case SourceRef::scratch:
         return std::string("scratch");
@@ -456,6 +459,29 @@ class Builder {
       }
     }
     return std::string();
+  }
+
+  // A stage's files under `path` as a key: their content, modes and owners
+  // (not their times), so that a stage built again to the same files keys
+  // the steps that mount it the same, as BuildKit's content checksums do.
+  Result<std::string> stage_content_key(int index, const std::string& path) {
+    auto root = Rootfs::mount(store_, built(index).layers, false);
+    if (!root) return std::unexpected(root.error());
+    CopyOptions co;
+    co.keep_owner = true;
+    auto files = list_sources(root->path(), {path}, "/", co);
+    if (!files) return std::unexpected(files.error());
+    graph::StepInputs tree;
+    for (const auto& f : *files) {
+      graph::FileEntry e{f.dest, f.type, f.mode, f.uid, f.gid, f.link, ""};
+      if (f.type == 'f') {
+        auto digest = sha256_file(f.from);
+        if (!digest) return std::unexpected(digest.error());
+        e.content = *digest;
+      }
+      tree.files.push_back(std::move(e));
+    }
+    return "stage-files:" + tree.files_digest();
   }
 
   // A step that changes files: a writable overlay, the change, a layer. A

@@ -63,14 +63,13 @@ class FlagSet {
         for (auto& [n, t] : types_) names.push_back(n);
         std::string near = nearest(name, names);
         std::string kw = to_upper(node_.keyword);
-        std::string hint;
-        if (!near.empty())
-          hint = fmt::format("did you mean --{}?", near);
-        else if (names.empty())
-          hint = fmt::format("{} takes no flags", kw);
-        else
-          hint = fmt::format("{} accepts --{}", kw, join(names, ", --"));
-        return err(off, fmt::format("unknown flag: --{}", name), hint);
+        std::string hint = names.empty() ? fmt::format("{} takes no flags", kw)
+                                         : fmt::format("{} accepts --{}", kw, join(names, ", --"));
+        // BuildKit's words, its suggestion included.
+        return err(off,
+                   fmt::format("unknown flag: --{}{}", name,
+                               near.empty() ? "" : fmt::format(" (did you mean {}?)", near)),
+                   hint);
       }
       FlagType type = it->second;
       if (type != FlagType::strings && values_.count(name)) {

@@ -329,13 +329,12 @@ Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& d
                               desc.digest, m->layers.size(), config->diff_ids.size()));
     for (const auto& l : m->layers)
       if (auto r = import_described(store, dir, l, "layer"); !r) return std::unexpected(r.error());
-    // The full name containerd writes, else a ref name that is a whole name
-    // (a bare tag, as the OCI layout has it, names no image).
+    // The full name containerd writes, else the OCI ref name.
     std::string name;
     if (auto it = desc.annotations.find("io.containerd.image.name"); it != desc.annotations.end())
       name = oci::familiar_name(it->second);
     else if (auto ref = desc.annotations.find(oci::kRefNameAnnotation);
-             ref != desc.annotations.end() && ref->second.find_first_of("/:") != std::string::npos)
+             ref != desc.annotations.end())
       name = ref->second;
     desc.annotations.clear();
     if (desc.media_type.empty()) desc.media_type = m->media_type;
