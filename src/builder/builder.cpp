@@ -800,7 +800,7 @@ class Builder {
           if (it == opts_.secrets.end()) {
             if (!m.required) break;  // as in BuildKit: an optional secret is just absent
             return fail(Errc::invalid_argument,
-                        fmt::format("secret {} is required but was not given; pass --secret "
+                        fmt::format("secret {}: not found (it is required); pass --secret "
                                     "id={},src=FILE or --secret id={},env=VARIABLE",
                                     m.id, m.id, m.id));
           }
