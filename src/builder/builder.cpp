@@ -742,6 +742,7 @@ class Builder {
           co.mode = m.mode.value_or(0755);
           co.uid = m.uid.value_or(0);
           co.gid = m.gid.value_or(0);
+          co.fresh = opts_.no_cache;
           if (!m.from.empty()) {
             // from= (and source=): a new cache mount starts as a copy of that.
             co.seed = [&, mi](const fs::path& dir) -> Result<void> {

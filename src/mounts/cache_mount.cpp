@@ -57,6 +57,20 @@ fs::path cache_mount_dir(const store::Store& store, const std::string& id) {
 }
 
 Result<CacheMount> CacheMount::acquire(store::Store& store, const CacheMountOptions& opts) {
+  if (opts.fresh) {
+    CacheMount m;
+    auto own = os::make_temp_dir(store.tmp_dir(), "cache-fresh-");
+    if (!own) return std::unexpected(own.error());
+    m.path_ = *own;
+    m.throwaway_ = true;  // from here on the destructor removes it
+    if (opts.seed) {
+      if (auto r = opts.seed(*own); !r)
+        return std::unexpected(r.error().with_context("seeding cache mount " + opts.id));
+    }
+    ::chmod(own->c_str(), opts.mode);
+    (void)::chown(own->c_str(), opts.uid, opts.gid);
+    return m;
+  }
   fs::path dir = cache_mount_dir(store, opts.id);
   if (auto r = os::make_dirs(dir.parent_path()); !r) return std::unexpected(r.error());
   fs::path lock_path = dir.string() + ".lock";

@@ -25,6 +25,9 @@ struct CacheMountOptions {
   uint32_t mode = 0755, uid = 0, gid = 0;  // of the directory when it is created
   // Fills a new directory (from= and source=); nothing when empty.
   std::function<Result<void>(const std::filesystem::path&)> seed;
+  // --no-cache: a new directory of this use's own (seeded), thrown away
+  // afterwards, as BuildKit gives a fresh mount; the kept one is untouched.
+  bool fresh = false;
 };
 
 class CacheMount {

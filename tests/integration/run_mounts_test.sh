@@ -101,7 +101,7 @@ done
 # A required secret that was not given is a clear error; an optional one is absent.
 printf 'FROM busybox\nRUN --mount=type=secret,id=missing,required=true true\n' > "$C/Dockerfile.req"
 if "$STRATA" build --progress quiet -f "$C/Dockerfile.req" "$C" 2> "$T/err"; then fail "a missing required secret was accepted"; fi
-grep -q 'secret missing is required' "$T/err" || fail "unclear error: $(cat "$T/err")"
+grep -q 'secret missing: not found (it is required)' "$T/err" || fail "unclear error: $(cat "$T/err")"
 printf 'FROM busybox\nRUN --mount=type=secret,id=missing test ! -e /run/secrets/missing\n' > "$C/Dockerfile.opt"
 "$STRATA" build --progress quiet -f "$C/Dockerfile.opt" "$C" >/dev/null
 
@@ -198,4 +198,13 @@ printf 'value-one-123' > "$T/k1"; printf 'value-two-456' > "$T/k2"
 out=$("$STRATA" build --progress plain --build-arg K=value-two-456 --secret id=k,src="$T/k2" -f "$C/Dockerfile.arg" "$C" 2>&1)
 echo "$out" | grep -q 'K "value-one-123" → "\*\*\*\*"' || fail "the secret's value was not masked: $(echo "$out" | grep 'cache miss')"
 if "$STRATA" explain | grep -q value-two-456; then fail "explain shows the secret's value"; fi
+# --no-cache gives a RUN a fresh cache mount, as BuildKit does; the kept
+# contents stay for the next build.
+printf 'FROM busybox\nRUN --mount=type=cache,target=/c sh -c "ls /c > /seen; date +%%s%%N > /c/stamp"\n' > "$C/Dockerfile.fresh"
+"$STRATA" build --progress quiet -t fresh -f "$C/Dockerfile.fresh" "$C" >/dev/null
+"$STRATA" build --progress quiet -t fresh --no-cache -f "$C/Dockerfile.fresh" "$C" >/dev/null
+expect_eq "$("$STRATA" run fresh cat /seen)" "" "the cache mount under --no-cache"
+printf 'FROM busybox\nRUN --mount=type=cache,target=/c ls /c > /seen\n' > "$C/Dockerfile.kept"
+"$STRATA" build --progress quiet -t kept -f "$C/Dockerfile.kept" "$C" >/dev/null
+expect_eq "$("$STRATA" run kept cat /seen)" "stamp" "the kept cache mount after a --no-cache build"
 echo "run mounts: OK"
