@@ -22,6 +22,7 @@
 #include "digest/sha256.hpp"
 #include "graph/cache_key.hpp"
 #include "mounts/cache_mount.hpp"
+#include "mounts/ssh_agent.hpp"
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
@@ -721,7 +722,8 @@ class Builder {
     auto tmp_dir = os::TempDir::create(store_.tmp_dir(), "run-");
     if (!tmp_dir) return std::unexpected(tmp_dir.error());
     const fs::path* tmp = &tmp_dir->path();
-    struct Mounts {  // rw bind mounts; gone before the directory is removed
+    std::vector<mounts::AgentProxy> agents;  // SSH agents served to the step (sockets in tmp)
+    struct Mounts {                          // rw bind mounts; gone before the directory is removed
       std::vector<fs::path> paths;
       ~Mounts() {
         for (const auto& p : paths) (void)os::unmount(p);
@@ -828,7 +830,14 @@ class Builder {
                         fmt::format("RUN --mount=type=ssh needs an SSH agent: pass --ssh {} (the "
                                     "agent at $SSH_AUTH_SOCK) or --ssh {}=SOCKET",
                                     id, id));
-          spec.binds.push_back({it->second, m.target, false});
+          // The step's own socket, with the mount's mode and owner, relayed
+          // to the agent (BuildKit's default mode is 0600, root's).
+          fs::path sock = *tmp / fmt::format("ssh{}.sock", mi);
+          auto proxy = mounts::AgentProxy::start(it->second, sock, m.mode.value_or(0600),
+                                                 m.uid.value_or(0), m.gid.value_or(0));
+          if (!proxy) return std::unexpected(proxy.error());
+          agents.push_back(std::move(*proxy));
+          spec.binds.push_back({sock, m.target, false});
           spec.env.push_back("SSH_AUTH_SOCK=" + m.target);
           break;
         }
