@@ -205,7 +205,7 @@ class Builder {
       std::optional<LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
-        auto l = cached_step(img, step, stage, name, i);
+        auto l = cached_step(img, step, stage, name, i, i + first);
         if (!l) {
           return std::unexpected(l.error().with_context(fmt::format(
               "step {}/{} of stage {} ({}:{})", i + first, count, name, dockerfile_, step.line)));
@@ -236,14 +236,15 @@ class Builder {
   // A step that can change files, through the cache: a hit reuses the layer
   // without mounting anything; identical steps of one build run once; a miss
   // runs and says why it missed.
+  // `number`: the step's number in the progress output ([name N/M]).
   StepOutcome cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
-                          const std::string& name, size_t index) {
+                          const std::string& name, size_t index, size_t number) {
     std::vector<SourceFile> listing;  // a COPY from the context: what it copies
     auto inputs = step_inputs(img, step, stage, listing);
     if (!inputs) return std::unexpected(inputs.error());
     std::string key = *inputs ? (*inputs)->key() : std::string();
-    json record = {
-        {"stage", name}, {"index", index}, {"line", step.line}, {"text", step.text}, {"key", key}};
+    json record = {{"stage", name},     {"index", index},    {"step", number},
+                   {"line", step.line}, {"text", step.text}, {"key", key}};
     bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
     if (use_cache) {
       // The same step earlier in this build: its record may still be queued.

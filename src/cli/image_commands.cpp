@@ -121,8 +121,10 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
     return 0;
   }
   for (const auto& st : steps) {
-    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""),
-                             st.value("index", 0) + 1, st.value("line", 0), st.value("text", ""));
+    // The step's number as the build's progress showed it ([build 3/6]).
+    int number = st.value("step", st.value("index", 0) + 1);
+    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""), number,
+                             st.value("line", 0), st.value("text", ""));
     if (st.value("cached", false))
       std::cout << "    cached\n";
     else
