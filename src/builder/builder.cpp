@@ -207,8 +207,12 @@ class Builder {
           step.kind == Kind::Workdir) {
         auto l = cached_step(img, step, stage, name, i, i + first);
         if (!l) {
+          // All the lines of an instruction that spans several.
+          std::string lines = step.end_line > step.line
+                                  ? fmt::format("{}-{}", step.line, step.end_line)
+                                  : std::to_string(step.line);
           return std::unexpected(l.error().with_context(fmt::format(
-              "step {}/{} of stage {} ({}:{})", i + first, count, name, dockerfile_, step.line)));
+              "step {}/{} of stage {} ({}:{})", i + first, count, name, dockerfile_, lines)));
         }
         layer = *l;
       }

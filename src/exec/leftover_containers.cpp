@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -35,9 +36,49 @@ void run_quietly(const Runtime& rt, std::vector<std::string> argv) {
   (void)os::run_process(p, 1);
 }
 
+// The owner a runtime argument names ("strata-<pid>-N"), if it names one.
+std::optional<pid_t> container_owner(std::string_view arg) {
+  if (!arg.starts_with("strata-")) return std::nullopt;
+  return os::owner_of(std::string(arg));
+}
+
+// Kills the runtime processes still working for the containers of `only`
+// (else of any strata process that is gone): a `crun run strata-<pid>-N`
+// started just before strata died would otherwise create its container
+// after the reaping. Waits, a few seconds at most, until they are gone.
+void stop_runtime_processes(std::optional<pid_t> only) {
+  for (int round = 0; round < 250; ++round) {
+    bool found = false;
+    auto procs = os::list_dir("/proc");
+    if (!procs) return;
+    for (const auto& name : *procs) {
+      pid_t pid = 0;
+      if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc() ||
+          pid == ::getpid())
+        continue;
+      auto cmdline = os::read_file(fs::path("/proc") / name / "cmdline", 1 << 16);
+      if (!cmdline) continue;
+      for (size_t at = 0; at < cmdline->size();) {
+        size_t end = cmdline->find('\0', at);
+        if (end == std::string::npos) end = cmdline->size();
+        auto owner = container_owner(std::string_view(*cmdline).substr(at, end - at));
+        at = end + 1;
+        if (!owner || *owner == ::getpid() || *owner == pid) continue;
+        if (only ? *owner != *only : os::process_alive(*owner)) continue;
+        ::kill(pid, SIGKILL);
+        found = true;
+        break;
+      }
+    }
+    if (!found) return;
+    ::usleep(20000);
+  }
+}
+
 }  // namespace
 
 void reap_containers(std::optional<pid_t> only) {
+  stop_runtime_processes(only);
   for (const char* name : {"crun", "runc"}) {
     auto ids = os::list_dir(fs::path("/run") / name);
     if (!ids) continue;
