@@ -64,7 +64,8 @@ TEST(Plan, TargetKeepsOnlyNeededStagesInDependencyOrder) {
   // COPY --from names a stage defined before it, as in BuildKit.
   auto later = plan_of("FROM x AS app\nCOPY --from=lib /l /l\nFROM x AS lib\n", o);
   ASSERT_FALSE(later);
-  EXPECT_NE(later.error().message.find("needs to be defined before current stage"), std::string::npos);
+  EXPECT_NE(later.error().message.find("needs to be defined before current stage"),
+            std::string::npos);
 }
 
 TEST(Plan, ErrorsInStagesNotBuiltAreIgnored) {
