@@ -197,6 +197,7 @@ class Builder {
     size_t first = stage.base.kind == SourceRef::scratch ? 1 : 2;
     size_t count = stage.steps.size() + first - 1;
     if (first == 2) log(fmt::format("[{} 1/{}] FROM {}", name, count, stage.base.name));
+    std::vector<std::optional<int64_t>> times(stage.steps.size());  // see below
     for (size_t i = 0; i < stage.steps.size(); ++i) {
       const Step& step = stage.steps[i];
       if (int sig = os::interrupted())
@@ -205,7 +206,9 @@ class Builder {
       std::optional<LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
-        auto l = cached_step(img, step, stage, name, i, i + first);
+        int64_t created = 0;
+        auto l = cached_step(img, step, stage, name, i, i + first, created);
+        times[i] = created;
         if (!l) {
           // All the lines of an instruction that spans several.
           std::string lines = step.end_line > step.line
@@ -216,18 +219,34 @@ class Builder {
         }
         layer = *l;
       }
-      json h = {{"created", rfc3339(now())}, {"created_by", step.history}, {"comment", "strata"}};
+      json h = {{"created_by", step.history}, {"comment", "strata"}};
       if (layer)
         img.layers.push_back(*layer);
       else
         h["empty_layer"] = true;
       history.push_back(h);
     }
+    // History times as BuildKit gives them: a step with a result, when that
+    // result was made (a cached one keeps its time, so that a rebuild that
+    // hits everywhere is the same image); any other, the time of the step
+    // with a result before it, or the first one after it. The image's time
+    // is the last entry's.
+    std::optional<int64_t> fill;
+    for (const auto& t : times)
+      if (t) {
+        fill = t;
+        break;
+      }
+    int64_t last = fill.value_or(now());
+    for (size_t i = 0; i < stage.steps.size(); ++i) {
+      if (times[i]) last = *times[i];
+      history[history.size() - stage.steps.size() + i]["created"] = rfc3339(last);
+    }
     json diff_ids = json::array();
     for (const auto& l : img.layers) diff_ids.push_back(l.diff_id);
     img.config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
     img.config["history"] = history;
-    img.config["created"] = rfc3339(now());
+    img.config["created"] = rfc3339(stage.steps.empty() ? now() : last);
     auto platform = frontend::parse_platform(stage.platform);
     if (!platform) return std::unexpected(platform.error());
     img.config["os"] = platform->os;
@@ -240,9 +259,12 @@ class Builder {
   // A step that can change files, through the cache: a hit reuses the layer
   // without mounting anything; identical steps of one build run once; a miss
   // runs and says why it missed.
-  // `number`: the step's number in the progress output ([name N/M]).
+  // `number`: the step's number in the progress output ([name N/M]);
+  // `created`: when the step's result was made (its cache record's time on
+  // a hit), for the image history.
   StepOutcome cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
-                          const std::string& name, size_t index, size_t number) {
+                          const std::string& name, size_t index, size_t number, int64_t& created) {
+    created = now();
     std::vector<SourceFile> listing;  // a COPY from the context: what it copies
     auto inputs = step_inputs(img, step, stage, listing);
     if (!inputs) return std::unexpected(inputs.error());
@@ -266,6 +288,7 @@ class Builder {
         note_step(std::move(record));
         img.chain = key;
         img.keys.push_back(key);
+        if (!opts_.source_date_epoch && (*hit)->created > 0) created = (*hit)->created;
         if (!(*hit)->blob) return std::optional<LayerRef>{};
         return std::optional<LayerRef>{LayerRef{*(*hit)->blob, (*hit)->diff_id}};
       }
@@ -308,6 +331,7 @@ class Builder {
       if (out) {
         store::Store::CacheRecord rec;
         if (*out) rec = {(*out)->blob, (*out)->diff_id};
+        rec.created = created;
         records_.push([this, key, rec, in = std::move(**inputs)]() {
           return store_.cache_put(key, rec, in.to_json().dump());
         });

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
@@ -488,11 +489,15 @@ Result<std::optional<std::string>> Store::cache_diff_id(const std::string& key) 
 }
 
 Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {
-  auto rows = db_.query("SELECT blob, media_type, size, diff_id FROM cache WHERE key = ?", {key});
+  auto rows = db_.query(
+      "SELECT blob, media_type, size, diff_id, CAST(strftime('%s', created) AS INTEGER) FROM "
+      "cache WHERE key = ?",
+      {key});
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::nullopt;
   const auto& r = (*rows)[0];
   CacheRecord rec;
+  rec.created = std::strtoll(r[4].value_or("0").c_str(), nullptr, 10);
   if (r[0] && !r[0]->empty()) {
     if (!has_blob(*r[0])) {
       // A layer of an imported registry cache is fetched when needed; one
@@ -512,10 +517,11 @@ Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& ke
 Result<void> Store::cache_put(const std::string& key, const CacheRecord& rec,
                               const std::string& inputs_json) {
   return db_.exec(
-      "INSERT OR REPLACE INTO cache (key, blob, media_type, size, diff_id, inputs) VALUES (?, ?, "
-      "?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO cache (key, blob, media_type, size, diff_id, inputs, created) "
+      "VALUES (?, ?, ?, ?, ?, ?, datetime(?, 'unixepoch'))",
       {key, rec.blob ? rec.blob->digest : "", rec.blob ? rec.blob->media_type : "",
-       std::to_string(rec.blob ? rec.blob->size : 0), rec.diff_id, inputs_json});
+       std::to_string(rec.blob ? rec.blob->size : 0), rec.diff_id, inputs_json,
+       std::to_string(rec.created > 0 ? rec.created : static_cast<int64_t>(std::time(nullptr)))});
 }
 
 Result<std::optional<std::string>> Store::cache_inputs(const std::string& key) {

@@ -118,6 +118,7 @@ class Store {
   struct CacheRecord {
     std::optional<oci::Descriptor> blob;
     std::string diff_id;
+    int64_t created = 0;  // when the step ran, seconds (0 on put: now)
   };
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
 
