@@ -42,7 +42,7 @@ std::optional<pid_t> container_owner(std::string_view arg) {
   return os::owner_of(std::string(arg));
 }
 
-// Kills the runtime processes still working for the containers of `only`
+// Kills the runtime processes (crun, runc) still working for the containers of `only`
 // (else of any strata process that is gone): a `crun run strata-<pid>-N`
 // started just before strata died would otherwise create its container
 // after the reaping. Waits, a few seconds at most, until they are gone.
@@ -56,6 +56,10 @@ void stop_runtime_processes(std::optional<pid_t> only) {
       if (std::from_chars(name.data(), name.data() + name.size(), pid).ec != std::errc() ||
           pid == ::getpid())
         continue;
+      // Only the runtimes themselves: another program's argument that looks
+      // like a container name is none of ours.
+      auto comm = os::read_file(fs::path("/proc") / name / "comm", 64);
+      if (!comm || (*comm != "crun\n" && *comm != "runc\n")) continue;
       auto cmdline = os::read_file(fs::path("/proc") / name / "cmdline", 1 << 16);
       if (!cmdline) continue;
       for (size_t at = 0; at < cmdline->size();) {
