@@ -88,19 +88,19 @@ class Copier {
     // The directories before the first component with a wildcard, then
     // the pattern's components matched below them.
     auto parts = split(p, '/');
-    size_t first_wild = 0;
-    while (first_wild < parts.size()) {
-      auto g = Glob::compile(parts[first_wild], false);
+    std::vector<Glob> globs;
+    for (const auto& part : parts) {
+      auto g = Glob::compile(part, false);
       if (!g) return std::unexpected(g.error());
-      if (g->has_wildcards()) break;
-      ++first_wild;
+      globs.push_back(std::move(*g));
     }
+    size_t first_wild = 0;
+    while (first_wild < globs.size() && !globs[first_wild].has_wildcards()) ++first_wild;
     std::string prefix;
     for (size_t i = 0; i < first_wild; ++i) prefix += (i ? "/" : "") + parts[i];
     std::vector<std::string> names{prefix};
     for (size_t i = first_wild; i < parts.size(); ++i) {
-      auto g = Glob::compile(parts[i], false);
-      if (!g) return std::unexpected(g.error());
+      const Glob* g = &globs[i];
       bool last = i + 1 == parts.size();
       std::vector<std::string> next;
       for (const auto& dir : names) {

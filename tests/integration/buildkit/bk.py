@@ -273,6 +273,16 @@ class Suite:
             return fn
         return register
 
+    def dockerfile_case(self, name, dockerfile, files=None):
+        """A case that builds `dockerfile` alone and, given `files` (path ->
+        content), exports the result and checks those files."""
+        def run(t):
+            t.context({"Dockerfile": dockerfile})
+            t.build(local=files is not None)
+            for path, content in (files or {}).items():
+                equal(t.read(path), content, path)
+        self.test(name)(run)
+
     def skip(self, name, reason):
         """A Go test of the file that is not ported, and why."""
         self.skips.append((name, reason))

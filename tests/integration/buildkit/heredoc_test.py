@@ -27,19 +27,8 @@ CASES = {
 }
 
 
-def files_case(name):
-    dockerfile, expected = CASES[name]
-
-    def run(t):
-        t.context({"Dockerfile": dockerfile})
-        t.build(local=True)
-        for path, content in expected.items():
-            equal(t.read(path), content, path)
-    suite.test(name)(run)
-
-
-for case_name in CASES:
-    files_case(case_name)
+for case_name, (dockerfile, files) in CASES.items():
+    suite.dockerfile_case(case_name, dockerfile, files)
 
 
 @suite.test("testOnBuildHeredoc")

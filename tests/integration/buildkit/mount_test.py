@@ -60,15 +60,8 @@ DOCKERFILES = {
 }
 
 
-def builds(name):
-    def run(t):
-        t.context({"Dockerfile": DOCKERFILES[name]})
-        t.build()
-    suite.test(name)(run)
-
-
-for case_name in DOCKERFILES:
-    builds(case_name)
+for case_name, dockerfile in DOCKERFILES.items():
+    suite.dockerfile_case(case_name, dockerfile)
 
 
 @suite.test("testMountFromError")
