@@ -56,7 +56,7 @@ invariants() {  # after the kill of trial $1 ($2)
   running=$(ls /run/crun /run/runc 2>/dev/null | grep '^strata-' || true)
   [ -z "$running" ] || fail "$what: containers left: $running"
   if pgrep -f 'sleep 0.3' >/dev/null; then fail "$what: a step's process still runs"; fi
-  ls "$(dirname "$T/app.tar.zst")" | grep -q 'app.tar.zst.tmp-' && fail "$what: a save left its temporary file" || true
+  grep -q 'app.tar.zst.tmp-' <<<"$(ls "$(dirname "$T/app.tar.zst")")" && fail "$what: a save left its temporary file" || true
 }
 
 ops=(build save load push cache-to prune)

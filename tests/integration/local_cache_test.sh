@@ -30,11 +30,11 @@ skopeo inspect --raw "oci:$T/cache:strata-cache" | jq -e '.config.mediaType == "
 out=$(STRATA_ROOT=$B "$STRATA" build --progress plain --cache-from type=local,src="$T/cache" "$C" 2>&1)
 db=$(echo "$out" | tail -1)
 expect_eq "$db" "$da" "runner B builds the same image from A's cache"
-if echo "$out" | grep -q 'cache miss'; then fail "runner B missed: $(echo "$out" | grep -A1 'cache miss')"; fi
-echo "$out" | grep -q 'running containers 0.000s' || fail "runner B ran a container: $(echo "$out" | tail -2)"
-echo "$out" | grep -q '1 cache mounts' || fail "the cache mount was not imported"
+if grep -q 'cache miss' <<<"$out"; then fail "runner B missed: $(echo "$out" | grep -A1 'cache miss')"; fi
+grep -q 'running containers 0.000s' <<<"$out" || fail "runner B ran a container: $(echo "$out" | tail -2)"
+grep -q '1 cache mounts' <<<"$out" || fail "the cache mount was not imported"
 # The import did not wait for the disk: its layers are in a journal of this boot.
-cat "$B/unsynced/"* 2>/dev/null | grep -q '^sha256:' || fail "the import journalled no blob"
+grep -q '^sha256:' <<<"$(cat "$B/unsynced/"* 2>/dev/null)" || fail "the import journalled no blob"
 # The imported mount is there for the next build that uses it.
 printf 'FROM busybox\nARG N\nRUN --mount=type=cache,target=/c,id=deps cat /c/dep > /got\n' > "$C/Dockerfile.dep"
 STRATA_ROOT=$B "$STRATA" build --progress quiet -t dep --build-arg N=$RANDOM -f "$C/Dockerfile.dep" "$C" >/dev/null
@@ -49,7 +49,7 @@ out=$(STRATA_ROOT=$B "$STRATA" build --progress plain --cache-from type=local,sr
 expect_eq "$(echo "$out" | grep -c 'cache miss')" 2 "steps that ran after a one-file change"
 # The COPY layer is new; the last RUN wrote the same file count, so with
 # SOURCE_DATE_EPOCH its layer is the same blob as before.
-echo "$out" | grep -q 'exported .*: 1 new blobs' || fail "export after one change: $(echo "$out" | grep exported)"
+grep -q 'exported .*: 1 new blobs' <<<"$out" || fail "export after one change: $(echo "$out" | grep exported)"
 after=$(du -sb "$T/cache" | cut -f1)
 new_layers=$(STRATA_ROOT=$B "$STRATA" inspect "$(echo "$out" | tail -1)" | jq '.manifest.layers[-2].size')
 [ $((after - before)) -le $((new_layers + 16384)) ] ||
@@ -77,7 +77,7 @@ blobs_after=$(ls "$T/cache/blobs/sha256" | wc -l)
 STRATA_ROOT=$A "$STRATA" build --progress quiet --cache-to type=archive,dest="$T/cache.tar.zst",mode=max "$C" >/dev/null
 Cr=$T/c; STRATA_ROOT=$Cr make_busybox
 out=$(STRATA_ROOT=$Cr "$STRATA" build --progress plain --cache-from type=archive,src="$T/cache.tar.zst" "$C" 2>&1)
-if echo "$out" | grep -q 'cache miss'; then fail "a build from the archive cache missed"; fi
+if grep -q 'cache miss' <<<"$out"; then fail "a build from the archive cache missed"; fi
 
 # compression=zstd: the exported layers are zstd, and a store built from
 # that cache has them in its image.
@@ -90,13 +90,13 @@ expect_eq "$(skopeo inspect --raw "oci:$T/gcache:strata-cache" | jq -c '[.layers
   "$(skopeo inspect --raw "oci:$T/max:strata-cache" | jq -c '[.layers[].digest] | sort')" "gzip layers exported with compression=gzip"
 D=$T/d; STRATA_ROOT=$D make_busybox
 out=$(STRATA_ROOT=$D "$STRATA" build --progress plain -t z --cache-from type=local,src="$T/zcache" "$C" 2>&1)
-if echo "$out" | grep -q "cache miss"; then fail "a build from the zstd cache missed: $(echo "$out" | grep -B1 -A1 "cache miss")"; fi
+if grep -q "cache miss" <<<"$out"; then fail "a build from the zstd cache missed: $(echo "$out" | grep -B1 -A1 "cache miss")"; fi
 expect_eq "$(STRATA_ROOT=$D "$STRATA" run z cat /count)" "20" "an image of zstd cache layers runs"
 
 # A missing cache source is a warning; the build goes on.
 out=$(STRATA_ROOT=$Cr "$STRATA" build --progress plain --cache-from type=local,src="$T/nowhere" "$C" 2>&1) ||
   fail "a missing --cache-from failed the build: $out"
-echo "$out" | grep -q 'warning: --cache-from' || fail "no warning for a missing cache source"
+grep -q 'warning: --cache-from' <<<"$out" || fail "no warning for a missing cache source"
 # Bad specs are clear errors.
 if STRATA_ROOT=$Cr "$STRATA" build --cache-to type=s3,dest=x "$C" 2> "$T/err"; then fail "type=s3 accepted"; fi
 grep -q 'type= must be local, archive or registry' "$T/err" || fail "unclear error: $(cat "$T/err")"

@@ -63,7 +63,7 @@ export STRATA_ROOT=$T/a
 out=$("$STRATA" build --progress plain -t "$R/app/image:1" --push \
   --cache-to "type=registry,ref=$R/cache/app:main,mode=max" "$C" 2>&1) || fail "runner A: $out"
 da=$(echo "$out" | tail -1)
-echo "$out" | grep -qE '[1-9][0-9]* mounted' || fail "the base layers were not mounted: $(echo "$out" | grep mounted)"
+grep -qE '[1-9][0-9]* mounted' <<<"$out" || fail "the base layers were not mounted: $(echo "$out" | grep mounted)"
 expected=$(printf 'base\ntool\n20')
 expect_eq "$("$STRATA" run "$R/app/image:1")" "$expected" "strata run on runner A"
 skopeo copy -q --src-tls-verify=false "docker://$R/app/image:1" "oci:$T/layout:app"
@@ -81,13 +81,13 @@ base_layers=$(skopeo inspect --tls-verify=false "docker://$R/base/busybox:1" | j
 mark=$(log_mark open)
 out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:pr-7" \
   --cache-from "type=registry,ref=$R/cache/app:main" "$C" 2>&1) || fail "runner B: $out"
-echo "$out" | grep -q "warning: --cache-from type=registry,ref=$R/cache/app:pr-7" ||
+grep -q "warning: --cache-from type=registry,ref=$R/cache/app:pr-7" <<<"$out" ||
   fail "no warning for the missing ref: $out"
 expect_eq "$(echo "$out" | tail -1)" "$da" "runner B builds runner A's image"
-if echo "$out" | grep -q 'cache miss'; then fail "runner B missed: $(echo "$out" | grep -B1 'cache miss')"; fi
-echo "$out" | grep -q 'running containers 0.000s' || fail "runner B ran a container"
+if grep -q 'cache miss' <<<"$out"; then fail "runner B missed: $(echo "$out" | grep -B1 'cache miss')"; fi
+grep -q 'running containers 0.000s' <<<"$out" || fail "runner B ran a container"
 for l in $base_layers; do
-  if served_blobs open "$mark" | grep -q "$l"; then fail "runner B downloaded base layer $l"; fi
+  if grep -q "$l" <<<"$(served_blobs open "$mark")"; then fail "runner B downloaded base layer $l"; fi
 done
 echo "runner B downloaded $(served_blob_bytes open "$mark") bytes of blobs (configs only)"
 
@@ -104,11 +104,11 @@ new_bytes=$(echo "$new" | awk '{ s += $1 } END { print s + 0 }')
 copy_layer=$("$STRATA" inspect "$(echo "$out" | tail -1)" | jq '.manifest.layers[-2].size')
 echo "upload after one change: $(echo "$new" | wc -l) new blobs in the registry, $new_bytes B; the new COPY layer is $copy_layer B"
 [ "$new_bytes" -le $((copy_layer + 16384)) ] || fail "the registry received $new_bytes B for a $copy_layer B layer: $new"
-echo "$out" | grep -q "exported .* records to $R/cache/app:pr-7: 2 new blobs" ||
+grep -q "exported .* records to $R/cache/app:pr-7: 2 new blobs" <<<"$out" ||
   fail "export after one change: $(echo "$out" | grep exported)"
 export STRATA_ROOT=$T/c
 out=$("$STRATA" build --progress plain --cache-from "type=registry,ref=$R/cache/app:pr-7" "$C" 2>&1)
-if echo "$out" | grep -q 'cache miss'; then fail "the pr-7 cache misses: $out"; fi
+if grep -q 'cache miss' <<<"$out"; then fail "the pr-7 cache misses: $out"; fi
 
 # --- cache mounts travel with a registry cache (mounts=true), as chunks:
 # a re-export after one small change uploads a few KiB, and an import into
@@ -125,7 +125,7 @@ export STRATA_ROOT=$T/a
 sent_bytes() { echo "$1" | grep -oE 'exported .* new blobs, [0-9]+ B' | grep -oE '[0-9]+ B$' | cut -d' ' -f1; }
 got_bytes() { echo "$1" | grep -oE 'imported .* blobs \([0-9]+ B\)' | grep -oE '\([0-9]+ B' | tr -d '( B'; }
 out=$("$STRATA" build --progress plain --cache-to "type=registry,ref=$R/cache/mounts:main,mounts=true" "$M" 2>&1) || fail "mounts export: $out"
-echo "$out" | grep -q "exported .*1 cache mounts" || fail "no cache mount exported: $(echo "$out" | grep exported)"
+grep -q "exported .*1 cache mounts" <<<"$out" || fail "no cache mount exported: $(echo "$out" | grep exported)"
 first=$(sent_bytes "$out")
 out=$("$STRATA" build --progress plain --build-arg N=2 --cache-to "type=registry,ref=$R/cache/mounts:main,mounts=true" "$M" 2>&1)
 sent=$(sent_bytes "$out")
@@ -134,7 +134,7 @@ echo "mounts: first export $first B, again after one small change $sent B"
 want=$("$STRATA" build --progress quiet -t mcheck --build-arg X=$RANDOM -f "$M/Dockerfile.check" "$M" >/dev/null && "$STRATA" run mcheck cat /got)
 export STRATA_ROOT=$T/m
 out=$("$STRATA" build --progress plain --build-arg N=2 --cache-from "type=registry,ref=$R/cache/mounts:main" "$M" 2>&1) || fail "mounts import: $out"
-echo "$out" | grep -q "1 cache mounts from" || fail "no cache mount imported: $(echo "$out" | grep imported)"
+grep -q "1 cache mounts from" <<<"$out" || fail "no cache mount imported: $(echo "$out" | grep imported)"
 first=$(got_bytes "$out")
 "$STRATA" build --progress quiet -t mcheck --build-arg X=$RANDOM -f "$M/Dockerfile.check" "$M" >/dev/null
 expect_eq "$("$STRATA" run mcheck cat /got)" "$want" "the cache mount came through the registry"
@@ -237,8 +237,8 @@ export STRATA_ROOT=$T/f
 "$STRATA" pull "$R/app/image:1" > /dev/null 2> "$T/err" && fail "a corrupt blob was accepted"
 grep -q "corrupt" "$T/err" || fail "unclear error for a corrupt blob: $(cat "$T/err")"
 [ ! -e "$T/f/blobs/sha256/${layer:7}" ] || fail "the corrupt blob was stored"
-"$STRATA" images | grep -q "app/image" && fail "an image with a corrupt blob was tagged"
-if ls "$T/f/tmp" | grep -q .; then fail "temporary files left: $(ls "$T/f/tmp")"; fi
+grep -q "app/image" <<<"$("$STRATA" images)" && fail "an image with a corrupt blob was tagged"
+if [ -n "$(ls "$T/f/tmp")" ]; then fail "temporary files left: $(ls "$T/f/tmp")"; fi
 
 # --- basic auth (htpasswd).
 htpasswd -Bbn ci s3cret > "$T/htpasswd"

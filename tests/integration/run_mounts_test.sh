@@ -21,9 +21,9 @@ run 2" "the second build sees what the first wrote"
 "$STRATA" save c2 -o "$T/c2.tar" >/dev/null
 mkdir -p "$T/c2" && tar -xf "$T/c2.tar" -C "$T/c2"
 for layer in $(python3 -c "import json;print(' '.join(json.load(open('$T/c2/manifest.json'))[0]['Layers']))"); do
-  if tar -tzf "$T/c2/$layer" | grep -q '^cache'; then fail "a layer contains the cache mount's target"; fi
+  if grep -q '^cache' <<<"$(tar -tzf "$T/c2/$layer")"; then fail "a layer contains the cache mount's target"; fi
 done
-"$STRATA" cache du | grep -q '^pkgs ' || fail "cache du does not list the mount id pkgs"
+grep -q '^pkgs ' <<<"$("$STRATA" cache du)" || fail "cache du does not list the mount id pkgs"
 
 # --- from= seeds a new cache mount from a stage.
 cat > "$C/Dockerfile.seed" <<'DOCKERFILE'
@@ -87,13 +87,13 @@ RUN --mount=type=secret,id=tok --mount=type=secret,id=api,env=API_KEY \
 DOCKERFILE
 out=$("$STRATA" build --progress plain -t sec --secret id=tok,src="$T/token" --secret id=api,env=MY_TOKEN \
   -o type=oci,dest="$T/sec.tar" -f "$C/Dockerfile.secret" "$C" 2>&1)
-echo "$out" | grep -q 'printing \*\*\*\*' || fail "the secret printed by the step was not masked: $out"
+grep -q 'printing \*\*\*\*' <<<"$out" || fail "the secret printed by the step was not masked: $out"
 expect_eq "$("$STRATA" run sec cat /perm)" "400 0" "secret file mode and owner"
 expect_eq "$("$STRATA" run sec cat /tok.sha)" "$(printf '%s' "$SECRET_FILE_VALUE" | sha256sum | cut -c1-64)" "secret file content"
 expect_eq "$("$STRATA" run sec cat /api.sha)" "$(echo "$SECRET_ENV_VALUE" | sha256sum | cut -c1-64)" "secret env content"
 "$STRATA" explain --json > "$T/explain.json"
 for v in "$SECRET_FILE_VALUE" "$SECRET_ENV_VALUE"; do
-  if echo "$out" | grep -qF "$v"; then fail "a secret is in the build output"; fi
+  if grep -qF "$v" <<<"$out"; then fail "a secret is in the build output"; fi
   if grep -rqaF "$v" "$STRATA_ROOT" "$T/sec.tar" "$T/explain.json"; then
     fail "a secret's bytes are in the store or the outputs: $(grep -rlaF "$v" "$STRATA_ROOT" "$T/sec.tar" | head -3)"
   fi
@@ -140,10 +140,10 @@ printf 'FROM busybox\nCOPY big /big.in\n' > "$C/Dockerfile.big"
 sed -i 's/^FROM busybox$/FROM bigbase/' "$C/Dockerfile.travel"
 "$STRATA" build --progress quiet --build-arg STEP=1 -f "$C/Dockerfile.travel" "$C" >/dev/null
 out=$("$STRATA" cache export-mounts --id travel --dest "$T/mounts")
-echo "$out" | grep -q '2 new blobs, 3.0 MiB written' || fail "first export: $out"
+grep -q '2 new blobs, 3.0 MiB written' <<<"$out" || fail "first export: $out"
 "$STRATA" build --progress quiet --build-arg STEP=2 -f "$C/Dockerfile.travel" "$C" >/dev/null
 out=$("$STRATA" cache export-mounts --id travel --dest "$T/mounts")
-echo "$out" | grep -q '1 new blobs, 2 B written' || fail "re-export after one new file should write only it: $out"
+grep -q '1 new blobs, 2 B written' <<<"$out" || fail "re-export after one new file should write only it: $out"
 "$STRATA" cache export-mounts --dest "$T/mounts.tar.zst" >/dev/null
 # A fresh store imports them: the mount is exactly what was exported.
 for src in "$T/mounts" "$T/mounts.tar.zst"; do
@@ -158,7 +158,7 @@ for src in "$T/mounts" "$T/mounts.tar.zst"; do
 done
 # Importing again into a store that has it all reads nothing.
 out=$(STRATA_ROOT=$T/fresh-mounts "$STRATA" cache import-mounts "$T/mounts")
-echo "$out" | grep -q ': 0 blobs, 0 B read' || fail "a second import read blobs: $out"
+grep -q ': 0 blobs, 0 B read' <<<"$out" || fail "a second import read blobs: $out"
 
 # A tampered export cannot write outside the mount through a symlink it makes.
 mkdir -p "$T/evil/blobs/sha256" "$T/outside"
@@ -183,11 +183,11 @@ grep -q 'parent is not a directory' "$T/err" || fail "unclear error: $(cat "$T/e
 [ -z "$(ls -A "$T/outside")" ] || fail "the import wrote outside the mount"
 
 # --- prune --mounts: a size cap per id drops the least recently used files.
-"$STRATA" cache prune --mounts --keep-storage 1MB | grep -q 'files from others' || fail "prune --mounts"
+grep -q 'files from others' <<<"$("$STRATA" cache prune --mounts --keep-storage 1MB)" || fail "prune --mounts"
 size=$("$STRATA" cache du | awk '$1 == "travel" { print $2, $3 }')
 case "$size" in *KiB|*" B") ;; *) fail "travel not trimmed under 1 MB: $size" ;; esac
 "$STRATA" cache prune --mounts >/dev/null
-if "$STRATA" cache du | grep -q 'CACHE MOUNT'; then fail "prune --mounts left mounts"; fi
+if grep -q 'CACHE MOUNT' <<<"$("$STRATA" cache du)"; then fail "prune --mounts left mounts"; fi
 # A secret's value that also reaches an ARG is masked in the explanation
 # of a miss (a store of its own: the ARG's value is in its cache record).
 export STRATA_ROOT=$T/masked
@@ -196,8 +196,8 @@ printf 'FROM busybox\nARG K\nRUN true\n' > "$C/Dockerfile.arg"
 printf 'value-one-123' > "$T/k1"; printf 'value-two-456' > "$T/k2"
 "$STRATA" build --progress quiet --build-arg K=value-one-123 -f "$C/Dockerfile.arg" "$C" >/dev/null
 out=$("$STRATA" build --progress plain --build-arg K=value-two-456 --secret id=k,src="$T/k2" -f "$C/Dockerfile.arg" "$C" 2>&1)
-echo "$out" | grep -q 'K "value-one-123" → "\*\*\*\*"' || fail "the secret's value was not masked: $(echo "$out" | grep 'cache miss')"
-if "$STRATA" explain | grep -q value-two-456; then fail "explain shows the secret's value"; fi
+grep -q 'K "value-one-123" → "\*\*\*\*"' <<<"$out" || fail "the secret's value was not masked: $(echo "$out" | grep 'cache miss')"
+if grep -q value-two-456 <<<"$("$STRATA" explain)"; then fail "explain shows the secret's value"; fi
 # --no-cache gives a RUN a fresh cache mount, as BuildKit does; the kept
 # contents stay for the next build.
 printf 'FROM busybox\nRUN --mount=type=cache,target=/c sh -c "ls /c > /seen; date +%%s%%N > /c/stamp"\n' > "$C/Dockerfile.fresh"

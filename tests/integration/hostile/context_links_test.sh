@@ -39,7 +39,7 @@ for overlay in 0 1; do
       "$STRATA" save "bad$n" -o "$T/bad$n.tar" >/dev/null 2>&1
       mkdir -p "$T/bad$n" && tar -xf "$T/bad$n.tar" -C "$T/bad$n"
       for b in "$T/bad$n"/blobs/sha256/*; do
-        (tar -xOzf "$b" 2>/dev/null || tar -xOf "$b" 2>/dev/null || cat "$b") | grep -qF "$CANARY_SECRET" &&
+        grep -qF "$CANARY_SECRET" < <(tar -xOzf "$b" 2>/dev/null || tar -xOf "$b" 2>/dev/null || cat "$b") &&
           fail "$line (overlay=$overlay) put the host canary into the image"
       done
       if [ "$line" = "COPY etc-link/shadow /y" ]; then fail "$line copied the host's /etc/shadow"; fi

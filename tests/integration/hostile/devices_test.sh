@@ -11,7 +11,7 @@ command -v losetup >/dev/null || fail "losetup (util-linux) is missing"
 make_busybox
 
 disk=$T/canary-disk.img
-{ printf "LOOPCANARY%s" "$CANARY_SECRET"; head -c 1048576 /dev/zero; } | head -c 1048576 > "$disk"
+printf "LOOPCANARY%s" "$CANARY_SECRET" > "$disk" && truncate -s 1M "$disk"
 disk_sum=$(sha256sum < "$disk")
 LOOP=$(losetup -f --show "$disk") || fail "no loop device for the canary disk"
 detach() { losetup -d "$LOOP" 2>/dev/null || true; hostile_cleanup; }
