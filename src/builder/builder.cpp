@@ -49,6 +49,10 @@ std::string rfc3339(int64_t seconds) {
 
 namespace {
 
+// BuildKit's layer annotation: the SOURCE_DATE_EPOCH the layer's file times
+// were clamped to.
+constexpr std::string_view kRewrittenTimestamp = "buildkit/rewritten-timestamp";
+
 using dockerfile::Kind;
 using frontend::PlannedStage;
 using frontend::SourceRef;
@@ -402,6 +406,9 @@ class Builder {
       }
       for (const auto& f : run.files) in.extra.emplace_back("script:" + f.name, f.content);
       if (!run.hostname.empty()) in.extra.emplace_back("hostname", run.hostname);
+      if (opts_.shm_size) in.extra.emplace_back("shm-size", std::to_string(opts_.shm_size));
+      for (const auto& u : opts_.ulimits)
+        in.extra.emplace_back("ulimit:" + u.name, fmt::format("{}:{}", u.soft, u.hard));
       return in;
     }
     const auto& c = *step.copy;
@@ -746,6 +753,9 @@ class Builder {
     if (!run.hostname.empty()) spec.hostname = run.hostname;
     spec.network_none =
         run.network == "none" || (run.network == "default" && opts_.network == "none");
+    spec.insecure = run.security == "insecure";  // the plan refused it unless --allow granted it
+    spec.shm_size = opts_.shm_size;
+    spec.ulimits = opts_.ulimits;
 
     std::vector<Rootfs> sources;  // stage/image roots mounted for the step
     auto tmp_dir = os::TempDir::create(store_.tmp_dir(), "run-");
@@ -1050,16 +1060,23 @@ class Builder {
   Result<StoredImage> write_image(const StageImage& img) {
     auto cfg = store_.put_blob(oci::canonical(img.config), oci::kConfig);
     if (!cfg) return std::unexpected(cfg.error());
+    StoredImage out;
+    out.layers = img.layers;
+    // The layers this build made had their file times clamped to
+    // SOURCE_DATE_EPOCH: they say so as BuildKit's rewrite-timestamp marks
+    // the layers it rewrote (those of the base image are left as they are).
+    if (opts_.source_date_epoch)
+      for (size_t i = img.base_layers; i < out.layers.size(); ++i)
+        out.layers[i].blob.annotations[std::string(kRewrittenTimestamp)] =
+            std::to_string(*opts_.source_date_epoch);
     oci::Manifest m;
     m.config = *cfg;
-    for (const auto& l : img.layers) m.layers.push_back(l.blob);
+    for (const auto& l : out.layers) m.layers.push_back(l.blob);
     auto man = store_.put_blob(oci::to_json_text(m), oci::kManifest);
     if (!man) return std::unexpected(man.error());
-    StoredImage out;
     out.manifest_desc = *man;
     out.manifest = m;
     out.config = img.config;
-    out.layers = img.layers;
     return out;
   }
 

@@ -39,6 +39,8 @@ struct BuildOptions {
   // written to the store.
   std::map<std::string, std::string> secrets;
   std::map<std::string, std::filesystem::path> ssh;  // --ssh id -> agent socket
+  uint64_t shm_size = 0;                             // --shm-size of RUN steps; 0: 64 MiB
+  std::vector<exec::Ulimit> ulimits;                 // --ulimit of RUN steps
   // Images the store lacks are pulled (lazily: layers when a step needs them).
   PullOptions pull;
   std::function<void(const std::string&)> log;  // progress, one line at a time

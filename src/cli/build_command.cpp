@@ -1,9 +1,12 @@
 #include "cli/build_command.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +23,7 @@
 #include "builder/copy.hpp"
 #include "cli/progress.hpp"
 #include "dockerfile/instructions.hpp"
+#include "dockerfile/mount.hpp"
 #include "exec/runtime.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
@@ -31,6 +35,7 @@
 #include "frontend/plan_format.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
+#include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
@@ -204,7 +209,7 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
   return c;
 }
 
-// --output type=oci|docker|local,dest=PATH
+// --output type=oci|docker|local|tar,dest=PATH
 struct Output {
   std::string type, dest;
   exporter::CompressionOptions compression;
@@ -222,6 +227,15 @@ Result<Output> parse_output(const std::string& spec) {
       o.type = v;
     else if (k == "dest")
       o.dest = v;
+    else if (k == "rewrite-timestamp" && v == "true")
+      continue;  // what strata does: new layers' times are clamped to SOURCE_DATE_EPOCH
+    else if (k == "rewrite-timestamp")
+      return fail(Errc::invalid_argument,
+                  fmt::format("--output {}: strata always clamps the file times of the layers it "
+                              "makes to SOURCE_DATE_EPOCH (rewrite-timestamp=true)",
+                              spec));
+    else if (eq == std::string::npos && o.type.empty() && field == "-")
+      o.type = "tar", o.dest = field;  // --output -: a tar on stdout, as buildx
     else if (eq == std::string::npos && o.type.empty())
       o.type = "local", o.dest = field;  // --output DIR
     else
@@ -230,12 +244,103 @@ Result<Output> parse_output(const std::string& spec) {
                               "compression-level=, force-compression=)",
                               spec, k));
   }
-  if (o.type != "oci" && o.type != "docker" && o.type != "local")
+  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar")
     return fail(Errc::invalid_argument,
-                fmt::format("--output {}: type must be oci, docker or local", spec));
+                fmt::format("--output {}: type must be oci, docker, local or tar", spec));
   if (o.dest.empty())
     return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
+  if (o.dest == "-" && o.type != "tar")
+    return fail(Errc::invalid_argument,
+                fmt::format("--output {}: only type=tar writes to standard output (dest=-)", spec));
   return o;
+}
+
+// --output type=tar: the root filesystem as one tar, in a file (named only
+// when whole) or on standard output (dest=-). The tree is copied out first,
+// so that hard links are those of the image, not of the store's shared
+// objects.
+Result<void> write_root_tar(store::Store& store, const std::vector<builder::LayerRef>& layers,
+                            const std::string& dest) {
+  auto root = builder::Rootfs::mount(store, layers, false);
+  if (!root) return std::unexpected(root.error());
+  auto tree = os::TempDir::create(store.tmp_dir(), "tar-output-");
+  if (!tree) return std::unexpected(tree.error());
+  snapshot::LowerView view(root->lowers());
+  if (auto r = builder::copy_tree(root->path(), tree->path() / "root", &view); !r) return r;
+  if (dest == "-") {
+    archive::FdSink out(STDOUT_FILENO);
+    return snapshot::write_tree_tar(tree->path() / "root", out);
+  }
+  auto file = os::NewFile::create(dest);
+  if (!file) return std::unexpected(file.error());
+  archive::FdSink out(file->fd());
+  if (auto r = snapshot::write_tree_tar(tree->path() / "root", out); !r) return r;
+  return file->publish();
+}
+
+// `strata build -`: standard input is the context as a tar (any
+// compression), unpacked into `dir`/context, or, as docker takes it, a
+// Dockerfile (`dockerfile` set) with an empty context.
+struct StdinContext {
+  os::TempDir dir;
+  std::optional<std::string> dockerfile;
+  fs::path context() const { return dir.path() / "context"; }
+};
+
+Result<StdinContext> read_stdin_context() {
+  std::error_code ec;
+  auto dir = os::TempDir::create(fs::temp_directory_path(ec), "strata-stdin-");
+  if (!dir) return std::unexpected(dir.error());
+  StdinContext in{std::move(*dir), std::nullopt};
+  fs::path copy = in.dir.path() / "stdin";
+  {
+    os::UniqueFd fd(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) return std::unexpected(os::errno_error("creating", copy));
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::unexpected(os::errno_error("reading", "standard input"));
+      if (n == 0) break;
+      if (auto r = os::write_all(fd.get(), buf, static_cast<size_t>(n)); !r)
+        return std::unexpected(r.error());
+    }
+  }
+  if (auto r = os::make_dirs(in.context()); !r) return std::unexpected(r.error());
+  auto tar = archive::TarReader::open(copy);
+  auto first = tar ? tar->next() : Result<std::optional<archive::TarEntry>>(std::nullopt);
+  if (!tar || !first || !*first) {
+    // Not a tar: a Dockerfile.
+    auto text = os::read_file(copy, kMaxInputFile);
+    if (!text) return std::unexpected(text.error());
+    in.dockerfile = std::move(*text);
+    return in;
+  }
+  auto again = archive::TarReader::open(copy);
+  if (!again) return std::unexpected(again.error());
+  if (auto r = snapshot::unpack_layer(*again, in.context(), false); !r)
+    return std::unexpected(r.error().with_context("the build context on standard input"));
+  return in;
+}
+
+// What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
+// a number of seconds; "" or "context" none (a local context has no time of
+// its own, as in BuildKit). BuildKit also takes the name of a stage that
+// ADDs one remote source; strata says it does not.
+Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
+                                                         const dockerfile::Dockerfile& df) {
+  if (v.empty() || v == "context") return std::nullopt;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc() && p == v.data() + v.size()) return n;
+  for (const auto& st : df.stages)
+    if (st.from.as<dockerfile::FromCmd>().stage_name == to_lower(v))
+      return fail(Errc::invalid_argument,
+                  fmt::format("SOURCE_DATE_EPOCH={}: the time of a stage's remote source is not "
+                              "supported by strata; give a number of seconds",
+                              v));
+  return fail(Errc::invalid_argument,
+              fmt::format("invalid SOURCE_DATE_EPOCH: {} (a number of seconds since 1970)", v));
 }
 
 int run_build(const GlobalFlags& g, const BuildFlags& f);
@@ -245,7 +350,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f);
 void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>& run) {
   auto f = std::make_shared<BuildFlags>();
   auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
-  cmd->add_option("context", f->context, "Build context directory")->required();
+  cmd->add_option("context", f->context,
+                  "Build context directory; - reads a tar (or a Dockerfile) from stdin")
+      ->required();
   cmd->add_option("-f,--file", f->file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
   cmd->add_option("--target", f->target, "Build this stage and the stages it needs");
   cmd->add_option("--platform", f->platform,
@@ -281,6 +388,12 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("--cache-from", f->cache_from,
                   "Import a build cache first: type=local,src=DIR or type=archive,src=FILE "
                   "(repeatable; a missing source is a warning)");
+  cmd->add_option("--allow", f->allow,
+                  "Grant an entitlement: security.insecure (RUN --security=insecure) or "
+                  "network.host (always granted: RUN uses the host network by default)");
+  cmd->add_option("--shm-size", f->shm_size, "Size of /dev/shm in RUN steps (default 64m)");
+  cmd->add_option("--ulimit", f->ulimits,
+                  "A resource limit of RUN steps: NAME=SOFT[:HARD] (repeatable)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
@@ -296,7 +409,16 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!parsed) return report(parsed.error());
     outputs.push_back(*parsed);
   }
-  fs::path context = f.context;
+  std::optional<StdinContext> stdin_context;
+  if (f.context == "-") {
+    if (f.file == "-")
+      return report(Error{Errc::invalid_argument,
+                          "the context and the Dockerfile cannot both come from standard input"});
+    auto in = read_stdin_context();
+    if (!in) return report(in.error());
+    stdin_context.emplace(std::move(*in));
+  }
+  fs::path context = stdin_context ? stdin_context->context() : fs::path(f.context);
   fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile" : fs::path(f.file);
   std::string display = f.file.empty() ? "Dockerfile" : f.file;
   std::error_code ec;
@@ -307,7 +429,10 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
 
   std::string text;
-  if (f.file == "-") {
+  if (stdin_context && stdin_context->dockerfile && f.file.empty()) {
+    text = *stdin_context->dockerfile;
+    display = "Dockerfile";
+  } else if (f.file == "-") {
     auto t = os::read_fd(STDIN_FILENO, "the Dockerfile on standard input", kMaxInputFile);
     if (!t) return report(t.error());
     text = std::move(*t);
@@ -330,6 +455,15 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                           fmt::format("invalid --label \"{}\": the name is empty", l)});
     opts.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
   }
+  for (const auto& a : f.allow) {
+    if (a == "security.insecure")
+      opts.allow_insecure = true;
+    else if (a != "network.host")
+      return report(Error{Errc::invalid_argument,
+                          fmt::format("--allow {}: unknown entitlement (security.insecure or "
+                                      "network.host)",
+                                      a)});
+  }
   if (!f.platform.empty()) {
     auto p = frontend::parse_platform(f.platform);
     if (!p) return report(p.error());
@@ -347,6 +481,11 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     }
     opts.build_args.emplace_back(a.substr(0, eq), a.substr(eq + 1));
   }
+  // SOURCE_DATE_EPOCH from the environment is a build arg, as buildx passes it.
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH");
+      e && std::none_of(opts.build_args.begin(), opts.build_args.end(),
+                        [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
+    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
 
   fs::path ignore_path = f.file == "-" ? context / ".dockerignore"
                                        : frontend::find_ignore_file(dockerfile_path, context);
@@ -414,6 +553,15 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   };
   auto plan = frontend::make_plan(*df, opts);
   if (!plan) return report(plan.error());
+  auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df);
+  if (!epoch) return report(epoch.error());
+  if (plan->source_date_epoch == "context") {
+    // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to.
+    std::erase_if(opts.build_args, [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; });
+    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", "");
+    plan = frontend::make_plan(*df, opts);
+    if (!plan) return report(plan.error());
+  }
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
   std::vector<CacheSpec> cache_to;
   for (const auto& s : f.cache_to) {
@@ -447,6 +595,20 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.no_cache = f.no_cache;
   for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
   bo.normalize_permissions = f.normalize_permissions;
+  if (!f.shm_size.empty()) {
+    auto n = dockerfile::parse_ram_size(f.shm_size);
+    if (!n || *n == 0)
+      return report(
+          Error{Errc::invalid_argument,
+                fmt::format("--shm-size {}: not a size (bytes, or 64m, 1g, ...)", f.shm_size)});
+    bo.shm_size = *n;
+  }
+  for (const auto& u : f.ulimits) {
+    auto limit = exec::parse_ulimit(u);
+    if (!limit) return report(limit.error());
+    std::erase_if(bo.ulimits, [&](const exec::Ulimit& o) { return o.name == limit->name; });
+    bo.ulimits.push_back(*limit);
+  }
   for (const auto& s : f.secrets) {
     auto secret = parse_secret(s);
     if (!secret) return report(secret.error());
@@ -462,8 +624,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     bo.direct_copy = false;
   bo.build_name =
       fmt::format("{}#{}",
-                  f.file == "-" ? (fs::absolute(context, ec) / "-").string()
-                                : fs::absolute(dockerfile_path, ec).lexically_normal().string(),
+                  stdin_context   ? std::string("-")
+                  : f.file == "-" ? (fs::absolute(context, ec) / "-").string()
+                                  : fs::absolute(dockerfile_path, ec).lexically_normal().string(),
                   plan->target);
   bo.jobs =
       f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -472,19 +635,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.log = [quiet](const std::string& line) {
     if (!quiet) std::cerr << line << "\n";
   };
-  std::string sde;
-  for (const auto& [k, v] : opts.build_args)
-    if (k == "SOURCE_DATE_EPOCH") sde = v;
-  if (sde.empty())
-    if (const char* e = std::getenv("SOURCE_DATE_EPOCH")) sde = e;
-  if (!sde.empty()) {
-    try {
-      bo.source_date_epoch = std::stoll(sde);
-    } catch (...) {
-      return report(Error{Errc::invalid_argument,
-                          fmt::format("SOURCE_DATE_EPOCH={} is not a number of seconds", sde)});
-    }
-  }
+  bo.source_date_epoch = *epoch;
   os::install_interrupt_handler();
   auto start = std::chrono::steady_clock::now();
   auto result = builder::build(*plan, *store, bo);
@@ -500,6 +651,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       if (!root) return report(root.error());
       snapshot::LowerView layers(root->lowers());
       r = builder::copy_tree(root->path(), o.dest, &layers);
+    } else if (o.type == "tar") {
+      r = write_root_tar(*store, image->layers, o.dest);
     } else {
       auto layers = exporter::with_compression(*store, *image, result->base_layers, o.compression);
       if (!layers) return report(layers.error().with_context("--output " + o.dest));
@@ -560,7 +713,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                              image->manifest_desc.digest, secs, result->container_seconds,
                              f.tags.empty() ? "" : " as " + join(f.tags, ", "));
   }
-  std::cout << image->manifest_desc.digest << "\n";
+  bool tar_on_stdout =
+      std::any_of(outputs.begin(), outputs.end(), [](const Output& o) { return o.dest == "-"; });
+  if (!tar_on_stdout) std::cout << image->manifest_desc.digest << "\n";
   lease->reset();
   // The automatic policy: past STRATA_GC_KEEP_STORAGE, evict least recently
   // used records (skipped while other builds hold the store).

@@ -6,10 +6,12 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -42,12 +44,132 @@ json mount(const std::string& dest, const std::string& type, const std::string& 
   return {{"destination", dest}, {"type", type}, {"source", source}, {"options", options}};
 }
 
-// Our own open-files limit: raising it may not be permitted (it is not on
-// some CI hosts), and some runtimes set one when the config has none.
-json nofile_limit() {
-  struct rlimit rl {};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  return {{"type", "RLIMIT_NOFILE"}, {"hard", rl.rlim_max}, {"soft", rl.rlim_cur}};
+// docker's ulimit names and the runtime spec's.
+constexpr std::pair<std::string_view, std::string_view> kRlimits[] = {
+    {"core", "RLIMIT_CORE"},         {"cpu", "RLIMIT_CPU"},
+    {"data", "RLIMIT_DATA"},         {"fsize", "RLIMIT_FSIZE"},
+    {"locks", "RLIMIT_LOCKS"},       {"memlock", "RLIMIT_MEMLOCK"},
+    {"msgqueue", "RLIMIT_MSGQUEUE"}, {"nice", "RLIMIT_NICE"},
+    {"nofile", "RLIMIT_NOFILE"},     {"nproc", "RLIMIT_NPROC"},
+    {"rss", "RLIMIT_RSS"},           {"rtprio", "RLIMIT_RTPRIO"},
+    {"rttime", "RLIMIT_RTTIME"},     {"sigpending", "RLIMIT_SIGPENDING"},
+    {"stack", "RLIMIT_STACK"},
+};
+
+// Without a nofile ulimit, our own open-files limit: raising it may not be
+// permitted (it is not on some CI hosts), and some runtimes set one when the
+// config has none.
+json rlimits(const std::vector<Ulimit>& ulimits) {
+  json out = json::array();
+  bool nofile = false;
+  for (const auto& u : ulimits) {
+    for (auto [name, type] : kRlimits)
+      if (name == u.name) out.push_back({{"type", type}, {"hard", u.hard}, {"soft", u.soft}});
+    nofile = nofile || u.name == "nofile";
+  }
+  if (!nofile) {
+    struct rlimit rl {};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    out.push_back({{"type", "RLIMIT_NOFILE"}, {"hard", rl.rlim_max}, {"soft", rl.rlim_cur}});
+  }
+  return out;
+}
+
+// Docker's default capabilities (a bounding set of 0xa80425fb).
+const std::vector<std::string> kDefaultCaps = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
+
+// Every capability this process has (its bounding set), as containerd's
+// WithPrivileged gives a privileged container: a cap strata lacks (a CI
+// runner may drop some) cannot be given, and asking for it fails the start.
+std::vector<std::string> all_caps() {
+  static constexpr const char* kNames[] = {"CHOWN",
+                                           "DAC_OVERRIDE",
+                                           "DAC_READ_SEARCH",
+                                           "FOWNER",
+                                           "FSETID",
+                                           "KILL",
+                                           "SETGID",
+                                           "SETUID",
+                                           "SETPCAP",
+                                           "LINUX_IMMUTABLE",
+                                           "NET_BIND_SERVICE",
+                                           "NET_BROADCAST",
+                                           "NET_ADMIN",
+                                           "NET_RAW",
+                                           "IPC_LOCK",
+                                           "IPC_OWNER",
+                                           "SYS_MODULE",
+                                           "SYS_RAWIO",
+                                           "SYS_CHROOT",
+                                           "SYS_PTRACE",
+                                           "SYS_PACCT",
+                                           "SYS_ADMIN",
+                                           "SYS_BOOT",
+                                           "SYS_NICE",
+                                           "SYS_RESOURCE",
+                                           "SYS_TIME",
+                                           "SYS_TTY_CONFIG",
+                                           "MKNOD",
+                                           "LEASE",
+                                           "AUDIT_WRITE",
+                                           "AUDIT_CONTROL",
+                                           "SETFCAP",
+                                           "MAC_OVERRIDE",
+                                           "MAC_ADMIN",
+                                           "SYSLOG",
+                                           "WAKE_ALARM",
+                                           "BLOCK_SUSPEND",
+                                           "AUDIT_READ",
+                                           "PERFMON",
+                                           "BPF",
+                                           "CHECKPOINT_RESTORE"};
+  uint64_t bounding = 0;
+  if (auto status = os::read_file("/proc/self/status")) {
+    size_t at = status->find("\nCapBnd:");
+    if (at != std::string::npos) {
+      size_t begin = status->find_first_not_of(" \t", at + 8);
+      if (begin != std::string::npos)
+        std::from_chars(status->data() + begin, status->data() + status->size(), bounding, 16);
+    }
+  }
+  std::vector<std::string> caps;
+  for (size_t i = 0; i < std::size(kNames); ++i)
+    if (bounding & (uint64_t{1} << i)) caps.push_back(std::string("CAP_") + kNames[i]);
+  return caps;
+}
+
+// The host's device nodes, for an insecure step (as containerd's
+// WithHostDevices: not the pseudo-terminals, /dev/shm or the console).
+json host_devices() {
+  json out = json::array();
+  std::error_code ec;
+  auto it =
+      fs::recursive_directory_iterator("/dev", fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::string name = p.filename().string();
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      if (name == "pts" || name == "shm" || name == "fd" || name == "mqueue" ||
+          name.starts_with("."))
+        it.disable_recursion_pending();
+      continue;
+    }
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || p == "/dev/console" || p == "/dev/ptmx") continue;
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) continue;
+    out.push_back({{"path", p.string()},
+                   {"type", S_ISCHR(st.st_mode) ? "c" : "b"},
+                   {"major", major(st.st_rdev)},
+                   {"minor", minor(st.st_rdev)},
+                   {"fileMode", st.st_mode & 07777},
+                   {"uid", st.st_uid},
+                   {"gid", st.st_gid}});
+  }
+  return out;
 }
 
 // A step may make fifos, sockets and overlay whiteouts (character device
@@ -97,21 +219,50 @@ json allowed_devices() {
   return rules;
 }
 
-// `hosts`: the container's /etc/hosts (see run_container).
-json make_config(const ContainerSpec& s, const fs::path& hosts) {
-  std::vector<std::string> caps = {
-      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-      "CAP_KILL",    "CAP_AUDIT_WRITE"};
+}  // namespace
+
+Result<Ulimit> parse_ulimit(std::string_view spec) {
+  auto bad = [&](std::string_view why) {
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("--ulimit {}: {} (NAME=SOFT[:HARD], e.g. nofile=1024:2048)", spec, why));
+  };
+  size_t eq = spec.find('=');
+  if (eq == std::string_view::npos) return bad("no =");
+  Ulimit u;
+  u.name = std::string(spec.substr(0, eq));
+  bool known = false;
+  for (auto [name, type] : kRlimits) known = known || name == u.name;
+  if (!known) return bad(fmt::format("unknown resource \"{}\"", u.name));
+  auto number = [](std::string_view v) -> std::optional<uint64_t> {
+    if (v == "-1") return RLIM_INFINITY;
+    uint64_t n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || v.empty()) return std::nullopt;
+    return n;
+  };
+  std::string_view values = spec.substr(eq + 1);
+  size_t colon = values.find(':');
+  auto soft = number(values.substr(0, colon));
+  auto hard = colon == std::string_view::npos ? soft : number(values.substr(colon + 1));
+  if (!soft || !hard) return bad("the limits are numbers or -1");
+  if (*soft > *hard) return bad("the soft limit is above the hard one");
+  u.soft = *soft;
+  u.hard = *hard;
+  return u;
+}
+
+json runtime_config(const ContainerSpec& s, const fs::path& hosts) {
+  std::vector<std::string> caps = s.insecure ? all_caps() : kDefaultCaps;
+  std::string shm = fmt::format("size={}k", s.shm_size ? (s.shm_size + 1023) / 1024 : 65536);
   json mounts = json::array({
       mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
       mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
       mount("/dev/pts", "devpts", "devpts",
             {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
-      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm}),
       mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", s.insecure ? "rw" : "ro"}),
   });
   if (::access("/etc/resolv.conf", R_OK) == 0)
     mounts.push_back(mount("/etc/resolv.conf", "bind", "/etc/resolv.conf", {"rbind", "ro"}));
@@ -127,6 +278,19 @@ json make_config(const ContainerSpec& s, const fs::path& hosts) {
   json ns =
       json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (s.network_none) ns.push_back({{"type", "network"}});
+  json linux = {{"namespaces", ns}};
+  if (s.insecure) {
+    linux["devices"] = host_devices();
+    linux["resources"] = {{"devices", json::array({{{"allow", true}, {"access", "rwm"}}})}};
+  } else {
+    linux["maskedPaths"] = {"/proc/acpi",          "/proc/kcore",      "/proc/keys",
+                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                            "/proc/sched_debug",   "/sys/firmware",    "/proc/scsi"};
+    linux["readonlyPaths"] = {"/proc/asound", "/proc/bus", "/proc/fs",
+                              "/proc/irq",    "/proc/sys", "/proc/sysrq-trigger"};
+    linux["seccomp"] = device_filter();
+    linux["resources"] = {{"devices", allowed_devices()}};
+  }
   return {
       {"ociVersion", "1.0.2"},
       {"process",
@@ -136,25 +300,14 @@ json make_config(const ContainerSpec& s, const fs::path& hosts) {
         {"env", s.env},
         {"cwd", s.cwd},
         {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"rlimits", json::array({nofile_limit()})},
+        {"rlimits", rlimits(s.ulimits)},
         {"noNewPrivileges", false}}},
       {"root", {{"path", s.rootfs.string()}, {"readonly", false}}},
       {"hostname", s.hostname},
       {"mounts", mounts},
-      {"linux",
-       {{"namespaces", ns},
-        {"maskedPaths",
-         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths",
-         {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-          "/proc/sysrq-trigger"}},
-        {"seccomp", device_filter()},
-        {"resources", {{"devices", allowed_devices()}}}}},
+      {"linux", linux},
   };
 }
-
-}  // namespace
 
 // Without the cgroup v2 hierarchy that makes crun 1.8 refuse hybrid mode.
 int enter_private_mount_ns() {
@@ -212,7 +365,7 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
     if (!hosts_fd) return std::unexpected(os::errno_error("creating", bundle / "hosts"));
     if (auto w = os::write_all(hosts_fd.get(), hosts.data(), hosts.size()); !w)
       return std::unexpected(w.error());
-    std::string config = make_config(spec, bundle / "hosts").dump();
+    std::string config = runtime_config(spec, bundle / "hosts").dump();
     os::UniqueFd fd(
         ::open((bundle / "config.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) return std::unexpected(os::errno_error("creating", bundle / "config.json"));

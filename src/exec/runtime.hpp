@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ struct TmpfsMount {
   uint64_t size = 0;  // 0: the kernel's default
 };
 
+// A resource limit of the container's process (`--ulimit nofile=1024:2048`).
+struct Ulimit {
+  std::string name;  // as docker spells it: "nofile", "nproc", "memlock", ...
+  uint64_t soft = 0, hard = 0;
+};
+
+// `NAME=SOFT[:HARD]` as `docker buildx build --ulimit` takes it; -1 is
+// unlimited. An unknown name or a soft limit above the hard one is an error.
+Result<Ulimit> parse_ulimit(std::string_view spec);
+
 struct ContainerSpec {
   std::filesystem::path rootfs;
   std::vector<std::string> args;
@@ -57,7 +68,17 @@ struct ContainerSpec {
   std::vector<BindMount> binds;
   std::vector<TmpfsMount> tmpfs;
   bool interactive = false;  // pass our stdin/stdout/stderr (strata run)
+  // RUN --security=insecure, granted by --allow security.insecure: every
+  // capability, the host's devices, writable /sys, no seccomp filter and no
+  // masked paths, as BuildKit runs such a step.
+  bool insecure = false;
+  uint64_t shm_size = 0;        // bytes of /dev/shm; 0: 64 MiB
+  std::vector<Ulimit> ulimits;  // replace our own open-files limit when one is nofile
 };
+
+// The runtime-spec config.json for `spec`; `hosts` is the file bind-mounted
+// as its /etc/hosts.
+nlohmann::json runtime_config(const ContainerSpec& spec, const std::filesystem::path& hosts);
 
 struct ContainerResult {
   int exit_code = 0;

@@ -239,6 +239,10 @@ class Planner {
       plan.stages.push_back(std::move(*results_[i].stage));
     }
     for (const auto& [k, v] : opts_.labels) plan.stages.back().config.labels[k] = v;
+    if (auto it = build_args_.find("SOURCE_DATE_EPOCH"); it != build_args_.end())
+      plan.source_date_epoch = it->second;
+    else if (auto g = global_.get("SOURCE_DATE_EPOCH"))
+      plan.source_date_epoch = *g;
     for (const auto& w : warnings_) plan.warnings.push_back(w);
     for (const auto& [k, v] : opts_.build_args) {
       // SOURCE_DATE_EPOCH is the builder's own (reproducible times), as in BuildKit.
@@ -742,7 +746,15 @@ class Planner {
     for (const auto& [k, v] : opts_.build_args)
       if (k == kSandboxHostname) run.hostname = v;
     if (rc.network) run.network = rc.network->value;
-    if (rc.security) run.security = rc.security->value;
+    if (rc.security) {
+      run.security = rc.security->value;
+      if (run.security == "insecure" && !opts_.allow_insecure)
+        return std::unexpected(
+            df_.error_at(at, in_trigger ? at.node->args_offset : rc.security->offset,
+                         "entitlement security.insecure is not allowed",
+                         "grant it with --allow security.insecure: the step then runs with every "
+                         "capability and the host's devices"));
+    }
 
     for (const auto& mf : rc.mounts) {
       size_t off = in_trigger ? at.node->args_offset : mf.offset;

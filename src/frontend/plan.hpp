@@ -120,6 +120,11 @@ struct Plan {
   std::string platform;
   std::vector<PlannedStage> stages;  // needed stages, dependencies first
   std::vector<std::string> warnings;
+  // SOURCE_DATE_EPOCH as the Dockerfile's global scope has it: the build
+  // arg, else the default of a global `ARG SOURCE_DATE_EPOCH=...`; "" if
+  // neither. A number, or "context" / a stage name for the builder to
+  // resolve (cli/build_command).
+  std::string source_date_epoch;
 };
 
 struct PlanOptions {
@@ -129,6 +134,7 @@ struct PlanOptions {
   Platform platform = host_platform();        // TARGETPLATFORM
   Platform build_platform = host_platform();  // BUILDPLATFORM
   const BuildContext* context = nullptr;      // when set, COPY/ADD list their files
+  bool allow_insecure = false;                // --allow security.insecure: RUN --security=insecure
   // When set, the config of an image a FROM names (its ENV, WORKDIR, USER,
   // CMD, ONBUILD, ...), so that steps see it as the build will. Without it
   // (a dry run), images start from an empty config.

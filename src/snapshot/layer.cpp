@@ -53,7 +53,7 @@ void set_metadata(const fs::path& p, const TarEntry& e, bool is_link) {
 
 }  // namespace
 
-Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
+Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest, bool whiteouts) {
   std::vector<std::pair<fs::path, TarEntry>> dirs;  // times are set last
   for (;;) {
     auto next = layer.next();
@@ -71,12 +71,12 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest) {
     fs::path target = std::move(*target_in);
     std::string base = target.filename().string();
     if (auto r = os::make_dirs(target.parent_path()); !r) return r;
-    if (base == ".wh..wh..opq") {
+    if (whiteouts && base == ".wh..wh..opq") {
       if (::lsetxattr(target.parent_path().c_str(), kOpaqueXattr, "y", 1, 0) != 0)
         return std::unexpected(io_error("marking opaque", target.parent_path()));
       continue;
     }
-    if (base.starts_with(".wh.")) {
+    if (whiteouts && base.starts_with(".wh.")) {
       if (!os::is_plain_name(base.substr(4)))
         return fail(Errc::invalid_argument,
                     fmt::format("layer entry refused: whiteout \"{}\" names no entry", e.path));
@@ -475,6 +475,14 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
   (void)os::remove_tree(*tmp);
   if (!r) return std::unexpected(r.error());
   return layer;
+}
+
+Result<void> write_tree_tar(const fs::path& dir, archive::Sink& out) {
+  archive::TarWriter tar(out);
+  DiffOptions opts;
+  LayerWriter writer(tar, opts, {dir});
+  if (auto r = writer.walk(""); !r) return r;
+  return tar.finish();
 }
 
 Result<std::vector<fs::path>> ensure_snapshot(store::Store& store, const oci::Descriptor& blob,

@@ -16,8 +16,11 @@
 namespace strata::snapshot {
 
 // Unpacks a layer into `dest` (an empty directory), converting `.wh.` files
-// and opaque markers into overlay's form. Rejects paths that leave `dest`.
-Result<void> unpack_layer(archive::TarReader& layer, const std::filesystem::path& dest);
+// and opaque markers into overlay's form (`whiteouts` false: a plain tar, a
+// build context on stdin, whose `.wh.` names are files like any other).
+// Rejects paths that leave `dest`.
+Result<void> unpack_layer(archive::TarReader& layer, const std::filesystem::path& dest,
+                          bool whiteouts = true);
 
 // A file of a snapshot that is a hard link to a content-addressed object:
 // the object's name (which fixes the file's content and metadata) and size.
@@ -59,6 +62,11 @@ std::string layer_media_type(archive::Compression c);
 // Writes the changes in an overlay upper dir as a layer blob in the store.
 Result<Layer> write_layer(const std::filesystem::path& upper, store::Store& store,
                           const DiffOptions& opts);
+
+// Writes the tree at `dir` (no whiteouts in it) to `out` as an uncompressed
+// tar, entries as a layer holds them; files that share an inode become hard
+// links. `--output type=tar` writes an image's root filesystem with it.
+Result<void> write_tree_tar(const std::filesystem::path& dir, archive::Sink& out);
 
 // Returns the snapshot of a layer, unpacking its blob the first time: the
 // directories an overlay stacks to show the layer's files, top first (two

@@ -25,7 +25,8 @@ cat > "$root/bin/adduser" <<'ADDUSER'
 name=$2
 if grep -q "^$name:" /etc/passwd; then echo "adduser: user '$name' in use" >&2; exit 1; fi
 id=1000
-while grep -qx "$id" <<<"$(cut -d: -f3 /etc/passwd /etc/group)"; do id=$((id + 1)); done
+# (a script for the image's sh: no pipefail there, so a pipe is safe)
+while cut -d: -f3 /etc/passwd /etc/group | grep -qx "$id"; do id=$((id + 1)); done
 echo "$name:x:$id:" >> /etc/group
 echo "$name:x:$id:$id:Linux User,,,:/home/$name:/bin/sh" >> /etc/passwd
 echo "$name:!:0:0:99999:7:::" >> /etc/shadow

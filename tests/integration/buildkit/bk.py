@@ -196,8 +196,12 @@ class Case:
     def strata(self, *args, stdin=None, env=None, cwd=None):
         full_env = dict(os.environ, STRATA_ROOT=self.suite.store)
         full_env.update(env or {})
-        proc = subprocess.run([self.suite.strata, *args], input=stdin, capture_output=True, text=True,
+        # Bytes in (a tar on stdin): bytes out, the output as it came.
+        text = not isinstance(stdin, bytes)
+        proc = subprocess.run([self.suite.strata, *args], input=stdin, capture_output=True, text=text,
                               env=full_env, timeout=300, cwd=cwd)
+        if not text:
+            proc.stderr = proc.stderr.decode(errors="replace")
         return Result(proc)
 
     def build(self, *flags, local=False, tag=None, error=None, context=None, env=None, stdin=None):

@@ -134,3 +134,19 @@ TEST(PlanFormat, Durations) {
   EXPECT_EQ(format_duration(3'600'000'000'000), "1h0m0s");
   EXPECT_EQ(format_duration(1'500'000'000), "1.5s");
 }
+
+TEST(Plan, InsecureRunNeedsTheEntitlement) {
+  const char* df = "FROM x\nRUN --security=insecure id\n";
+  auto denied = plan_of(df);
+  ASSERT_FALSE(denied);
+  EXPECT_NE(denied.error().message.find("entitlement security.insecure is not allowed"),
+            std::string::npos);
+  EXPECT_NE(denied.error().message.find("Dockerfile:2"), std::string::npos)
+      << denied.error().message;
+  PlanOptions o;
+  o.allow_insecure = true;
+  auto granted = plan_of(df, o);
+  ASSERT_TRUE(granted) << granted.error().message;
+  ASSERT_EQ(granted->stages[0].steps.size(), 1u);
+  EXPECT_EQ(granted->stages[0].steps[0].run->security, "insecure");
+}
