@@ -21,6 +21,7 @@
 #include "archive/tree.hpp"
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
+#include "cli/build_flags.hpp"
 #include "cli/progress.hpp"
 #include "dockerfile/instructions.hpp"
 #include "dockerfile/mount.hpp"
@@ -44,216 +45,6 @@ namespace fs = std::filesystem;
 
 namespace strata::cli {
 namespace {
-
-// Inputs the CLI reads whole: a Dockerfile, a .dockerignore, a secret.
-constexpr uint64_t kMaxInputFile = 16 << 20;
-
-Result<std::string> read_file(const fs::path& p) {
-  auto text = os::read_file(p, kMaxInputFile);
-  if (!text && text.error().code == Errc::io)
-    return fail(Errc::not_found,
-                fmt::format("cannot read {}: {}", p.string(), text.error().message));
-  return text;
-}
-
-// --secret id=ID,src=FILE (or source=) | id=ID,env=VARIABLE: the secret's
-// value, read now and kept in memory only.
-Result<std::pair<std::string, std::string>> parse_secret(const std::string& spec) {
-  std::string id, src, env;
-  for (const auto& field : split(spec, ',')) {
-    size_t eq = field.find('=');
-    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
-    if (k == "id")
-      id = v;
-    else if (k == "src" || k == "source")
-      src = v;
-    else if (k == "env")
-      env = v;
-    else if (k != "type")
-      return fail(Errc::invalid_argument,
-                  fmt::format("--secret {}: unknown key \"{}\" (use id=, src= or env=)", spec, k));
-  }
-  if (id.empty()) return fail(Errc::invalid_argument, fmt::format("--secret {}: no id=", spec));
-  if (!src.empty() && !env.empty())
-    return fail(Errc::invalid_argument,
-                fmt::format("--secret {}: give src= or env=, not both", spec));
-  if (!src.empty()) {
-    auto value = read_file(src);
-    if (!value) return std::unexpected(value.error().with_context("--secret id=" + id));
-    return std::pair{id, *value};
-  }
-  if (env.empty())
-    return fail(Errc::invalid_argument,
-                fmt::format("--secret {}: say where the value is: src=FILE or env=VARIABLE", spec));
-  const char* value = std::getenv(env.c_str());
-  if (!value)
-    return fail(Errc::not_found,
-                fmt::format("--secret id={}: the environment variable {} is not set", id, env));
-  return std::pair{id, std::string(value)};
-}
-
-// --ssh default | ID | ID=SOCKET: an agent socket (ID alone: $SSH_AUTH_SOCK).
-Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
-  size_t eq = spec.find('=');
-  std::string id = spec.substr(0, eq);
-  std::string sock = eq == std::string::npos ? "" : spec.substr(eq + 1);
-  if (id.empty()) return fail(Errc::invalid_argument, fmt::format("--ssh {}: no id", spec));
-  if (sock.empty()) {
-    const char* env = std::getenv("SSH_AUTH_SOCK");
-    if (!env || !*env)
-      return fail(Errc::not_found,
-                  fmt::format("--ssh {}: SSH_AUTH_SOCK is not set; start an agent (ssh-agent) "
-                              "or give the socket: --ssh {}=PATH",
-                              spec, id));
-    sock = env;
-  }
-  struct stat st {};
-  if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-    return fail(Errc::not_found, fmt::format("--ssh {}: {} is not a socket", spec, sock));
-  return std::pair{id, fs::path(sock)};
-}
-
-// compression=, compression-level=, force-compression= of --output and
-// --cache-to; false when `k` is none of them.
-Result<bool> compression_key(const std::string& flag, const std::string& spec, const std::string& k,
-                             const std::string& v, exporter::CompressionOptions& c) {
-  if (k == "compression") {
-    c.compression = exporter::parse_compression(v);
-    if (!c.compression)
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: compression= takes gzip, zstd or uncompressed", flag, spec));
-    return true;
-  }
-  if (k == "compression-level") {
-    try {
-      c.level = std::stoi(v);
-    } catch (...) {
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: compression-level= takes a number", flag, spec));
-    }
-    return true;
-  }
-  if (k == "force-compression") {
-    if (v != "true" && v != "false" && !v.empty())
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: force-compression= takes true or false", flag, spec));
-    c.force = v != "false";
-    return true;
-  }
-  return false;
-}
-
-// --cache-to / --cache-from: type=local|archive with dest= or src=, or
-// type=registry with ref=; and mode=, mounts=, reset=.
-struct CacheSpec {
-  std::string type, path;   // path: dest=, src= or ref=
-  registry::Reference ref;  // type=registry
-  bool max = false;         // mode=max: every step, not only the image's
-  exporter::CacheExportOptions opts;
-};
-
-Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec) {
-  CacheSpec c;
-  auto boolean = [&](const std::string& k, const std::string& v) -> Result<bool> {
-    if (v == "true" || v.empty()) return true;
-    if (v == "false") return false;
-    return fail(Errc::invalid_argument,
-                fmt::format("{} {}: {}= takes true or false", flag, spec, k));
-  };
-  for (const auto& field : split(spec, ',')) {
-    size_t eq = field.find('=');
-    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
-    Result<bool> b = true;
-    auto known = compression_key(flag, spec, k, v, c.opts.compression);
-    if (!known) return std::unexpected(known.error());
-    if (*known) continue;
-    if (k == "type")
-      c.type = v;
-    else if (k == "dest" || k == "src" || k == "ref")
-      c.path = v;
-    else if (k == "mode" && (v == "min" || v == "max"))
-      c.max = v == "max";
-    else if (k == "mounts" && (b = boolean(k, v)))
-      c.opts.mounts = *b;
-    else if (k == "reset" && (b = boolean(k, v)))
-      c.opts.reset = *b;
-    else if (!b)
-      return std::unexpected(b.error());
-    else
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: unknown key \"{}\" (type=, dest=/src=/ref=, mode=min|max, "
-                              "mounts=, reset=)",
-                              flag, spec, k));
-  }
-  if (c.type != "local" && c.type != "archive" && c.type != "registry")
-    return fail(Errc::invalid_argument,
-                fmt::format("{} {}: type= must be local, archive or registry", flag, spec));
-  if (c.path.empty())
-    return fail(Errc::invalid_argument, fmt::format("{} {}: say where: {}", flag, spec,
-                                                    c.type == "registry"   ? "ref=HOST/REPO:TAG"
-                                                    : flag == "--cache-to" ? "dest=PATH"
-                                                                           : "src=PATH"));
-  if (c.type == "registry") {
-    auto ref = registry::parse_reference(c.path);
-    if (!ref) return std::unexpected(ref.error().with_context(flag + " " + spec));
-    c.ref = *ref;
-    if (c.opts.reset)
-      return fail(Errc::invalid_argument,
-                  fmt::format("{} {}: reset= is for type=local (a registry keeps what a tag "
-                              "references)",
-                              flag, spec));
-  }
-  if (c.type == "archive" && !archive::is_archive_name(c.path))
-    return fail(Errc::invalid_argument,
-                fmt::format("{} {}: an archive ends in .tar, .tar.gz or .tar.zst", flag, spec));
-  return c;
-}
-
-// --output type=oci|docker|local|tar,dest=PATH
-struct Output {
-  std::string type, dest;
-  exporter::CompressionOptions compression;
-};
-
-Result<Output> parse_output(const std::string& spec) {
-  Output o;
-  for (const auto& field : split(spec, ',')) {
-    size_t eq = field.find('=');
-    std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
-    auto known = compression_key("--output", spec, k, v, o.compression);
-    if (!known) return std::unexpected(known.error());
-    if (*known) continue;
-    if (k == "type")
-      o.type = v;
-    else if (k == "dest")
-      o.dest = v;
-    else if (k == "rewrite-timestamp" && v == "true")
-      continue;  // what strata does: new layers' times are clamped to SOURCE_DATE_EPOCH
-    else if (k == "rewrite-timestamp")
-      return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: strata always clamps the file times of the layers it "
-                              "makes to SOURCE_DATE_EPOCH (rewrite-timestamp=true)",
-                              spec));
-    else if (eq == std::string::npos && o.type.empty() && field == "-")
-      o.type = "tar", o.dest = field;  // --output -: a tar on stdout, as buildx
-    else if (eq == std::string::npos && o.type.empty())
-      o.type = "local", o.dest = field;  // --output DIR
-    else
-      return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: unknown key \"{}\" (type=, dest=, compression=, "
-                              "compression-level=, force-compression=)",
-                              spec, k));
-  }
-  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar")
-    return fail(Errc::invalid_argument,
-                fmt::format("--output {}: type must be oci, docker, local or tar", spec));
-  if (o.dest.empty())
-    return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
-  if (o.dest == "-" && o.type != "tar")
-    return fail(Errc::invalid_argument,
-                fmt::format("--output {}: only type=tar writes to standard output (dest=-)", spec));
-  return o;
-}
 
 // --output type=tar: the root filesystem as one tar, in a file (named only
 // when whole) or on standard output (dest=-). The tree is copied out first,
@@ -321,26 +112,6 @@ Result<StdinContext> read_stdin_context() {
   if (auto r = snapshot::unpack_layer(*again, in.context(), false); !r)
     return std::unexpected(r.error().with_context("the build context on standard input"));
   return in;
-}
-
-// What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
-// a number of seconds; "" or "context" none (a local context has no time of
-// its own, as in BuildKit). BuildKit also takes the name of a stage that
-// ADDs one remote source; strata says it does not.
-Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
-                                                         const dockerfile::Dockerfile& df) {
-  if (v.empty() || v == "context") return std::nullopt;
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec == std::errc() && p == v.data() + v.size()) return n;
-  for (const auto& st : df.stages)
-    if (st.from.as<dockerfile::FromCmd>().stage_name == to_lower(v))
-      return fail(Errc::invalid_argument,
-                  fmt::format("SOURCE_DATE_EPOCH={}: the time of a stage's remote source is not "
-                              "supported by strata; give a number of seconds",
-                              v));
-  return fail(Errc::invalid_argument,
-              fmt::format("invalid SOURCE_DATE_EPOCH: {} (a number of seconds since 1970)", v));
 }
 
 int run_build(const GlobalFlags& g, const BuildFlags& f);
@@ -438,7 +209,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     text = std::move(*t);
     display = "Dockerfile";
   } else {
-    auto t = read_file(dockerfile_path);
+    auto t = read_input_file(dockerfile_path);
     if (!t) return report(t.error());
     text = std::move(*t);
   }
@@ -491,7 +262,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                                        : frontend::find_ignore_file(dockerfile_path, context);
   dockerfile::IgnoreMatcher ignore;
   if (!ignore_path.empty() && fs::exists(ignore_path, ec)) {
-    auto t = read_file(ignore_path);
+    auto t = read_input_file(ignore_path);
     if (!t) return report(t.error());
     auto m = dockerfile::IgnoreMatcher::parse(*t, ignore_path.filename().string());
     if (!m) return report(m.error());

@@ -1,0 +1,61 @@
+// Values of `strata build`'s flags, parsed and checked (--secret, --ssh,
+// --cache-to/--cache-from, --output) and SOURCE_DATE_EPOCH resolved; the
+// build command calls these, the unit tests check them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "dockerfile/instructions.hpp"
+#include "export/convert.hpp"
+#include "export/local_cache.hpp"
+#include "registry/reference.hpp"
+#include "util/error.hpp"
+
+namespace strata::cli {
+
+// Inputs the CLI reads whole: a Dockerfile, a .dockerignore, a secret.
+constexpr uint64_t kMaxInputFile = 16 << 20;
+
+// A file of at most kMaxInputFile bytes; a missing one is not_found.
+Result<std::string> read_input_file(const std::filesystem::path& p);
+
+// --secret id=ID,src=FILE (or source=) | id=ID,env=VARIABLE: the id and the
+// secret's value, read now and kept in memory only.
+Result<std::pair<std::string, std::string>> parse_secret(const std::string& spec);
+
+// --ssh default | ID | ID=SOCKET: the id and an agent socket (ID alone:
+// $SSH_AUTH_SOCK).
+Result<std::pair<std::string, std::filesystem::path>> parse_ssh(const std::string& spec);
+
+// --cache-to / --cache-from: type=local|archive with dest= or src=, or
+// type=registry with ref=; and mode=, mounts=, reset=.
+struct CacheSpec {
+  std::string type, path;   // path: dest=, src= or ref=
+  registry::Reference ref;  // type=registry
+  bool max = false;         // mode=max: every step, not only the image's
+  exporter::CacheExportOptions opts;
+};
+
+// `flag` is --cache-to or --cache-from (it names the flag in errors).
+Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec);
+
+// --output type=oci|docker|local|tar,dest=PATH
+struct Output {
+  std::string type, dest;
+  exporter::CompressionOptions compression;
+};
+
+Result<Output> parse_output(const std::string& spec);
+
+// What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
+// a number of seconds; "" or "context" none (a local context has no time of
+// its own, as in BuildKit). BuildKit also takes the name of a stage that
+// ADDs one remote source; strata says it does not.
+Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& value,
+                                                         const dockerfile::Dockerfile& df);
+
+}  // namespace strata::cli

@@ -1,0 +1,93 @@
+// The values of `strata build`'s flags: --output, --cache-to/--cache-from,
+// --secret, and what SOURCE_DATE_EPOCH resolves to.
+#include "cli/build_flags.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace strata::cli {
+namespace {
+
+std::string message_of(const Error& e) {
+  return e.message;
+}
+
+TEST(ParseOutput, Types) {
+  auto tar = parse_output("type=tar,dest=out.tar");
+  ASSERT_TRUE(tar) << tar.error().message;
+  EXPECT_EQ(tar->type, "tar");
+  EXPECT_EQ(tar->dest, "out.tar");
+  auto dash = parse_output("-");  // buildx's -o -: a tar on stdout
+  ASSERT_TRUE(dash);
+  EXPECT_EQ(dash->type, "tar");
+  EXPECT_EQ(dash->dest, "-");
+  auto dir = parse_output("rootfs/");
+  ASSERT_TRUE(dir);
+  EXPECT_EQ(dir->type, "local");
+  EXPECT_TRUE(parse_output("type=oci,dest=a.tar,rewrite-timestamp=true"));
+}
+
+TEST(ParseOutput, Errors) {
+  EXPECT_NE(message_of(parse_output("type=oci,dest=-").error()).find("only type=tar"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=image,dest=x").error()).find("oci, docker, local or tar"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=tar").error()).find("dest= is required"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,rewrite-timestamp=false").error())
+                .find("always clamps"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,colour=blue").error())
+                .find("unknown key \"colour\""),
+            std::string::npos);
+}
+
+TEST(ParseCacheSpec, LocalRegistryArchive) {
+  auto local = parse_cache_spec("--cache-to", "type=local,dest=/c,mode=max,mounts=true");
+  ASSERT_TRUE(local) << local.error().message;
+  EXPECT_TRUE(local->max);
+  EXPECT_TRUE(local->opts.mounts);
+  auto reg = parse_cache_spec("--cache-from", "type=registry,ref=127.0.0.1:5000/c:main");
+  ASSERT_TRUE(reg) << reg.error().message;
+  EXPECT_EQ(reg->ref.registry, "127.0.0.1:5000");
+  EXPECT_FALSE(parse_cache_spec("--cache-to", "type=archive,dest=cache.zip"));
+  EXPECT_FALSE(parse_cache_spec("--cache-to", "type=registry,ref=r.io/c:1,reset=true"));
+  EXPECT_NE(message_of(parse_cache_spec("--cache-from", "type=local").error()).find("src=PATH"),
+            std::string::npos);
+}
+
+TEST(ParseSecret, FromTheEnvironment) {
+  ::setenv("STRATA_TEST_SECRET", "s3cret", 1);
+  auto s = parse_secret("id=tok,env=STRATA_TEST_SECRET");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->first, "tok");
+  EXPECT_EQ(s->second, "s3cret");
+  ::unsetenv("STRATA_TEST_SECRET");
+  EXPECT_FALSE(parse_secret("id=tok,env=STRATA_TEST_SECRET"));
+  EXPECT_FALSE(parse_secret("id=tok,src=/a,env=B"));
+  EXPECT_FALSE(parse_secret("src=/a"));
+}
+
+TEST(SourceDateEpoch, Values) {
+  auto df = dockerfile::read_dockerfile("FROM scratch AS mysource\nFROM scratch\n", "Dockerfile");
+  ASSERT_TRUE(df);
+  auto n = resolve_source_date_epoch("1700000001", *df);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(**n, 1700000001);
+  auto none = resolve_source_date_epoch("", *df);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  auto context = resolve_source_date_epoch("context", *df);
+  ASSERT_TRUE(context);
+  EXPECT_FALSE(*context);  // a local context has no time of its own
+  EXPECT_NE(message_of(resolve_source_date_epoch("not-a-timestamp", *df).error())
+                .find("invalid SOURCE_DATE_EPOCH: not-a-timestamp"),
+            std::string::npos);
+  EXPECT_NE(message_of(resolve_source_date_epoch("MySource", *df).error())
+                .find("a stage's remote source is not supported"),
+            std::string::npos);
+  EXPECT_FALSE(resolve_source_date_epoch("12abc", *df));
+}
+
+}  // namespace
+}  // namespace strata::cli
