@@ -14,13 +14,18 @@ def tar_members(data):
         return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers() if m.isfile()}
 
 
-@suite.test("testTarExporterBasic")
-def _(t):
-    t.context({"Dockerfile": "\nFROM scratch\nCOPY foo foo\n", "foo": File("data", 0o600)})
+def build_tar(t):
+    """Builds with --output type=tar and returns the tar's files."""
     out = t.dir + "/out.tar"
     t.build("--output", f"type=tar,dest={out}")
     with open(out, "rb") as f:
-        m = tar_members(f.read())
+        return tar_members(f.read())
+
+
+@suite.test("testTarExporterBasic")
+def _(t):
+    t.context({"Dockerfile": "\nFROM scratch\nCOPY foo foo\n", "foo": File("data", 0o600)})
+    m = build_tar(t)
     check("foo" in m, f"no foo in the tar: {sorted(m)}")
     equal(m["foo"], "data", "foo")
     # -o - : the same tar on standard output, and nothing else there.
@@ -42,10 +47,7 @@ COPY bar fordarwin
 
 FROM stage-$TARGETOS
 """, "foo": File("data", 0o600), "bar": File("data2", 0o600)})
-    out = t.dir + "/out.tar"
-    t.build("--output", f"type=tar,dest={out}")
-    with open(out, "rb") as f:
-        m = tar_members(f.read())
+    m = build_tar(t)
     check("forlinux" in m, f"no forlinux in the tar: {sorted(m)}")
     equal(m["forlinux"], "data", "forlinux")
 
