@@ -280,6 +280,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     opts.context = &*ctx;
     auto plan = frontend::make_plan(*df, opts);
     if (!plan) return report(plan.error());
+    if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df); !epoch)
+      return report(epoch.error());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
     if (f.format == "json") {
       std::cout << frontend::plan_to_json_text(*plan) << "\n";
