@@ -213,8 +213,9 @@ Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
   int64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec == std::errc() && p == v.data() + v.size()) return n;
+  std::string stage = to_lower(v);
   for (const auto& st : df.stages)
-    if (st.from.as<dockerfile::FromCmd>().stage_name == to_lower(v))
+    if (st.from.as<dockerfile::FromCmd>().stage_name == stage)
       return fail(Errc::invalid_argument,
                   fmt::format("SOURCE_DATE_EPOCH={}: the time of a stage's remote source is not "
                               "supported by strata; give a number of seconds",

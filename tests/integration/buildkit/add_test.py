@@ -100,13 +100,10 @@ def _(t):
     equal(t.owner("out"), (100, 200), "out/")
 
 
-@suite.test("testDockerfileAddArchiveWildcard")
-def _(t):
-    t.context({"Dockerfile": "FROM scratch\nADD *.tar /dest\n", "t.tar": make_tar([("foo", "content0")]),
-               "b.tar": make_tar([("bar", "content1")])})
-    t.build(local=True)
-    equal(t.read("dest/foo"), "content0")
-    equal(t.read("dest/bar"), "content1")
+suite.dockerfile_case(
+    "testDockerfileAddArchiveWildcard", "FROM scratch\nADD *.tar /dest\n",
+    files={"dest/foo": "content0", "dest/bar": "content1"},
+    context={"t.tar": make_tar([("foo", "content0")]), "b.tar": make_tar([("bar", "content1")])})
 
 
 @suite.test("testDockerfileAddChownExpand")

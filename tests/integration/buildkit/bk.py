@@ -277,12 +277,13 @@ class Suite:
             return fn
         return register
 
-    def dockerfile_case(self, name, dockerfile, files=None):
-        """A case that builds `dockerfile` alone and, given `files` (path ->
-        content), exports the result and checks those files."""
+    def dockerfile_case(self, name, dockerfile, files=None, context=None, flags=()):
+        """A case that builds `dockerfile` (with the `context` files beside
+        it, and build `flags`) and, given `files` (path -> content), exports
+        the result and checks those files."""
         def run(t):
-            t.context({"Dockerfile": dockerfile})
-            t.build(local=files is not None)
+            t.context({"Dockerfile": dockerfile, **(context or {})})
+            t.build(*flags, local=files is not None)
             for path, content in (files or {}).items():
                 equal(t.read(path), content, path)
         self.test(name)(run)

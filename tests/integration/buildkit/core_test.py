@@ -1,6 +1,5 @@
 """moby/buildkit frontend/dockerfile/dockerfile_core_test.go, ported."""
 
-import os
 import shutil
 
 from bk import Dir, Suite, Symlink, check, equal, make_tar

@@ -59,8 +59,7 @@ suite.skip("testExportMultiPlatform", "builds three platforms in one build (a la
 def _(t):
     dockerfile = "\nFROM scratch\nCOPY foo /"
     ctx = make_tar([("Dockerfile", dockerfile), ("foo", "contents")])
-    r = t.build(context="-", stdin=ctx)
-    check(r.code == 0, "build from a tar on stdin")
+    t.build(context="-", stdin=ctx)
     # The same context gzip-compressed, and a Dockerfile (not a tar) on
     # stdin with an empty context, as docker reads `-`.
     t.build(context="-", stdin=make_tar([("Dockerfile", dockerfile), ("foo", "contents")], gzip=True))

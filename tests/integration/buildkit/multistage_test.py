@@ -1,6 +1,6 @@
 """moby/buildkit frontend/dockerfile/dockerfile_multistage_test.go, ported."""
 
-from bk import Suite, check, equal
+from bk import Suite, check
 
 suite = Suite("dockerfile_multistage_test.go")
 

@@ -42,22 +42,19 @@ COPY --from=child /step* /
         check(t.exists(step), step)
 
 
-@suite.test("testOnBuildInheritedStageRun")
-def _(t):
-    t.context({"Dockerfile": "\nFROM busybox AS base\nONBUILD RUN mkdir -p /out && echo -n 11 >> /out/foo\n"
-               "FROM base AS mid\nRUN cp /out/foo /out/bar\nFROM scratch\nCOPY --from=mid /out/bar /\n"})
-    t.build(local=True)
-    equal(t.read("bar"), "11")
+suite.dockerfile_case(
+    "testOnBuildInheritedStageRun",
+    "\nFROM busybox AS base\nONBUILD RUN mkdir -p /out && echo -n 11 >> /out/foo\n"
+    "FROM base AS mid\nRUN cp /out/foo /out/bar\nFROM scratch\nCOPY --from=mid /out/bar /\n",
+    files={"bar": "11"})
 
-
-@suite.test("testOnBuildInheritedStageWithFrom")
-def _(t):
-    # FROM alpine in the Go test; nothing of alpine is used.
-    t.context({"Dockerfile": "\nFROM busybox AS src\nRUN mkdir -p /in && echo -n 12 > /in/file\n"
-               "FROM busybox AS base\nONBUILD COPY --from=src /in/file /out/foo\nFROM base AS mid\n"
-               "RUN cp /out/foo /out/bar\nFROM scratch\nCOPY --from=mid /out/bar /\n"})
-    t.build(local=True)
-    equal(t.read("bar"), "12")
+# FROM alpine in the Go test; nothing of alpine is used.
+suite.dockerfile_case(
+    "testOnBuildInheritedStageWithFrom",
+    "\nFROM busybox AS src\nRUN mkdir -p /in && echo -n 12 > /in/file\n"
+    "FROM busybox AS base\nONBUILD COPY --from=src /in/file /out/foo\nFROM base AS mid\n"
+    "RUN cp /out/foo /out/bar\nFROM scratch\nCOPY --from=mid /out/bar /\n",
+    files={"bar": "12"})
 
 
 @suite.test("testOnBuildWithCacheMount")

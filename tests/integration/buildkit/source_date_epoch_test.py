@@ -5,9 +5,9 @@ here `--output type=oci,dest=out.tar,rewrite-timestamp=true` (strata always
 clamps the times of the layers it makes to SOURCE_DATE_EPOCH, which is what
 that attribute asks of BuildKit)."""
 
-import io
 import json
 import tarfile
+from datetime import datetime
 
 from bk import Suite, check, equal
 
@@ -28,13 +28,12 @@ def read_oci(path):
 
 def build_oci(t, *flags, error=None):
     out = t.dir + "/out.tar"
-    r = t.build("--output", f"type=oci,dest={out},rewrite-timestamp=true", *flags, error=error)
+    t.build("--output", f"type=oci,dest={out},rewrite-timestamp=true", *flags, error=error)
     return None if error else read_oci(out)
 
 
 def created_seconds(stamp):
     """An RFC 3339 time (as a config's `created`) in seconds since 1970."""
-    from datetime import datetime
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
