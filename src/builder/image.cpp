@@ -66,7 +66,18 @@ frontend::ImageConfig to_frontend_config(const json& config) {
   }
   c.user = cfg.value("User", "");
   c.workdir = cfg.value("WorkingDir", "");
-  if (auto s = strings("Shell"); s && !s->empty()) c.shell = *s;
+  if (auto s = strings("Shell"); s && !s->empty()) {
+    c.shell = *s;
+    c.shell_set = true;
+  }
+  auto text = [&](const char* key) {
+    auto it = config.find(key);
+    return it != config.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!text("os").empty() && !text("architecture").empty()) {
+    c.platform = text("os") + "/" + text("architecture");
+    if (!text("variant").empty()) c.platform += "/" + text("variant");
+  }
   c.cmd = strings("Cmd");
   c.entrypoint = strings("Entrypoint");
   if (cfg.contains("Labels") && cfg["Labels"].is_object())
@@ -104,7 +115,7 @@ void apply_config(json& config, const frontend::ImageConfig& c) {
   if (!c.workdir.empty()) cfg["WorkingDir"] = c.workdir;
   if (c.cmd) cfg["Cmd"] = *c.cmd;
   if (c.entrypoint) cfg["Entrypoint"] = *c.entrypoint;
-  if (c.shell != std::vector<std::string>{"/bin/sh", "-c"}) cfg["Shell"] = c.shell;
+  if (c.shell_set) cfg["Shell"] = c.shell;
   if (!c.labels.empty()) cfg["Labels"] = c.labels;
   if (!c.exposed_ports.empty()) {
     cfg["ExposedPorts"] = json::object();

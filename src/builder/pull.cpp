@@ -85,7 +85,7 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
 
 Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
                                    const PullOptions& opts) {
-  auto ref = registry::parse_reference(name);
+  auto ref = oci::parse_reference(name);
   if (!ref) return std::unexpected(ref.error());
   registry::Client client(*ref, opts.client);
   std::string what = "pulling " + ref->str();
@@ -146,7 +146,7 @@ Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
   }
   auto pulled = pull_image(store, name, opts);
   if (!pulled) {
-    if (refresh || registry::names_registry(name)) return std::unexpected(pulled.error());
+    if (refresh || oci::names_registry(name)) return std::unexpected(pulled.error());
     return fail(
         Errc::not_found,
         fmt::format("image \"{}\" is not in the store and could not be pulled ({}); load it "

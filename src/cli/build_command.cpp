@@ -22,6 +22,7 @@
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
 #include "cli/build_flags.hpp"
+#include "cli/lint_report.hpp"
 #include "cli/progress.hpp"
 #include "dockerfile/instructions.hpp"
 #include "dockerfile/mount.hpp"
@@ -166,6 +167,11 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("--ulimit", f->ulimits,
                   "A resource limit of RUN steps: NAME=SOFT[:HARD] (repeatable)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
+  cmd->add_option(
+      "--call", f->call,
+      "build (default), or check[,format=json]: run the Dockerfile's checks (BuildKit's "
+      "lint rules) on every stage, or on --target's; build nothing");
+  cmd->add_flag("--check", f->check, "The same as --call check");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&g, &run, f] { run = [&g, f] { return run_build(g, *f); }; });
@@ -214,8 +220,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     text = std::move(*t);
   }
 
-  auto df = dockerfile::read_dockerfile(text, display);
-  if (!df) return report(df.error());
+  auto call = parse_call(f.check ? "check" : f.call);
+  if (!call) return report(call.error());
 
   frontend::PlanOptions opts;
   opts.target = f.target;
@@ -258,6 +264,28 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                         [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
     opts.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
 
+  auto forced = forced_lint_config(opts.build_args);
+  if (!forced) return report(forced.error());
+  dockerfile::Linter lint(*forced);
+  opts.lint = &lint;
+  opts.all_stages = call->check && f.target.empty();
+  // A check prints what it found, the error too; a build prints the
+  // warnings before it goes on or fails.
+  auto lint_done = [&](const std::optional<Error>& error) {
+    if (call->check) {
+      auto source = dockerfile::SourceText::from(text, display);
+      std::optional<std::string> message;
+      if (error) message = error->message;
+      std::cout << (call->json ? check_json(lint, source, message) + "\n"
+                               : check_text(lint, source, message));
+      return error || !lint.warnings().empty() ? 1 : 0;
+    }
+    std::cerr << lint_warning_lines(lint);
+    return error ? report(*error) : 0;
+  };
+  auto df = dockerfile::read_dockerfile(text, display, &lint);
+  if (!df) return lint_done(df.error());
+
   fs::path ignore_path = f.file == "-" ? context / ".dockerignore"
                                        : frontend::find_ignore_file(dockerfile_path, context);
   dockerfile::IgnoreMatcher ignore;
@@ -268,18 +296,20 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!m) return report(m.error());
     ignore = std::move(*m);
   }
+  opts.ignore = &ignore;
   if (!fs::is_directory(context, ec)) {
     return report(Error{Errc::not_found,
                         fmt::format("build context {} is not a directory", context.string())});
   }
-  if (f.dry_run) {
+  if (f.dry_run && !call->check) {
     // The plan lists the files each COPY selects; a real build selects them
     // as it copies (and hashes them for the cache), so it skips this walk.
     auto ctx = frontend::BuildContext::open(context, ignore);
     if (!ctx) return report(ctx.error());
     opts.context = &*ctx;
     auto plan = frontend::make_plan(*df, opts);
-    if (!plan) return report(plan.error());
+    if (!plan) return lint_done(plan.error());
+    lint_done(std::nullopt);
     if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df); !epoch)
       return report(epoch.error());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
@@ -292,11 +322,11 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
 
   bool quiet = f.progress == "quiet";
-  std::vector<registry::Reference> push_to;
+  std::vector<oci::Reference> push_to;
   if (f.push) {
     for (const auto& t : f.tags) {
-      if (!registry::names_registry(t)) continue;
-      auto ref = registry::parse_reference(t);
+      if (!oci::names_registry(t)) continue;
+      auto ref = oci::parse_reference(t);
       if (!ref) return report(ref.error().with_context("-t " + t));
       push_to.push_back(*ref);
     }
@@ -309,9 +339,6 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   // Nothing this build uses may be collected while it runs.
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
-  auto runtime = exec::choose_runtime(g.runtime);
-  if (!runtime) return report(runtime.error());
-  runtime->tmp_dir = store->tmp_dir();
   builder::PullOptions pulling = pull_options(g);
   if (quiet) {
     pulling.log = {};
@@ -325,14 +352,22 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     return builder::to_frontend_config(img->config);
   };
   auto plan = frontend::make_plan(*df, opts);
-  if (!plan) return report(plan.error());
+  if (!plan || call->check) return lint_done(plan ? std::nullopt : std::optional(plan.error()));
+  lint_done(std::nullopt);
+  auto runtime = exec::choose_runtime(g.runtime);
+  if (!runtime) return report(runtime.error());
+  runtime->tmp_dir = store->tmp_dir();
   auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df);
   if (!epoch) return report(epoch.error());
   if (plan->source_date_epoch == "context") {
-    // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to.
+    // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to
+    // (its warnings were printed once already).
+    dockerfile::Linter again(*forced);
+    opts.lint = &again;
     std::erase_if(opts.build_args, [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; });
     opts.build_args.emplace_back("SOURCE_DATE_EPOCH", "");
     plan = frontend::make_plan(*df, opts);
+    opts.lint = nullptr;
     if (!plan) return report(plan.error());
   }
   for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";

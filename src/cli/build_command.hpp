@@ -35,6 +35,8 @@ struct BuildFlags {
   bool pull = false;  // --pull: resolve FROM images in their registry again
   bool dry_run = false;
   std::string format = "text";
+  std::string call = "build";  // --call build | check[,format=json]
+  bool check = false;          // --check: --call check
 };
 
 void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>& run);

@@ -152,7 +152,7 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
                                                     : flag == "--cache-to" ? "dest=PATH"
                                                                            : "src=PATH"));
   if (c.type == "registry") {
-    auto ref = registry::parse_reference(c.path);
+    auto ref = oci::parse_reference(c.path);
     if (!ref) return std::unexpected(ref.error().with_context(flag + " " + spec));
     c.ref = *ref;
     if (c.opts.reset)

@@ -12,7 +12,7 @@
 #include "dockerfile/instructions.hpp"
 #include "export/convert.hpp"
 #include "export/local_cache.hpp"
-#include "registry/reference.hpp"
+#include "oci/reference.hpp"
 #include "util/error.hpp"
 
 namespace strata::cli {
@@ -34,9 +34,9 @@ Result<std::pair<std::string, std::filesystem::path>> parse_ssh(const std::strin
 // --cache-to / --cache-from: type=local|archive with dest= or src=, or
 // type=registry with ref=; and mode=, mounts=, reset=.
 struct CacheSpec {
-  std::string type, path;   // path: dest=, src= or ref=
-  registry::Reference ref;  // type=registry
-  bool max = false;         // mode=max: every step, not only the image's
+  std::string type, path;  // path: dest=, src= or ref=
+  oci::Reference ref;      // type=registry
+  bool max = false;        // mode=max: every step, not only the image's
   exporter::CacheExportOptions opts;
 };
 

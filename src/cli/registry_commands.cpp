@@ -46,12 +46,12 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   auto img = builder::load_image(*store, names[0]);
   if (!img) return report(img.error());
   const std::string& dest = names.size() > 1 ? names[1] : names[0];
-  if (!registry::names_registry(dest) && names.size() == 1)
+  if (!oci::names_registry(dest) && names.size() == 1)
     return report(Error{Errc::invalid_argument,
                         fmt::format("\"{}\" names no registry; push it as HOST/REPO[:TAG], e.g. "
                                     "`strata push {} registry.example.com/{}`",
                                     dest, dest, oci::normalize_name(dest))});
-  auto ref = registry::parse_reference(dest);
+  auto ref = oci::parse_reference(dest);
   if (!ref) return report(ref.error());
   builder::PullOptions o = pull_options(g);
   Progress progress("pushing " + ref->str());
@@ -65,8 +65,8 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
 }
 
 int cmd_login(const GlobalFlags& g, const RegistryArgs& a) {
-  auto ref = registry::parse_reference(a.names[0] + "/x");
-  if (!ref || !registry::names_registry(a.names[0] + "/x"))
+  auto ref = oci::parse_reference(a.names[0] + "/x");
+  if (!ref || !oci::names_registry(a.names[0] + "/x"))
     return report(
         Error{Errc::invalid_argument,
               fmt::format("\"{}\" is not a registry host (HOST or HOST:PORT)", a.names[0])});

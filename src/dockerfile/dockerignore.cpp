@@ -173,6 +173,8 @@ Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_vi
       return std::unexpected(
           Error{Errc::syntax, fmt::format("{}:{}: {}", source, line_no, g.error().message)});
     if (exclusion) m.has_exceptions_ = true;
+    if (!exclusion && (pattern == "*" || pattern == "**" || pattern == "**/*"))
+      m.excludes_all_entries_ = true;
     m.rules_.push_back({std::move(*g), exclusion});
   }
   return m;

@@ -47,6 +47,9 @@ class IgnoreMatcher {
   bool excluded(std::string_view path) const;
   // Could something under this excluded directory be re-included by a `!`?
   bool has_exceptions() const { return has_exceptions_; }
+  // Does a line (`*`, `**`, `**/*`) exclude every entry of the context root?
+  bool excludes_all_entries() const { return excludes_all_entries_; }
+  bool empty() const { return rules_.empty(); }
 
  private:
   struct Rule {
@@ -55,6 +58,7 @@ class IgnoreMatcher {
   };
   std::vector<Rule> rules_;
   bool has_exceptions_ = false;
+  bool excludes_all_entries_ = false;
 };
 
 }  // namespace strata::dockerfile

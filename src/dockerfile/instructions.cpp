@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -291,7 +292,7 @@ class InstructionParser {
       if (node_.values[i].empty()) {
         return err(fmt::format("{} names can not be blank", kw_));
       }
-      kv.pairs.push_back({node_.values[i], node_.values[i + 1]});
+      kv.pairs.push_back({node_.values[i], node_.values[i + 1], node_.values[i + 2] != "="});
     }
     return kv;
   }
@@ -550,14 +551,66 @@ Result<Instruction> parse_instruction(const Node& node, const ParsedFile& file) 
   return InstructionParser(node, file).run();
 }
 
-Result<Dockerfile> read_dockerfile(std::string_view text, std::string name) {
+namespace {
+
+// What BuildKit checks on a node before it parses it.
+void lint_node(const Node& node, Linter& lint) {
+  auto report = [&](const LintRule& rule, std::string detail) {
+    lint.report(rule, node.start_line, node.end_line, std::move(detail), node.comments);
+  };
+  if (iequals(node.keyword, "maintainer"))
+    report(rules::MaintainerDeprecated,
+           "Maintainer instruction is deprecated in favor of using label");
+  if (!iequals(node.keyword, "from") || node.values.size() != 3) return;
+  const std::string& as = node.values[1];
+  const std::string& name = node.values[2];
+  if (name != to_lower(name))
+    report(rules::StageNameCasing, fmt::format("Stage name '{}' should be lowercase", name));
+  // A FROM of mixed casing is ConsistentInstructionCasing's, not this rule's.
+  bool lower = node.keyword == to_lower(node.keyword);
+  bool upper = node.keyword == to_upper(node.keyword);
+  if ((lower && as != to_lower(as)) || (upper && as != to_upper(as)))
+    report(rules::FromAsCasing,
+           fmt::format("'{}' and '{}' keywords' casing do not match", as, node.keyword));
+}
+
+// The experimental check that a comment right above a named stage or an ARG
+// starts with the name it describes.
+void lint_definition(const Node& node, const Instruction& ins, Linter& lint) {
+  std::vector<std::string> names;
+  if (ins.kind == Kind::From && !ins.as<FromCmd>().stage_name.empty())
+    names.push_back(ins.as<FromCmd>().stage_name);
+  if (ins.kind == Kind::Arg)
+    for (const auto& d : ins.as<ArgCmd>().decls) names.push_back(d.name);
+  if (names.empty() || node.comments.empty()) return;
+  std::string first = split(node.comments.back(), ' ')[0];
+  if (std::find(names.begin(), names.end(), first) != names.end()) return;
+  lint.report(rules::InvalidDefinitionDescription, node.start_line, node.end_line,
+              fmt::format("Comment for {} should follow the format: `# {} <description>`",
+                          keyword(ins.kind), names.size() > 1 ? "<arg_key>" : names[0]),
+              node.comments);
+}
+
+}  // namespace
+
+Result<Dockerfile> read_dockerfile(std::string_view text, std::string name, Linter* lint) {
   auto parsed = parse(text, std::move(name));
   if (!parsed) return std::unexpected(parsed.error());
   Dockerfile df;
   df.file = std::move(*parsed);
+  if (lint) {
+    if (df.file.directives.check) {
+      if (auto r = lint->use_directive(*df.file.directives.check); !r)
+        return std::unexpected(r.error().with_context(df.file.source.name));
+    }
+    for (int line : df.file.empty_continuations)
+      lint->report(rules::NoEmptyContinuation, line, line, "Empty continuation line");
+  }
   for (const auto& node : df.file.nodes) {
+    if (lint) lint_node(node, *lint);
     auto ins = parse_instruction(node, df.file);
     if (!ins) return std::unexpected(ins.error());
+    if (lint) lint_definition(node, *ins, *lint);
     if (ins->kind == Kind::From) {
       df.stages.push_back(Stage{std::move(*ins), {}});
     } else if (df.stages.empty()) {

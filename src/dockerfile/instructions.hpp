@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "dockerfile/lint.hpp"
 #include "dockerfile/mount.hpp"
 #include "dockerfile/parser.hpp"
 
@@ -46,6 +47,7 @@ struct Flag {
 
 struct KeyValue {
   std::string key, value;  // unexpanded
+  bool legacy = false;     // written `KEY value`, without the '='
 };
 
 struct FromCmd {
@@ -157,7 +159,11 @@ struct Dockerfile {
 bool is_remote_source(std::string_view source);
 
 // Parses and checks a whole Dockerfile.
-Result<Dockerfile> read_dockerfile(std::string_view text, std::string name);
+// With a linter, reports what BuildKit checks while reading: empty
+// continuation lines, MAINTAINER, stage name casing, `AS` casing, and the
+// description comments of stages and ARGs. What it reported before an error
+// stays reported.
+Result<Dockerfile> read_dockerfile(std::string_view text, std::string name, Linter* lint = nullptr);
 
 // Parses one instruction node (used for ONBUILD triggers as well).
 Result<Instruction> parse_instruction(const Node& node, const ParsedFile& file);

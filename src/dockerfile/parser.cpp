@@ -145,8 +145,11 @@ class Parser {
           comments.emplace_back(c);
       }
       size_t stripped = 0;
+      size_t directives = seen_directives_.size();
       auto processed = process_line(raw, true, line_no, &stripped);
       if (!processed) return std::unexpected(processed.error());
+      // As BuildKit: a directive is not a comment of the next instruction.
+      if (seen_directives_.size() > directives && !comments.empty()) comments.pop_back();
       int start_line = line_no;
 
       Node node;
@@ -173,13 +176,8 @@ class Parser {
         node.map.segments.push_back({line.size(), cur_line, 0});
         line += cont;
       }
-      if (empty_continuation) {
-        file_.warnings.push_back(
-            {start_line, "empty continuation line found in: " + line +
-                             " (empty continuation lines will become errors in a future "
-                             "release; remove the empty line or end it with a comment)"});
-      }
       node.end_line = cur_line;
+      if (empty_continuation) file_.empty_continuations.push_back(cur_line);
       node.original = line;
       auto filled = fill_node(node, line, 0);
       if (!filled) return std::unexpected(filled.error());
@@ -285,8 +283,6 @@ class Parser {
                                 value)});
     } else {
       file_.directives.check = value;
-      file_.warnings.push_back(
-          {line_no, fmt::format("the check directive ({}) is ignored", value)});
     }
     return {};
   }

@@ -57,7 +57,7 @@ struct Node {
 struct Directives {
   char32_t escape = '\\';
   std::optional<std::string> syntax;  // accepted, reported as ignored
-  std::optional<std::string> check;   // accepted, reported as ignored
+  std::optional<std::string> check;   // the lint options (dockerfile/lint.hpp)
 };
 
 struct Warning {
@@ -70,6 +70,7 @@ struct ParsedFile {
   Directives directives;
   std::vector<Node> nodes;
   std::vector<Warning> warnings;
+  std::vector<int> empty_continuations;  // last line of each instruction that has one
 };
 
 Result<ParsedFile> parse(std::string_view text, std::string name);

@@ -65,7 +65,7 @@ Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
 }
 
 Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
-                             const registry::Reference& ref, const registry::ClientOptions& opts,
+                             const oci::Reference& ref, const registry::ClientOptions& opts,
                              const std::function<void(const std::string&)>& log,
                              const std::function<void(uint64_t, uint64_t)>& progress) {
   registry::Client client(ref, opts);

@@ -43,7 +43,7 @@ Result<bool> push_text(registry::Client& client, const std::string& text,
 
 Result<CacheTransferStats> export_registry_cache(store::Store& store,
                                                  const std::vector<std::string>& keys,
-                                                 const registry::Reference& ref,
+                                                 const oci::Reference& ref,
                                                  const RegistryCacheOptions& opts) {
   std::string what = "exporting the cache to " + ref.str();
   auto artifact = collect_cache_records(store, keys, opts.compression);
@@ -103,8 +103,7 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
   return stats;
 }
 
-Result<CacheTransferStats> import_registry_cache(store::Store& store,
-                                                 const registry::Reference& ref,
+Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci::Reference& ref,
                                                  const registry::ClientOptions& opts) {
   registry::Client client(ref, opts);
   auto m = client.get_manifest(ref.manifest_ref());

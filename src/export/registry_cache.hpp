@@ -27,14 +27,13 @@ struct RegistryCacheOptions {
 
 Result<CacheTransferStats> export_registry_cache(store::Store& store,
                                                  const std::vector<std::string>& keys,
-                                                 const registry::Reference& ref,
+                                                 const oci::Reference& ref,
                                                  const RegistryCacheOptions& opts);
 
 // Adds the records the store lacks; downloads only the manifest and config,
 // and when the cache carries mounts, the chunks with files the store's
 // cache mounts lack.
-Result<CacheTransferStats> import_registry_cache(store::Store& store,
-                                                 const registry::Reference& ref,
+Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci::Reference& ref,
                                                  const registry::ClientOptions& opts);
 
 }  // namespace strata::exporter

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "dockerfile/shell_lex.hpp"
+#include "oci/reference.hpp"
 #include "util/strings.hpp"
 
 namespace strata::frontend {
@@ -98,13 +99,30 @@ std::optional<std::string> checksum_error(std::string_view v) {
   return std::nullopt;
 }
 
-// EXPOSE 80, 80/udp, 8000-8002/tcp -> "80/tcp", ...
-Result<std::vector<std::string>> expand_port(const std::string& spec) {
-  std::string port = spec, proto = "tcp";
-  size_t slash = spec.find('/');
+struct PortSpec {
+  std::vector<std::string> ports;  // "80/tcp", ...
+  bool proto_not_lower = false;    // "80/TCP": ExposeProtoCasing
+  bool host_part = false;          // "127.0.0.1:80:80", "5000:5000": ExposeInvalidFormat
+};
+
+// EXPOSE 80, 80/udp, 8000-8002/tcp -> "80/tcp", ...; as BuildKit, an IP
+// address and a host port before the container port are accepted (and
+// linted) and left out.
+Result<PortSpec> expand_port(const std::string& spec) {
+  PortSpec out;
+  std::string container = spec;
+  if (size_t colon = spec.rfind(':'); colon != std::string::npos) {
+    out.host_part = true;
+    container = spec.substr(colon + 1);
+  }
+  std::string port = container, proto = "tcp";
+  size_t slash = container.find('/');
   if (slash != std::string::npos) {
-    port = spec.substr(0, slash);
-    proto = to_lower(spec.substr(slash + 1));
+    port = container.substr(0, slash);
+    proto = container.substr(slash + 1);
+    out.proto_not_lower = proto != to_lower(proto);
+    proto = to_lower(proto);
+    if (proto.empty()) proto = "tcp";
   }
   if (proto != "tcp" && proto != "udp" && proto != "sctp") {
     return fail(Errc::invalid_argument,
@@ -125,8 +143,7 @@ Result<std::vector<std::string>> expand_port(const std::string& spec) {
     return fail(Errc::invalid_argument,
                 fmt::format("invalid port \"{}\": expected PORT[/PROTO] or FROM-TO[/PROTO]", spec));
   }
-  std::vector<std::string> out;
-  for (int p = *lo; p <= *hi; ++p) out.push_back(fmt::format("{}/{}", p, proto));
+  for (int p = *lo; p <= *hi; ++p) out.ports.push_back(fmt::format("{}/{}", p, proto));
   return out;
 }
 
@@ -135,15 +152,34 @@ void add_sorted_unique(std::vector<std::string>& v, const std::string& s) {
   if (it == v.end() || *it != s) v.insert(it, s);
 }
 
+// A lint rule a step violated: reported if its stage is built.
+struct PendingLint {
+  const LintRule* rule;
+  int line, end_line;
+  std::string detail;
+  const std::vector<std::string>* comments;
+};
+
 struct StageResult {
   std::optional<PlannedStage> stage;
   std::optional<Error> error;
   std::set<std::string> consumed;  // build args this stage's ARGs consumed
+  std::vector<PendingLint> lint;
+  bool workdir_set = false;  // a WORKDIR here or in a parent stage
+  bool env_known = true;     // false when an image's config was not read (a dry run)
+  // The ARGs in scope at the stage's end, which a stage FROM it inherits
+  // (as BuildKit's state carries them).
+  EnvList args;
+  std::set<std::string> declared;
 };
+
+bool valid_reference(const std::string& name) {
+  return oci::parse_reference(name).has_value();
+}
 
 class Planner {
  public:
-  Planner(const Dockerfile& df, const PlanOptions& opts) : df_(df), opts_(opts) {
+  Planner(const Dockerfile& df, const PlanOptions& opts) : df_(df), opts_(opts), lint_(opts.lint) {
     for (const auto& [k, v] : opts.build_args) build_args_[k] = v;
     const Platform& t = opts.platform;
     const Platform& b = opts.build_platform;
@@ -177,26 +213,23 @@ class Planner {
 
     if (auto r = resolve_global_args(); !r) return std::unexpected(r.error());
 
-    // Stage names, checked for duplicates.
+    // Stage names: a name used twice names its last stage (for --target
+    // and --from; a FROM names the last one above it), as in BuildKit.
     for (size_t i = 0; i < df_.stages.size(); ++i) {
       const auto& from = df_.stages[i].from;
       const std::string& name = from.as<FromCmd>().stage_name;
       if (name.empty()) continue;
-      if (auto it = names_.find(name); it != names_.end()) {
-        int first = df_.stages[it->second].from.node->start_line;
-        return std::unexpected(df_.error_at(
-            from,
-            fmt::format("duplicate stage name \"{}\" (first defined at line {})", name, first),
-            "give each stage its own name"));
-      }
+      if (name == "scratch" || name == "context")
+        report(
+            rules::ReservedStageName, from,
+            fmt::format("Stage name should not use the same name as reserved stage \"{}\"", name));
+      if (names_.count(name))
+        report(rules::DuplicateStageName, from,
+               fmt::format("Duplicate stage name \"{}\", stage names should be unique", name));
       names_[name] = static_cast<int>(i);
-      std::string as_written = from.node->values.size() == 3 ? from.node->values[2] : name;
-      if (as_written != name) {
-        plan.warnings.push_back(fmt::format("{}:{}: stage name '{}' should be lowercase",
-                                            df_.file.source.name, from.node->start_line,
-                                            as_written));
-      }
     }
+    lint_casing();
+    lint_default_base_names();
 
     results_.resize(df_.stages.size());
     for (size_t i = 0; i < df_.stages.size(); ++i) {
@@ -229,9 +262,37 @@ class Planner {
     const auto& tfrom = df_.stages[target].from.as<FromCmd>();
     plan.target = tfrom.stage_name.empty() ? std::to_string(target) : tfrom.stage_name;
 
+    // The steps' lint of the stages the target needs (or of all, for a
+    // check), reported before any error of theirs, as BuildKit reports it.
+    std::vector<bool> built(df_.stages.size(), opts_.all_stages);
+    std::vector<int> pending = {target};
+    while (!pending.empty()) {
+      int i = pending.back();
+      pending.pop_back();
+      if (built[i] && !opts_.all_stages) continue;
+      built[i] = true;
+      if (results_[i].stage)
+        for (int d : results_[i].stage->deps)
+          if (!built[d]) pending.push_back(d);
+    }
+    for (size_t i = 0; i < results_.size(); ++i) {
+      if (!built[i] || !lint_) continue;
+      for (auto& l : results_[i].lint)
+        lint_->report(*l.rule, l.line, l.end_line, std::move(l.detail), *l.comments);
+    }
+    if (opts_.all_stages)
+      for (const auto& r : results_)
+        if (r.error) return std::unexpected(*r.error);
+
     std::vector<int> order;
     std::vector<int> state(df_.stages.size(), 0);  // 0 new, 1 visiting, 2 done
     if (auto r = visit(target, state, order); !r) return std::unexpected(r.error());
+    if (auto e = lint_ ? lint_->error_message() : std::nullopt) {
+      const auto& first = lint_->warnings().front();
+      return std::unexpected(located_error(df_.file.source, {first.line, 0}, *e,
+                                           "fix what the warnings say, or skip the rules with "
+                                           "# check=skip=RULE"));
+    }
 
     std::set<std::string> consumed = global_consumed_;
     for (int i : order) {
@@ -247,7 +308,7 @@ class Planner {
     for (const auto& [k, v] : opts_.build_args) {
       // SOURCE_DATE_EPOCH is the builder's own (reproducible times), as in BuildKit.
       if (consumed.count(k) || kProxyArgs.count(k) || used_proxy_.count(k) ||
-          k == "SOURCE_DATE_EPOCH" || k == kSandboxHostname)
+          k == "SOURCE_DATE_EPOCH" || k == kSandboxHostname || k == "BUILDKIT_DOCKERFILE_CHECK")
         continue;
       if (k.starts_with("BUILDKIT_")) {
         plan.warnings.push_back(
@@ -262,6 +323,103 @@ class Planner {
   }
 
  private:
+  struct StageState;
+
+  void report(const LintRule& rule, const Instruction& ins, std::string detail) {
+    if (lint_)
+      lint_->report(rule, ins.node->start_line, ins.node->end_line, std::move(detail),
+                    ins.node->comments);
+  }
+
+  // MultipleInstructionsDisallowed, at the earlier instruction (the one
+  // that has no effect).
+  void note_used_once(const StageState& ss, const Instruction& earlier) {
+    note(ss, rules::MultipleInstructionsDisallowed, earlier,
+         fmt::format("Multiple {} instructions should not be used in the same stage because only "
+                     "the last one will be used",
+                     keyword(earlier.kind)));
+  }
+
+  // CopyIgnoredFile: a source from the context that .dockerignore excludes.
+  // As in BuildKit, not checked when the file has `!` lines (whether they
+  // re-include a source is not known before the copy).
+  void lint_ignored_sources(const StageState& ss, const Instruction& ins, const CopyStep& c) {
+    const IgnoreMatcher* ignore = opts_.ignore;
+    if (!ignore || ignore->empty() || ignore->has_exceptions()) return;
+    for (const auto& src : c.sources) {
+      if (c.add && is_remote_source(src)) continue;
+      std::string p = clean_path(src);
+      bool root = p == "." || p == "/";
+      if (root ? !ignore->excludes_all_entries()
+               : !ignore->excluded(p.starts_with("/") ? p.substr(1) : p))
+        continue;
+      note(ss, rules::CopyIgnoredFile, ins,
+           fmt::format("Attempting to {} file {} that is excluded by .dockerignore",
+                       c.add ? "Add" : "Copy", go_quote(p)));
+    }
+  }
+
+  // A step's lint: kept with its stage, reported if the stage is built. Not
+  // for ONBUILD triggers, whose text is not in this Dockerfile.
+  void note(const StageState& ss, const LintRule& rule, const Instruction& ins,
+            std::string detail) {
+    if (!lint_ || ss.in_trigger) return;
+    results_[ss.index].lint.push_back(
+        {&rule, ins.node->start_line, ins.node->end_line, std::move(detail), &ins.node->comments});
+  }
+
+  // ConsistentInstructionCasing: each stage's instructions against the
+  // casing most of them use (upper on a tie).
+  void lint_casing() {
+    int lower = 0, upper = 0;
+    auto count = [&](const std::string& kw) {
+      if (kw == to_lower(kw))
+        ++lower;
+      else if (kw == to_upper(kw))
+        ++upper;
+    };
+    for (const auto& st : df_.stages) {
+      count(st.from.node->keyword);
+      for (const auto& ins : st.commands) count(ins.node->keyword);
+    }
+    bool majority_lower = lower > upper;
+    auto check = [&](const Instruction& ins) {
+      const std::string& kw = ins.node->keyword;
+      if (majority_lower ? kw == to_lower(kw) : kw == to_upper(kw)) return;
+      report(rules::ConsistentInstructionCasing, ins,
+             fmt::format("Command '{}' should match the case of the command majority ({})", kw,
+                         majority_lower ? "lowercase" : "uppercase"));
+    };
+    for (const auto& st : df_.stages) {
+      check(st.from);
+      for (const auto& ins : st.commands) check(ins);
+    }
+  }
+
+  // InvalidDefaultArgInFrom: each FROM with the global ARGs' defaults only
+  // (no build args) must still name an image.
+  void lint_default_base_names() {
+    if (!lint_) return;
+    Vars defaults;
+    for (const auto& ins : df_.global_args) {
+      for (const auto& d : ins.as<ArgCmd>().decls) {
+        if (!d.value) continue;
+        auto v = expand_word(*d.value, lookup_in(defaults, platform_args_), lex_);
+        if (!v) return;  // the build reports it
+        defaults.set(d.name, *v);
+      }
+    }
+    for (const auto& st : df_.stages) {
+      const auto& fc = st.from.as<FromCmd>();
+      auto image = expand_word(fc.image, lookup_in(defaults, platform_args_), lex_);
+      if (!image) return;
+      if (!valid_reference(*image))
+        report(rules::InvalidDefaultArgInFrom, st.from,
+               fmt::format("Default value for ARG {} results in empty or invalid base image name",
+                           fc.image));
+    }
+  }
+
   // ENV wins over ARG, as the reference says; globals over platform ARGs.
   static EnvLookup lookup_in(const Vars& first, const Vars& second) {
     return [&first, &second](std::string_view n) -> std::optional<std::string> {
@@ -279,6 +437,26 @@ class Planner {
                                           r.error().message));
     }
     return r;
+  }
+
+  // Expands a step's word, noting UndefinedVar for each variable it uses
+  // that is neither set nor declared by an ARG of the stage.
+  Result<std::string> expand_noting(std::string_view word, const EnvLookup& env, StageState& ss,
+                                    const Instruction& ins, const LexOptions& lex) {
+    auto e = expand(word, env, lex);
+    if (!e) return std::unexpected(e.error());
+    for (const auto& name : e->unset) {
+      // Without the image's config, any name may be the image's.
+      if (ss.declared.count(name) || !results_[ss.index].env_known) continue;
+      std::vector<std::string> keys;
+      for (const auto& [k, v] : ss.env.list()) keys.push_back(k);
+      for (const auto& [k, v] : ss.args.list()) keys.push_back(k);
+      std::string near = suggest_like_buildkit(name, keys, true);
+      note(ss, rules::UndefinedVar, ins,
+           fmt::format("Usage of undefined variable '${}'{}", name,
+                       near.empty() ? "" : fmt::format(" (did you mean ${}?)", near)));
+    }
+    return std::move(e->word);
   }
 
   Result<void> resolve_global_args() {
@@ -363,20 +541,36 @@ class Planner {
     out.line = from.node->start_line;
 
     auto global_lookup = lookup_in(global_, platform_args_);
-    auto check_declared = [&](std::string_view word, size_t offset) -> Result<std::string> {
+    // The names a FROM may use: declared global ARGs and the platform ARGs.
+    std::vector<std::string> known(global_declared_.begin(), global_declared_.end());
+    for (const auto& [k, v] : platform_args_.list()) known.push_back(k);
+    std::set<std::string> unset;  // what the FROM used that has no value
+    auto expand_from = [&](std::string_view word, size_t offset) -> Result<Expansion> {
       auto e = expand(word, global_lookup, lex_);
       if (!e) return std::unexpected(df_.error_at(from, offset, e.error().message));
       for (const auto& name : e->unset) {
-        if (!global_declared_.count(name)) {
-          return std::unexpected(df_.error_at(
-              from, offset, fmt::format("ARG {} is used in FROM but never declared", name),
-              fmt::format("declare it before the first FROM: ARG {}=<default>", name)));
-        }
+        unset.insert(name);
+        if (global_declared_.count(name) || platform_args_.get(name)) continue;
+        std::string near = suggest_like_buildkit(name, known, true);
+        report(rules::UndefinedArgInFrom, from,
+               fmt::format("FROM argument '{}' is not declared{}", name,
+                           near.empty() ? "" : fmt::format(" (did you mean {}?)", near)));
       }
-      return e->word;
+      return e;
     };
-    auto image = check_declared(fc.image, from.node->args_offset);
-    if (!image) return std::unexpected(image.error());
+    // BuildKit's "did you mean" for a name the FROM used without a value.
+    auto did_you_mean = [&]() -> std::string {
+      std::vector<std::string> set_names;
+      for (const auto& [k, v] : global_.list()) set_names.push_back(k);
+      for (const auto& [k, v] : platform_args_.list()) set_names.push_back(k);
+      for (const auto& name : unset)
+        if (auto near = suggest_like_buildkit(name, set_names, true); !near.empty())
+          return fmt::format(" (did you mean {}?)", near);
+      return "";
+    };
+    auto image_ex = expand_from(fc.image, from.node->args_offset);
+    if (!image_ex) return std::unexpected(image_ex.error());
+    const std::string* image = &image_ex->word;
     if (image->empty()) {
       return std::unexpected(
           df_.error_at(from, fmt::format("base name ({}) should not be blank", fc.image),
@@ -384,46 +578,96 @@ class Planner {
     }
     out.platform = opts_.platform.str();
     if (fc.platform) {
-      auto p = check_declared(fc.platform->value, fc.platform->offset);
+      const std::string& expr = fc.platform->value;
+      unset.clear();
+      auto p = expand_from(expr, fc.platform->offset);
       if (!p) return std::unexpected(p.error());
-      auto parsed = parse_platform(*p);
+      if (p->unset.empty() && p->used.size() == 1 && p->used.count("TARGETPLATFORM") &&
+          p->word == opts_.platform.str())
+        report(rules::RedundantTargetPlatform, from,
+               fmt::format("Setting platform to predefined {} in FROM is redundant as this is "
+                           "the default behavior",
+                           expr));
+      if (p->word.empty())
+        return std::unexpected(df_.error_at(
+            from, fc.platform->offset,
+            fmt::format("empty platform value from expression {}{}", expr, did_you_mean()),
+            "give the ARG a value, or leave out --platform"));
+      auto parsed = parse_platform(p->word);
       if (!parsed)
-        return std::unexpected(df_.error_at(from, fc.platform->offset, parsed.error().message));
+        return std::unexpected(df_.error_at(from, fc.platform->offset,
+                                            fmt::format("failed to parse platform {}: {}{}", expr,
+                                                        parsed.error().message, did_you_mean())));
       out.platform = parsed->str();
+      if (p->used.empty() && p->unset.empty() && out.name.find(parsed->os) == std::string::npos &&
+          out.name.find(parsed->arch) == std::string::npos)
+        report(rules::FromPlatformFlagConstDisallowed, from,
+               fmt::format("FROM --platform flag should not use constant value \"{}\"", p->word));
     }
 
     std::vector<std::string> triggers;
+    EnvList inherited_args;
+    std::set<std::string> inherited_declared;
     std::string base_key = to_lower(*image);
-    if (auto it = names_.find(base_key); it != names_.end() && it->second != index) {
-      if (it->second > index) {
-        return std::unexpected(
-            df_.error_at(from,
-                         fmt::format("FROM {} names a stage defined later (line {})", *image,
-                                     df_.stages[it->second].from.node->start_line),
-                         "move that stage above this one"));
-      }
-      const auto& parent = results_[it->second];
+    int parent_index = -1;  // the last stage of that name above this one
+    for (int i = index - 1; i >= 0 && parent_index < 0; --i)
+      if (df_.stages[i].from.as<FromCmd>().stage_name == base_key) parent_index = i;
+    if (auto it = names_.find(base_key);
+        parent_index < 0 && it != names_.end() && it->second > index) {
+      return std::unexpected(
+          df_.error_at(from,
+                       fmt::format("FROM {} names a stage defined later (line {})", *image,
+                                   df_.stages[it->second].from.node->start_line),
+                       "move that stage above this one"));
+    }
+    if (parent_index >= 0) {
+      const auto& parent = results_[parent_index];
       if (parent.error) return std::unexpected(*parent.error);
-      out.base = {SourceRef::stage, it->first, it->second};
+      out.base = {SourceRef::stage, base_key, parent_index};
       out.config = parent.stage->config;
       triggers = std::move(out.config.onbuild);
       out.config.onbuild.clear();
-      out.deps.push_back(it->second);
+      out.deps.push_back(parent_index);
+      results_[index].workdir_set = parent.workdir_set;
+      results_[index].env_known = parent.env_known;
+      inherited_args = parent.args;
+      inherited_declared = parent.declared;
     } else if (base_key == "scratch") {
       out.base = {SourceRef::scratch, "scratch", -1};
       out.config.env.emplace_back("PATH", kDefaultPath);  // as BuildKit's empty image has
     } else {
       out.base = {SourceRef::image, *image, -1};
+      results_[index].env_known = static_cast<bool>(opts_.base_config);
       if (opts_.base_config) {
         auto cfg = opts_.base_config(*image, out.platform);
         if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
         out.config = std::move(*cfg);
+        auto have = parse_platform(out.config.platform);
+        auto want = parse_platform(out.platform);
+        if (have && want && (have->os != want->os || have->arch != want->arch))
+          results_[index].lint.push_back(
+              {&rules::InvalidBaseImagePlatform, from.node->start_line, from.node->end_line,
+               fmt::format("Base image {} was pulled with platform \"{}\", expected \"{}\" for "
+                           "current build",
+                           *image, have->str(), want->str()),
+               &from.node->comments});
         triggers = std::move(out.config.onbuild);
         out.config.onbuild.clear();
       }
     }
 
-    StageState ss{out, Vars(std::move(out.config.env)), {}, {}, false, index};
+    StageState ss{out,
+                  Vars(std::move(out.config.env)),
+                  Vars(std::move(inherited_args)),
+                  {},
+                  false,
+                  index,
+                  false,
+                  std::move(inherited_declared),
+                  {},
+                  {},
+                  {}};
+    ss.in_trigger = true;
     for (const auto& expr : triggers) {
       trigger_files_.emplace_back();
       auto parsed = parse(expr, df_.file.source.name + " (ONBUILD trigger of the parent stage)");
@@ -440,12 +684,15 @@ class Planner {
         out.steps.push_back(std::move(*step));
       }
     }
+    ss.in_trigger = false;
     for (const auto& ins : st.commands) {
       auto step = resolve_step(ins, ss, nullptr);
       if (!step) return std::unexpected(step.error());
       out.steps.push_back(std::move(*step));
     }
     results_[index].consumed = std::move(ss.consumed);
+    results_[index].args = ss.args.list();
+    results_[index].declared = std::move(ss.declared);
     out.config.env = ss.env.list();
     if (out.config.workdir.empty()) out.config.workdir = "/";
     std::sort(out.deps.begin(), out.deps.end());
@@ -460,6 +707,11 @@ class Planner {
     std::set<std::string> consumed;  // build args consumed here
     bool cmd_set = false;
     int index;
+    bool in_trigger = false;                // resolving the parent's ONBUILD triggers
+    std::set<std::string> declared;         // ARGs declared in the stage, with a value or not
+    const Instruction* last_cmd = nullptr;  // for MultipleInstructionsDisallowed
+    const Instruction* last_entrypoint = nullptr;
+    const Instruction* last_healthcheck = nullptr;
   };
 
   Result<Step> resolve_step(const Instruction& ins, StageState& ss, const Instruction* trigger_of) {
@@ -467,8 +719,13 @@ class Planner {
     const Instruction& at = trigger_of ? *trigger_of : ins;
     ImageConfig& cfg = ss.out.config;
     EnvLookup env = lookup_in(ss.env, ss.args);
-    auto ex = [&](std::string_view w, size_t off = SIZE_MAX) {
-      return expand_at(at, w, env, trigger_of ? SIZE_MAX : off);
+    auto ex = [&](std::string_view w, size_t off = SIZE_MAX) -> Result<std::string> {
+      auto r = expand_noting(w, env, ss, ins, lex_);
+      if (!r) {
+        size_t o = trigger_of || off == SIZE_MAX ? at.node->args_offset : off;
+        return std::unexpected(df_.error_at(at, o, r.error().message));
+      }
+      return r;
     };
     Step step;
     step.kind = ins.kind;
@@ -500,6 +757,11 @@ class Planner {
           } else {
             step.args.push_back(d.name);
           }
+          ss.declared.insert(d.name);
+          if (looks_like_secret(d.name))
+            note(ss, rules::SecretsUsedInArgOrEnv, ins,
+                 fmt::format("Do not use ARG or ENV instructions for sensitive data (ARG {})",
+                             go_quote(d.name)));
         }
         break;
       case Kind::Env:
@@ -514,6 +776,15 @@ class Planner {
           if (k->empty())
             return std::unexpected(
                 df_.error_at(at, fmt::format("{} names can not be blank", keyword(ins.kind))));
+          if (kv.legacy)
+            note(ss, rules::LegacyKeyValueFormat, ins,
+                 fmt::format("\"{0} key=value\" should be used instead of legacy \"{0} key value\" "
+                             "format",
+                             keyword(ins.kind)));
+          if (ins.kind == Kind::Env && looks_like_secret(*k))
+            note(ss, rules::SecretsUsedInArgOrEnv, ins,
+                 fmt::format("Do not use ARG or ENV instructions for sensitive data (ENV {})",
+                             go_quote(*k)));
           pairs.emplace_back(*k, *v);
         }
         for (auto& [k, v] : pairs) {
@@ -528,6 +799,13 @@ class Planner {
       case Kind::Workdir: {
         auto v = ex(ins.as<ValueCmd>().value);
         if (!v) return std::unexpected(v.error());
+        bool& workdir_set = results_[ss.index].workdir_set;
+        if (!workdir_set && !v->starts_with("/") && !ss.in_trigger)
+          note(ss, rules::WorkdirRelativePath, ins,
+               fmt::format("Relative workdir {} can have unexpected results if the base image "
+                           "changes",
+                           go_quote(*v)));
+        if (!ss.in_trigger) workdir_set = true;
         cfg.workdir = clean_path(join_path(cfg.workdir.empty() ? "/" : cfg.workdir, *v));
         step.args.push_back(cfg.workdir);
         if (!cfg.user.empty()) step.args.push_back(cfg.user);  // who it is made as
@@ -568,6 +846,16 @@ class Planner {
       case Kind::Entrypoint:
       case Kind::Shell: {
         const auto& e = ins.as<ExecCmd>();
+        if (ins.kind != Kind::Shell) {
+          const Instruction*& last = ins.kind == Kind::Cmd ? ss.last_cmd : ss.last_entrypoint;
+          if (last) note_used_once(ss, *last);
+          last = &ins;
+          if (e.shell_form && !cfg.shell_set)
+            note(ss, rules::JSONArgsRecommended, ins,
+                 fmt::format("JSON arguments recommended for {} to prevent unintended behavior "
+                             "related to OS signals",
+                             keyword(ins.kind)));
+        }
         std::vector<std::string> argv;
         if (e.shell_form && ins.kind != Kind::Shell) {
           argv = cfg.shell;
@@ -583,6 +871,7 @@ class Planner {
           if (!ss.cmd_set) cfg.cmd.reset();
         } else {
           cfg.shell = argv;
+          cfg.shell_set = true;
         }
         step.args = std::move(argv);
         break;
@@ -594,7 +883,16 @@ class Planner {
           for (const auto& part : split_words(*v)) {
             auto ports = expand_port(part);
             if (!ports) return std::unexpected(df_.error_at(at, ports.error().message));
-            for (const auto& p : *ports) {
+            if (ports->proto_not_lower)
+              note(ss, rules::ExposeProtoCasing, ins,
+                   fmt::format("Defined protocol '{}' in EXPOSE instruction should be lowercase",
+                               part));
+            if (ports->host_part)
+              note(ss, rules::ExposeInvalidFormat, ins,
+                   fmt::format("EXPOSE instruction should not define an IP address or host-port "
+                               "mapping, found '{}'",
+                               part));
+            for (const auto& p : ports->ports) {
               add_sorted_unique(cfg.exposed_ports, p);
               step.args.push_back(p);
             }
@@ -613,6 +911,8 @@ class Planner {
         break;
       case Kind::Healthcheck: {
         const auto& h = ins.as<HealthcheckCmd>();
+        if (ss.last_healthcheck) note_used_once(ss, *ss.last_healthcheck);
+        ss.last_healthcheck = &ins;
         Healthcheck hc;
         if (h.none) {
           hc.test = {"NONE"};
@@ -758,8 +1058,8 @@ class Planner {
 
     for (const auto& mf : rc.mounts) {
       size_t off = in_trigger ? at.node->args_offset : mf.offset;
-      auto m =
-          resolve_mount(mf.fields, [&](std::string_view w) { return expand_word(w, env, lex_); });
+      auto m = resolve_mount(
+          mf.fields, [&](std::string_view w) { return expand_noting(w, env, ss, ins, lex_); });
       if (!m) {
         return std::unexpected(
             df_.error_at(at, off, m.error().message,
@@ -812,9 +1112,17 @@ class Planner {
     c.parents = cc.parents;
     c.keep_git_dir = cc.keep_git_dir;
     c.unpack = cc.unpack;
+    // Expands a word of the instruction, noting undefined variables.
+    auto ex = [&](std::string_view w, size_t offset, const LexOptions& lex) -> Result<std::string> {
+      auto v = expand_noting(w, env, ss, ins, lex);
+      if (!v)
+        return std::unexpected(
+            df_.error_at(at, in_trigger ? at.node->args_offset : offset, v.error().message));
+      return v;
+    };
     auto flag = [&](const std::optional<Flag>& f, std::string& out) -> Result<void> {
       if (!f) return {};
-      auto v = expand_at(at, f->value, env, in_trigger ? SIZE_MAX : f->offset);
+      auto v = ex(f->value, f->offset, lex_);
       if (!v) return std::unexpected(v.error());
       out = *v;
       return {};
@@ -872,9 +1180,10 @@ class Planner {
       c.excludes.push_back(*v);
     }
     for (const auto& s : cc.sources) {
-      auto v = expand_at(at, s, env);
+      auto v = ex(s, at.node->args_offset, lex_);
       if (!v) return std::unexpected(v.error());
-      if (v->empty()) continue;
+      // As in BuildKit, a source that expands to nothing is the root.
+      if (v->empty()) *v = ".";
       if (is_remote_source(*v) && !c.add) {
         return std::unexpected(df_.error_at(at,
                                             fmt::format("source can't be a URL for COPY: {}", *v),
@@ -882,13 +1191,14 @@ class Planner {
       }
       c.sources.push_back(*v);
     }
+    if (c.from.kind == SourceRef::context) lint_ignored_sources(ss, ins, c);
     for (const auto& doc : cc.inline_files) {
       std::string data = doc.chomp ? chomp_heredoc(doc.content) : doc.content;
       if (doc.expand) {
         LexOptions o = lex_;
         o.skip_quotes = true;
-        auto v = expand_word(data, env, o);
-        if (!v) return std::unexpected(df_.error_at(at, v.error().message));
+        auto v = ex(data, at.node->args_offset, o);
+        if (!v) return std::unexpected(v.error());
         data = *v;
       }
       c.inline_files.push_back({doc.name, data});
@@ -907,7 +1217,7 @@ class Planner {
         return std::unexpected(
             df_.error_at(at, off, *bad, "write --checksum=sha256:<64 hex digits>"));
     }
-    auto dest = expand_at(at, cc.dest, env);
+    auto dest = ex(cc.dest, at.node->args_offset, lex_);
     if (dest) {
       c.history = std::string(keyword(ins.kind));
       if (c.parents) c.history += " --parents";
@@ -926,10 +1236,6 @@ class Planner {
                       "a directory and end with a /",
                       keyword(ins.kind)),
           fmt::format("write the destination as {}/", *dest)));
-    }
-    if (c.sources.empty() && c.inline_files.empty()) {
-      return std::unexpected(
-          df_.error_at(at, fmt::format("{} has no source after expansion", keyword(ins.kind))));
     }
     std::string workdir = cfg.workdir.empty() ? "/" : cfg.workdir;
     std::string abs = clean_path(join_path(workdir, *dest));
@@ -957,6 +1263,7 @@ class Planner {
 
   const Dockerfile& df_;
   const PlanOptions& opts_;
+  Linter* lint_;
   LexOptions lex_;
   std::map<std::string, std::string> build_args_;
   Vars global_;

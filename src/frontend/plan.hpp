@@ -11,7 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "dockerfile/dockerignore.hpp"
 #include "dockerfile/instructions.hpp"
+#include "dockerfile/lint.hpp"
 #include "frontend/context.hpp"
 
 namespace strata::frontend {
@@ -50,6 +52,7 @@ struct ImageConfig {
   std::string user;
   std::string workdir;
   std::vector<std::string> shell = {"/bin/sh", "-c"};
+  bool shell_set = false;  // by SHELL here, in a parent stage or in the base image
   std::optional<std::vector<std::string>> cmd, entrypoint;
   std::map<std::string, std::string> labels;
   std::vector<std::string> exposed_ports;  // "80/tcp", sorted, unique
@@ -58,6 +61,9 @@ struct ImageConfig {
   std::optional<Healthcheck> healthcheck;
   std::vector<std::string> onbuild;
   std::string author;  // MAINTAINER
+  // The os/arch[/variant] a base image was made for ("" when unknown, for
+  // scratch and for stages).
+  std::string platform;
 };
 
 struct RunStep {
@@ -118,8 +124,8 @@ struct Plan {
   std::string dockerfile;
   std::string target;  // the target stage's name or index
   std::string platform;
-  std::vector<PlannedStage> stages;  // needed stages, dependencies first
-  std::vector<std::string> warnings;
+  std::vector<PlannedStage> stages;   // needed stages, dependencies first
+  std::vector<std::string> warnings;  // strata's own; lint rules go to PlanOptions.lint
   // SOURCE_DATE_EPOCH as the Dockerfile's global scope has it: the build
   // arg, else the default of a global `ARG SOURCE_DATE_EPOCH=...`; "" if
   // neither. A number, or "context" / a stage name for the builder to
@@ -135,6 +141,12 @@ struct PlanOptions {
   Platform build_platform = host_platform();  // BUILDPLATFORM
   const BuildContext* context = nullptr;      // when set, COPY/ADD list their files
   bool allow_insecure = false;                // --allow security.insecure: RUN --security=insecure
+  // Where BuildKit's lint rules are reported: those of the whole file always,
+  // those of steps for the stages the target needs, or for every stage with
+  // all_stages (a check, which then also fails on an error in any stage).
+  dockerfile::Linter* lint = nullptr;
+  bool all_stages = false;
+  const dockerfile::IgnoreMatcher* ignore = nullptr;  // .dockerignore, for CopyIgnoredFile
   // When set, the config of an image a FROM names (its ENV, WORKDIR, USER,
   // CMD, ONBUILD, ...), so that steps see it as the build will. Without it
   // (a dry run), images start from an empty config.

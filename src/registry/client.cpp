@@ -1,5 +1,6 @@
 #include "registry/client.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -79,9 +80,26 @@ void back_off(int attempt) {
 
 }  // namespace
 
+bool plain_http(const std::string& registry, const std::string& insecure) {
+  std::string host = registry;
+  if (host.starts_with('[')) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  in_addr v4{};
+  in6_addr v6{};
+  if (host == "localhost") return true;
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) return true;
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  for (const auto& h : split(insecure, ','))
+    if (std::string(trim(h)) == registry || std::string(trim(h)) == host) return true;
+  return false;
+}
+
 Client::Client(std::string registry, std::string repository, ClientOptions opts)
     : registry_(std::move(registry)), repository_(std::move(repository)), opts_(std::move(opts)) {
-  Reference r{registry_, repository_, "", ""};
+  oci::Reference r{registry_, repository_, "", ""};
   base_ = fmt::format("{}://{}", plain_http(registry_, opts_.insecure) ? "http" : "https",
                       r.api_host());
   creds_ = opts_.credentials ? opts_.credentials : find_credentials(registry_);

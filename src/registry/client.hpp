@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "oci/reference.hpp"
 #include "registry/credentials.hpp"
 #include "registry/http.hpp"
-#include "registry/reference.hpp"
 
 namespace strata::registry {
 
@@ -39,7 +39,7 @@ extern const char* const kManifestTypes;
 class Client {
  public:
   Client(std::string registry, std::string repository, ClientOptions opts = {});
-  Client(const Reference& ref, ClientOptions opts = {})
+  Client(const oci::Reference& ref, ClientOptions opts = {})
       : Client(ref.registry, ref.repository, std::move(opts)) {}
 
   const std::string& registry() const { return registry_; }
@@ -98,6 +98,11 @@ class Client {
 
 // The manifest of an index that matches the host platform (linux and this
 // machine's architecture), or an error listing what the index offers.
+// Plain http for this registry: loopback hosts always, others when listed in
+// `insecure` (comma-separated hosts, from --insecure-registry or
+// $STRATA_INSECURE_REGISTRIES).
+bool plain_http(const std::string& registry, const std::string& insecure);
+
 Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
                                   const std::string& arch);
 // A WWW-Authenticate header: `Bearer realm="…",service="…"` -> "bearer" and

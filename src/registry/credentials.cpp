@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "oci/reference.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
-#include "registry/reference.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -22,12 +22,12 @@ namespace {
 std::string key_host(std::string key) {
   if (size_t s = key.find("://"); s != std::string::npos) key = key.substr(s + 3);
   key = key.substr(0, key.find('/'));
-  if (key == "index.docker.io" || key == "registry-1.docker.io") key = kDockerHub;
+  if (key == "index.docker.io" || key == "registry-1.docker.io") key = oci::kDockerHub;
   return key;
 }
 
 std::string file_key(const std::string& registry) {
-  return registry == kDockerHub ? "https://index.docker.io/v1/" : registry;
+  return registry == oci::kDockerHub ? "https://index.docker.io/v1/" : registry;
 }
 
 }  // namespace

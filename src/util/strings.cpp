@@ -97,6 +97,26 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+std::string suggest_like_buildkit(std::string_view word, const std::vector<std::string>& candidates,
+                                  bool case_sensitive) {
+  std::string w = case_sensitive ? std::string(word) : to_lower(word);
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& c : candidates) {
+    std::string o = case_sensitive ? c : to_lower(c);
+    if (o == w) return "";
+    size_t d = levenshtein(w, o);
+    if (d < best_d) {
+      best_d = d;
+      // Case-insensitive: in the word's case when it is all one case.
+      best = case_sensitive || (word != to_lower(word) && word != to_upper(word)) ? o
+             : word == to_lower(word)                                             ? to_lower(o)
+                                                                                  : to_upper(o);
+    }
+  }
+  return best;
+}
+
 std::optional<std::string> safe_relative_path(std::string_view path) {
   std::vector<std::string> parts;
   for (const auto& part : split(path, '/')) {

@@ -18,6 +18,10 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 size_t levenshtein(std::string_view a, std::string_view b);
 // The candidate nearest to `word` (case-insensitive), or "" if none is close.
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+// BuildKit's "did you mean" (util/suggest): the first candidate nearest to
+// `word` within an edit distance of 2, "" when none is or one equals it.
+std::string suggest_like_buildkit(std::string_view word, const std::vector<std::string>& candidates,
+                                  bool case_sensitive);
 // Consumes a leading decimal number ("1.5" of "1.5ms") from `s`.
 std::optional<double> take_number(std::string_view& s);
 // A "/"-separated relative path without "." or ".." components, or nullopt

@@ -150,3 +150,89 @@ TEST(Plan, InsecureRunNeedsTheEntitlement) {
   ASSERT_EQ(granted->stages[0].steps.size(), 1u);
   EXPECT_EQ(granted->stages[0].steps[0].run->security, "insecure");
 }
+
+namespace {
+
+std::vector<std::string> lint_of(std::string_view text, PlanOptions opts = {}) {
+  dockerfile::Linter lint;
+  auto df = dockerfile::read_dockerfile(text, "Dockerfile", &lint);
+  if (!df) return {"read: " + df.error().message};
+  opts.platform = Platform{"linux", "amd64", ""};
+  opts.lint = &lint;
+  auto p = make_plan(*df, opts);
+  std::vector<std::string> out;
+  for (const auto& w : lint.warnings()) out.push_back(w.short_text());
+  if (!p) out.push_back("error: " + p.error().message.substr(0, p.error().message.find('\n')));
+  return out;
+}
+
+}  // namespace
+
+TEST(Plan, AStageFromAStageInheritsItsArgs) {
+  // As BuildKit's state carries them: the child sees the parent's ARG.
+  auto p = plan_of("FROM x AS base\nARG foo=bar\nFROM base\nRUN echo\nCOPY $foo /\n");
+  ASSERT_TRUE(p) << p.error().message;
+  const auto& child = p->stages.back();
+  ASSERT_NE(env_of(*child.steps[0].run, "foo"), nullptr);
+  EXPECT_EQ(*env_of(*child.steps[0].run, "foo"), "bar");
+  EXPECT_EQ(child.steps[1].copy->sources, std::vector<std::string>{"bar"});
+}
+
+TEST(Plan, ASourceThatExpandsToNothingIsTheRoot) {
+  auto p = plan_of("FROM scratch\nCOPY $nothing /dst/\n");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->stages[0].steps[0].copy->sources, std::vector<std::string>{"."});
+}
+
+TEST(Plan, ADuplicateStageNameWarnsAndNamesItsLastStage) {
+  PlanOptions o;
+  o.target = "b";
+  auto p = plan_of("FROM x AS b\nRUN first\nFROM b AS b\nRUN second\n", o);
+  ASSERT_TRUE(p) << p.error().message;
+  ASSERT_EQ(p->stages.size(), 2u);  // the target is the last "b", built FROM the first
+  EXPECT_EQ(p->stages.back().line, 3);
+  EXPECT_EQ(p->stages.back().base.index, 0);
+  EXPECT_EQ(lint_of("FROM x AS b\nFROM x AS b\n"),
+            std::vector<std::string>{"DuplicateStageName: Duplicate stage name \"b\", stage "
+                                     "names should be unique (line 2)"});
+}
+
+TEST(Plan, StepRulesOnlyForTheStagesBuiltUnlessAllStages) {
+  std::string df = "FROM scratch AS a\nENV k v\nFROM scratch AS b\nCOPY $u /\n";
+  EXPECT_EQ(lint_of(df), std::vector<std::string>{"UndefinedVar: Usage of undefined variable "
+                                                  "'$u' (line 4)"});
+  PlanOptions all;
+  all.all_stages = true;
+  auto got = lint_of(df, all);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0],
+            "LegacyKeyValueFormat: \"ENV key=value\" should be used instead of legacy \"ENV key "
+            "value\" format (line 2)");
+}
+
+TEST(Plan, UndefinedArgInFromWarnsAndBuilds) {
+  auto got = lint_of("ARG tag=1\nFROM busybox:${tag}${vresion}\n");
+  EXPECT_EQ(got, std::vector<std::string>{"UndefinedArgInFrom: FROM argument 'vresion' is not "
+                                          "declared"
+                                          " (line 2)"});
+  auto suggested = lint_of("ARG MY_ARCH=amd64\nFROM --platform=linux/$MYARCH x\n");
+  ASSERT_EQ(suggested.size(), 2u);
+  EXPECT_EQ(suggested[0],
+            "UndefinedArgInFrom: FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?) "
+            "(line 2)");
+  EXPECT_NE(suggested[1].find("failed to parse platform linux/$MYARCH: "), std::string::npos);
+  EXPECT_NE(suggested[1].find("(did you mean MY_ARCH?)"), std::string::npos);
+}
+
+TEST(Plan, LintErrorFailsThePlanAfterTheWarnings) {
+  auto got = lint_of("# check=error=true\nFROM scratch\nWORKDIR rel\n");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_NE(got[1].find("lint violation found for rules: WorkdirRelativePath"), std::string::npos);
+}
+
+TEST(Plan, ExposeAcceptsHostPartsAsBuildKitDoes) {
+  auto p = plan_of("FROM scratch\nEXPOSE 127.0.0.1:80:8080/TCP [::1]:1:2 3:4/udp\n");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->stages[0].config.exposed_ports,
+            (std::vector<std::string>{"2/tcp", "4/udp", "8080/tcp"}));
+}

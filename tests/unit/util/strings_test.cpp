@@ -47,3 +47,16 @@ TEST(Strings, Base64RoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(base64_decode("Zm9v!A=="));  // not the alphabet
   EXPECT_FALSE(base64_decode("Zg==Zg=="));  // padding before the end
 }
+
+TEST(Strings, SuggestLikeBuildKit) {
+  std::vector<std::string> keys = {"DIR_ASSETS", "BUILDPLATFORM", "PATH"};
+  EXPECT_EQ(suggest_like_buildkit("DIR_ASSET", keys, true), "DIR_ASSETS");
+  EXPECT_EQ(suggest_like_buildkit("BULIDPLATFORM", keys, true), "BUILDPLATFORM");
+  EXPECT_EQ(suggest_like_buildkit("PAHT", keys, true), "PATH");
+  EXPECT_EQ(suggest_like_buildkit("path", keys, true), "");       // 4 edits apart
+  EXPECT_EQ(suggest_like_buildkit("path", keys, false), "");      // equal but for case: no hint
+  EXPECT_EQ(suggest_like_buildkit("paht", keys, false), "path");  // in the word's case
+  EXPECT_EQ(suggest_like_buildkit("PAHT", keys, false), "PATH");
+  EXPECT_EQ(suggest_like_buildkit("PATH", keys, true), "");  // an exact match: no hint
+  EXPECT_EQ(suggest_like_buildkit("version", keys, true), "");
+}

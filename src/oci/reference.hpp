@@ -9,7 +9,7 @@
 
 #include "util/error.hpp"
 
-namespace strata::registry {
+namespace strata::oci {
 
 inline constexpr const char* kDockerHub = "docker.io";
 
@@ -34,9 +34,4 @@ Result<Reference> parse_reference(std::string_view text);
 // True when `name` starts with a registry host ("host:5000/app", "ghcr.io/x").
 bool names_registry(std::string_view name);
 
-// Plain http for this registry: loopback hosts always, others when listed in
-// `insecure` (comma-separated hosts, from --insecure-registry or
-// $STRATA_INSECURE_REGISTRIES).
-bool plain_http(const std::string& registry, const std::string& insecure);
-
-}  // namespace strata::registry
+}  // namespace strata::oci

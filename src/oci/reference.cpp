@@ -1,4 +1,4 @@
-#include "registry/reference.hpp"
+#include "oci/reference.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 
 #include "util/strings.hpp"
 
-namespace strata::registry {
+namespace strata::oci {
 
 namespace {
 
@@ -96,21 +96,4 @@ std::string Reference::str() const {
   return s;
 }
 
-bool plain_http(const std::string& registry, const std::string& insecure) {
-  std::string host = registry;
-  if (host.starts_with('[')) {
-    host = host.substr(1, host.find(']') - 1);
-  } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
-    host = host.substr(0, colon);
-  }
-  in_addr v4{};
-  in6_addr v6{};
-  if (host == "localhost") return true;
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) return true;
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-  for (const auto& h : split(insecure, ','))
-    if (std::string(trim(h)) == registry || std::string(trim(h)) == host) return true;
-  return false;
-}
-
-}  // namespace strata::registry
+}  // namespace strata::oci
