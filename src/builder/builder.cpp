@@ -18,6 +18,7 @@
 #include "builder/copy.hpp"
 #include "builder/direct_copy.hpp"
 #include "builder/fetch.hpp"
+#include "builder/git.hpp"
 #include "builder/users.hpp"
 #include "digest/sha256.hpp"
 #include "graph/cache_key.hpp"
@@ -422,6 +423,19 @@ class Builder {
     for (const auto& src : c.sources) {
       if (!dockerfile::is_remote_source(src)) {
         local.push_back(src);
+        continue;
+      }
+      auto git_ref = dockerfile::parse_git_ref(src);
+      if (!git_ref) return std::unexpected(git_ref.error());
+      if (*git_ref) {
+        // The commit, not the ref or the checksum: the same commit hits.
+        auto commit = git_commit(**git_ref, c.checksum);
+        if (!commit) return std::unexpected(commit.error());
+        const auto& g = **git_ref;
+        in.extra.emplace_back(
+            "git", fmt::format("{}@{}:{} keep-git-dir={} submodules={} mtime={}", g.remote, *commit,
+                               g.subdir, keep_git_dir(g, c), g.submodules.value_or(true),
+                               g.mtime.empty() ? "checkout" : g.mtime));
       } else if (c.checksum.empty()) {
         if (!src.starts_with("http://") && !src.starts_with("https://"))
           return std::optional<graph::StepInputs>{};  // refused when the step runs
@@ -978,10 +992,16 @@ class Builder {
         local.push_back(s);
         continue;
       }
+      auto git_ref = dockerfile::parse_git_ref(s);
+      if (!git_ref) return std::unexpected(git_ref.error());
+      if (*git_ref) {
+        if (auto r = add_git(root.path(), **git_ref, c, co); !r) return r;
+        continue;
+      }
       if (!s.starts_with("http://") && !s.starts_with("https://")) {
         return fail(
             Errc::invalid_argument,
-            fmt::format("ADD {}: only http and https URLs are supported by this version", s));
+            fmt::format("ADD {}: strata fetches http and https URLs and git repositories", s));
       }
       if (auto r = add_url(root.path(), s, c, co); !r) return r;
     }
@@ -1019,6 +1039,42 @@ class Builder {
     store::Store::UrlRecord rec{got->etag, got->last_modified.value_or(-1), got->digest};
     if (auto r = store_.put_url_record(url, rec); !r) return std::unexpected(r.error());
     return got->digest;
+  }
+
+  static bool keep_git_dir(const dockerfile::GitRef& g, const frontend::CopyStep& c) {
+    return c.keep_git_dir || g.keep_git_dir.value_or(false);
+  }
+
+  // The commit a git source's ref names, resolved once per build (the key
+  // and the checkout must agree).
+  Result<std::string> git_commit(const dockerfile::GitRef& g, const std::string& flag_checksum) {
+    std::string checksum = flag_checksum.empty() ? g.checksum : flag_checksum;
+    std::string id = g.remote + "#" + g.ref + "@" + checksum;
+    {
+      std::lock_guard lock(git_mu_);
+      if (auto it = git_commits_.find(id); it != git_commits_.end()) return it->second;
+    }
+    auto commit = resolve_git_commit(g, checksum);
+    if (!commit) return std::unexpected(commit.error());
+    std::lock_guard lock(git_mu_);
+    return git_commits_.emplace(id, *commit).first->second;
+  }
+
+  // ADD <git repository>: its files (of its subdir) into the destination,
+  // as a directory is copied from the context; archives in it stay packed.
+  Result<void> add_git(const fs::path& rootfs, const dockerfile::GitRef& g,
+                       const frontend::CopyStep& c, CopyOptions co) {
+    auto commit = git_commit(g, c.checksum);
+    if (!commit) return std::unexpected(commit.error());
+    auto tmp = os::TempDir::create(store_.tmp_dir(), "git-");
+    if (!tmp) return std::unexpected(tmp.error());
+    fs::path checkout = tmp->path() / "repo";
+    if (auto r = checkout_git(g, *commit, keep_git_dir(g, c), checkout); !r)
+      return std::unexpected(r.error());
+    co.unpack_archives = false;
+    co.ignore = nullptr;
+    co.excludes = c.excludes;
+    return copy_sources(checkout, {g.subdir.empty() ? "." : g.subdir}, rootfs, c.dest, co);
   }
 
   // ADD <url>: the file keeps its server's name in a directory destination,
@@ -1097,6 +1153,8 @@ class Builder {
   std::atomic<int64_t> container_ns_{0};         // in RUN containers, all stages
   std::atomic<bool> ran_steps_{false};           // a step missed and wrote to the store
   std::mutex log_mu_;
+  std::mutex git_mu_;
+  std::map<std::string, std::string> git_commits_;  // remote#ref@checksum -> commit
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.
   // Last, so that it finishes before the members its tasks use go.

@@ -24,6 +24,7 @@
 #include "cli/build_flags.hpp"
 #include "cli/lint_report.hpp"
 #include "cli/progress.hpp"
+#include "cli/remote_context.hpp"
 #include "dockerfile/instructions.hpp"
 #include "dockerfile/mount.hpp"
 #include "exec/runtime.hpp"
@@ -68,51 +69,6 @@ Result<void> write_root_tar(store::Store& store, const std::vector<builder::Laye
   archive::FdSink out(file->fd());
   if (auto r = snapshot::write_tree_tar(tree->path() / "root", out); !r) return r;
   return file->publish();
-}
-
-// `strata build -`: standard input is the context as a tar (any
-// compression), unpacked into `dir`/context, or, as docker takes it, a
-// Dockerfile (`dockerfile` set) with an empty context.
-struct StdinContext {
-  os::TempDir dir;
-  std::optional<std::string> dockerfile;
-  fs::path context() const { return dir.path() / "context"; }
-};
-
-Result<StdinContext> read_stdin_context() {
-  std::error_code ec;
-  auto dir = os::TempDir::create(fs::temp_directory_path(ec), "strata-stdin-");
-  if (!dir) return std::unexpected(dir.error());
-  StdinContext in{std::move(*dir), std::nullopt};
-  fs::path copy = in.dir.path() / "stdin";
-  {
-    os::UniqueFd fd(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd) return std::unexpected(os::errno_error("creating", copy));
-    char buf[1 << 16];
-    for (;;) {
-      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return std::unexpected(os::errno_error("reading", "standard input"));
-      if (n == 0) break;
-      if (auto r = os::write_all(fd.get(), buf, static_cast<size_t>(n)); !r)
-        return std::unexpected(r.error());
-    }
-  }
-  if (auto r = os::make_dirs(in.context()); !r) return std::unexpected(r.error());
-  auto tar = archive::TarReader::open(copy);
-  auto first = tar ? tar->next() : Result<std::optional<archive::TarEntry>>(std::nullopt);
-  if (!tar || !first || !*first) {
-    // Not a tar: a Dockerfile.
-    auto text = os::read_file(copy, kMaxInputFile);
-    if (!text) return std::unexpected(text.error());
-    in.dockerfile = std::move(*text);
-    return in;
-  }
-  auto again = archive::TarReader::open(copy);
-  if (!again) return std::unexpected(again.error());
-  if (auto r = snapshot::unpack_layer(*again, in.context(), false); !r)
-    return std::unexpected(r.error().with_context("the build context on standard input"));
-  return in;
 }
 
 int run_build(const GlobalFlags& g, const BuildFlags& f);
@@ -186,17 +142,21 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!parsed) return report(parsed.error());
     outputs.push_back(*parsed);
   }
-  std::optional<StdinContext> stdin_context;
-  if (f.context == "-") {
-    if (f.file == "-")
+  std::optional<RemoteContext> remote;
+  if (is_remote_context(f.context)) {
+    if (f.context == "-" && f.file == "-")
       return report(Error{Errc::invalid_argument,
                           "the context and the Dockerfile cannot both come from standard input"});
-    auto in = read_stdin_context();
+    auto in = open_remote_context(f.context);
     if (!in) return report(in.error());
-    stdin_context.emplace(std::move(*in));
+    remote.emplace(std::move(*in));
   }
-  fs::path context = stdin_context ? stdin_context->context() : fs::path(f.context);
-  fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile" : fs::path(f.file);
+  fs::path context = remote ? remote->root : fs::path(f.context);
+  // A remote context's -f names a file in it, as buildx reads it.
+  fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile"
+                             : remote && fs::path(f.file).is_relative() && f.file != "-"
+                                 ? context / f.file
+                                 : fs::path(f.file);
   std::string display = f.file.empty() ? "Dockerfile" : f.file;
   std::error_code ec;
   if (f.file.empty() && !fs::exists(dockerfile_path, ec) &&
@@ -206,8 +166,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
 
   std::string text;
-  if (stdin_context && stdin_context->dockerfile && f.file.empty()) {
-    text = *stdin_context->dockerfile;
+  if (remote && remote->dockerfile && (f.file.empty() || f.context != "-")) {
+    text = *remote->dockerfile;  // a URL's Dockerfile whatever -f names, as BuildKit
     display = "Dockerfile";
   } else if (f.file == "-") {
     auto t = os::read_fd(STDIN_FILENO, "the Dockerfile on standard input", kMaxInputFile);
@@ -310,7 +270,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     auto plan = frontend::make_plan(*df, opts);
     if (!plan) return lint_done(plan.error());
     lint_done(std::nullopt);
-    if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df); !epoch)
+    if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df,
+                                               remote ? remote->time : std::nullopt);
+        !epoch)
       return report(epoch.error());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
     if (f.format == "json") {
@@ -357,7 +319,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
   runtime->tmp_dir = store->tmp_dir();
-  auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df);
+  auto epoch =
+      resolve_source_date_epoch(plan->source_date_epoch, *df, remote ? remote->time : std::nullopt);
   if (!epoch) return report(epoch.error());
   if (plan->source_date_epoch == "context") {
     // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to
@@ -365,7 +328,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     dockerfile::Linter again(*forced);
     opts.lint = &again;
     std::erase_if(opts.build_args, [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; });
-    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", "");
+    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", *epoch ? std::to_string(**epoch) : "");
     plan = frontend::make_plan(*df, opts);
     opts.lint = nullptr;
     if (!plan) return report(plan.error());
@@ -432,7 +395,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     bo.direct_copy = false;
   bo.build_name =
       fmt::format("{}#{}",
-                  stdin_context   ? std::string("-")
+                  remote          ? f.context
                   : f.file == "-" ? (fs::absolute(context, ec) / "-").string()
                                   : fs::absolute(dockerfile_path, ec).lexically_normal().string(),
                   plan->target);

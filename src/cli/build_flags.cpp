@@ -208,8 +208,10 @@ Result<Output> parse_output(const std::string& spec) {
 }
 
 Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
-                                                         const dockerfile::Dockerfile& df) {
-  if (v.empty() || v == "context") return std::nullopt;
+                                                         const dockerfile::Dockerfile& df,
+                                                         std::optional<int64_t> context_time) {
+  if (v == "context") return context_time;
+  if (v.empty()) return std::nullopt;
   int64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec == std::errc() && p == v.data() + v.size()) return n;

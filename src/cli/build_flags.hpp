@@ -52,10 +52,12 @@ struct Output {
 Result<Output> parse_output(const std::string& spec);
 
 // What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
-// a number of seconds; "" or "context" none (a local context has no time of
-// its own, as in BuildKit). BuildKit also takes the name of a stage that
-// ADDs one remote source; strata says it does not.
+// a number of seconds; "" none; "context" the context's time (a git
+// commit's, a URL's; none for a local context, which has no time of its
+// own, as in BuildKit). BuildKit also takes the name of a stage that ADDs
+// one remote source; strata says it does not.
 Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& value,
-                                                         const dockerfile::Dockerfile& df);
+                                                         const dockerfile::Dockerfile& df,
+                                                         std::optional<int64_t> context_time);
 
 }  // namespace strata::cli

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "dockerfile/git_ref.hpp"
 #include "dockerfile/shell_lex.hpp"
 #include "oci/reference.hpp"
 #include "util/strings.hpp"
@@ -1189,6 +1190,10 @@ class Planner {
                                             fmt::format("source can't be a URL for COPY: {}", *v),
                                             "use ADD to download a URL"));
       }
+      if (auto git = parse_git_ref(*v); !git)
+        return std::unexpected(df_.error_at(at, git.error().message,
+                                            "see https://docs.docker.com/reference/dockerfile/"
+                                            "#adding-private-git-repositories"));
       c.sources.push_back(*v);
     }
     if (c.from.kind == SourceRef::context) lint_ignored_sources(ss, ins, c);
@@ -1213,9 +1218,17 @@ class Planner {
       if (!is_remote_source(c.sources[0]))
         return std::unexpected(df_.error_at(at, off, "checksum requires HTTP(S) or Git sources",
                                             "--checksum only applies to ADD of a URL"));
-      if (auto bad = checksum_error(c.checksum))
+      auto git = parse_git_ref(c.sources[0]);
+      if (git && *git) {
+        if (!is_commit_hash(c.checksum))
+          return std::unexpected(df_.error_at(
+              at, off,
+              fmt::format("invalid checksum {}: expected hex commit hash", go_quote(c.checksum)),
+              "a git source's --checksum is the commit (or its first hex digits)"));
+      } else if (auto bad = checksum_error(c.checksum)) {
         return std::unexpected(
             df_.error_at(at, off, *bad, "write --checksum=sha256:<64 hex digits>"));
+      }
     }
     auto dest = ex(cc.dest, at.node->args_offset, lex_);
     if (dest) {

@@ -134,6 +134,43 @@ class HTTPServer:
         self.close()
 
 
+class FileServer(HTTPServer):
+    """A loopback HTTP server of a directory's files (Go's
+    http.FileServer), as the Go tests serve a git repository after `git
+    update-server-info` (git's "dumb" http protocol)."""
+
+    def __init__(self, directory):
+        self.requests = {}
+        root = os.path.realpath(directory)
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=root, **kwargs)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def git_repo(directory, commands, object_format=None):
+    """runShell(dir, "git init", ...): a repository made with the git CLI;
+    `commands` are shell lines run in it after `git init` and the test
+    identity."""
+    os.makedirs(directory, exist_ok=True)
+    init = "git init -q" + (f" --object-format={object_format}" if object_format else "")
+    script = "\n".join(["set -e", init, "git config --local user.email test",
+                        "git config --local user.name test", *commands])
+    subprocess.run(["sh", "-c", script], cwd=directory, check=True, capture_output=True)
+
+
+def git_rev(directory, rev):
+    return subprocess.run(["git", "rev-parse", rev], cwd=directory, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 class Failure(Exception):
     pass
 

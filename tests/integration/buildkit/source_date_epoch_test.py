@@ -5,11 +5,13 @@ here `--output type=oci,dest=out.tar,rewrite-timestamp=true` (strata always
 clamps the times of the layers it makes to SOURCE_DATE_EPOCH, which is what
 that attribute asks of BuildKit)."""
 
+import io
 import json
+import os
 import tarfile
 from datetime import datetime
 
-from bk import Suite, check, equal
+from bk import FileServer, HTTPServer, Response, Suite, check, equal, git_repo
 
 suite = Suite("dockerfile_source_date_epoch_test.go")
 
@@ -26,10 +28,30 @@ def read_oci(path):
         return manifest, blob(manifest["config"]["digest"])
 
 
-def build_oci(t, *flags, error=None):
+def build_oci(t, *flags, error=None, context=None):
     out = t.dir + "/out.tar"
-    t.build("--output", f"type=oci,dest={out},rewrite-timestamp=true", *flags, error=error)
+    t.build("--output", f"type=oci,dest={out},rewrite-timestamp=true", *flags, error=error,
+            context=context)
     return None if error else read_oci(out)
+
+
+def layer_file(t, layer, name):
+    """A file of a layer of the last OCI archive (readOCILayerMap)."""
+    with tarfile.open(t.dir + "/out.tar") as oci:
+        data = oci.extractfile("blobs/sha256/" + layer["digest"].split(":")[1]).read()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return tar.extractfile(name).read().decode()
+
+
+def tar_context(files):
+    """makeTarContext: (name, data, mtime) files."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data, mtime in files:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            tar.addfile(info, io.BytesIO(data.encode()))
+    return buf.getvalue()
 
 
 def created_seconds(stamp):
@@ -73,9 +95,43 @@ def _(t):
     build_oci(t, error="invalid SOURCE_DATE_EPOCH: not-a-timestamp")
 
 
-suite.skip("testSourceDateEpochContextGit", "a git repository as the build context (strata takes a directory or a tar on stdin)")
-suite.skip("testSourceDateEpochContextHTTPLastModified", "a URL as the build context (strata takes a directory or a tar on stdin)")
-suite.skip("testSourceDateEpochContextHTTPArchive", "a URL as the build context (strata takes a directory or a tar on stdin)")
+@suite.test("testSourceDateEpochContextGit")
+def _(t):
+    repo = os.path.join(t.dir, "repo")
+    os.makedirs(repo)
+    with open(os.path.join(repo, "Dockerfile"), "w") as f:
+        f.write("FROM scratch\nCOPY Dockerfile /\n")
+    stamp = "2023-11-14T22:15:01Z"  # 1700000101
+    git_repo(repo, ["git add Dockerfile",
+                    f"GIT_AUTHOR_DATE={stamp} GIT_COMMITTER_DATE={stamp} git commit -q -m msg",
+                    "git update-server-info"])
+    with FileServer(repo) as server:
+        _, config = build_oci(t, "--build-arg", "SOURCE_DATE_EPOCH=context",
+                              context=server.url + "/.git")
+    equal(created_seconds(config["created"]), 1700000101, "created: the commit's time")
+
+
+@suite.test("testSourceDateEpochContextHTTPLastModified")
+def _(t):
+    tar = tar_context([("Dockerfile", "FROM scratch\nCOPY foo /\n", 1700000202 - 3600),
+                       ("foo", "bar", 1700000202)])
+    with HTTPServer({"/context.tar": Response(tar, etag="e1", last_modified=1700000201)}) as server:
+        _, config = build_oci(t, "--build-arg", "SOURCE_DATE_EPOCH=context",
+                              context=server.url + "/context.tar")
+    equal(created_seconds(config["created"]), 1700000201, "created: Last-Modified")
+
+
+@suite.test("testSourceDateEpochContextHTTPArchive")
+def _(t):
+    dockerfile = 'FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo -n "$SOURCE_DATE_EPOCH" >/epoch\n'
+    tar = tar_context([("Dockerfile", dockerfile, 1700000302 - 3600), ("foo", "bar", 1700000302)])
+    with HTTPServer({"/context.tar": Response(tar, etag="e2")}) as server:
+        manifest, config = build_oci(t, "--build-arg", "SOURCE_DATE_EPOCH=context",
+                                     context=server.url + "/context.tar")
+    last = manifest["layers"][-1]
+    equal(last.get("annotations", {}).get(ANNOTATION), "1700000302", ANNOTATION)
+    equal(layer_file(t, last, "epoch"), "1700000302", "/epoch")
+    equal(created_seconds(config["created"]), 1700000302, "created: the tar's newest file")
 
 
 @suite.test("testSourceDateEpochContextLocalUnset")

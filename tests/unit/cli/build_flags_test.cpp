@@ -71,22 +71,25 @@ TEST(ParseSecret, FromTheEnvironment) {
 TEST(SourceDateEpoch, Values) {
   auto df = dockerfile::read_dockerfile("FROM scratch AS mysource\nFROM scratch\n", "Dockerfile");
   ASSERT_TRUE(df);
-  auto n = resolve_source_date_epoch("1700000001", *df);
+  auto n = resolve_source_date_epoch("1700000001", *df, std::nullopt);
   ASSERT_TRUE(n);
   EXPECT_EQ(**n, 1700000001);
-  auto none = resolve_source_date_epoch("", *df);
+  auto none = resolve_source_date_epoch("", *df, 5);
   ASSERT_TRUE(none);
   EXPECT_FALSE(*none);
-  auto context = resolve_source_date_epoch("context", *df);
+  auto context = resolve_source_date_epoch("context", *df, std::nullopt);
   ASSERT_TRUE(context);
   EXPECT_FALSE(*context);  // a local context has no time of its own
-  EXPECT_NE(message_of(resolve_source_date_epoch("not-a-timestamp", *df).error())
+  auto remote = resolve_source_date_epoch("context", *df, 1700000101);  // a git commit's time
+  ASSERT_TRUE(remote);
+  EXPECT_EQ(*remote, 1700000101);
+  EXPECT_NE(message_of(resolve_source_date_epoch("not-a-timestamp", *df, std::nullopt).error())
                 .find("invalid SOURCE_DATE_EPOCH: not-a-timestamp"),
             std::string::npos);
-  EXPECT_NE(message_of(resolve_source_date_epoch("MySource", *df).error())
+  EXPECT_NE(message_of(resolve_source_date_epoch("MySource", *df, std::nullopt).error())
                 .find("a stage's remote source is not supported"),
             std::string::npos);
-  EXPECT_FALSE(resolve_source_date_epoch("12abc", *df));
+  EXPECT_FALSE(resolve_source_date_epoch("12abc", *df, std::nullopt));
 }
 
 }  // namespace
