@@ -34,14 +34,6 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
-std::optional<bool> go_bool(std::string_view v) {
-  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
-    if (v == t) return true;
-  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
-    if (v == f) return false;
-  return std::nullopt;
-}
-
 // The fragment `ref[:subdir]`, the subdir cleaned as BuildKit cleans it.
 void read_fragment(std::string_view fragment, GitRef& g) {
   size_t colon = fragment.find(':');
@@ -68,7 +60,7 @@ Result<void> read_query(std::string_view query, GitRef& g) {
     bool flag_key = k == "submodules" || k == "keep-git-dir" || k == "fetch-by-commit";
     if (v.empty() && !flag_key) return bad(fmt::format("query \"{}\" has no value", k));
     auto boolean = [&](std::optional<bool>& out) -> Result<void> {
-      auto b = v.empty() ? std::optional(true) : go_bool(v);
+      auto b = v.empty() ? std::optional(true) : parse_go_bool(v);
       if (!b) return bad(fmt::format("invalid {} value: \"{}\"", k, v));
       out = *b;
       return {};

@@ -77,15 +77,6 @@ const LintRule InvalidDefinitionDescription{
 
 namespace {
 
-// Go's strconv.ParseBool.
-std::optional<bool> parse_bool(std::string_view v) {
-  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
-    if (v == t) return true;
-  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
-    if (v == f) return false;
-  return std::nullopt;
-}
-
 std::set<std::string, std::less<>> rule_list(std::string_view v, bool& all) {
   std::set<std::string, std::less<>> out;
   if (v == "all") {
@@ -142,7 +133,7 @@ Result<LintConfig> LintConfig::parse(std::string_view text) {
     } else if (key == "experimental") {
       cfg.experimental = rule_list(value, cfg.experimental_all);
     } else if (key == "error") {
-      auto b = parse_bool(value);
+      auto b = parse_go_bool(value);
       if (!b)
         return bad(
             fmt::format("failed to parse check option \"{}\": strconv.ParseBool: parsing \"{}\": "

@@ -68,13 +68,6 @@ Result<std::vector<std::string>> split_csv(std::string_view s) {
   return out;
 }
 
-std::optional<bool> parse_bool(std::string_view v) {
-  std::string l = to_lower(v);
-  if (l == "1" || l == "t" || l == "true") return true;
-  if (l == "0" || l == "f" || l == "false") return false;
-  return std::nullopt;
-}
-
 template <class T>
 std::optional<T> parse_uint(std::string_view v, int base) {
   T out{};
@@ -217,7 +210,7 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
     } else if (k == "readonly" || k == "ro" || k == "readwrite" || k == "rw") {
       bool val = true;
       if (!f.bare) {
-        auto b = parse_bool(v);
+        auto b = parse_go_bool(v);
         if (!b) return bad(f, v);
         val = *b;
       }
@@ -227,7 +220,7 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
       if (m.type != MountType::secret && m.type != MountType::ssh) return wrong_type(f);
       bool val = true;
       if (!f.bare) {
-        auto b = parse_bool(v);
+        auto b = parse_go_bool(v);
         if (!b) return bad(f, v);
         val = *b;
       }

@@ -97,6 +97,14 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+std::optional<bool> parse_go_bool(std::string_view v) {
+  for (std::string_view t : {"1", "t", "T", "TRUE", "true", "True"})
+    if (v == t) return true;
+  for (std::string_view f : {"0", "f", "F", "FALSE", "false", "False"})
+    if (v == f) return false;
+  return std::nullopt;
+}
+
 std::string suggest_like_buildkit(std::string_view word, const std::vector<std::string>& candidates,
                                   bool case_sensitive) {
   std::string w = case_sensitive ? std::string(word) : to_lower(word);

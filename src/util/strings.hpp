@@ -18,6 +18,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 size_t levenshtein(std::string_view a, std::string_view b);
 // The candidate nearest to `word` (case-insensitive), or "" if none is close.
 std::string nearest(std::string_view word, const std::vector<std::string>& candidates);
+// Go's strconv.ParseBool: 1 t T TRUE true True, 0 f F FALSE false False.
+std::optional<bool> parse_go_bool(std::string_view v);
 // BuildKit's "did you mean" (util/suggest): the first candidate nearest to
 // `word` within an edit distance of 2, "" when none is or one equals it.
 std::string suggest_like_buildkit(std::string_view word, const std::vector<std::string>& candidates,

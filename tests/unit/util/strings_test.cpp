@@ -60,3 +60,10 @@ TEST(Strings, SuggestLikeBuildKit) {
   EXPECT_EQ(suggest_like_buildkit("PATH", keys, true), "");  // an exact match: no hint
   EXPECT_EQ(suggest_like_buildkit("version", keys, true), "");
 }
+
+TEST(Strings, ParseGoBool) {
+  for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) EXPECT_EQ(parse_go_bool(t), true);
+  for (const char* f : {"0", "f", "F", "FALSE", "false", "False"})
+    EXPECT_EQ(parse_go_bool(f), false);
+  for (const char* bad : {"", "yes", "tRuE", "2"}) EXPECT_EQ(parse_go_bool(bad), std::nullopt);
+}
