@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "archive/tar.hpp"
 #include "builder/fetch.hpp"
 #include "builder/git.hpp"
 #include "cli/build_flags.hpp"
 #include "dockerfile/git_ref.hpp"
+#include "os/leftovers.hpp"
 #include "snapshot/layer.hpp"
 
 namespace strata::cli {
@@ -52,6 +54,25 @@ Result<void> read_input(RemoteContext& in, const fs::path& file, const std::stri
   return {};
 }
 
+// $TMPDIR/strata-<uid>: this user's remote contexts. What a build that was
+// killed left there (its pid is in the names) goes when the next one starts.
+// A directory someone else made, or that others may write, is refused.
+Result<fs::path> contexts_dir() {
+  std::error_code ec;
+  fs::path dir = fs::temp_directory_path(ec) / fmt::format("strata-{}", ::getuid());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return std::unexpected(os::errno_error("creating", dir));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", dir));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
+    return fail(Errc::invalid_argument,
+                fmt::format("{} is not a private directory of this user: remove it, or set TMPDIR "
+                            "to another directory",
+                            dir.string()));
+  os::remove_leftovers(dir);
+  return dir;
+}
+
 // The newest modification time under `dir` (its entries, not itself).
 std::optional<int64_t> newest_time(const fs::path& dir) {
   std::optional<int64_t> newest;
@@ -75,7 +96,9 @@ bool is_remote_context(std::string_view arg) {
 
 Result<RemoteContext> open_remote_context(const std::string& arg) {
   std::error_code ec;
-  auto dir = os::TempDir::create(fs::temp_directory_path(ec), "strata-context-");
+  auto parent = contexts_dir();
+  if (!parent) return std::unexpected(parent.error());
+  auto dir = os::TempDir::create(*parent, "context-");
   if (!dir) return std::unexpected(dir.error());
   RemoteContext in{std::move(*dir), {}, std::nullopt, std::nullopt};
   in.root = in.dir.path() / "context";

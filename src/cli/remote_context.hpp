@@ -3,7 +3,9 @@
 // or a Dockerfile with an empty context), or a git repository
 // (`https://host/repo.git#ref:subdir`, `git@host:repo`, ...: its commit
 // checked out, the subdir as the context). It lives in a temporary
-// directory that goes with the object. Used by cli/build_command.
+// directory under $TMPDIR/strata-<uid> that goes with the object; what a
+// killed build left there is removed by the next. Used by
+// cli/build_command.
 #pragma once
 
 #include <filesystem>
