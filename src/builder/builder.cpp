@@ -455,22 +455,36 @@ class Builder {
     }
     auto co = copy_options(c);
     if (!co) return std::unexpected(co.error());
-    co->ignore = opts_.ignore;
-    auto files = list_sources(opts_.context, local, c.dest, *co);
+    auto dir = local_context(c.from);
+    if (!dir) return std::unexpected(dir.error());
+    co->ignore = dir->ignore;
+    auto files = list_sources(dir->root, local, c.dest, *co);
     if (!files) return std::unexpected(files.error());
-    auto entries = file_entries(*files);
+    auto entries = file_entries(*files, dir->root);
     if (!entries) return std::unexpected(entries.error());
     in.files = std::move(*entries);
     listing = std::move(*files);
     return in;
   }
 
-  // The file entries of a listing, regular files with their content digest.
-  Result<std::vector<graph::FileEntry>> file_entries(const std::vector<SourceFile>& files) {
+  // The directory a SourceRef of kind context reads: the build context, or
+  // a --build-context of that name.
+  Result<LocalContext> local_context(const SourceRef& ref) const {
+    if (ref.name.empty()) return LocalContext{opts_.context, opts_.ignore};
+    auto it = opts_.named_contexts.find(ref.name);
+    if (it == opts_.named_contexts.end())
+      return fail(Errc::internal, fmt::format("no --build-context named {}", ref.name));
+    return it->second;
+  }
+
+  // The file entries of a listing from `root`, regular files with their
+  // content digest.
+  Result<std::vector<graph::FileEntry>> file_entries(const std::vector<SourceFile>& files,
+                                                     const fs::path& root) {
     std::vector<store::FileId> ids;
     for (const auto& f : files)
       if (f.type == 'f') ids.push_back({f.from, f.size, f.mtime, f.ctime, f.ino});
-    auto digests = store::content_digests(store_, opts_.context, ids);
+    auto digests = store::content_digests(store_, root, ids);
     if (!digests) return std::unexpected(digests.error());
     std::vector<graph::FileEntry> out;
     size_t k = 0;
@@ -498,11 +512,13 @@ class Builder {
         return "image:" + img->manifest_desc.digest;
       }
       case SourceRef::context: {
+        auto dir = local_context(ref);
+        if (!dir) return std::unexpected(dir.error());
         CopyOptions co;
-        co.ignore = opts_.ignore;
-        auto files = list_sources(opts_.context, {context_path}, "/", co);
+        co.ignore = dir->ignore;
+        auto files = list_sources(dir->root, {context_path}, "/", co);
         if (!files) return std::unexpected(files.error());
-        auto entries = file_entries(*files);
+        auto entries = file_entries(*files, dir->root);
         if (!entries) return std::unexpected(entries.error());
         graph::StepInputs tree;
         tree.files = std::move(*entries);
@@ -818,8 +834,12 @@ class Builder {
           spec.tmpfs.push_back({m.target, m.size.value_or(0)});
           break;
         case dockerfile::MountType::bind: {
-          fs::path src_root = opts_.context;
-          if (run.mount_sources[mi].kind != SourceRef::context) {
+          fs::path src_root;
+          if (run.mount_sources[mi].kind == SourceRef::context) {
+            auto dir = local_context(run.mount_sources[mi]);
+            if (!dir) return std::unexpected(dir.error());
+            src_root = dir->root;
+          } else {
             auto src = mount_ref(run.mount_sources[mi]);
             if (!src) return std::unexpected(src.error());
             sources.push_back(std::move(*src));
@@ -1007,8 +1027,10 @@ class Builder {
     }
     if (local.empty()) return {};
     if (c.from.kind == SourceRef::context) {
-      co.ignore = opts_.ignore;
-      return copy_sources(opts_.context, local, root.path(), c.dest, co);
+      auto dir = local_context(c.from);
+      if (!dir) return std::unexpected(dir.error());
+      co.ignore = dir->ignore;
+      return copy_sources(dir->root, local, root.path(), c.dest, co);
     }
     auto src = mount_ref(c.from);
     if (!src) return std::unexpected(src.error());

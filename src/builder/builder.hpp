@@ -21,9 +21,17 @@
 
 namespace strata::builder {
 
+// A directory COPY, ADD and bind mounts read from, with its .dockerignore.
+struct LocalContext {
+  std::filesystem::path root;
+  const dockerfile::IgnoreMatcher* ignore = nullptr;
+};
+
 struct BuildOptions {
   std::filesystem::path context;
   const dockerfile::IgnoreMatcher* ignore = nullptr;
+  // --build-context directories, by the name a SourceRef of kind context gives.
+  std::map<std::string, LocalContext> named_contexts;
   exec::Runtime runtime;
   std::string network = "host";  // the default for RUN: host or none
   archive::Compression compression = archive::Compression::gzip;

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -128,6 +129,9 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
       "build (default), or check[,format=json]: run the Dockerfile's checks (BuildKit's "
       "lint rules) on every stage, or on --target's; build nothing");
   cmd->add_flag("--check", f->check, "The same as --call check");
+  cmd->add_option("--build-context", f->build_contexts,
+                  "NAME=VALUE: a stage or image of that name replaced by a directory, "
+                  "docker-image://REF, an http(s) URL or a git repository (repeatable)");
   cmd->add_option("--format", f->format, "Plan format for --dry-run")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&g, &run, f] { run = [&g, f] { return run_build(g, *f); }; });
@@ -223,6 +227,41 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       e && std::none_of(opts.build_args.begin(), opts.build_args.end(),
                         [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
     opts.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
+
+  // --build-context: images go to the plan; directories (local, or fetched
+  // into a RemoteContext) to the plan by name and to the builder.
+  std::deque<RemoteContext> fetched_contexts;
+  std::deque<dockerfile::IgnoreMatcher> context_ignores;
+  std::map<std::string, builder::LocalContext> named_dirs;
+  for (const auto& spec : f.build_contexts) {
+    auto named = parse_build_context(spec);
+    if (!named) return report(named.error());
+    auto& [name, value] = *named;
+    if (value.starts_with("docker-image://")) {
+      opts.named_contexts[name] = {true, value.substr(std::string_view("docker-image://").size())};
+      continue;
+    }
+    fs::path root = value;
+    if (is_remote_context(value) && value != "-") {
+      auto in = open_remote_context(value);
+      if (!in) return report(in.error().with_context("--build-context " + spec));
+      fetched_contexts.push_back(std::move(*in));
+      root = fetched_contexts.back().root;
+    } else if (!fs::is_directory(root, ec)) {
+      return report(Error{Errc::not_found,
+                          fmt::format("--build-context {}: {} is not a directory", spec, value)});
+    }
+    context_ignores.emplace_back();
+    if (fs::exists(root / ".dockerignore", ec)) {
+      auto t = read_input_file(root / ".dockerignore");
+      if (!t) return report(t.error());
+      auto m = dockerfile::IgnoreMatcher::parse(*t, (root / ".dockerignore").string());
+      if (!m) return report(m.error());
+      context_ignores.back() = std::move(*m);
+    }
+    opts.named_contexts[name] = {false, ""};
+    named_dirs[name] = {root, &context_ignores.back()};
+  }
 
   auto forced = forced_lint_config(opts.build_args);
   if (!forced) return report(forced.error());
@@ -362,6 +401,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.context =
       fs::absolute(context).lexically_normal();  // the stat cache is keyed by absolute path
   bo.ignore = &ignore;
+  bo.named_contexts = named_dirs;
   bo.runtime = *runtime;
   bo.no_cache = f.no_cache;
   for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));

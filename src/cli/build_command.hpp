@@ -27,9 +27,10 @@ struct BuildFlags {
   std::vector<std::string> secrets;  // --secret id=X,src=FILE | id=X,env=VAR
   std::vector<std::string> ssh;      // --ssh default | ID=SOCKET
   std::vector<std::string> cache_to, cache_from;
-  std::vector<std::string> allow;    // --allow security.insecure | network.host
-  std::string shm_size;              // --shm-size 128m
-  std::vector<std::string> ulimits;  // --ulimit nofile=1024:2048
+  std::vector<std::string> build_contexts;  // --build-context NAME=DIR|docker-image://REF|URL
+  std::vector<std::string> allow;           // --allow security.insecure | network.host
+  std::string shm_size;                     // --shm-size 128m
+  std::vector<std::string> ulimits;         // --ulimit nofile=1024:2048
   bool normalize_permissions = false;
   bool push = false;  // --push: every -t that names a registry
   bool pull = false;  // --pull: resolve FROM images in their registry again

@@ -207,6 +207,26 @@ Result<Output> parse_output(const std::string& spec) {
   return o;
 }
 
+Result<std::pair<std::string, std::string>> parse_build_context(const std::string& spec) {
+  size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+    return fail(Errc::invalid_argument,
+                fmt::format("--build-context {}: expected NAME=VALUE (a directory, "
+                            "docker-image://REF, an http(s) URL or a git repository)",
+                            spec));
+  std::string name = to_lower(spec.substr(0, eq)), value = spec.substr(eq + 1);
+  for (std::string_view unsupported : {"oci-layout://", "target:", "input:"})
+    if (value.starts_with(unsupported))
+      return fail(Errc::invalid_argument,
+                  fmt::format("--build-context {}: {} contexts are not supported by strata (use "
+                              "a directory, docker-image://REF, a URL or a git repository)",
+                              spec, unsupported));
+  if (value == "docker-image://")
+    return fail(Errc::invalid_argument,
+                fmt::format("--build-context {}: docker-image:// needs an image reference", spec));
+  return std::pair{name, value};
+}
+
 Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
                                                          const dockerfile::Dockerfile& df,
                                                          std::optional<int64_t> context_time) {

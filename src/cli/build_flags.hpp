@@ -51,6 +51,11 @@ struct Output {
 
 Result<Output> parse_output(const std::string& spec);
 
+// --build-context NAME=VALUE: the name (lower-cased: a stage or an image
+// name) and the value (a directory, docker-image://REF, a URL or a git
+// repository). oci-layout:// and bake's target: are refused as unsupported.
+Result<std::pair<std::string, std::string>> parse_build_context(const std::string& spec);
+
 // What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
 // a number of seconds; "" none; "context" the context's time (a git
 // commit's, a URL's; none for a local context, which has no time of its

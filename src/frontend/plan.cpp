@@ -510,9 +510,39 @@ class Planner {
       ref.name = df_.stages[idx].from.as<FromCmd>().stage_name;
       return ref;
     }
+    if (const NamedContext* nc = named(value)) return named_ref(*nc, value);
     ref.kind = value == "scratch" ? SourceRef::scratch : SourceRef::image;
     ref.name = value;
     return ref;
+  }
+
+  const NamedContext* named(const std::string& name) const {
+    auto it = opts_.named_contexts.find(to_lower(name));
+    return it == opts_.named_contexts.end() ? nullptr : &it->second;
+  }
+
+  static SourceRef named_ref(const NamedContext& nc, const std::string& name) {
+    if (!nc.image) return {SourceRef::context, to_lower(name), -1};
+    if (nc.ref == "scratch") return {SourceRef::scratch, "scratch", -1};
+    return {SourceRef::image, nc.ref, -1};
+  }
+
+  // The step that makes a stage of a --build-context directory: its files
+  // at the root, on scratch.
+  static Step named_context_step(const Instruction& from, const std::string& name) {
+    Step step;
+    step.kind = Kind::Copy;
+    step.line = from.node->start_line;
+    step.end_line = from.node->end_line;
+    step.text = from.node->original;
+    CopyStep c;
+    c.from = {SourceRef::context, name, -1};
+    c.sources = {"."};
+    c.dest = "/";
+    c.history = "COPY --from=" + name + " . /";
+    step.history = c.history + " # buildkit";
+    step.copy = std::move(c);
+    return step;
   }
 
   Result<void> visit(int i, std::vector<int>& state, std::vector<int>& order) {
@@ -606,6 +636,28 @@ class Planner {
                fmt::format("FROM --platform flag should not use constant value \"{}\"", p->word));
     }
 
+    // A --build-context of the stage's name replaces the whole stage; one
+    // of the name its FROM gives replaces that base (BuildKit's order).
+    const NamedContext* whole = out.name.empty() ? nullptr : named(out.name);
+    if (whole) {
+      SourceRef ref = named_ref(*whole, out.name);
+      out.base =
+          ref.kind == SourceRef::context ? SourceRef{SourceRef::scratch, "scratch", -1} : ref;
+      if (ref.kind == SourceRef::context) {
+        out.config.env.emplace_back("PATH", kDefaultPath);
+        out.steps.push_back(named_context_step(from, ref.name));
+      } else if (ref.kind == SourceRef::image && opts_.base_config) {
+        auto cfg = opts_.base_config(ref.name, out.platform);
+        if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
+        out.config = std::move(*cfg);
+        out.config.onbuild.clear();
+      } else if (ref.kind == SourceRef::scratch) {
+        out.config.env.emplace_back("PATH", kDefaultPath);
+      }
+      if (out.config.workdir.empty()) out.config.workdir = "/";
+      results_[index].env_known = ref.kind != SourceRef::image || opts_.base_config;
+      return out;
+    }
     std::vector<std::string> triggers;
     EnvList inherited_args;
     std::set<std::string> inherited_declared;
@@ -613,8 +665,9 @@ class Planner {
     int parent_index = -1;  // the last stage of that name above this one
     for (int i = index - 1; i >= 0 && parent_index < 0; --i)
       if (df_.stages[i].from.as<FromCmd>().stage_name == base_key) parent_index = i;
+    const NamedContext* base_nc = parent_index < 0 ? named(*image) : nullptr;
     if (auto it = names_.find(base_key);
-        parent_index < 0 && it != names_.end() && it->second > index) {
+        parent_index < 0 && !base_nc && it != names_.end() && it->second > index) {
       return std::unexpected(
           df_.error_at(from,
                        fmt::format("FROM {} names a stage defined later (line {})", *image,
@@ -633,14 +686,19 @@ class Planner {
       results_[index].env_known = parent.env_known;
       inherited_args = parent.args;
       inherited_declared = parent.declared;
-    } else if (base_key == "scratch") {
+    } else if (base_nc && !base_nc->image) {
+      out.base = {SourceRef::scratch, "scratch", -1};
+      out.config.env.emplace_back("PATH", kDefaultPath);
+      out.steps.push_back(named_context_step(from, to_lower(*image)));
+    } else if (base_key == "scratch" || (base_nc && base_nc->ref == "scratch")) {
       out.base = {SourceRef::scratch, "scratch", -1};
       out.config.env.emplace_back("PATH", kDefaultPath);  // as BuildKit's empty image has
     } else {
-      out.base = {SourceRef::image, *image, -1};
+      const std::string& ref = base_nc ? base_nc->ref : *image;
+      out.base = {SourceRef::image, ref, -1};
       results_[index].env_known = static_cast<bool>(opts_.base_config);
       if (opts_.base_config) {
-        auto cfg = opts_.base_config(*image, out.platform);
+        auto cfg = opts_.base_config(ref, out.platform);
         if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
         out.config = std::move(*cfg);
         auto have = parse_platform(out.config.platform);
@@ -1196,7 +1254,7 @@ class Planner {
                                             "#adding-private-git-repositories"));
       c.sources.push_back(*v);
     }
-    if (c.from.kind == SourceRef::context) lint_ignored_sources(ss, ins, c);
+    if (c.from.kind == SourceRef::context && c.from.name.empty()) lint_ignored_sources(ss, ins, c);
     for (const auto& doc : cc.inline_files) {
       std::string data = doc.chomp ? chomp_heredoc(doc.content) : doc.content;
       if (doc.expand) {
@@ -1258,7 +1316,7 @@ class Planner {
     bool from_context = std::any_of(c.sources.begin(), c.sources.end(), [&](const std::string& s) {
       return !(c.add && is_remote_source(s));
     });
-    if (opts_.context && c.from.kind == SourceRef::context && from_context) {
+    if (opts_.context && c.from.kind == SourceRef::context && c.from.name.empty() && from_context) {
       std::vector<std::string> selected;
       for (const auto& s : c.sources) {
         if (c.add && is_remote_source(s)) continue;

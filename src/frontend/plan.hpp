@@ -32,8 +32,18 @@ Result<Platform> parse_platform(std::string_view spec);  // "linux/arm64/v8"
 // Where a FROM, COPY --from or mount from= points.
 struct SourceRef {
   enum Kind { context, scratch, image, stage } kind = context;
-  std::string name;  // image reference or stage name
-  int index = -1;    // the stage's index, for kind == stage
+  // The image reference or the stage name; for kind == context, "" for the
+  // build context, else the name of a --build-context directory.
+  std::string name;
+  int index = -1;  // the stage's index, for kind == stage
+};
+
+// A --build-context NAME=VALUE: an image (docker-image://REF) or a
+// directory, which the builder is given by name. It replaces the stage of
+// that name, or the image a FROM, --from or from= names.
+struct NamedContext {
+  bool image = false;
+  std::string ref;  // for an image: the reference ("scratch" for none)
 };
 
 struct InlineFile {
@@ -146,7 +156,8 @@ struct PlanOptions {
   // all_stages (a check, which then also fails on an error in any stage).
   dockerfile::Linter* lint = nullptr;
   bool all_stages = false;
-  const dockerfile::IgnoreMatcher* ignore = nullptr;  // .dockerignore, for CopyIgnoredFile
+  const dockerfile::IgnoreMatcher* ignore = nullptr;   // .dockerignore, for CopyIgnoredFile
+  std::map<std::string, NamedContext> named_contexts;  // by lower-case name
   // When set, the config of an image a FROM names (its ENV, WORKDIR, USER,
   // CMD, ONBUILD, ...), so that steps see it as the build will. Without it
   // (a dry run), images start from an empty config.

@@ -39,7 +39,7 @@ std::string argv_text(const std::vector<std::string>& argv) {
 std::string ref_text(const SourceRef& r) {
   switch (r.kind) {
     case SourceRef::context:
-      return "context";
+      return r.name.empty() ? "context" : "build context " + r.name;
     case SourceRef::scratch:
       return "scratch";
     case SourceRef::image:
@@ -212,7 +212,8 @@ std::string plan_to_text(const Plan& plan) {
           for (const auto& f : c.inline_files) srcs.push_back(fmt::format("<<{}", f.name));
           body = fmt::format(" {} -> {}", join(srcs, " "), show(c.dest));
           std::vector<std::string> opts;
-          if (c.from.kind != SourceRef::context) opts.push_back("from " + ref_text(c.from));
+          if (c.from.kind != SourceRef::context || !c.from.name.empty())
+            opts.push_back("from " + ref_text(c.from));
           if (!c.chown.empty()) opts.push_back("chown=" + show(c.chown));
           if (!c.chmod.empty()) opts.push_back("chmod=" + show(c.chmod));
           if (!c.checksum.empty()) opts.push_back("checksum=" + show(c.checksum));

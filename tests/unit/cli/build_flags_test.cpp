@@ -68,6 +68,20 @@ TEST(ParseSecret, FromTheEnvironment) {
   EXPECT_FALSE(parse_secret("src=/a"));
 }
 
+TEST(BuildContext, NamesAndValues) {
+  auto dir = parse_build_context("Base=./dir=x");
+  ASSERT_TRUE(dir) << dir.error().message;
+  EXPECT_EQ(dir->first, "base");
+  EXPECT_EQ(dir->second, "./dir=x");
+  EXPECT_EQ(parse_build_context("alpine=docker-image://busybox:1")->second,
+            "docker-image://busybox:1");
+  for (const char* bad : {"noequals", "=dir", "name=", "a=docker-image://"})
+    EXPECT_FALSE(parse_build_context(bad)) << bad;
+  auto oci = parse_build_context("b=oci-layout:///x@sha256:00");
+  ASSERT_FALSE(oci);
+  EXPECT_NE(oci.error().message.find("not supported"), std::string::npos);
+}
+
 TEST(SourceDateEpoch, Values) {
   auto df = dockerfile::read_dockerfile("FROM scratch AS mysource\nFROM scratch\n", "Dockerfile");
   ASSERT_TRUE(df);

@@ -236,3 +236,23 @@ TEST(Plan, ExposeAcceptsHostPartsAsBuildKitDoes) {
   EXPECT_EQ(p->stages[0].config.exposed_ports,
             (std::vector<std::string>{"2/tcp", "4/udp", "8080/tcp"}));
 }
+
+TEST(Plan, BuildContextsReplaceStagesAndImages) {
+  PlanOptions o;
+  o.named_contexts["base"] = {false, ""};            // a directory
+  o.named_contexts["busybox"] = {true, "alpine:3"};  // an image
+  o.named_contexts["tools"] = {true, "scratch"};
+  auto p = plan_of(
+      "FROM busybox AS base\nRUN never\nFROM busybox AS other\nRUN a\nFROM scratch\n"
+      "COPY --from=base /a /\nCOPY --from=tools /b /\nCOPY --from=other /c /\n",
+      o);
+  ASSERT_TRUE(p) << p.error().message;
+  const auto& base = p->stages[0];
+  EXPECT_EQ(base.base.kind, SourceRef::scratch);  // the directory's files on scratch
+  ASSERT_EQ(base.steps.size(), 1u);               // its own RUN is gone
+  EXPECT_EQ(base.steps[0].copy->from.kind, SourceRef::context);
+  EXPECT_EQ(base.steps[0].copy->from.name, "base");
+  EXPECT_EQ(p->stages[1].base.name, "alpine:3");  // FROM busybox, replaced
+  const auto& last = p->stages.back();
+  EXPECT_EQ(last.steps[1].copy->from.kind, SourceRef::scratch);  // --from=tools
+}
