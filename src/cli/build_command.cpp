@@ -233,12 +233,34 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   std::deque<RemoteContext> fetched_contexts;
   std::deque<dockerfile::IgnoreMatcher> context_ignores;
   std::map<std::string, builder::LocalContext> named_dirs;
+  std::vector<std::pair<std::string, OciLayoutRef>> layouts;
+  // The image each oci-layout context names: from the layout's index, or
+  // imported into `store` first.
+  auto resolve_layouts = [&](store::Store* store) -> Result<void> {
+    for (const auto& [name, ref] : layouts) {
+      auto images = store ? exporter::import_oci_layout(*store, ref.dir)
+                          : exporter::read_oci_layout_index(ref.dir);
+      if (!images) return std::unexpected(images.error().with_context("--build-context " + name));
+      auto digest = pick_layout_image(*images, ref);
+      if (!digest) return std::unexpected(digest.error().with_context("--build-context " + name));
+      opts.named_contexts[name] = {true, *digest};
+    }
+    return {};
+  };
   for (const auto& spec : f.build_contexts) {
     auto named = parse_build_context(spec);
     if (!named) return report(named.error());
     auto& [name, value] = *named;
     if (value.starts_with("docker-image://")) {
       opts.named_contexts[name] = {true, value.substr(std::string_view("docker-image://").size())};
+      continue;
+    }
+    if (value.starts_with("oci-layout://")) {
+      // Named by its manifest digest once it is in the store (a dry run
+      // only reads the layout's index).
+      auto ref = parse_oci_layout_ref(value);
+      if (!ref) return report(ref.error().with_context("--build-context " + spec));
+      layouts.emplace_back(name, *ref);
       continue;
     }
     fs::path root = value;
@@ -301,6 +323,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                         fmt::format("build context {} is not a directory", context.string())});
   }
   if (f.dry_run && !call->check) {
+    if (auto r = resolve_layouts(nullptr); !r) return report(r.error());
     // The plan lists the files each COPY selects; a real build selects them
     // as it copies (and hashes them for the cache), so it skips this walk.
     auto ctx = frontend::BuildContext::open(context, ignore);
@@ -340,6 +363,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   // Nothing this build uses may be collected while it runs.
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
+  if (auto r = resolve_layouts(&*store); !r) return report(r.error());
   builder::PullOptions pulling = pull_options(g);
   if (quiet) {
     pulling.log = {};

@@ -215,16 +215,56 @@ Result<std::pair<std::string, std::string>> parse_build_context(const std::strin
                             "docker-image://REF, an http(s) URL or a git repository)",
                             spec));
   std::string name = to_lower(spec.substr(0, eq)), value = spec.substr(eq + 1);
-  for (std::string_view unsupported : {"oci-layout://", "target:", "input:"})
+  for (std::string_view unsupported : {"target:", "input:"})
     if (value.starts_with(unsupported))
       return fail(Errc::invalid_argument,
                   fmt::format("--build-context {}: {} contexts are not supported by strata (use "
-                              "a directory, docker-image://REF, a URL or a git repository)",
+                              "a directory, docker-image://REF, oci-layout://PATH, a URL or a git "
+                              "repository)",
                               spec, unsupported));
   if (value == "docker-image://")
     return fail(Errc::invalid_argument,
                 fmt::format("--build-context {}: docker-image:// needs an image reference", spec));
   return std::pair{name, value};
+}
+
+Result<OciLayoutRef> parse_oci_layout_ref(const std::string& value) {
+  std::string rest = value.substr(std::string_view("oci-layout://").size());
+  OciLayoutRef ref;
+  if (size_t at = rest.rfind('@'); at != std::string::npos) {
+    ref.digest = rest.substr(at + 1);
+    rest = rest.substr(0, at);
+    if (!ref.digest.starts_with("sha256:") || ref.digest.size() != 71)
+      return fail(Errc::invalid_argument, "the digest must be sha256: and 64 hex digits");
+  }
+  size_t slash = rest.rfind('/');
+  if (size_t colon = rest.rfind(':');
+      colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    ref.tag = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty()) return fail(Errc::invalid_argument, "no layout directory");
+  ref.dir = rest;
+  return ref;
+}
+
+Result<std::string> pick_layout_image(const std::vector<exporter::LayoutImage>& images,
+                                      const OciLayoutRef& ref) {
+  std::string what = "OCI layout " + ref.dir.string();
+  for (const auto& img : images) {
+    if (!ref.digest.empty()
+            ? img.manifest.digest == ref.digest
+            : !ref.tag.empty() && (img.ref_name == ref.tag || img.name.ends_with(":" + ref.tag)))
+      return img.manifest.digest;
+  }
+  if (!ref.digest.empty() || !ref.tag.empty())
+    return fail(Errc::not_found,
+                fmt::format("{} has no image {}", what, ref.digest.empty() ? ref.tag : ref.digest));
+  if (images.size() != 1)
+    return fail(Errc::invalid_argument,
+                fmt::format("{} holds {} images: name one with :TAG or @sha256:DIGEST", what,
+                            images.size()));
+  return images[0].manifest.digest;
 }
 
 Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,

@@ -11,6 +11,7 @@
 
 #include "dockerfile/instructions.hpp"
 #include "export/convert.hpp"
+#include "export/image_archive.hpp"
 #include "export/local_cache.hpp"
 #include "oci/reference.hpp"
 #include "util/error.hpp"
@@ -52,9 +53,23 @@ struct Output {
 Result<Output> parse_output(const std::string& spec);
 
 // --build-context NAME=VALUE: the name (lower-cased: a stage or an image
-// name) and the value (a directory, docker-image://REF, a URL or a git
-// repository). oci-layout:// and bake's target: are refused as unsupported.
+// name) and the value (a directory, docker-image://REF,
+// oci-layout://PATH[:TAG][@sha256:DIGEST], a URL or a git repository).
+// Bake's target: and BuildKit's input: are refused as unsupported.
 Result<std::pair<std::string, std::string>> parse_build_context(const std::string& spec);
+
+// oci-layout://PATH[:TAG][@sha256:DIGEST], as buildx writes it.
+struct OciLayoutRef {
+  std::filesystem::path dir;
+  std::string tag, digest;
+};
+Result<OciLayoutRef> parse_oci_layout_ref(const std::string& value);
+
+// Which image of an OCI layout a reference means: the one of that digest,
+// the one whose ref name is the tag, else the only one. Returns its
+// manifest digest.
+Result<std::string> pick_layout_image(const std::vector<exporter::LayoutImage>& images,
+                                      const OciLayoutRef& ref);
 
 // What SOURCE_DATE_EPOCH (the plan's, see Plan::source_date_epoch) means:
 // a number of seconds; "" none; "context" the context's time (a git

@@ -304,12 +304,41 @@ Result<std::vector<std::string>> tag_all(
   return loaded;
 }
 
-Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
+}  // namespace
+
+// The image a descriptor of a layout's index is, without its blobs.
+static LayoutImage layout_image(oci::Descriptor desc) {
+  LayoutImage img;
+  if (auto ref = desc.annotations.find(oci::kRefNameAnnotation); ref != desc.annotations.end())
+    img.ref_name = ref->second;
+  // The full name containerd writes, else the OCI ref name.
+  if (auto it = desc.annotations.find("io.containerd.image.name"); it != desc.annotations.end())
+    img.name = oci::familiar_name(it->second);
+  else
+    img.name = img.ref_name;
+  desc.annotations.clear();
+  img.manifest = std::move(desc);
+  return img;
+}
+
+static Result<oci::Index> read_layout_index(const fs::path& dir) {
   auto text = os::read_file(dir / "index.json", oci::kMaxManifestBytes);
   if (!text) return std::unexpected(text.error());
-  auto index = oci::parse_index(*text, "index.json");
+  return oci::parse_index(*text, (dir / "index.json").string());
+}
+
+Result<std::vector<LayoutImage>> read_oci_layout_index(const fs::path& dir) {
+  auto index = read_layout_index(dir);
   if (!index) return std::unexpected(index.error());
-  std::vector<std::pair<std::string, oci::Descriptor>> tags;
+  std::vector<LayoutImage> images;
+  for (auto& desc : index->manifests) images.push_back(layout_image(std::move(desc)));
+  return images;
+}
+
+Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store, const fs::path& dir) {
+  auto index = read_layout_index(dir);
+  if (!index) return std::unexpected(index.error());
+  std::vector<LayoutImage> images;
   for (auto& desc : index->manifests) {
     if (auto r = import_described(store, dir, desc, "manifest"); !r)
       return std::unexpected(r.error());
@@ -329,17 +358,19 @@ Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& d
                               desc.digest, m->layers.size(), config->diff_ids.size()));
     for (const auto& l : m->layers)
       if (auto r = import_described(store, dir, l, "layer"); !r) return std::unexpected(r.error());
-    // The full name containerd writes, else the OCI ref name.
-    std::string name;
-    if (auto it = desc.annotations.find("io.containerd.image.name"); it != desc.annotations.end())
-      name = oci::familiar_name(it->second);
-    else if (auto ref = desc.annotations.find(oci::kRefNameAnnotation);
-             ref != desc.annotations.end())
-      name = ref->second;
-    desc.annotations.clear();
     if (desc.media_type.empty()) desc.media_type = m->media_type;
-    tags.emplace_back(name, desc);
+    images.push_back(layout_image(std::move(desc)));
   }
+  return images;
+}
+
+namespace {
+
+Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
+  auto images = import_oci_layout(store, dir);
+  if (!images) return std::unexpected(images.error());
+  std::vector<std::pair<std::string, oci::Descriptor>> tags;
+  for (const auto& img : *images) tags.emplace_back(img.name, img.manifest);
   return tag_all(store, tags);
 }
 

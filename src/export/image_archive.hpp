@@ -42,4 +42,16 @@ Result<std::vector<std::string>> load_archive(
     store::Store& store, const std::filesystem::path& archive,
     const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
+// The images of an OCI image layout directory, imported into the store
+// (every digest verified) but not named: each manifest's descriptor, the
+// name `strata load` would give it and the layout's own ref name.
+struct LayoutImage {
+  oci::Descriptor manifest;
+  std::string name, ref_name;
+};
+Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store,
+                                                   const std::filesystem::path& dir);
+// The same list read from the layout's index.json alone (nothing imported).
+Result<std::vector<LayoutImage>> read_oci_layout_index(const std::filesystem::path& dir);
+
 }  // namespace strata::exporter

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include <cstring>
 
 namespace strata::store {
@@ -16,6 +20,8 @@ std::string sqlite_message(sqlite3* db) {
   if (int sys = sqlite3_system_errno(db); sys != 0) msg += fmt::format(" ({})", std::strerror(sys));
   return msg;
 }
+
+constexpr int kBusyTimeoutMs = 30000;
 
 bool is_io_error(sqlite3* db) {
   int rc = sqlite3_errcode(db);
@@ -32,7 +38,7 @@ Result<Db> Db::open(const std::filesystem::path& path) {
     std::string msg = d.db_ ? sqlite3_errmsg(d.db_) : "out of memory";
     return fail(Errc::io, fmt::format("opening {}: {}", path.string(), msg));
   }
-  sqlite3_busy_timeout(d.db_, 30000);
+  sqlite3_busy_timeout(d.db_, kBusyTimeoutMs);
   if (auto r = d.exec("PRAGMA journal_mode=WAL"); !r) return std::unexpected(r.error());
   if (auto r = d.exec("PRAGMA synchronous=NORMAL"); !r) return std::unexpected(r.error());
   // Reads through a memory map instead of a pread per 4 KiB page: a build
@@ -91,15 +97,33 @@ Result<void> Db::each(const std::string& sql, const std::vector<std::string>& ar
   for (size_t i = 0; i < args.size(); ++i)
     sqlite3_bind_text(st, static_cast<int>(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
   RowView view(st);
+  bool delivered = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(5);
   for (;;) {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      std::string msg = sqlite_message(db_);
-      sqlite3_finalize(st);
-      return fail(Errc::io, fmt::format("sqlite: {}", msg));
+    if (rc == SQLITE_ROW) {
+      delivered = true;
+      row(view);
+      continue;
     }
-    row(view);
+    // Busy before any row and outside an explicit transaction: the busy
+    // handler does not wait in every case (in WAL mode, a read snapshot of
+    // this connection, held by another thread's statement, that must
+    // become a write fails at once when another process wrote since). Try
+    // again, for as long as the busy timeout allows.
+    int primary = rc & 0xff;
+    if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) && !delivered &&
+        sqlite3_get_autocommit(db_) && std::chrono::steady_clock::now() < deadline) {
+      sqlite3_reset(st);
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(100));
+      continue;
+    }
+    std::string msg = sqlite_message(db_);
+    sqlite3_finalize(st);
+    return fail(Errc::io, fmt::format("sqlite: {}", msg));
   }
   sqlite3_finalize(st);
   return {};

@@ -79,7 +79,9 @@ Result<std::vector<std::string>> content_digests(Store& store, const fs::path& r
   int64_t recent = (static_cast<int64_t>(std::time(nullptr)) - 2) * 1000000000;
   static std::mutex transaction;  // one transaction at a time on the shared connection
   std::lock_guard lock(transaction);
-  if (auto r = store.db().exec("BEGIN"); !r) return std::unexpected(r.error());
+  // IMMEDIATE: the write lock first (waited for), not a read that must
+  // become a write later (which fails at once when another process wrote).
+  if (auto r = store.db().exec("BEGIN IMMEDIATE"); !r) return std::unexpected(r.error());
   for (size_t i : todo) {
     const FileId& f = files[i];
     if (f.mtime >= recent || f.ctime >= recent) continue;

@@ -2,10 +2,13 @@
 translated: `--build-context NAME=VALUE` (the Go tests' frontend attribute
 "context:NAME"). Alpine is an image the suite makes: the tests' busybox with
 an /etc/alpine-release, tagged `alpine` in the store; where the Go test
-pushes an image to a registry and names it, the store's tag is named."""
+pushes an image to a registry and names it, the store's tag is named; an
+OCI layout is strata's OCI archive unpacked."""
 
+import json
 import os
 import sys
+import tarfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bk import Suite, check, equal  # noqa: E402
@@ -86,8 +89,62 @@ def _(t):
     check(not t.exists("out2"), "out2: excluded by the directory's .dockerignore")
 
 
-S.skip("testNamedOCILayoutContext", "oci-layout:// contexts (BuildKit's OCI layout store), which strata refuses as unsupported")
-S.skip("testNamedOCILayoutContextExport", "oci-layout:// contexts, as testNamedOCILayoutContext")
+def oci_layout(t, dockerfile, name):
+    """An image built to an OCI archive, unpacked as a layout directory (as
+    the Go test writes BuildKit's OCI export into a directory); returns the
+    directory and the manifest digest its index names."""
+    src = os.path.join(t.dir, name + "-src")
+    t.context({"Dockerfile": dockerfile}, root=src)
+    archive = os.path.join(t.dir, name + ".tar")
+    t.build("--output", f"type=oci,dest={archive}", context=src)
+    layout = os.path.join(t.dir, name)
+    with tarfile.open(archive) as tar:
+        tar.extractall(layout)
+    with open(os.path.join(layout, "index.json")) as f:
+        index = json.load(f)
+    equal(len(index["manifests"]), 1, "manifests in the layout")
+    return layout, index["manifests"][0]["digest"]
+
+
+@S.test("testNamedOCILayoutContext")
+def _(t):
+    layout, digest = oci_layout(t, """
+	FROM busybox:latest
+	WORKDIR /test
+	RUN sh -c "echo -n first > out"
+	RUN sh -c "echo -n second > out2"
+	ENV foo=bar
+	""", "layout")
+    t.context({"Dockerfile": """
+FROM busybox AS base
+RUN cat /etc/alpine-release > out
+FROM foo AS imported
+RUN echo -n $foo > outfoo
+FROM scratch
+COPY --from=base /test/o* /
+COPY --from=imported /test/outfoo /
+"""})
+    t.build("--build-context", f"base=oci-layout://{layout}@{digest}",
+            "--build-context", f"foo=oci-layout://{layout}@{digest}", local=True)
+    equal(t.read("out"), "first", "/out: the layout's, not the stage's")
+    equal(t.read("out2"), "second", "/out2")
+    equal(t.read("outfoo"), "bar", "the layout image's ENV")
+
+
+@S.test("testNamedOCILayoutContextExport")
+def _(t):
+    layout, digest = oci_layout(t, "\nFROM scratch\nWORKDIR /test\nENV foo=bar\n\t", "layout")
+    t.context({"Dockerfile": "\nFROM nonexistent AS base\n"})
+    out = os.path.join(t.dir, "out.tar")
+    t.build("--build-context", f"nonexistent=oci-layout://{layout}@{digest}",
+            "--output", f"type=oci,dest={out}")
+    with tarfile.open(out) as tar:
+        blob = lambda d: json.load(tar.extractfile("blobs/sha256/" + d.split(":")[1]))
+        index = json.load(tar.extractfile("index.json"))
+        equal(len(index["manifests"]), 1, "manifests")
+        config = blob(blob(index["manifests"][0]["digest"])["config"]["digest"])
+    equal(config["config"]["WorkingDir"], "/test", "WorkingDir")
+    check("foo=bar" in config["config"]["Env"], f"Env {config['config']['Env']}")
 S.skip("testNamedInputContext", "input: contexts, BuildKit's gateway API for frontends; no buildx flag reaches them")
 S.skip("testNamedMultiplatformInputContext", "input: contexts of two platforms (BuildKit's gateway API)")
 S.skip("testNamedFilteredContext",

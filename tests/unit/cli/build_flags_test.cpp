@@ -77,9 +77,36 @@ TEST(BuildContext, NamesAndValues) {
             "docker-image://busybox:1");
   for (const char* bad : {"noequals", "=dir", "name=", "a=docker-image://"})
     EXPECT_FALSE(parse_build_context(bad)) << bad;
-  auto oci = parse_build_context("b=oci-layout:///x@sha256:00");
-  ASSERT_FALSE(oci);
-  EXPECT_NE(oci.error().message.find("not supported"), std::string::npos);
+  auto bake = parse_build_context("b=target:other");
+  ASSERT_FALSE(bake);
+  EXPECT_NE(bake.error().message.find("not supported"), std::string::npos);
+}
+
+TEST(BuildContext, OciLayoutReferences) {
+  std::string d = "sha256:" + std::string(64, 'a');
+  auto both = parse_oci_layout_ref("oci-layout:///srv/layout:v1@" + d);
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(both->dir, "/srv/layout");
+  EXPECT_EQ(both->tag, "v1");
+  EXPECT_EQ(both->digest, d);
+  auto plain = parse_oci_layout_ref("oci-layout://rel/dir.v2");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->dir, "rel/dir.v2");
+  EXPECT_EQ(plain->tag, "");
+  EXPECT_FALSE(parse_oci_layout_ref("oci-layout:///x@sha256:short"));
+
+  auto image = [](std::string digest, std::string ref_name) {
+    exporter::LayoutImage img;
+    img.manifest.digest = std::move(digest);
+    img.ref_name = img.name = std::move(ref_name);
+    return img;
+  };
+  std::vector<exporter::LayoutImage> two = {image("sha256:1", "v1"), image("sha256:2", "v2")};
+  EXPECT_EQ(pick_layout_image(two, {"l", "v2", ""}).value(), "sha256:2");
+  EXPECT_EQ(pick_layout_image(two, {"l", "", "sha256:1"}).value(), "sha256:1");
+  EXPECT_FALSE(pick_layout_image(two, {"l", "", ""}));  // which one?
+  EXPECT_FALSE(pick_layout_image(two, {"l", "v3", ""}));
+  EXPECT_EQ(pick_layout_image({image("sha256:9", "")}, {"l", "", ""}).value(), "sha256:9");
 }
 
 TEST(SourceDateEpoch, Values) {

@@ -4,11 +4,15 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "store/db.hpp"
 #include "util/strings.hpp"
 
 using namespace strata;
@@ -271,4 +275,32 @@ TEST(Store, ARecordWhoseLayerCanBeFetchedIsAHit) {
   ASSERT_TRUE(s->ensure_blob(layer));
   EXPECT_EQ(asked, std::vector<std::string>{"127.0.0.1:5000/cache/app"});
   EXPECT_TRUE(s->has_blob(layer.digest));
+}
+
+// A write on a connection whose read (another thread's statement) began
+// before another process wrote: SQLite refuses it at once (WAL mode), and
+// the store tries again once that read is over instead of failing with
+// "database is locked" (what concurrent builds on one store met).
+TEST(Db, AWriteBehindAStaleReadOfTheSameConnectionWaits) {
+  TempRoot dir;
+  fs::create_directories(dir.path);
+  auto a = store::Db::open(dir.path / "db");
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(a->exec("CREATE TABLE t (v TEXT)"));
+  for (const char* v : {"1", "2", "3"}) ASSERT_TRUE(a->exec("INSERT INTO t VALUES (?)", {v}));
+  auto b = store::Db::open(dir.path / "db");  // another process, in effect
+  ASSERT_TRUE(b);
+  std::atomic<bool> reading{false};
+  std::thread reader([&] {
+    (void)a->each("SELECT v FROM t", {}, [&](const store::Db::RowView&) {
+      reading = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    });
+  });
+  while (!reading) std::this_thread::yield();
+  ASSERT_TRUE(b->exec("INSERT INTO t VALUES ('other')"));  // the read's snapshot is stale now
+  auto w = a->exec("INSERT INTO t VALUES ('mine')");
+  reader.join();
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(a->query("SELECT count(*) FROM t")->at(0).at(0), "5");
 }
