@@ -39,7 +39,9 @@ void read_fragment(std::string_view fragment, GitRef& g) {
   size_t colon = fragment.find(':');
   g.ref = std::string(fragment.substr(0, colon));
   if (colon != std::string_view::npos) {
-    std::string sub = clean_path("/" + std::string(fragment.substr(colon + 1)));
+    std::string sub = "/";
+    sub.append(fragment.substr(colon + 1));
+    sub = clean_path(sub);
     g.subdir = sub == "/" ? "" : sub.substr(1);
   }
 }
