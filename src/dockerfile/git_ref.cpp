@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <vector>
 
@@ -145,10 +146,17 @@ Result<std::optional<GitRef>> parse_git_ref(std::string_view source) {
       if (!path.ends_with(".git")) return std::nullopt;
     }
   } else {
-    // scp-like: user@host:path (no slash before the colon).
+    // scp-like: user@host:path, the user and host of letters, digits, '.',
+    // '_' and '-' (not first: nothing git could take for an option).
     size_t at = rest.find('@'), colon = rest.find(':');
-    if (at == std::string_view::npos || colon == std::string_view::npos || colon < at ||
-        rest.substr(0, colon).find('/') != std::string_view::npos || at == 0)
+    if (at == std::string_view::npos || colon == std::string_view::npos || colon < at)
+      return std::nullopt;
+    auto word = [](std::string_view w) {
+      return !w.empty() && w.front() != '-' && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+    };
+    if (!word(rest.substr(0, at)) || !word(rest.substr(at + 1, colon - at - 1)))
       return std::nullopt;
   }
   GitRef g;

@@ -19,8 +19,10 @@ TEST(GitRef, WhatIsAGitSource) {
        {"https://github.com/moby/buildkit.git", "http://127.0.0.1:5/.git#v1", "git://host/repo",
         "ssh://git@host/repo.git", "git@github.com:o/r.git", "https://host/r.git?ref=main"})
     EXPECT_TRUE(parse_git_ref(yes).value().has_value()) << yes;
-  for (const char* no : {"https://host/archive.tar.gz", "https://host/repo", "ftp://x/y.git",
-                         "./local.git", "src/app", "a@b/c:d"})
+  // Nothing that git could read as an option is a remote.
+  for (const char* no :
+       {"https://host/archive.tar.gz", "https://host/repo", "ftp://x/y.git", "./local.git",
+        "src/app", "a@b/c:d", "--upload-pack=x@host:r", "git@-oProxyCommand=x:r", "a b@host:r"})
     EXPECT_FALSE(parse_git_ref(no).value().has_value()) << no;
 }
 
