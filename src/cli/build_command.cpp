@@ -9,7 +9,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -228,62 +227,17 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                         [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
     opts.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
 
-  // --build-context: images go to the plan; directories (local, or fetched
-  // into a RemoteContext) to the plan by name and to the builder.
-  std::deque<RemoteContext> fetched_contexts;
-  std::deque<dockerfile::IgnoreMatcher> context_ignores;
-  std::map<std::string, builder::LocalContext> named_dirs;
-  std::vector<std::pair<std::string, OciLayoutRef>> layouts;
+  auto named = BuildContexts::open(f.build_contexts);
+  if (!named) return report(named.error());
+  opts.named_contexts = named->for_plan;
   // The image each oci-layout context names: from the layout's index, or
   // imported into `store` first.
   auto resolve_layouts = [&](store::Store* store) -> Result<void> {
-    for (const auto& [name, ref] : layouts) {
-      auto images = store ? exporter::import_oci_layout(*store, ref.dir)
-                          : exporter::read_oci_layout_index(ref.dir);
-      if (!images) return std::unexpected(images.error().with_context("--build-context " + name));
-      auto digest = pick_layout_image(*images, ref);
-      if (!digest) return std::unexpected(digest.error().with_context("--build-context " + name));
-      opts.named_contexts[name] = {true, *digest};
-    }
+    auto images = named->resolve_layouts(store);
+    if (!images) return std::unexpected(images.error());
+    for (const auto& [name, nc] : *images) opts.named_contexts[name] = nc;
     return {};
   };
-  for (const auto& spec : f.build_contexts) {
-    auto named = parse_build_context(spec);
-    if (!named) return report(named.error());
-    auto& [name, value] = *named;
-    if (value.starts_with("docker-image://")) {
-      opts.named_contexts[name] = {true, value.substr(std::string_view("docker-image://").size())};
-      continue;
-    }
-    if (value.starts_with("oci-layout://")) {
-      // Named by its manifest digest once it is in the store (a dry run
-      // only reads the layout's index).
-      auto ref = parse_oci_layout_ref(value);
-      if (!ref) return report(ref.error().with_context("--build-context " + spec));
-      layouts.emplace_back(name, *ref);
-      continue;
-    }
-    fs::path root = value;
-    if (is_remote_context(value) && value != "-") {
-      auto in = open_remote_context(value);
-      if (!in) return report(in.error().with_context("--build-context " + spec));
-      fetched_contexts.push_back(std::move(*in));
-      root = fetched_contexts.back().root;
-    } else if (!fs::is_directory(root, ec)) {
-      return report(Error{Errc::not_found,
-                          fmt::format("--build-context {}: {} is not a directory", spec, value)});
-    }
-    context_ignores.emplace_back();
-    if (fs::exists(root / ".dockerignore", ec)) {
-      auto t = read_input_file(root / ".dockerignore");
-      if (!t) return report(t.error());
-      auto m = dockerfile::IgnoreMatcher::parse(*t, (root / ".dockerignore").string());
-      if (!m) return report(m.error());
-      context_ignores.back() = std::move(*m);
-    }
-    opts.named_contexts[name] = {false, ""};
-    named_dirs[name] = {root, &context_ignores.back()};
-  }
 
   auto forced = forced_lint_config(opts.build_args);
   if (!forced) return report(forced.error());
@@ -332,8 +286,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     auto plan = frontend::make_plan(*df, opts);
     if (!plan) return lint_done(plan.error());
     lint_done(std::nullopt);
-    if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df,
-                                               remote ? remote->time : std::nullopt);
+    if (auto epoch = resolve_source_date_epoch(
+            plan->source_date_epoch, *df,
+            remote && plan->source_date_epoch == "context" ? remote->time() : std::nullopt);
         !epoch)
       return report(epoch.error());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
@@ -382,8 +337,9 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto runtime = exec::choose_runtime(g.runtime);
   if (!runtime) return report(runtime.error());
   runtime->tmp_dir = store->tmp_dir();
-  auto epoch =
-      resolve_source_date_epoch(plan->source_date_epoch, *df, remote ? remote->time : std::nullopt);
+  auto epoch = resolve_source_date_epoch(
+      plan->source_date_epoch, *df,
+      remote && plan->source_date_epoch == "context" ? remote->time() : std::nullopt);
   if (!epoch) return report(epoch.error());
   if (plan->source_date_epoch == "context") {
     // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to
@@ -425,7 +381,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   bo.context =
       fs::absolute(context).lexically_normal();  // the stat cache is keyed by absolute path
   bo.ignore = &ignore;
-  bo.named_contexts = named_dirs;
+  bo.named_contexts = named->dirs;
   bo.runtime = *runtime;
   bo.no_cache = f.no_cache;
   for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));

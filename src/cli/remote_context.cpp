@@ -88,6 +88,11 @@ std::optional<int64_t> newest_time(const fs::path& dir) {
 
 }  // namespace
 
+std::optional<int64_t> RemoteContext::time() const {
+  if (known_time) return known_time;
+  return url_tar ? newest_time(root) : std::nullopt;
+}
+
 bool is_remote_context(std::string_view arg) {
   if (arg == "-" || arg.starts_with("http://") || arg.starts_with("https://")) return true;
   auto git = dockerfile::parse_git_ref(arg);
@@ -100,7 +105,7 @@ Result<RemoteContext> open_remote_context(const std::string& arg) {
   if (!parent) return std::unexpected(parent.error());
   auto dir = os::TempDir::create(*parent, "context-");
   if (!dir) return std::unexpected(dir.error());
-  RemoteContext in{std::move(*dir), {}, std::nullopt, std::nullopt};
+  RemoteContext in{std::move(*dir), {}, std::nullopt, std::nullopt, false};
   in.root = in.dir.path() / "context";
   if (arg == "-") {
     fs::path copy = in.dir.path() / "stdin";
@@ -117,7 +122,7 @@ Result<RemoteContext> open_remote_context(const std::string& arg) {
     fs::path checkout = in.dir.path() / "repo";
     auto time = builder::checkout_git(g, *commit, g.keep_git_dir.value_or(false), checkout);
     if (!time) return std::unexpected(time.error());
-    in.time = *time;
+    in.known_time = *time;
     in.root = g.subdir.empty() ? checkout : checkout / g.subdir;
     if (!fs::is_directory(in.root, ec))
       return fail(Errc::not_found,
@@ -129,9 +134,64 @@ Result<RemoteContext> open_remote_context(const std::string& arg) {
   auto got = builder::download(arg, body, "");
   if (!got) return std::unexpected(got.error().with_context("the build context " + arg));
   if (auto r = read_input(in, body, "at " + arg); !r) return std::unexpected(r.error());
-  in.time = got->last_modified;
-  if (!in.time && !in.dockerfile) in.time = newest_time(in.root);
+  in.known_time = got->last_modified;
+  in.url_tar = !in.known_time && !in.dockerfile;
   return in;
+}
+
+Result<BuildContexts> BuildContexts::open(const std::vector<std::string>& specs) {
+  BuildContexts out;
+  std::error_code ec;
+  for (const auto& spec : specs) {
+    auto named = parse_build_context(spec);
+    if (!named) return std::unexpected(named.error());
+    auto& [name, value] = *named;
+    if (value.starts_with("docker-image://")) {
+      out.for_plan[name] = {true, value.substr(std::string_view("docker-image://").size())};
+      continue;
+    }
+    if (value.starts_with("oci-layout://")) {
+      auto ref = parse_oci_layout_ref(value);
+      if (!ref) return std::unexpected(ref.error().with_context("--build-context " + spec));
+      out.layouts_.emplace_back(name, *ref);
+      continue;
+    }
+    fs::path root = value;
+    if (is_remote_context(value) && value != "-") {
+      auto in = open_remote_context(value);
+      if (!in) return std::unexpected(in.error().with_context("--build-context " + spec));
+      out.fetched_.push_back(std::move(*in));
+      root = out.fetched_.back().root;
+    } else if (!fs::is_directory(root, ec)) {
+      return fail(Errc::not_found,
+                  fmt::format("--build-context {}: {} is not a directory", spec, value));
+    }
+    out.ignores_.emplace_back();
+    if (fs::exists(root / ".dockerignore", ec)) {
+      auto t = read_input_file(root / ".dockerignore");
+      if (!t) return std::unexpected(t.error());
+      auto m = dockerfile::IgnoreMatcher::parse(*t, (root / ".dockerignore").string());
+      if (!m) return std::unexpected(m.error());
+      out.ignores_.back() = std::move(*m);
+    }
+    out.for_plan[name] = {false, ""};
+    out.dirs[name] = {root, &out.ignores_.back()};
+  }
+  return out;
+}
+
+Result<std::map<std::string, frontend::NamedContext>> BuildContexts::resolve_layouts(
+    store::Store* store) const {
+  std::map<std::string, frontend::NamedContext> out;
+  for (const auto& [name, ref] : layouts_) {
+    auto images = store ? exporter::import_oci_layout(*store, ref.dir)
+                        : exporter::read_oci_layout_index(ref.dir);
+    if (!images) return std::unexpected(images.error().with_context("--build-context " + name));
+    auto digest = pick_layout_image(*images, ref);
+    if (!digest) return std::unexpected(digest.error().with_context("--build-context " + name));
+    out[name] = {true, *digest};
+  }
+  return out;
 }
 
 }  // namespace strata::cli

@@ -527,6 +527,40 @@ class Planner {
     return {SourceRef::image, nc.ref, -1};
   }
 
+  // Where a stage starts when not from another stage: scratch, a
+  // --build-context directory (its files on scratch) or an image, whose
+  // config it takes; returns the image's ONBUILD triggers. `written` is the
+  // name the FROM gave, for the platform check (`lint_platform`).
+  Result<std::vector<std::string>> start_stage(PlannedStage& out, int index,
+                                               const Instruction& from, const SourceRef& base,
+                                               const std::string& written, bool lint_platform) {
+    std::vector<std::string> triggers;
+    if (base.kind != SourceRef::image) {
+      out.base = {SourceRef::scratch, "scratch", -1};
+      out.config.env.emplace_back("PATH", kDefaultPath);  // as BuildKit's empty image has
+      if (base.kind == SourceRef::context) out.steps.push_back(named_context_step(from, base.name));
+      return triggers;
+    }
+    out.base = base;
+    results_[index].env_known = static_cast<bool>(opts_.base_config);
+    if (!opts_.base_config) return triggers;
+    auto cfg = opts_.base_config(base.name, out.platform);
+    if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
+    out.config = std::move(*cfg);
+    auto have = parse_platform(out.config.platform);
+    auto want = parse_platform(out.platform);
+    if (lint_platform && have && want && (have->os != want->os || have->arch != want->arch))
+      results_[index].lint.push_back(
+          {&rules::InvalidBaseImagePlatform, from.node->start_line, from.node->end_line,
+           fmt::format("Base image {} was pulled with platform \"{}\", expected \"{}\" for "
+                       "current build",
+                       written, have->str(), want->str()),
+           &from.node->comments});
+    triggers = std::move(out.config.onbuild);
+    out.config.onbuild.clear();
+    return triggers;
+  }
+
   // The step that makes a stage of a --build-context directory: its files
   // at the root, on scratch.
   static Step named_context_step(const Instruction& from, const std::string& name) {
@@ -640,22 +674,9 @@ class Planner {
     // of the name its FROM gives replaces that base (BuildKit's order).
     const NamedContext* whole = out.name.empty() ? nullptr : named(out.name);
     if (whole) {
-      SourceRef ref = named_ref(*whole, out.name);
-      out.base =
-          ref.kind == SourceRef::context ? SourceRef{SourceRef::scratch, "scratch", -1} : ref;
-      if (ref.kind == SourceRef::context) {
-        out.config.env.emplace_back("PATH", kDefaultPath);
-        out.steps.push_back(named_context_step(from, ref.name));
-      } else if (ref.kind == SourceRef::image && opts_.base_config) {
-        auto cfg = opts_.base_config(ref.name, out.platform);
-        if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
-        out.config = std::move(*cfg);
-        out.config.onbuild.clear();
-      } else if (ref.kind == SourceRef::scratch) {
-        out.config.env.emplace_back("PATH", kDefaultPath);
-      }
+      auto replaced = start_stage(out, index, from, named_ref(*whole, out.name), out.name, false);
+      if (!replaced) return std::unexpected(replaced.error());
       if (out.config.workdir.empty()) out.config.workdir = "/";
-      results_[index].env_known = ref.kind != SourceRef::image || opts_.base_config;
       return out;
     }
     std::vector<std::string> triggers;
@@ -686,33 +707,13 @@ class Planner {
       results_[index].env_known = parent.env_known;
       inherited_args = parent.args;
       inherited_declared = parent.declared;
-    } else if (base_nc && !base_nc->image) {
-      out.base = {SourceRef::scratch, "scratch", -1};
-      out.config.env.emplace_back("PATH", kDefaultPath);
-      out.steps.push_back(named_context_step(from, to_lower(*image)));
-    } else if (base_key == "scratch" || (base_nc && base_nc->ref == "scratch")) {
-      out.base = {SourceRef::scratch, "scratch", -1};
-      out.config.env.emplace_back("PATH", kDefaultPath);  // as BuildKit's empty image has
     } else {
-      const std::string& ref = base_nc ? base_nc->ref : *image;
-      out.base = {SourceRef::image, ref, -1};
-      results_[index].env_known = static_cast<bool>(opts_.base_config);
-      if (opts_.base_config) {
-        auto cfg = opts_.base_config(ref, out.platform);
-        if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
-        out.config = std::move(*cfg);
-        auto have = parse_platform(out.config.platform);
-        auto want = parse_platform(out.platform);
-        if (have && want && (have->os != want->os || have->arch != want->arch))
-          results_[index].lint.push_back(
-              {&rules::InvalidBaseImagePlatform, from.node->start_line, from.node->end_line,
-               fmt::format("Base image {} was pulled with platform \"{}\", expected \"{}\" for "
-                           "current build",
-                           *image, have->str(), want->str()),
-               &from.node->comments});
-        triggers = std::move(out.config.onbuild);
-        out.config.onbuild.clear();
-      }
+      SourceRef base = base_nc                 ? named_ref(*base_nc, *image)
+                       : base_key == "scratch" ? SourceRef{SourceRef::scratch, "scratch", -1}
+                                               : SourceRef{SourceRef::image, *image, -1};
+      auto from_image = start_stage(out, index, from, base, *image, true);
+      if (!from_image) return std::unexpected(from_image.error());
+      triggers = std::move(*from_image);
     }
 
     StageState ss{out,
