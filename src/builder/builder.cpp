@@ -814,6 +814,9 @@ class Builder {
           co.uid = m.uid.value_or(0);
           co.gid = m.gid.value_or(0);
           co.fresh = opts_.no_cache;
+          co.on_wait = [this, &m] {
+            log(fmt::format("  waiting for cache mount {}: a sharing=locked step holds it", m.id));
+          };
           if (!m.from.empty()) {
             // from= (and source=): a new cache mount starts as a copy of that.
             co.seed = [&, mi](const fs::path& dir) -> Result<void> {

@@ -103,12 +103,21 @@ Result<CacheMount> CacheMount::acquire(store::Store& store, const CacheMountOpti
     }
   }
   m.path_ = dir;
+  // Taken at once when it is free; else the caller hears of the wait first.
+  auto wait_for = [&](int op) -> Result<void> {
+    auto got = lock(m.lock_fd_, op | LOCK_NB, lock_path);
+    if (!got) return std::unexpected(got.error());
+    if (*got) return {};
+    if (opts.on_wait) opts.on_wait();
+    if (auto r = lock(m.lock_fd_, op, lock_path); !r) return std::unexpected(r.error());
+    return {};
+  };
   switch (opts.sharing) {
     case Sharing::locked:
-      if (auto r = lock(m.lock_fd_, LOCK_EX, lock_path); !r) return std::unexpected(r.error());
+      if (auto r = wait_for(LOCK_EX); !r) return std::unexpected(r.error());
       break;
     case Sharing::shared:
-      if (auto r = lock(m.lock_fd_, LOCK_SH, lock_path); !r) return std::unexpected(r.error());
+      if (auto r = wait_for(LOCK_SH); !r) return std::unexpected(r.error());
       break;
     case Sharing::private_: {
       // The directory itself when nobody else has it, else an empty one.

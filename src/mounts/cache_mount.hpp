@@ -28,6 +28,9 @@ struct CacheMountOptions {
   // --no-cache: a new directory of this use's own (seeded), thrown away
   // afterwards, as BuildKit gives a fresh mount; the kept one is untouched.
   bool fresh = false;
+  // Called once, before the use blocks, when another user holds the mount
+  // in a way this use must wait for (a sharing=locked user holds it).
+  std::function<void()> on_wait;
 };
 
 class CacheMount {

@@ -12,9 +12,9 @@ tar -C "$T/ctx/payload" -cJf "$T/ctx/p.tar.xz" dir
 tar -C "$T/ctx/payload" -cf - dir | zstd -q > "$T/ctx/p.tar.zst"
 echo "downloaded content" > "$T/www/tool.txt"
 sum=sha256:$(sha256sum "$T/www/tool.txt" | cut -d' ' -f1)
-port=$((20000 + RANDOM % 20000))
-busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" & httpd=$!
-trap 'kill $httpd 2>/dev/null; cleanup' EXIT
+port=$(free_port)
+busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" &
+PIDS+=($!)
 for _ in $(seq 50); do busybox wget -q -O /dev/null "http://127.0.0.1:$port/tool.txt" 2>/dev/null && break; sleep 0.1; done
 cat > "$T/ctx/Dockerfile" <<DOCKERFILE
 FROM busybox

@@ -9,8 +9,6 @@
 # process group), so that the next command, not the watcher, must clean up.
 source "$(dirname "$0")/lib.sh"
 command -v docker-registry >/dev/null || fail "docker-registry is not installed"
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cleanup; }
-trap stop_all EXIT
 export SOURCE_DATE_EPOCH=0
 trials=${CRASH_TRIALS:-24}
 make_busybox

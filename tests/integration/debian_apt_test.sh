@@ -3,8 +3,8 @@
 # a Debian bookworm base made with debootstrap, loaded into strata, and a
 # RUN step that runs apt-get install over the host network.
 source "$(dirname "$0")/lib.sh"
-if [ "${STRATA_TEST_DEBIAN:-}" != 1 ]; then echo "skipped: set STRATA_TEST_DEBIAN=1 to run"; exit 77; fi
-command -v debootstrap >/dev/null || { echo "skipped: debootstrap is not installed"; exit 77; }
+if [ "${STRATA_TEST_DEBIAN:-}" != 1 ]; then skip "downloads from Debian's mirror: set STRATA_TEST_DEBIAN=1 to run"; fi
+need debootstrap
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 debootstrap --variant=minbase bookworm "$T/rootfs" "$mirror" > "$T/debootstrap.log" 2>&1 ||
   fail "debootstrap: $(tail -5 "$T/debootstrap.log")"

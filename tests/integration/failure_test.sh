@@ -12,9 +12,16 @@ grep -q "| going down" "$T/err" || fail "no output in the error: $(cat "$T/err")
 grep -q " $T" /proc/self/mounts && fail "mounts left after a failed build"
 [ -z "$(ls "$STRATA_ROOT/tmp")" ] || fail "temporary files left: $(ls "$STRATA_ROOT/tmp")"
 
-printf 'FROM busybox\nRUN sleep 60\n' > "$T/ctx/Dockerfile"
-"$STRATA" build --progress quiet "$T/ctx" >/dev/null 2>&1 & pid=$!
-sleep 2
+# SIGTERM once the step's container runs (it says so).
+start_signals "$T/ctx"
+cat > "$T/ctx/Dockerfile" <<'DOCKERFILE'
+FROM busybox
+ARG SIG
+RUN --mount=type=bind,source=signals.sh,target=/signals.sh . /signals.sh && announce running && sleep 60
+DOCKERFILE
+"$STRATA" build --progress quiet --build-arg SIG="$SIGNALS" "$T/ctx" >/dev/null 2>&1 & pid=$!
+wait_signal running
+pgrep -f "sleep 60" >/dev/null || fail "the step's container is not running"
 kill -TERM "$pid"
 if wait "$pid"; then fail "an interrupted build succeeded"; fi
 grep -q " $T" /proc/self/mounts && fail "mounts left after SIGTERM"

@@ -1,14 +1,35 @@
 # Shared by the integration tests: each test script sources this file and
 # gets $STRATA (the binary), a scratch directory $T with its own store
-# ($STRATA_ROOT), and helpers. Exit code 77 means "skipped".
+# ($STRATA_ROOT), and helpers. Exit code 77 means "skipped": a test skips
+# only through skip (all of it) or skip_part (one check), which say why and
+# append the reason to $STRATA_SKIP_LOG when it is set; scripts/test lists
+# every skip and, in CI, fails on any that tests/allowed-skips does not name.
 set -euo pipefail
 STRATA=$(realpath "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "skipped: needs root (overlayfs, namespaces)"; exit 77; fi
-if ! command -v crun >/dev/null && ! command -v runc >/dev/null; then echo "skipped: no crun or runc"; exit 77; fi
-if [ ! -x /bin/busybox ]; then echo "skipped: busybox-static is not installed"; exit 77; fi
+test_dir=$(basename "$(dirname "$(realpath "$0")")")
+TEST_NAME=integration.$([ "$test_dir" = integration ] || echo "$test_dir.")$(basename "$0" .sh)
+skip_note() {
+  echo "skipped: $*"
+  if [ -n "${STRATA_SKIP_LOG:-}" ]; then echo "$TEST_NAME: $*" >> "$STRATA_SKIP_LOG"; fi
+}
+skip() { skip_note "$@"; exit 77; }
+skip_part() { skip_note "$@"; }
+# need TOOL...: skips the whole test, naming the first tool that is missing.
+need() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/install-deps test installs it)"
+  done
+}
+if [ "$(id -u)" -ne 0 ]; then skip "needs root (overlayfs, namespaces)"; fi
+if ! command -v crun >/dev/null && ! command -v runc >/dev/null; then skip "no crun or runc"; fi
+if [ ! -x /bin/busybox ]; then skip "busybox-static is not installed"; fi
 T=$(mktemp -d /tmp/strata-it.XXXXXX)
 export STRATA_ROOT=$T/store
+PIDS=()
 cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   # Nothing of strata's may stay mounted, whatever happened.
   if grep -q " $T" /proc/self/mounts; then echo "FAIL: mounts left under $T:"; grep " $T" /proc/self/mounts; rm -rf "$T"; exit 1; fi
   rm -rf "$T"
@@ -25,9 +46,60 @@ make_busybox() {
   "$STRATA" build --progress quiet -t busybox "$T/busybox" >/dev/null
 }
 
-# Loopback registries (Debian's docker-registry). The caller keeps the
-# pids of what it starts in PIDS and stops them.
-PIDS=()
+# expect_all_cached WHAT: the last build of $STRATA_ROOT ran no step (so no
+# container), as `strata explain --json` records it: every step cached.
+expect_all_cached() {
+  local record ran
+  record=$("$STRATA" explain --json) || fail "$1: strata explain --json failed"
+  jq -e 'length > 0' <<<"$record" >/dev/null || fail "$1: the build recorded no step"
+  ran=$(jq -r '[.[] | select(.cached | not) | "\(.instruction) (\(.reason))"] | join("; ")' <<<"$record")
+  [ -z "$ran" ] || fail "$1: steps ran: $ran"
+}
+
+# wait_for_line FILE REGEX [SECONDS]: until a line of FILE matches (60 s).
+wait_for_line() {
+  local i
+  for i in $(seq 1 $((${3:-60} * 20))); do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "waited ${3:-60}s for /$2/ in $1: $(tail -3 "$1" 2>/dev/null)"
+}
+
+# Signals between a test and the RUN steps of its builds, in place of
+# sleeps: start_signals serves $T/signals on 127.0.0.1 (steps use the host
+# network) and puts into a context directory signals.sh, which a step
+# bind-mounts and sources with SIG=$SIGNALS passed as a build arg:
+#   RUN --mount=type=bind,source=signals.sh,target=/signals.sh \
+#       . /signals.sh && announce started && await go && ...
+# announce NAME is logged by the server (the test's wait_signal NAME returns);
+# await NAME returns once the test has said raise_signal NAME (exit 9 after
+# 60 s).
+start_signals() {
+  local port
+  port=$(free_port)
+  mkdir -p "$T/signals"
+  python3 -u -m http.server --bind 127.0.0.1 --directory "$T/signals" "$port" > "$T/signals.log" 2>&1 &
+  PIDS+=($!)
+  SIGNALS=http://127.0.0.1:$port
+  local i
+  for i in $(seq 1 100); do curl -s -o /dev/null "$SIGNALS/" && break; sleep 0.05; done
+  cat > "$1/signals.sh" <<'SH'
+announce() { wget -q -O /dev/null "$SIG/$1" 2>/dev/null || true; }
+await() {
+  i=0
+  until wget -q -O /dev/null "$SIG/$1" 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 1200 ] && { echo "await $1: no signal in 60 s" >&2; exit 9; }
+    sleep 0.05
+  done
+}
+SH
+}
+raise_signal() { touch "$T/signals/$1"; }
+wait_signal() { wait_for_line "$T/signals.log" "\"GET /$1 HTTP" "${2:-60}"; }
+
+# Loopback registries (Debian's docker-registry). What a test starts in the
+# background goes into PIDS; cleanup stops it.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() {
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return 0; sleep 0.1; done

@@ -4,8 +4,6 @@
 # pid that no longer runs) is removed by the next; a live build's is not.
 # A directory there that others may write is refused.
 source "$(dirname "$0")/lib.sh"
-stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cleanup; }
-trap stop_all EXIT
 export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 dir=$TMPDIR/strata-$(id -u)

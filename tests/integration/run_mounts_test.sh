@@ -35,17 +35,28 @@ DOCKERFILE
 "$STRATA" build --progress quiet -t seeded -f "$C/Dockerfile.seed" "$C" >/dev/null
 expect_eq "$("$STRATA" run seeded cat /got)" "seeded" "cache mount seeded from a stage"
 
-# --- sharing=locked: a second process waits until the first is done.
+# --- sharing=locked: a second process waits until the first is done. Each
+# step holds the mount until the test lets it go; b asks for the mount only
+# after a holds it, and says that it waits.
+start_signals "$C"
 cat > "$C/Dockerfile.locked" <<'DOCKERFILE'
 FROM busybox
 ARG WHO
-RUN --mount=type=cache,target=/c,id=lock,sharing=locked echo "$WHO start" >> /c/order && sleep 2 && echo "$WHO end" >> /c/order
+ARG SIG
+RUN --mount=type=cache,target=/c,id=lock,sharing=locked --mount=type=bind,source=signals.sh,target=/signals.sh \
+    . /signals.sh && echo "$WHO start" >> /c/order && announce holds-$WHO && await go-$WHO && echo "$WHO end" >> /c/order
 DOCKERFILE
-"$STRATA" build --progress quiet --build-arg WHO=a -f "$C/Dockerfile.locked" "$C" >/dev/null &
-pid=$!
-sleep 0.7
-"$STRATA" build --progress quiet --build-arg WHO=b -f "$C/Dockerfile.locked" "$C" >/dev/null
-wait $pid
+"$STRATA" build --progress quiet --build-arg WHO=a --build-arg SIG="$SIGNALS" -f "$C/Dockerfile.locked" "$C" > "$T/a.out" 2>&1 &
+pid_a=$!
+wait_signal holds-a
+raise_signal go-b
+"$STRATA" build --progress plain --build-arg WHO=b --build-arg SIG="$SIGNALS" -f "$C/Dockerfile.locked" "$C" > "$T/b.out" 2>&1 &
+pid_b=$!
+wait_for_line "$T/b.out" "waiting for cache mount lock: a sharing=locked step holds it"
+if grep -q '"GET /holds-b' "$T/signals.log"; then fail "b ran while a held the locked mount"; fi
+raise_signal go-a
+wait $pid_a || fail "build a: $(cat "$T/a.out")"
+wait $pid_b || fail "build b: $(cat "$T/b.out")"
 cat > "$C/Dockerfile.read" <<'DOCKERFILE'
 FROM busybox
 ARG ID
@@ -62,13 +73,17 @@ b end" "sharing=locked serialises two processes"
 cat > "$C/Dockerfile.private" <<'DOCKERFILE'
 FROM busybox
 ARG WHO
-RUN --mount=type=cache,target=/c,id=priv,sharing=private echo "$WHO" >> /c/who && sleep 2 && cat /c/who > /who
+ARG SIG
+RUN --mount=type=cache,target=/c,id=priv,sharing=private --mount=type=bind,source=signals.sh,target=/signals.sh \
+    . /signals.sh && echo "$WHO" >> /c/who && announce holds-private-$WHO && await go-private-$WHO && cat /c/who > /who
 DOCKERFILE
-"$STRATA" build --progress quiet -t pa --build-arg WHO=a -f "$C/Dockerfile.private" "$C" >/dev/null &
-pid=$!
-sleep 0.7
-"$STRATA" build --progress quiet -t pb --build-arg WHO=b -f "$C/Dockerfile.private" "$C" >/dev/null
-wait $pid
+"$STRATA" build --progress quiet -t pa --build-arg WHO=a --build-arg SIG="$SIGNALS" -f "$C/Dockerfile.private" "$C" > "$T/pa.out" 2>&1 &
+pid_a=$!
+wait_signal holds-private-a
+raise_signal go-private-b
+"$STRATA" build --progress quiet -t pb --build-arg WHO=b --build-arg SIG="$SIGNALS" -f "$C/Dockerfile.private" "$C" >/dev/null
+raise_signal go-private-a
+wait $pid_a || fail "build pa: $(cat "$T/pa.out")"
 expect_eq "$("$STRATA" run pa cat /who)" "a" "the first private user's mount"
 expect_eq "$("$STRATA" run pb cat /who)" "b" "the second private user got its own mount"
 
@@ -150,7 +165,7 @@ for src in "$T/mounts" "$T/mounts.tar.zst"; do
   root=$T/fresh-$(basename "$src")
   STRATA_ROOT=$root make_busybox
   STRATA_ROOT=$root "$STRATA" cache import-mounts "$src" > "$T/imp"
-  grep -q 'imported' "$T/imp" || fail "import: $(cat "$T/imp")"
+  grep -qE '^imported [1-9][0-9]* cache mounts \([1-9][0-9]* files\)' "$T/imp" || fail "import: $(cat "$T/imp")"
   printf 'FROM busybox\nARG NONCE\nRUN --mount=type=cache,target=/c,id=travel ls /c | sort > /list && sha256sum /c/big | cut -c1-64 > /sum\n' > "$C/Dockerfile.check"
   STRATA_ROOT=$root "$STRATA" build --progress quiet -t check --build-arg NONCE=$RANDOM -f "$C/Dockerfile.check" "$C" >/dev/null
   expect_eq "$(STRATA_ROOT=$root "$STRATA" run check cat /list | tr '\n' ' ')" "big step-1 step-2 " "imported mount from $src"
@@ -183,7 +198,8 @@ grep -q 'parent is not a directory' "$T/err" || fail "unclear error: $(cat "$T/e
 [ -z "$(ls -A "$T/outside")" ] || fail "the import wrote outside the mount"
 
 # --- prune --mounts: a size cap per id drops the least recently used files.
-grep -q 'files from others' <<<"$("$STRATA" cache prune --mounts --keep-storage 1MB)" || fail "prune --mounts"
+out=$("$STRATA" cache prune --mounts --keep-storage 1MB)
+grep -qE '^removed 0 cache mounts and [1-9][0-9]* files from others' <<<"$out" || fail "prune --mounts --keep-storage: $out"
 size=$("$STRATA" cache du | awk '$1 == "travel" { print $2, $3 }')
 case "$size" in *KiB|*" B") ;; *) fail "travel not trimmed under 1 MB: $size" ;; esac
 "$STRATA" cache prune --mounts >/dev/null
