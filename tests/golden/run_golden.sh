@@ -5,7 +5,12 @@
 #   <case>/args         optional: the arguments after `build --dry-run`
 #                       (default: -f Dockerfile <ctx>, ctx = context/ if present, else .)
 #   <case>/context/     optional: the build context
-# STRATA_UPDATE_GOLDEN=1 rewrites expected instead of comparing.
+# In expected, {{HOST}} stands for the platform of the machine the case runs
+# on (the default target and BUILDPLATFORM), worked out here from uname -m
+# as BuildKit names it, so that the cases pass on any host.
+# STRATA_UPDATE_GOLDEN=1 rewrites expected instead of comparing (the host's
+# platform after "for ", "platform=", "BUILDPLATFORM=" or in a JSON
+# "platform" becomes {{HOST}} again).
 set -u
 strata=$1
 case_dir=$2
@@ -17,6 +22,13 @@ else
   [ -d context ] && ctx=context
   args=(-f Dockerfile "$ctx")
 fi
+case $(uname -m) in
+  x86_64) host=linux/amd64 ;;
+  aarch64 | arm64) host=linux/arm64 ;;
+  armv7*) host=linux/arm/v7 ;;
+  i686 | i386) host=linux/386 ;;
+  *) host=linux/$(uname -m) ;;
+esac
 # For --build-arg NAME (value taken from the environment).
 export STRATA_GOLDEN_ENV="value from the environment"
 out=$(mktemp) err=$(mktemp)
@@ -29,10 +41,11 @@ actual=$(
   if [ "$status" -ne 0 ]; then echo "--- exit $status"; fi
 )
 if [ "${STRATA_UPDATE_GOLDEN:-}" = 1 ]; then
-  printf '%s\n' "$actual" > expected
+  printf '%s\n' "$actual" |
+    HOST=$host perl -pe 's#(for |platform=|BUILDPLATFORM=|"platform": ")\Q$ENV{HOST}\E(?=[\s:",]|$)#$1\{\{HOST\}\}#g' > expected
   exit 0
 fi
-if ! diff -u expected <(printf '%s\n' "$actual"); then
+if ! diff -u <(sed "s#{{HOST}}#$host#g" expected) <(printf '%s\n' "$actual"); then
   echo "golden case $(basename "$case_dir") differs (STRATA_UPDATE_GOLDEN=1 rewrites it)" >&2
   exit 1
 fi
