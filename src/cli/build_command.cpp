@@ -139,6 +139,11 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
 namespace {
 
 int run_build(const GlobalFlags& g, const BuildFlags& f) {
+  if (f.progress == "tty")
+    return report(Error{Errc::invalid_argument,
+                        "--progress tty: the live display (a line per running step, redrawn in "
+                        "place) is not built yet; use --progress auto (transfers shown in place "
+                        "on a terminal) or --progress plain (a log without escape codes)"});
   std::vector<Output> outputs;
   for (const auto& o : f.outputs) {
     auto parsed = parse_output(o);
@@ -301,6 +306,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   }
 
   bool quiet = f.progress == "quiet";
+  Display transfers = f.progress == "plain" ? Display::plain : Display::auto_;
   std::vector<oci::Reference> push_to;
   if (f.push) {
     for (const auto& t : f.tags) {
@@ -451,7 +457,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       ao.compression = exporter::compression_for(o.dest);
       std::optional<Progress> progress;
       if (!quiet) {
-        progress.emplace("writing " + o.dest);
+        progress.emplace("writing " + o.dest, transfers);
         ao.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
       }
       r = exporter::write_image_archive(*store, {{*layers, f.tags}}, o.dest, ao);
@@ -463,7 +469,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     std::optional<Progress> progress;
     std::function<void(uint64_t, uint64_t)> report_bytes;
     if (!quiet) {
-      progress.emplace("pushing " + ref.str());
+      progress.emplace("pushing " + ref.str(), transfers);
       report_bytes = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
     auto pushed = exporter::push_image(*store, *image, ref, pulling.client, bo.log, report_bytes);
@@ -475,7 +481,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     exporter::CacheExportOptions eo = c.opts;
     std::optional<Progress> progress;
     if (!quiet) {
-      progress.emplace("exporting the cache to " + c.path);
+      progress.emplace("exporting the cache to " + c.path, transfers);
       eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
     const auto& keys = c.max ? result->keys : result->image_keys;

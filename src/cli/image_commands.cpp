@@ -390,39 +390,31 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   save->add_option("--compression", a->compression, "none, gzip or zstd (default: by the name)");
   save->add_option("--compression-level", a->compression_level, "The compressor's level");
   save->callback([&g, &run, a] { run = [&g, a] { return cmd_save(g, *a); }; });
-  // `run` is parsed by run_command() (its command line is the container's);
-  // it is listed here for --help.
-  app.add_subcommand("run",
-                     "Run an image from the store: run [--network host|none] IMAGE [COMMAND...]");
-}
-
-int run_command(const GlobalFlags& g, const std::vector<std::string>& args) {
-  ImageArgs a;
-  size_t i = 0;
-  for (; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--network" && i + 1 < args.size()) {
-      a.network = args[++i];
-    } else if (arg.starts_with("--network=")) {
-      a.network = arg.substr(10);
-    } else if (arg == "-h" || arg == "--help") {
-      std::cout << "Usage: strata run [--network host|none] IMAGE [COMMAND [ARG...]]\n"
-                   "Runs an image from the store in a container, passing stdin, stdout and\n"
-                   "the exit code. The command defaults to the image's ENTRYPOINT and CMD.\n";
-      return 0;
-    } else if (arg.starts_with("-")) {
-      return report(Error{Errc::invalid_argument, fmt::format("strata run: unknown flag {}", arg)});
-    } else {
-      break;
-    }
-  }
-  if (a.network != "host" && a.network != "none")
-    return report(Error{Errc::invalid_argument, "strata run: --network is host or none"});
-  if (i >= args.size())
-    return report(Error{Errc::invalid_argument, "strata run needs an image name"});
-  a.names = {args[i]};
-  a.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-  return cmd_run(g, a);
+  // The image and everything after it are the container's: flags there
+  // are its command's, not strata's (prefix_command).
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Run an image from the store in a container, passing stdin, stdout and the exit "
+      "code; the command defaults to the image's ENTRYPOINT and CMD");
+  run_cmd->footer("Usage: strata run [--network host|none] IMAGE [COMMAND [ARG...]]");
+  run_cmd->prefix_command();
+  run_cmd->add_option("--network", a->network, "host (default) or none")
+      ->check(CLI::IsMember({"host", "none"}));
+  run_cmd->callback([&g, &run, a, run_cmd] {
+    std::vector<std::string> rest = run_cmd->remaining();
+    run = [&g, a, rest] {
+      if (rest.empty())
+        return report(Error{Errc::invalid_argument, "strata run needs an image name"});
+      if (rest.front().starts_with("-"))
+        return report(
+            Error{Errc::invalid_argument,
+                  fmt::format("strata run: unknown flag {} (strata run --help)", rest.front())});
+      ImageArgs args = *a;
+      args.names = {rest.front()};
+      args.command.assign(rest.begin() + 1, rest.end());
+      return cmd_run(g, args);
+    };
+  });
 }
 
 }  // namespace strata::cli

@@ -65,34 +65,25 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global flags may follow the command
   app.set_version_flag("--version", "strata 0.1.0");
   strata::cli::GlobalFlags g;
-  app.add_option("--root", g.root,
-                 "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
-  app.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
-      ->check(CLI::IsMember({"crun", "runc"}));
-  app.add_option("--insecure-registry", g.insecure_registries,
-                 "Speak plain http to this registry (repeatable; loopback registries always are)");
-  // `strata [--root R] [--runtime X] run ...` is parsed by hand: the
-  // container's command line follows the image.
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if ((arg == "--root" || arg == "--runtime") && i + 1 < argc) {
-      (arg == "--root" ? g.root : g.runtime) = argv[++i];
-    } else if (arg.starts_with("--root=")) {
-      g.root = arg.substr(7);
-    } else if (arg.starts_with("--runtime=")) {
-      g.runtime = arg.substr(10);
-    } else if (arg == "run") {
-      return guarded([&] {
-        return strata::cli::run_command(g, std::vector<std::string>(argv + i + 1, argv + argc));
-      });
-    } else {
-      break;
-    }
-  }
+  auto add_global_flags = [&g](CLI::App& to) {
+    to.add_option("--root", g.root,
+                  "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
+    to.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
+        ->check(CLI::IsMember({"crun", "runc"}));
+    to.add_option("--insecure-registry", g.insecure_registries,
+                  "Speak plain http to this registry (repeatable; loopback registries always are)");
+  };
+  add_global_flags(app);
   std::function<int()> run;
   strata::cli::add_build_command(app, g, run);
   strata::cli::add_image_commands(app, g, run);
   strata::cli::add_registry_commands(app, g, run);
+  // What follows `run IMAGE` is the container's command line: nothing of it
+  // may fall through to the parser above, so run takes the global flags
+  // (before the image) itself.
+  auto* run_command = app.get_subcommand("run");
+  run_command->fallthrough(false);
+  add_global_flags(*run_command);
   // As with docker, a repeatable flag takes one value each time it is
   // given, so flags may come before and after the positional arguments
   // (`build -t a CONTEXT --no-cache`).

@@ -9,9 +9,9 @@
 
 namespace strata::cli {
 
-Progress::Progress(std::string what)
+Progress::Progress(std::string what, Display display)
     : what_(std::move(what)),
-      tty_(::isatty(STDERR_FILENO) == 1),
+      tty_(display == Display::auto_ && ::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 

@@ -1,6 +1,8 @@
 // Progress of long transfers (save, load, exports) on stderr: one line
-// rewritten in place when stderr is a terminal, otherwise a plain line every
+// rewritten in place when stderr is a terminal (unless the command was told
+// --progress plain: then never an escape code), otherwise a plain line every
 // few seconds; bytes done, rate and, when the total is known, time left.
+// Used by the CLI's commands.
 #pragma once
 
 #include <chrono>
@@ -9,9 +11,12 @@
 
 namespace strata::cli {
 
+// auto: in place on a terminal; plain: lines only, wherever stderr goes.
+enum class Display { auto_, plain };
+
 class Progress {
  public:
-  explicit Progress(std::string what);
+  explicit Progress(std::string what, Display display = Display::auto_);
   // `total` 0: not known.
   void update(uint64_t done, uint64_t total);
   // The last line, with the time it took.
