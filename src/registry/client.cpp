@@ -210,10 +210,14 @@ Result<HttpResponse> Client::call(HttpRequest req, Access access, bool retry,
       if (it != cache.headers.end()) req.headers.push_back("Authorization: " + it->second);
     }
     auto resp = http_perform(req);
-    // Transport failures and 5xx/429 are retried; a refused response is not.
+    // Transport failures and 5xx/429 are retried when the request may be
+    // sent again; 429 Too Many Requests always (the registry did not act on
+    // it, so an upload's PATCH or PUT may be repeated too); a refused
+    // response never.
     bool failed = !resp && resp.error().code == Errc::io;
     if (!resp && !failed) return resp;
-    bool again = retry && attempt + 1 < opts_.attempts && (failed || transient(resp->status));
+    bool again = attempt + 1 < opts_.attempts &&
+                 (retry ? failed || transient(resp->status) : resp && resp->status == 429);
     if (again) {
       back_off(attempt++);
     } else if (resp && resp->status == 401 && !authenticated) {

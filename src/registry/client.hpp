@@ -79,6 +79,8 @@ class Client {
 
  private:
   enum class Access { pull, push };
+  // `retry`: the request may be sent again after a transport failure or a
+  // 5xx (it changes nothing twice); a 429 is retried either way.
   Result<HttpResponse> call(HttpRequest req, Access access, bool retry,
                             const std::function<Result<void>()>& restart = {},
                             const std::string& extra_scope = "");

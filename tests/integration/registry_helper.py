@@ -6,11 +6,13 @@ token KEY.pem ISSUER SERVICE USER PASSWORD PORTFILE LOG
     with Basic USER:PASSWORD answers a JWT (RS256, signed with openssl)
     granting the scopes asked for (a line in LOG each); anything else gets
     401.
-proxy UPSTREAM_PORT PORTFILE LOG
-    An HTTP proxy in front of a registry that fails on purpose: the first
-    request for each path gets 503, the second GET of each blob is cut off
-    after 1000 bytes (a dropped connection); later ones pass. Each failure
-    it causes is a line in LOG.
+proxy UPSTREAM_PORT PORTFILE LOG [MODE]
+    An HTTP proxy in front of a registry that fails on purpose. MODE flaky
+    (the default): the first request for each path gets 503, the second GET
+    of each blob is cut off after 1000 bytes (a dropped connection); later
+    ones pass. MODE busy: the first two requests for each path get 429 Too
+    Many Requests. MODE down: every request gets 503. Each failure it causes
+    is a line in LOG.
 Both bind 127.0.0.1 on a free port and write it to PORTFILE.
 """
 import base64
@@ -91,7 +93,7 @@ def token_server(key, issuer, service, user, password, portfile, log):
     serve(Handler, portfile)
 
 
-def flaky_proxy(upstream_port, portfile, log):
+def flaky_proxy(upstream_port, portfile, log, mode="flaky"):
     seen = {}
     lock = threading.Lock()
 
@@ -112,9 +114,11 @@ def flaky_proxy(upstream_port, portfile, log):
                 n = seen[key]
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            if n == 1:
-                note(f"503 {self.command} {self.path}")
-                self.send_response(503)
+            status = (503 if mode == "down" or (mode == "flaky" and n == 1)
+                      else 429 if mode == "busy" and n <= 2 else None)
+            if status:
+                note(f"{status} {self.command} {self.path}")
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -123,7 +127,7 @@ def flaky_proxy(upstream_port, portfile, log):
             conn.request(self.command, self.path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
-            cut = (self.command == "GET" and "/blobs/sha256:" in self.path and n == 2
+            cut = (mode == "flaky" and self.command == "GET" and "/blobs/sha256:" in self.path and n == 2
                    and resp.status == 200 and len(data) > 1000)
             self.send_response(resp.status)
             for k, v in resp.getheaders():
@@ -153,6 +157,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "token":
         token_server(*sys.argv[2:9])
     elif sys.argv[1] == "proxy":
-        flaky_proxy(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        flaky_proxy(int(sys.argv[2]), *sys.argv[3:6])
     else:
         sys.exit("usage: registry_helper.py token|proxy ...")
