@@ -40,13 +40,8 @@ struct Source {
 };
 
 bool excluded_by(const std::vector<Glob>& globs, const std::string& rel) {
-  if (globs.empty()) return false;
-  std::string prefix;
-  for (const auto& part : split(rel, '/')) {
-    prefix += (prefix.empty() ? "" : "/") + part;
-    for (const auto& g : globs)
-      if (g.matches(prefix)) return true;
-  }
+  for (const auto& g : globs)
+    if (g.matches_or_parent(rel)) return true;
   return false;
 }
 

@@ -88,63 +88,98 @@ Result<Glob> Glob::compile(std::string_view pattern, bool doublestar) {
   return g;
 }
 
-bool Glob::match_from(size_t ti, const std::u32string& s, size_t si,
-                      std::vector<bool>& memo) const {
-  size_t key = ti * (s.size() + 1) + si;
-  if (memo[key]) return false;
-  bool ok = match_here(ti, s, si, memo);
-  if (!ok) memo[key] = true;
-  return ok;
-}
-
-bool Glob::match_here(size_t ti, const std::u32string& s, size_t si,
-                      std::vector<bool>& memo) const {
-  while (ti < tokens_.size()) {
-    const Token& t = tokens_[ti];
-    switch (t.kind) {
-      case Token::literal:
-        if (si >= s.size() || s[si] != t.ch) return false;
-        ++si;
-        ++ti;
-        break;
-      case Token::any_char:
-        if (si >= s.size() || s[si] == '/') return false;
-        ++si;
-        ++ti;
-        break;
-      case Token::cls: {
-        if (si >= s.size() || s[si] == '/') return false;
-        bool in = false;
-        for (auto [lo, hi] : t.ranges)
-          if (s[si] >= lo && s[si] <= hi) in = true;
-        if (in == t.negate) return false;
-        ++si;
-        ++ti;
-        break;
+// The tokens run as a nondeterministic automaton over the path, one
+// character at a time: state i is "about to match token i", tokens.size() is
+// "matched". `**` (any_dirs, "(.*/)?") has a second state, inside a run that
+// must end with "/". Time is tokens x characters and memory tokens, whatever
+// the pattern: no backtracking and no recursion.
+bool Glob::run(std::string_view path, bool or_parent) const {
+  std::u32string s = utf8::decode(path);
+  const size_t n = tokens_.size();
+  std::vector<char> at(n + 1, 0), in_dirs(n, 0), next_at(n + 1, 0), next_dirs(n, 0);
+  // Follows the moves that take no character (a star matching nothing, a
+  // `**` starting its run); they only go forward, so one pass is enough.
+  // True when `anything` (a trailing `**`) is reached: the rest matches.
+  auto close = [&](std::vector<char>& a, std::vector<char>& d) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!a[i]) continue;
+      switch (tokens_[i].kind) {
+        case Token::anything:
+          return true;
+        case Token::any_dirs:
+          d[i] = 1;
+          a[i + 1] = 1;
+          break;
+        case Token::any_run:
+          a[i + 1] = 1;
+          break;
+        default:
+          break;
       }
-      case Token::any_run:
-        // Any run of non-separators, shortest first.
-        for (size_t k = si;; ++k) {
-          if (match_from(ti + 1, s, k, memo)) return true;
-          if (k >= s.size() || s[k] == '/') return false;
-        }
-      case Token::anything:
-        return true;
-      case Token::any_dirs:
-        // (.*/)? : nothing, or anything that ends with a separator.
-        if (match_from(ti + 1, s, si, memo)) return true;
-        for (size_t k = si; k < s.size(); ++k)
-          if (s[k] == '/' && match_from(ti + 1, s, k + 1, memo)) return true;
-        return false;
     }
+    return false;
+  };
+  at[0] = 1;
+  if (close(at, in_dirs)) return true;
+  for (char32_t c : s) {
+    // A parent directory matched: the path is inside it.
+    if (or_parent && c == '/' && at[n]) return true;
+    std::fill(next_at.begin(), next_at.end(), 0);
+    std::fill(next_dirs.begin(), next_dirs.end(), 0);
+    bool alive = false;
+    auto step_stay = [&](size_t i) {
+      next_at[i] = 1;
+      alive = true;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      if (in_dirs[i]) {
+        next_dirs[i] = 1;
+        if (c == '/') next_at[i + 1] = 1;
+        alive = true;
+      }
+      if (!at[i]) continue;
+      const Token& t = tokens_[i];
+      bool step = false;
+      switch (t.kind) {
+        case Token::literal:
+          step = c == t.ch;
+          break;
+        case Token::any_char:
+          step = c != '/';
+          break;
+        case Token::cls: {
+          bool in = false;
+          for (auto [lo, hi] : t.ranges)
+            if (c >= lo && c <= hi) in = true;
+          step = c != '/' && in != t.negate;
+          break;
+        }
+        case Token::any_run:
+          if (c != '/') step_stay(i);
+          break;
+        case Token::any_dirs:
+        case Token::anything:
+          break;
+      }
+      if (step) {
+        next_at[i + 1] = 1;
+        alive = true;
+      }
+    }
+    if (!alive) return false;
+    at.swap(next_at);
+    in_dirs.swap(next_dirs);
+    if (close(at, in_dirs)) return true;
   }
-  return si == s.size();
+  return at[n] != 0;
 }
 
 bool Glob::matches(std::string_view path) const {
-  std::u32string s = utf8::decode(path);
-  std::vector<bool> memo((tokens_.size() + 1) * (s.size() + 1), false);
-  return match_from(0, s, 0, memo);
+  return run(path, false);
+}
+
+bool Glob::matches_or_parent(std::string_view path) const {
+  return run(path, true);
 }
 
 Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_view source) {
@@ -183,18 +218,9 @@ Result<IgnoreMatcher> IgnoreMatcher::parse(std::string_view text, std::string_vi
 bool IgnoreMatcher::excluded(std::string_view path) const {
   if (rules_.empty()) return false;
   std::string p = clean_path(path);
-  std::vector<std::string> parts = split(p, '/');
   bool matched = false;
-  for (const auto& r : rules_) {
-    bool m = r.glob.matches(p);
-    // A pattern matching a parent directory matches everything inside it.
-    std::string prefix;
-    for (size_t i = 0; !m && i + 1 < parts.size(); ++i) {
-      prefix += (i ? "/" : "") + parts[i];
-      m = r.glob.matches(prefix);
-    }
-    if (m) matched = !r.exclusion;
-  }
+  for (const auto& r : rules_)
+    if (r.glob.matches_or_parent(p)) matched = !r.exclusion;
   return matched;
 }
 

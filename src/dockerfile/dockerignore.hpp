@@ -18,6 +18,9 @@ class Glob {
  public:
   static Result<Glob> compile(std::string_view pattern, bool doublestar);
   bool matches(std::string_view path) const;
+  // Does it match the path or one of its parent directories ("a/*" matches
+  // "a/b/c" through "a/b")? One pass, however deep the path.
+  bool matches_or_parent(std::string_view path) const;
   bool has_wildcards() const { return wild_; }
 
  private:
@@ -27,10 +30,7 @@ class Glob {
     bool negate = false;
     std::vector<std::pair<char32_t, char32_t>> ranges;
   };
-  // memo marks (token, position) pairs already known not to match, which
-  // keeps patterns with many stars linear instead of exponential.
-  bool match_from(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
-  bool match_here(size_t ti, const std::u32string& s, size_t si, std::vector<bool>& memo) const;
+  bool run(std::string_view path, bool or_parent) const;
 
   std::vector<Token> tokens_;
   bool wild_ = false;

@@ -64,14 +64,8 @@ Result<std::vector<std::string>> BuildContext::select(
   // otherwise the source's parent.
   auto excluded = [&](const std::string& path, const std::string& base) {
     std::string rel = base.empty() ? path : path.substr(std::min(path.size(), base.size() + 1));
-    for (const auto& g : excl) {
-      if (g.matches(rel)) return true;
-      auto parts = split(rel, '/');
-      for (size_t n = 1; n < parts.size(); ++n) {
-        std::vector<std::string> prefix(parts.begin(), parts.begin() + static_cast<long>(n));
-        if (g.matches(join(prefix, "/"))) return true;
-      }
-    }
+    for (const auto& g : excl)
+      if (g.matches_or_parent(rel)) return true;
     return false;
   };
   auto add_tree = [&](size_t i, const std::string& base) {
