@@ -388,6 +388,18 @@ class ZstdSink : public Sink {
 
 }  // namespace
 
+Result<void> check_level(Compression c, int level) {
+  if (level == -1) return {};
+  auto [lo, hi] = c == Compression::gzip ? std::pair{0, 9} : std::pair{1, ZSTD_maxCLevel()};
+  if (c == Compression::none)
+    return fail(Errc::invalid_argument,
+                fmt::format("compression level {}: an uncompressed archive has no level", level));
+  if (level < lo || level > hi)
+    return fail(Errc::invalid_argument, fmt::format("compression level {}: {} takes {} to {}",
+                                                    level, to_string(c), lo, hi));
+  return {};
+}
+
 std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level) {
   switch (c) {
     case Compression::gzip:

@@ -123,4 +123,8 @@ std::string_view to_string(Compression c);
 // no frames).
 std::unique_ptr<Sink> make_compressor(Compression c, Sink& next, int level = -1);
 
+// Is `level` one the compressor takes (-1, its default; gzip 0-9, zstd
+// 1-22)? The error says the range.
+Result<void> check_level(Compression c, int level);
+
 }  // namespace strata::archive

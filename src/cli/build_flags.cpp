@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "archive/sink.hpp"
 #include "archive/tree.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
@@ -44,6 +45,18 @@ Result<bool> compression_key(const std::string& flag, const std::string& spec, c
     return true;
   }
   return false;
+}
+
+// A level the compressor takes: the one named, or with no compression= both
+// a gzip and a zstd layer may be recompressed at it.
+Result<void> check_compression_level(const std::string& flag, const std::string& spec,
+                                     const exporter::CompressionOptions& c) {
+  for (auto kind : c.compression
+                       ? std::vector{*c.compression}
+                       : std::vector{archive::Compression::gzip, archive::Compression::zstd})
+    if (auto r = archive::check_level(kind, c.level); !r)
+      return std::unexpected(r.error().with_context(fmt::format("{} {}", flag, spec)));
+  return {};
 }
 
 }  // namespace
@@ -143,6 +156,8 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
                               "mounts=, reset=)",
                               flag, spec, k));
   }
+  if (auto r = check_compression_level(flag, spec, c.opts.compression); !r)
+    return std::unexpected(r.error());
   if (c.type != "local" && c.type != "archive" && c.type != "registry")
     return fail(Errc::invalid_argument,
                 fmt::format("{} {}: type= must be local, archive or registry", flag, spec));
@@ -196,6 +211,8 @@ Result<Output> parse_output(const std::string& spec) {
                               "compression-level=, force-compression=)",
                               spec, k));
   }
+  if (auto r = check_compression_level("--output", spec, o.compression); !r)
+    return std::unexpected(r.error());
   if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar")
     return fail(Errc::invalid_argument,
                 fmt::format("--output {}: type must be oci, docker, local or tar", spec));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "archive/sink.hpp"
 #include "builder/image.hpp"
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
@@ -277,6 +278,8 @@ int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
                           fmt::format("--compression {}: use none, gzip or zstd", a.compression)});
   }
   o.level = a.compression_level;
+  if (auto r = archive::check_level(o.compression, o.level); !r)
+    return report(r.error().with_context("--compression-level"));
   Progress progress("saving " + a.output);
   o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
   if (auto r = exporter::write_image_archive(*store, images, a.output, o); !r)

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "digest/sha256.hpp"
+#include "oci/reference.hpp"
 #include "os/fs.hpp"
 #include "os/leftovers.hpp"
 #include "util/strings.hpp"
@@ -316,6 +317,14 @@ Result<void> Store::write_index() {
 }
 
 Result<void> Store::tag(const std::string& name, const oci::Descriptor& m) {
+  // Every name enters the store here (build -t, tag, load, pull): only what
+  // `docker tag` would take, a reference without a digest.
+  auto ref = oci::parse_reference(name);
+  if (!ref) return std::unexpected(ref.error().with_context("naming an image"));
+  if (!ref->digest.empty())
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("naming an image \"{}\": a name cannot hold a digest (@sha256:...)", name));
   if (auto r = db_.exec(
           "INSERT OR REPLACE INTO images (name, digest, media_type, size) VALUES (?, ?, ?, ?)",
           {oci::normalize_name(name), m.digest, m.media_type, std::to_string(m.size)});

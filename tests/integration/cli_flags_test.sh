@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Flags as docker buildx takes them: before and after the context, a
-# repeatable flag taking one value each time it is given.
+# repeatable flag taking one value each time it is given; global flags
+# (--root, --runtime) before and after every command, run included; -f -;
+# --progress plain (never an escape code, even on a terminal), tty (refused
+# until the live display exists), auto; --normalize-permissions; tag;
+# save --compression-level; SIGINT stops a build and its container.
 source "$(dirname "$0")/lib.sh"
 make_busybox
 mkdir -p "$T/ctx"
@@ -9,4 +13,77 @@ printf 'FROM busybox\nARG A\nARG B\nRUN echo "$A$B" > /ab\n' > "$T/ctx/Dockerfil
   --label l=v >/dev/null
 expect_eq "$("$STRATA" run one cat /ab)" "12" "build args given after the context"
 expect_eq "$("$STRATA" inspect two | jq -r '.config.config.Labels.l')" "v" "a label given after the context"
+
+# --- Global flags before and after the command, for build, images and run.
+R2=$T/other-store
+STRATA_ROOT=$R2 make_busybox
+"$STRATA" --root "$R2" build --progress quiet -t in-r2 "$T/ctx" > /dev/null
+"$STRATA" build --root "$R2" --progress quiet -t in-r2-after "$T/ctx" > /dev/null
+grep -q '^in-r2:latest' <<< "$(STRATA_ROOT=$R2 "$STRATA" images)" || fail "--root before build"
+grep -q '^in-r2-after:latest' <<< "$(STRATA_ROOT=$R2 "$STRATA" images)" || fail "--root after build"
+if grep -q 'in-r2' <<< "$("$STRATA" images)"; then fail "--root was not used"; fi
+expect_eq "$("$STRATA" --root "$R2" run in-r2 echo before)" "before" "--root before run"
+expect_eq "$("$STRATA" run --root "$R2" in-r2 echo after)" "after" "--root after run"
+expect_eq "$("$STRATA" --root "$R2" --runtime runc run in-r2 sh -c 'echo $0' x)" "x" "--runtime before run"
+expect_eq "$("$STRATA" run --root "$R2" busybox sh -c 'echo "$@"' - --root x)" "--root x" \
+  "flags after the image are the container's"
+if "$STRATA" run --bogus busybox true 2> "$T/err"; then fail "run --bogus accepted"; fi
+grep -q 'unknown flag --bogus' "$T/err" || fail "unclear error: $(cat "$T/err")"
+
+# --- -f - reads the Dockerfile from standard input.
+printf 'FROM busybox\nRUN echo stdin > /from\n' | "$STRATA" build --progress quiet -t stdin -f - "$T/ctx" > /dev/null
+expect_eq "$("$STRATA" run stdin cat /from)" "stdin" "-f -"
+
+# --- --progress: plain never writes an escape code, on a terminal or not;
+# auto rewrites transfer progress in place on a terminal; tty is refused.
+on_terminal() { script -qec "$*" /dev/null; }
+on_terminal "$STRATA build --progress plain -o type=oci,dest=$T/p.tar $T/ctx" > "$T/plain.out" 2>&1
+grep -q 'writing .*p.tar' "$T/plain.out" || fail "no export progress: $(cat "$T/plain.out")"
+if grep -q $'\e' "$T/plain.out"; then fail "--progress plain wrote an escape code on a terminal"; fi
+on_terminal "$STRATA build --progress auto -o type=oci,dest=$T/a.tar $T/ctx" > "$T/auto.out" 2>&1
+grep -q $'\e\\[K' "$T/auto.out" || fail "--progress auto did not rewrite its progress line on a terminal"
+if "$STRATA" build --progress tty "$T/ctx" > /dev/null 2> "$T/err"; then fail "--progress tty accepted"; fi
+grep -q 'live display .* not built yet' "$T/err" || fail "unclear error: $(cat "$T/err")"
+
+# --- --normalize-permissions: group/other write bits cleared in the layer
+# and the key, so runners with umask 002 and 022 share a cache.
+mkdir -p "$T/perm"
+printf 'FROM busybox\nCOPY f /f\n' > "$T/perm/Dockerfile"
+echo x > "$T/perm/f"
+chmod 0666 "$T/perm/f"
+"$STRATA" build --progress quiet --normalize-permissions -t norm "$T/perm" > /dev/null
+expect_eq "$("$STRATA" run norm stat -c %a /f)" "644" "--normalize-permissions clears go-w"
+"$STRATA" build --progress quiet -t plainperm "$T/perm" > /dev/null
+expect_eq "$("$STRATA" run plainperm stat -c %a /f)" "666" "without it the mode is kept"
+chmod 0644 "$T/perm/f"
+"$STRATA" build --progress quiet --normalize-permissions "$T/perm" > /dev/null
+expect_all_cached "--normalize-permissions: a 0644 file hits the 0666 file's record"
+
+# --- tag: another name for the same image; names that are not valid refused.
+"$STRATA" tag one "localhost:5000/team/one:v2"
+expect_eq "$("$STRATA" inspect localhost:5000/team/one:v2 | jq -r .digest)" "$("$STRATA" inspect one | jq -r .digest)" "tag"
+if "$STRATA" tag one 'Bad Name' 2> "$T/err"; then fail "tag accepted an invalid name"; fi
+if "$STRATA" tag nothing-here x 2> "$T/err"; then fail "tag of a missing image succeeded"; fi
+
+# --- save --compression-level: the level reaches the compressor.
+head -c 2000000 /dev/zero > "$T/perm/zeros"
+printf 'FROM busybox\nCOPY zeros /zeros\n' > "$T/perm/Dockerfile"
+"$STRATA" build --progress quiet -t zeros "$T/perm" > /dev/null
+"$STRATA" save zeros -o "$T/z1.tar.zst" --compression-level 1 2> /dev/null
+"$STRATA" save zeros -o "$T/z19.tar.zst" --compression-level 19 2> /dev/null
+[ "$(stat -c %s "$T/z19.tar.zst")" -lt "$(stat -c %s "$T/z1.tar.zst")" ] ||
+  fail "level 19 ($(stat -c %s "$T/z19.tar.zst") B) is not smaller than level 1 ($(stat -c %s "$T/z1.tar.zst") B)"
+if "$STRATA" save zeros -o "$T/bad.tar.zst" --compression-level 99 2> "$T/err"; then fail "level 99 accepted"; fi
+
+# --- SIGINT (Ctrl-C) stops the build and its container, as SIGTERM does.
+start_signals "$T/ctx"
+printf 'FROM busybox\nARG SIG\nRUN --mount=type=bind,source=signals.sh,target=/signals.sh . /signals.sh && announce int-running && sleep 61\n' \
+  > "$T/ctx/Dockerfile.int"
+"$STRATA" build --progress quiet --build-arg SIG="$SIGNALS" -f "$T/ctx/Dockerfile.int" "$T/ctx" > /dev/null 2>&1 &
+pid=$!
+wait_signal int-running
+kill -INT "$pid"
+if wait "$pid"; then fail "an interrupted build succeeded"; fi
+if pgrep -f "sleep 61" > /dev/null; then fail "the container outlived SIGINT"; fi
+[ -z "$(ls "$STRATA_ROOT/tmp")" ] || fail "temporary files left after SIGINT: $(ls "$STRATA_ROOT/tmp")"
 echo "cli flags: OK"

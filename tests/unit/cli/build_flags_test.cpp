@@ -42,6 +42,21 @@ TEST(ParseOutput, Errors) {
             std::string::npos);
 }
 
+TEST(ParseOutput, CompressionLevelInTheCompressorsRange) {
+  EXPECT_TRUE(parse_output("type=oci,dest=a.tar,compression=zstd,compression-level=19"));
+  EXPECT_TRUE(parse_output("type=oci,dest=a.tar,compression=gzip,compression-level=0"));
+  EXPECT_NE(
+      message_of(parse_output("type=oci,dest=a.tar,compression=gzip,compression-level=12").error())
+          .find("gzip takes 0 to 9"),
+      std::string::npos);
+  // Without compression= a layer of either kind may be recompressed.
+  EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,compression-level=19").error())
+                .find("gzip takes 0 to 9"),
+            std::string::npos);
+  EXPECT_FALSE(
+      parse_cache_spec("--cache-to", "type=local,dest=d,compression=zstd,compression-level=23"));
+}
+
 TEST(ParseCacheSpec, LocalRegistryArchive) {
   auto local = parse_cache_spec("--cache-to", "type=local,dest=/c,mode=max,mounts=true");
   ASSERT_TRUE(local) << local.error().message;
