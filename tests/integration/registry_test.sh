@@ -3,7 +3,7 @@
 # on 127.0.0.1: one open, one with htpasswd basic auth, one with bearer
 # tokens from the test's own token server (registry_helper.py).
 # - push (base layers mounted across repositories), skopeo + umoci + runc
-#   run what strata pushed;
+#   run what strata pushed; --pull refreshes a base already in the store;
 # - two runners share a mode=max registry cache: B, empty, hits every step,
 #   runs nothing and downloads no base layer; after a one-file change B runs
 #   only the steps after it and uploads only the new layer;
@@ -38,6 +38,23 @@ make_busybox
 skopeo inspect --tls-verify=false "docker://$R/base/busybox:1" > "$T/inspect.json" || fail "skopeo cannot inspect the pushed base"
 expect_eq "$(jq -r .Digest "$T/inspect.json")" "$(cat "$T/push.out")" "digest skopeo sees"
 grep -qE "^pushing $R/base/busybox:1: [0-9.]+ (B|KiB|MiB) in " "$T/push.err" || fail "no progress line for the push: $(cat "$T/push.err")"
+
+# --- --pull: a base already in the store is used as it is, until --pull
+# fetches what the tag names now.
+mkdir -p "$T/ver" "$T/puller"
+for v in 1 2; do
+  printf 'FROM busybox\nRUN echo %s > /version\n' "$v" > "$T/ver/Dockerfile"
+  "$STRATA" build --progress quiet -t "ver$v" "$T/ver" > /dev/null
+done
+"$STRATA" push ver1 "$R/pull/base:1" > /dev/null 2>&1 || fail "push ver1"
+printf 'FROM %s\nRUN cat /version > /seen\n' "$R/pull/base:1" > "$T/puller/Dockerfile"
+STRATA_ROOT=$T/puller-store "$STRATA" build --progress quiet -t child "$T/puller" > /dev/null
+expect_eq "$(STRATA_ROOT=$T/puller-store "$STRATA" run child cat /seen)" "1" "the base pulled when missing"
+"$STRATA" push ver2 "$R/pull/base:1" > /dev/null 2>&1 || fail "push ver2 under the same tag"
+STRATA_ROOT=$T/puller-store "$STRATA" build --progress quiet -t child "$T/puller" > /dev/null
+expect_eq "$(STRATA_ROOT=$T/puller-store "$STRATA" run child cat /seen)" "1" "without --pull the stored base is used"
+STRATA_ROOT=$T/puller-store "$STRATA" build --progress quiet --pull -t child "$T/puller" > /dev/null
+expect_eq "$(STRATA_ROOT=$T/puller-store "$STRATA" run child cat /seen)" "2" "--pull fetches the tag's new image"
 
 C=$T/ctx
 mkdir -p "$C/src"

@@ -202,6 +202,22 @@ out=$("$STRATA" cache prune --mounts --keep-storage 1MB)
 grep -qE '^removed 0 cache mounts and [1-9][0-9]* files from others' <<<"$out" || fail "prune --mounts --keep-storage: $out"
 size=$("$STRATA" cache du | awk '$1 == "travel" { print $2, $3 }')
 case "$size" in *KiB|*" B") ;; *) fail "travel not trimmed under 1 MB: $size" ;; esac
+# --- prune --mounts --keep-duration: ids unused for longer go, the others stay
+# (the old one's last use is set back three days in the store's database).
+mkdir -p "$T/agectx"
+printf 'FROM busybox\nRUN --mount=type=cache,id=old-one,target=/c echo o > /c/o\nRUN --mount=type=cache,id=new-one,target=/c echo n > /c/n\n' \
+  > "$T/agectx/Dockerfile"
+"$STRATA" build --progress quiet "$T/agectx" > /dev/null
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE cache_mounts SET last_used = datetime(\"now\", \"-3 days\") WHERE id = \"old-one\"").rowcount
+db.commit()
+sys.exit(n != 1)' "$STRATA_ROOT/meta.db" || fail "no cache_mounts row for old-one"
+out=$("$STRATA" cache prune --mounts --keep-duration 2d)
+grep -qE '^removed 1 cache mounts' <<<"$out" || fail "prune --mounts --keep-duration: $out"
+du_out=$("$STRATA" cache du)
+if grep -q '^old-one' <<<"$du_out"; then fail "the mount unused for 3 days was kept: $du_out"; fi
+grep -q '^new-one' <<<"$du_out" || fail "the mount used now was removed: $du_out"
 "$STRATA" cache prune --mounts >/dev/null
 if grep -q 'CACHE MOUNT' <<<"$("$STRATA" cache du)"; then fail "prune --mounts left mounts"; fi
 # A secret's value that also reaches an ARG is masked in the explanation
