@@ -126,3 +126,13 @@ YAML
   PIDS+=($!)
   wait_port "$PORT"
 }
+# start_basic_registry NAME USER PASSWORD: the same with htpasswd basic
+# auth; its address in $RB.
+start_basic_registry() {
+  htpasswd -Bbn "$2" "$3" > "$T/$1.htpasswd"
+  start_registry "$1" "auth:
+  htpasswd:
+    realm: strata-test
+    path: $T/$1.htpasswd"
+  RB=127.0.0.1:$PORT
+}

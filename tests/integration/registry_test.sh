@@ -254,12 +254,7 @@ grep -q "app/image" <<<"$("$STRATA" images)" && fail "an image with a corrupt bl
 if [ -n "$(ls "$T/f/tmp")" ]; then fail "temporary files left: $(ls "$T/f/tmp")"; fi
 
 # --- basic auth (htpasswd).
-htpasswd -Bbn ci s3cret > "$T/htpasswd"
-start_registry basic "auth:
-  htpasswd:
-    realm: strata-test
-    path: $T/htpasswd"
-RB=127.0.0.1:$PORT
+start_basic_registry basic ci s3cret
 export STRATA_ROOT=$T/store
 "$STRATA" push busybox "$RB/base/busybox:1" > /dev/null 2> "$T/err" && fail "push without credentials succeeded"
 grep -q "strata login $RB" "$T/err" || fail "no login hint: $(cat "$T/err")"

@@ -103,12 +103,7 @@ STRATA_ROOT=$T/plain-build as_host trusted "$STRATA" build --insecure-registry "
 expect_eq "$(STRATA_ROOT=$T/plain-build "$STRATA" run b cat /b)" "built" "the build FROM it"
 
 # --- login -p (the password on the command line, as docker login -p).
-htpasswd -Bbn ci s3cret > "$T/htpasswd"
-start_registry basic "auth:
-  htpasswd:
-    realm: strata-test
-    path: $T/htpasswd"
-RB=127.0.0.1:$PORT
+start_basic_registry basic ci s3cret
 if "$STRATA" login "$RB" -u ci -p wrong 2> "$T/err"; then fail "login -p with a wrong password succeeded"; fi
 "$STRATA" login "$RB" -u ci -p s3cret 2> "$T/err" || fail "login -p: $(cat "$T/err")"
 jq -e --arg r "$RB" '.auths[$r].auth' "$DOCKER_CONFIG/config.json" > /dev/null || fail "login -p stored nothing"
