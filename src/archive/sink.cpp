@@ -390,10 +390,10 @@ class ZstdSink : public Sink {
 
 Result<void> check_level(Compression c, int level) {
   if (level == -1) return {};
-  auto [lo, hi] = c == Compression::gzip ? std::pair{0, 9} : std::pair{1, ZSTD_maxCLevel()};
   if (c == Compression::none)
     return fail(Errc::invalid_argument,
                 fmt::format("compression level {}: an uncompressed archive has no level", level));
+  auto [lo, hi] = c == Compression::gzip ? std::pair{0, 9} : std::pair{1, ZSTD_maxCLevel()};
   if (level < lo || level > hi)
     return fail(Errc::invalid_argument, fmt::format("compression level {}: {} takes {} to {}",
                                                     level, to_string(c), lo, hi));

@@ -100,18 +100,18 @@ bool Glob::run(std::string_view path, bool or_parent) const {
   // Follows the moves that take no character (a star matching nothing, a
   // `**` starting its run); they only go forward, so one pass is enough.
   // True when `anything` (a trailing `**`) is reached: the rest matches.
-  auto close = [&](std::vector<char>& a, std::vector<char>& d) {
+  auto close = [&] {
     for (size_t i = 0; i < n; ++i) {
-      if (!a[i]) continue;
+      if (!at[i]) continue;
       switch (tokens_[i].kind) {
         case Token::anything:
           return true;
         case Token::any_dirs:
-          d[i] = 1;
-          a[i + 1] = 1;
+          in_dirs[i] = 1;
+          at[i + 1] = 1;
           break;
         case Token::any_run:
-          a[i + 1] = 1;
+          at[i + 1] = 1;
           break;
         default:
           break;
@@ -120,17 +120,13 @@ bool Glob::run(std::string_view path, bool or_parent) const {
     return false;
   };
   at[0] = 1;
-  if (close(at, in_dirs)) return true;
+  if (close()) return true;
   for (char32_t c : s) {
     // A parent directory matched: the path is inside it.
     if (or_parent && c == '/' && at[n]) return true;
     std::fill(next_at.begin(), next_at.end(), 0);
     std::fill(next_dirs.begin(), next_dirs.end(), 0);
     bool alive = false;
-    auto step_stay = [&](size_t i) {
-      next_at[i] = 1;
-      alive = true;
-    };
     for (size_t i = 0; i < n; ++i) {
       if (in_dirs[i]) {
         next_dirs[i] = 1;
@@ -139,7 +135,7 @@ bool Glob::run(std::string_view path, bool or_parent) const {
       }
       if (!at[i]) continue;
       const Token& t = tokens_[i];
-      bool step = false;
+      bool step = false, stay = false;  // to the next token; in this one (a star)
       switch (t.kind) {
         case Token::literal:
           step = c == t.ch;
@@ -155,21 +151,20 @@ bool Glob::run(std::string_view path, bool or_parent) const {
           break;
         }
         case Token::any_run:
-          if (c != '/') step_stay(i);
+          stay = c != '/';
           break;
         case Token::any_dirs:
         case Token::anything:
           break;
       }
-      if (step) {
-        next_at[i + 1] = 1;
-        alive = true;
-      }
+      if (step) next_at[i + 1] = 1;
+      if (stay) next_at[i] = 1;
+      alive = alive || step || stay;
     }
     if (!alive) return false;
     at.swap(next_at);
     in_dirs.swap(next_dirs);
-    if (close(at, in_dirs)) return true;
+    if (close()) return true;
   }
   return at[n] != 0;
 }

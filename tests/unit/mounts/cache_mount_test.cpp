@@ -40,8 +40,9 @@ mounts::CacheMountOptions opts(mounts::Sharing sharing, std::function<void()> on
 // the second user blocks; releasing the first user there lets it through.
 TEST(CacheMount, ALockedUserWaitsAndSaysSo) {
   TempStore t;
-  std::optional<mounts::CacheMount> first;
-  first.emplace(*mounts::CacheMount::acquire(*t.store, opts(mounts::Sharing::locked)));
+  auto taken = mounts::CacheMount::acquire(*t.store, opts(mounts::Sharing::locked));
+  ASSERT_TRUE(taken) << taken.error().message;
+  std::optional<mounts::CacheMount> first(std::move(*taken));
   int waits = 0;
   auto second = mounts::CacheMount::acquire(*t.store, opts(mounts::Sharing::locked, [&] {
     ++waits;
