@@ -11,10 +11,7 @@
 #include <functional>
 #include <string_view>
 
-#include "cli/build_command.hpp"
-#include "cli/common.hpp"
-#include "cli/image_commands.hpp"
-#include "cli/registry_commands.hpp"
+#include "cli/app.hpp"
 #include "exec/leftover_containers.hpp"
 
 namespace {
@@ -61,37 +58,9 @@ int main(int argc, char** argv) {
     return strata::exec::watcher_main(argc, argv);
   tune_allocator();
   CLI::App app{"strata: a daemonless, cache-first OCI image builder"};
-  app.require_subcommand(1);
-  app.fallthrough();  // global flags may follow the command
-  app.set_version_flag("--version", "strata 0.1.0");
   strata::cli::GlobalFlags g;
-  auto add_global_flags = [&g](CLI::App& to) {
-    to.add_option("--root", g.root,
-                  "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
-    to.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
-        ->check(CLI::IsMember({"crun", "runc"}));
-    to.add_option("--insecure-registry", g.insecure_registries,
-                  "Speak plain http to this registry (repeatable; loopback registries always are)");
-  };
-  add_global_flags(app);
   std::function<int()> run;
-  strata::cli::add_build_command(app, g, run);
-  strata::cli::add_image_commands(app, g, run);
-  strata::cli::add_registry_commands(app, g, run);
-  // What follows `run IMAGE` is the container's command line: nothing of it
-  // may fall through to the parser above, so run takes the global flags
-  // (before the image) itself.
-  auto* run_command = app.get_subcommand("run");
-  run_command->fallthrough(false);
-  add_global_flags(*run_command);
-  // As with docker, a repeatable flag takes one value each time it is
-  // given, so flags may come before and after the positional arguments
-  // (`build -t a CONTEXT --no-cache`).
-  for (auto* sub : app.get_subcommands({}))
-    for (auto* o : sub->get_options())
-      if (!o->get_positional() && o->get_expected_max() > 1)
-        o->expected(1)->allow_extra_args(false)->multi_option_policy(
-            CLI::MultiOptionPolicy::TakeAll);
+  strata::cli::add_commands(app, g, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,8 +10,13 @@
 namespace strata::cli {
 
 Progress::Progress(std::string what, Display display)
+    : Progress(std::move(what), display == Display::auto_ && ::isatty(STDERR_FILENO) == 1,
+               std::cerr) {}
+
+Progress::Progress(std::string what, bool in_place, std::ostream& out)
     : what_(std::move(what)),
-      tty_(display == Display::auto_ && ::isatty(STDERR_FILENO) == 1),
+      tty_(in_place),
+      out_(&out),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 
@@ -34,16 +39,15 @@ void Progress::update(uint64_t done, uint64_t total) {
   if (now - last_ < every) return;
   last_ = now;
   if (tty_)
-    std::cerr << "\r\033[K" << line(done, total) << std::flush;
+    *out_ << "\r\033[K" << line(done, total) << std::flush;
   else
-    std::cerr << line(done, total) << "\n";
+    *out_ << line(done, total) << "\n";
 }
 
 void Progress::finish() {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::cerr << (tty_ ? "\r\033[K" : "")
-            << fmt::format("{}: {} in {:.2f}s\n", what_, human_size(static_cast<double>(done_)),
-                           secs);
+  *out_ << (tty_ ? "\r\033[K" : "")
+        << fmt::format("{}: {} in {:.2f}s\n", what_, human_size(static_cast<double>(done_)), secs);
 }
 
 }  // namespace strata::cli

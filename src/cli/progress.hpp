@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 
 namespace strata::cli {
@@ -16,7 +17,10 @@ enum class Display { auto_, plain };
 
 class Progress {
  public:
+  // On stderr: in place when `display` is auto_ and stderr is a terminal.
   explicit Progress(std::string what, Display display = Display::auto_);
+  // On `out`, in place or as plain lines (what the other constructor picks).
+  Progress(std::string what, bool in_place, std::ostream& out);
   // `total` 0: not known.
   void update(uint64_t done, uint64_t total);
   // The last line, with the time it took.
@@ -26,6 +30,7 @@ class Progress {
   std::string line(uint64_t done, uint64_t total) const;
   std::string what_;
   bool tty_;
+  std::ostream* out_;
   std::chrono::steady_clock::time_point start_, last_;
   uint64_t done_ = 0, total_ = 0;
 };
