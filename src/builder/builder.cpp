@@ -8,9 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <ctime>
-#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -19,6 +17,8 @@
 #include "builder/direct_copy.hpp"
 #include "builder/fetch.hpp"
 #include "builder/git.hpp"
+#include "builder/image_config.hpp"
+#include "builder/rootfs.hpp"
 #include "builder/users.hpp"
 #include "digest/sha256.hpp"
 #include "graph/cache_key.hpp"
@@ -30,8 +30,9 @@
 #include "os/root_path.hpp"
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
+#include "solver/schedule.hpp"
+#include "solver/step_cache.hpp"
 #include "store/file_hash.hpp"
-#include "util/parallel.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -61,13 +62,13 @@ using frontend::Step;
 
 struct StageImage {
   json config;
-  std::vector<LayerRef> layers;
+  std::vector<oci::LayerRef> layers;
   std::string chain;              // the key of the last step that could change files, or the base
   std::vector<std::string> keys;  // the cached steps behind this image (its stage and base stages)
   size_t base_layers = 0;         // how many of `layers` came from an image in the store
 };
 
-using StepOutcome = Result<std::optional<LayerRef>>;
+using StepResult = Result<solver::StepLayer>;
 
 // Paths the runtime creates as mount points; removed again from a step's
 // layer when the image did not have them.
@@ -75,63 +76,43 @@ std::vector<std::string> runtime_mountpoints() {
   return {"/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts"};
 }
 
+// A line of a RUN's output (or a miss reason) with the value of every
+// secret (and each of its lines, for multi-line files) replaced by "****".
+std::string mask_secrets(const std::map<std::string, std::string>& secrets, std::string line) {
+  for (const auto& [id, value] : secrets) {
+    for (const auto& part : split(value, '\n')) {
+      if (part.size() < 3) continue;  // masking "a" everywhere would hide more than it protects
+      for (size_t at; (at = line.find(part)) != std::string::npos;)
+        line.replace(at, part.size(), "****");
+    }
+  }
+  return line;
+}
+
 class Builder {
  public:
-  Builder(store::Store& store, const BuildOptions& opts) : store_(store), opts_(opts) {}
+  Builder(store::Store& store, const BuildOptions& opts)
+      : store_(store), opts_(opts), cache_(store, cache_options(opts)) {}
 
   // Stages whose dependencies are built run in parallel, up to opts.jobs.
   Result<BuildResult> run(const frontend::Plan& plan) {
     dockerfile_ = plan.dockerfile;
-    if (auto last = store_.last_build(opts_.build_name); last && *last) {
-      json prev = json::parse(**last, nullptr, false);
-      if (prev.is_array()) {
-        for (const auto& st : prev) {
-          std::string key = st.value("key", "");
-          if (!key.empty())
-            previous_[fmt::format("{}/{}", st.value("stage", ""), st.value("index", 0))] = key;
-        }
-      }
+    std::map<int, size_t> position;  // a stage's index -> its place in plan.stages
+    for (size_t i = 0; i < plan.stages.size(); ++i) position[plan.stages[i].index] = i;
+    std::vector<solver::Task> tasks;
+    for (const auto& stage : plan.stages) {
+      solver::Task t;
+      for (int d : stage.deps) t.deps.push_back(position.at(d));
+      t.run = [this, &stage]() -> Result<void> {
+        auto img = TRY_VALUE(build_stage(stage));
+        std::lock_guard g(mu_);
+        built_[stage.index] = std::move(img);
+        return {};
+      };
+      tasks.push_back(std::move(t));
     }
-    size_t n = plan.stages.size();
-    std::vector<int> state(n, 0);  // 0 waiting, 1 running, 2 done
-    std::optional<Error> error;
-    std::vector<std::thread> threads;
-    std::unique_lock lock(mu_);
-    size_t running = 0, done = 0;
-    auto ready = [&](const PlannedStage& st) {
-      for (int d : st.deps)
-        if (!built_.count(d)) return false;
-      return true;
-    };
-    while (done < n && !(error && running == 0)) {
-      for (size_t i = 0; i < n && !error && running < static_cast<size_t>(std::max(1, opts_.jobs));
-           ++i) {
-        if (state[i] != 0 || !ready(plan.stages[i])) continue;
-        state[i] = 1;
-        ++running;
-        threads.emplace_back([this, &plan, i, n, &state, &error, &running, &done] {
-          auto img = build_stage(plan.stages[i]);
-          std::lock_guard g(mu_);
-          if (img)
-            built_[plan.stages[i].index] = std::move(*img);
-          else if (!error)
-            error = img.error();
-          state[i] = 2;
-          --running;
-          ++done;
-          cv_.notify_all();
-        });
-      }
-      if (error && running == 0) break;
-      cv_.wait(lock);
-    }
-    lock.unlock();
-    for (auto& t : threads) t.join();
-    auto stored = records_.wait();
-    if (error) return std::unexpected(*error);
-    if (!stored) return std::unexpected(stored.error());
-    if (auto r = store_.record_build(opts_.build_name, steps_.dump()); !r)
-      return std::unexpected(r.error());
+    TRY(solver::run_graph(tasks, static_cast<size_t>(std::max(1, opts_.jobs))));
+    auto records = TRY_VALUE(cache_.finish());
     const StageImage& target = built_.at(plan.stages.back().index);
     // What the steps wrote besides layer blobs (snapshots, objects, kept
     // frames; overlays are volatile) goes to disk in one sync, made while
@@ -148,12 +129,23 @@ class Builder {
                     {},
                     target.keys,
                     target.base_layers};
-    for (const auto& st : steps_)
-      if (!st.value("key", "").empty()) out.keys.push_back(st.value("key", ""));
+    for (const auto& st : records)
+      if (!st.key.empty()) out.keys.push_back(st.key);
     return out;
   }
 
  private:
+  solver::StepCacheOptions cache_options(const BuildOptions& o) {
+    solver::StepCacheOptions c;
+    c.no_cache = o.no_cache;
+    c.no_cache_stages = o.no_cache_stages;
+    c.build_name = o.build_name;
+    c.source_date_epoch = o.source_date_epoch;
+    c.redact = [&o](std::string reason) { return builder::mask_secrets(o.secrets, reason); };
+    c.log = [this](const std::string& line) { log(line); };
+    return c;
+  }
+
   int64_t now() const {
     return opts_.source_date_epoch ? *opts_.source_date_epoch
                                    : static_cast<int64_t>(std::time(nullptr));
@@ -165,8 +157,8 @@ class Builder {
   }
 
   // A named image: from the store, pulled (lazily) when missing.
-  Result<StoredImage> image(const std::string& name) {
-    return find_or_pull(store_, name, opts_.pull, false);
+  Result<images::StoredImage> image(const std::string& name) {
+    return images::find_or_pull(store_, name, opts_.pull, false);
   }
 
   Result<StageImage> base_of(const PlannedStage& stage) {
@@ -208,7 +200,7 @@ class Builder {
       if (int sig = os::interrupted())
         return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
       log(fmt::format("[{} {}/{}] {}", name, i + first, count, step.text));
-      std::optional<LayerRef> layer;
+      std::optional<oci::LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
         int64_t created = 0;
@@ -252,7 +244,7 @@ class Builder {
     img.config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
     img.config["history"] = history;
     img.config["created"] = rfc3339(stage.steps.empty() ? now() : last);
-    auto platform = frontend::parse_platform(stage.platform);
+    auto platform = oci::parse_platform(stage.platform);
     if (!platform) return std::unexpected(platform.error());
     img.config["os"] = platform->os;
     img.config["architecture"] = platform->arch;
@@ -261,111 +253,26 @@ class Builder {
     return img;
   }
 
-  // A step that can change files, through the cache: a hit reuses the layer
-  // without mounting anything; identical steps of one build run once; a miss
-  // runs and says why it missed.
+  // A step that can change files, through the step cache.
   // `number`: the step's number in the progress output ([name N/M]);
   // `created`: when the step's result was made (its cache record's time on
   // a hit), for the image history.
-  StepOutcome cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
-                          const std::string& name, size_t index, size_t number, int64_t& created) {
-    created = now();
+  StepResult cached_step(StageImage& img, const Step& step, const PlannedStage& stage,
+                         const std::string& name, size_t index, size_t number, int64_t& created) {
     std::vector<SourceFile> listing;  // a COPY from the context: what it copies
-    auto inputs = step_inputs(img, step, stage, listing);
-    if (!inputs) return std::unexpected(inputs.error());
-    std::string key = *inputs ? (*inputs)->key() : std::string();
-    json record = {{"stage", name},     {"index", index},    {"step", number},
-                   {"line", step.line}, {"text", step.text}, {"key", key}};
-    bool use_cache = *inputs && !opts_.no_cache && !opts_.no_cache_stages.count(name);
-    if (use_cache) {
-      // The same step earlier in this build: its record may still be queued.
-      bool ran_here = false;
-      {
-        std::lock_guard g(mu_);
-        ran_here = inflight_.count(key) > 0;
-      }
-      if (ran_here) (void)records_.wait();
-      auto hit = store_.cache_get(key);
-      if (!hit) return std::unexpected(hit.error());
-      if (*hit) {
-        log(fmt::format("  CACHED"));
-        record["cached"] = true;
-        note_step(std::move(record));
-        img.chain = key;
-        img.keys.push_back(key);
-        if (!opts_.source_date_epoch && (*hit)->created > 0) created = (*hit)->created;
-        if (!(*hit)->blob) return std::optional<LayerRef>{};
-        return std::optional<LayerRef>{LayerRef{*(*hit)->blob, (*hit)->diff_id}};
-      }
+    auto inputs = TRY_VALUE(step_inputs(img, step, stage, listing));
+    solver::StepId id{name, index, number, step.line, step.text};
+    auto out = TRY_VALUE(
+        cache_.run(id, std::move(inputs),
+                   [&](const std::optional<graph::StepInputs>& in, const std::string& previous) {
+                     return fs_step(img, step, listing, in, previous);
+                   }));
+    created = out.created;
+    if (!out.key.empty()) {
+      img.chain = out.key;
+      img.keys.push_back(out.key);
     }
-    // The key this step had in the last build of the same target (empty
-    // when there was none): what the miss is explained against, and where
-    // a COPY finds the snapshot to make a delta on.
-    std::string previous;
-    if (auto it = previous_.find(fmt::format("{}/{}", name, index)); it != previous_.end())
-      previous = it->second;
-    std::string reason = !*inputs         ? "not cacheable (ADD of a URL without --checksum)"
-                         : opts_.no_cache ? "--no-cache"
-                         : !use_cache     ? "--no-cache-filter " + name
-                                          : miss_reason(previous, **inputs);
-    reason = mask_secrets(reason);  // an ARG that carries a secret's value, say
-    log("  cache miss: " + reason);
-    record["cached"] = false;
-    record["reason"] = reason;
-
-    // The same step twice in one build (two stages, say) runs once.
-    std::shared_future<StepOutcome> shared;
-    std::promise<StepOutcome> promise;
-    bool first = true;
-    if (*inputs) {
-      std::lock_guard g(mu_);
-      if (auto it = inflight_.find(key); it != inflight_.end()) {
-        shared = it->second;
-        first = false;
-      } else {
-        inflight_[key] = promise.get_future().share();
-      }
-    }
-    auto started = std::chrono::steady_clock::now();
-    StepOutcome out = first ? fs_step(img, step, listing, *inputs, previous) : shared.get();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (out) log(fmt::format("  DONE {:.3f}s", secs));
-    record["seconds"] = secs;
-    if (first && *inputs) {
-      promise.set_value(out);
-      if (out) {
-        store::Store::CacheRecord rec;
-        if (*out) rec = {(*out)->blob, (*out)->diff_id};
-        rec.created = created;
-        records_.push([this, key, rec, in = std::move(**inputs)]() {
-          return store_.cache_put(key, rec, in.to_json().dump());
-        });
-      }
-    }
-    note_step(std::move(record));
-    if (*inputs) {
-      img.chain = key;
-      img.keys.push_back(key);
-    }
-    return out;
-  }
-
-  void note_step(json record) {
-    std::lock_guard g(mu_);
-    steps_.push_back(std::move(record));
-  }
-
-  // Why a step missed, against its inputs in the last build (`previous`:
-  // that build's key of the step).
-  std::string miss_reason(const std::string& previous, const graph::StepInputs& now) {
-    if (previous.empty()) return "no earlier build of this step";
-    // The earlier step's inputs live with its cache record.
-    auto before = store_.cache_inputs(previous);
-    if (!before || !*before) return "the earlier build's record of this step is gone (pruned)";
-    json j = json::parse(**before, nullptr, false);
-    if (!j.is_object()) return "the earlier build's record of this step is unreadable";
-    std::string why = graph::explain_difference(graph::StepInputs::from_json(j), now);
-    return why.empty() ? "same inputs as the last build, but its cache record is gone" : why;
+    return std::move(out.layer);
   }
 
   // What the step depends on; nullopt when it cannot be cached.
@@ -553,9 +460,9 @@ class Builder {
 
   // A step that changes files: a writable overlay, the change, a layer. A
   // COPY from the context skips the overlay when it can (copy_direct).
-  StepOutcome fs_step(const StageImage& img, const Step& step,
-                      const std::vector<SourceFile>& listing,
-                      const std::optional<graph::StepInputs>& inputs, const std::string& previous) {
+  StepResult fs_step(const StageImage& img, const Step& step,
+                     const std::vector<SourceFile>& listing,
+                     const std::optional<graph::StepInputs>& inputs, const std::string& previous) {
     ran_steps_ = true;
     if (opts_.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
         step.copy->inline_files.empty()) {
@@ -603,10 +510,10 @@ class Builder {
 
   // The layer of a step's changes in `dir`, which then becomes the layer's
   // snapshot (`kept`) unless the store has one already.
-  StepOutcome layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
-                       const CopySnapshot* copy = nullptr) {
+  StepResult layer_of(const fs::path& dir, Kind kind, bool hardlinks, bool& kept,
+                      const CopySnapshot* copy = nullptr) {
     std::error_code ec;
-    if (fs::is_empty(dir, ec)) return std::optional<LayerRef>{};
+    if (fs::is_empty(dir, ec)) return std::optional<oci::LayerRef>{};
     snapshot::DiffOptions d;
     d.compression = opts_.compression;
     d.clamp_mtime = opts_.source_date_epoch;
@@ -621,7 +528,7 @@ class Builder {
     if (kind != Kind::Run) d.dir_mtime = opts_.source_date_epoch.value_or(0);
     auto layer = snapshot::write_layer(dir, store_, d);
     if (!layer) return std::unexpected(layer.error());
-    if (layer->empty) return std::optional<LayerRef>{};
+    if (layer->empty) return std::optional<oci::LayerRef>{};
     // The directory is already in the form a lower dir needs: keep it as the
     // layer's snapshot instead of unpacking the blob again.
     // (add_snapshot keeps an existing snapshot of the same layer and drops ours.)
@@ -629,16 +536,16 @@ class Builder {
                                                         copy->base ? copy->base_diff_id : "",
                                                         copy->manifest)
                                   : store_.add_snapshot(layer->diff_id, dir));
-    return std::optional<LayerRef>{LayerRef{layer->blob, layer->diff_id}};
+    return std::optional<oci::LayerRef>{oci::LayerRef{layer->blob, layer->diff_id}};
   }
 
   // COPY from the context into a new snapshot without an overlay; nullopt
   // when the copy needs the overlay after all.
-  Result<std::optional<StepOutcome>> direct_copy_step(const StageImage& img,
-                                                      const frontend::CopyStep& c,
-                                                      const std::vector<SourceFile>& listing,
-                                                      const graph::StepInputs& inputs,
-                                                      const std::string& previous) {
+  Result<std::optional<StepResult>> direct_copy_step(const StageImage& img,
+                                                     const frontend::CopyStep& c,
+                                                     const std::vector<SourceFile>& listing,
+                                                     const graph::StepInputs& inputs,
+                                                     const std::string& previous) {
     std::vector<fs::path> lowers;
     for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
       auto snap = snapshot::ensure_snapshot(store_, it->blob, it->diff_id);
@@ -655,7 +562,7 @@ class Builder {
         auto e = view.lookup({"etc", names[k]});
         if (e.state == snapshot::LowerView::Entry::blocked ||
             (e.state == snapshot::LowerView::Entry::present && !S_ISREG(e.st.st_mode)))
-          return std::optional<StepOutcome>{};
+          return std::optional<StepResult>{};
         db[k] = e.state == snapshot::LowerView::Entry::present ? e.path : fs::path("/nonexistent");
       }
       auto id = resolve_user(db[0], db[1], c.chown);
@@ -707,21 +614,21 @@ class Builder {
       if (!blob) return std::unexpected(blob.error());
       if (*blob) {
         log("  the files are those of an earlier build of this step: its layer is reused");
-        return std::optional<StepOutcome>{std::optional<LayerRef>{LayerRef{**blob, same}}};
+        return std::optional<StepResult>{std::optional<oci::LayerRef>{oci::LayerRef{**blob, same}}};
       }
       objects.clear();
       done = copy_direct(view, files, digests, store_.objects_dir(), dir->path(), objects,
                          layer_options);
       if (!done) return std::unexpected(done.error());
     }
-    if (!done->done) return std::optional<StepOutcome>{};
+    if (!done->done) return std::optional<StepResult>{};
     snap.objects = &objects;
     if (done->delta) snap.base = &*base;
     snap.manifest = &done->manifest;
     bool kept = false;
     auto out = layer_of(dir->path(), Kind::Copy, false, kept, &snap);
     if (kept) dir->release();
-    return std::optional<StepOutcome>{std::move(out)};
+    return std::optional<StepResult>{std::move(out)};
   }
 
   // The directories of a WORKDIR the root lacks, made 0755 and owned by
@@ -954,17 +861,8 @@ class Builder {
     return {};
   }
 
-  // A line of a RUN's output with the value of every secret (and each of its
-  // lines, for multi-line files) replaced by "****".
   std::string mask_secrets(std::string line) const {
-    for (const auto& [id, value] : opts_.secrets) {
-      for (const auto& part : split(value, '\n')) {
-        if (part.size() < 3) continue;  // masking "a" everywhere would hide more than it protects
-        for (size_t at; (at = line.find(part)) != std::string::npos;)
-          line.replace(at, part.size(), "****");
-      }
-    }
-    return line;
+    return builder::mask_secrets(opts_.secrets, std::move(line));
   }
 
   // A read-only root of a stage or an image.
@@ -1138,10 +1036,10 @@ class Builder {
     return {};
   }
 
-  Result<StoredImage> write_image(const StageImage& img) {
+  Result<images::StoredImage> write_image(const StageImage& img) {
     auto cfg = store_.put_blob(oci::canonical(img.config), oci::kConfig);
     if (!cfg) return std::unexpected(cfg.error());
-    StoredImage out;
+    images::StoredImage out;
     out.layers = img.layers;
     // The layers this build made had their file times clamped to
     // SOURCE_DATE_EPOCH: they say so as BuildKit's rewrite-timestamp marks
@@ -1168,22 +1066,17 @@ class Builder {
     return built_.at(index);
   }
 
-  std::mutex mu_;  // guards built_, inflight_ and steps_
-  std::condition_variable cv_;
+  std::mutex mu_;  // guards built_
   std::map<int, StageImage> built_;
-  std::map<std::string, std::shared_future<StepOutcome>> inflight_;
-  json steps_ = json::array();                   // this build, for `strata explain`
-  std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
-  std::string dockerfile_;                       // its name, for error messages
-  std::atomic<int64_t> container_ns_{0};         // in RUN containers, all stages
-  std::atomic<bool> ran_steps_{false};           // a step missed and wrote to the store
+  std::string dockerfile_;                // its name, for error messages
+  std::atomic<int64_t> container_ns_{0};  // in RUN containers, all stages
+  std::atomic<bool> ran_steps_{false};    // a step missed and wrote to the store
   std::mutex log_mu_;
   std::mutex git_mu_;
   std::map<std::string, std::string> git_commits_;  // remote#ref@checksum -> commit
-  // Cache records are written here, behind the build: encoding and storing
-  // a big COPY's file list takes milliseconds no later step waits for.
-  // Last, so that it finishes before the members its tasks use go.
-  SerialQueue records_;
+  // Last, so that the cache records it writes behind the build are written
+  // before the members their steps used go.
+  solver::StepCache cache_;
 };
 
 }  // namespace

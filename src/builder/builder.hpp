@@ -12,11 +12,11 @@
 #include <string>
 
 #include "archive/sink.hpp"
-#include "builder/image.hpp"
-#include "builder/pull.hpp"
 #include "dockerfile/dockerignore.hpp"
 #include "exec/runtime.hpp"
 #include "frontend/plan.hpp"
+#include "images/pull.hpp"
+#include "images/stored_image.hpp"
 #include "store/store.hpp"
 
 namespace strata::builder {
@@ -50,12 +50,12 @@ struct BuildOptions {
   uint64_t shm_size = 0;                             // --shm-size of RUN steps; 0: 64 MiB
   std::vector<exec::Ulimit> ulimits;                 // --ulimit of RUN steps
   // Images the store lacks are pulled (lazily: layers when a step needs them).
-  PullOptions pull;
+  images::PullOptions pull;
   std::function<void(const std::string&)> log;  // progress, one line at a time
 };
 
 struct BuildResult {
-  StoredImage image;
+  images::StoredImage image;
   double container_seconds = 0;         // time spent running RUN steps' containers
   std::vector<std::string> keys;        // every cacheable step of the build (--cache-to mode=max)
   std::vector<std::string> image_keys;  // the steps that made the image's layers (mode=min)

@@ -8,7 +8,7 @@ namespace fs = std::filesystem;
 
 namespace strata::builder {
 
-Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<LayerRef>& layers,
+Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<oci::LayerRef>& layers,
                              bool writable) {
   std::vector<fs::path> lowers;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {

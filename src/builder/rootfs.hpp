@@ -11,14 +11,9 @@
 
 namespace strata::builder {
 
-struct LayerRef {
-  oci::Descriptor blob;
-  std::string diff_id;
-};
-
 class Rootfs {
  public:
-  static Result<Rootfs> mount(store::Store& store, const std::vector<LayerRef>& layers,
+  static Result<Rootfs> mount(store::Store& store, const std::vector<oci::LayerRef>& layers,
                               bool writable);
   ~Rootfs();
   Rootfs(Rootfs&& o) noexcept;

@@ -21,6 +21,8 @@
 #include "archive/tree.hpp"
 #include "builder/builder.hpp"
 #include "builder/copy.hpp"
+#include "builder/image_config.hpp"
+#include "builder/rootfs.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/lint_report.hpp"
 #include "cli/progress.hpp"
@@ -31,11 +33,11 @@
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
 #include "export/local_cache.hpp"
-#include "export/push.hpp"
 #include "export/registry_cache.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
+#include "images/push.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
 #include "snapshot/layer.hpp"
@@ -52,7 +54,7 @@ namespace {
 // when whole) or on standard output (dest=-). The tree is copied out first,
 // so that hard links are those of the image, not of the store's shared
 // objects.
-Result<void> write_root_tar(store::Store& store, const std::vector<builder::LayerRef>& layers,
+Result<void> write_root_tar(store::Store& store, const std::vector<oci::LayerRef>& layers,
                             const std::string& dest) {
   auto root = builder::Rootfs::mount(store, layers, false);
   if (!root) return std::unexpected(root.error());
@@ -210,7 +212,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
                                       a)});
   }
   if (!f.platform.empty()) {
-    auto p = frontend::parse_platform(f.platform);
+    auto p = oci::parse_platform(f.platform);
     if (!p) return report(p.error());
     opts.platform = *p;
   }
@@ -325,15 +327,15 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
   if (auto r = resolve_layouts(&*store); !r) return report(r.error());
-  builder::PullOptions pulling = pull_options(g);
+  images::PullOptions pulling = pull_options(g);
   if (quiet) {
     pulling.log = {};
-    store->set_blob_fetcher(builder::registry_fetcher(pulling));  // layers fetched silently
+    store->set_blob_fetcher(images::registry_fetcher(pulling));  // layers fetched silently
   }
   std::set<std::string> refreshed;
   opts.base_config = [&](const std::string& ref,
                          const std::string&) -> Result<frontend::ImageConfig> {
-    auto img = builder::find_or_pull(*store, ref, pulling, f.pull && refreshed.insert(ref).second);
+    auto img = images::find_or_pull(*store, ref, pulling, f.pull && refreshed.insert(ref).second);
     if (!img) return std::unexpected(img.error());
     return builder::to_frontend_config(img->config);
   };
@@ -437,7 +439,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
   auto start = std::chrono::steady_clock::now();
   auto result = builder::build(*plan, *store, bo);
   if (!result) return report(result.error());
-  const builder::StoredImage* image = &result->image;
+  const images::StoredImage* image = &result->image;
   for (const auto& t : f.tags) {
     if (auto r = store->tag(t, image->manifest_desc); !r) return report(r.error());
   }
@@ -472,7 +474,7 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
       progress.emplace("pushing " + ref.str(), transfers);
       report_bytes = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
-    auto pushed = exporter::push_image(*store, *image, ref, pulling.client, bo.log, report_bytes);
+    auto pushed = images::push_image(*store, *image, ref, pulling.client, bo.log, report_bytes);
     if (!pushed) return report(pushed.error());
     if (progress) progress->finish();
     if (!quiet) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed->digest);

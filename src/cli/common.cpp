@@ -21,12 +21,12 @@ Result<store::Store> open_store(const GlobalFlags& g) {
   auto s = store::Store::open(root);
   if (!s) return std::unexpected(s.error().with_context("opening the store at " + root.string()));
   for (const auto& note : s->recovery_notes()) std::cerr << "warning: " << note << "\n";
-  s->set_blob_fetcher(builder::registry_fetcher(pull_options(g)));
+  s->set_blob_fetcher(images::registry_fetcher(pull_options(g)));
   return s;
 }
 
-builder::PullOptions pull_options(const GlobalFlags& g) {
-  builder::PullOptions o;
+images::PullOptions pull_options(const GlobalFlags& g) {
+  images::PullOptions o;
   std::vector<std::string> hosts = g.insecure_registries;
   if (const char* e = std::getenv("STRATA_INSECURE_REGISTRIES"); e && *e) hosts.push_back(e);
   o.client.insecure = join(hosts, ",");

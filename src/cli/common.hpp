@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "builder/pull.hpp"
+#include "images/pull.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 
@@ -23,6 +23,6 @@ int report(const Error& e);
 // as they are needed (a line on stderr for each).
 Result<store::Store> open_store(const GlobalFlags& g);
 // How to reach registries: --insecure-registry and $STRATA_INSECURE_REGISTRIES.
-builder::PullOptions pull_options(const GlobalFlags& g);
+images::PullOptions pull_options(const GlobalFlags& g);
 
 }  // namespace strata::cli

@@ -7,16 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/sink.hpp"
-#include "builder/image.hpp"
+#include "builder/image_config.hpp"
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
 #include "cli/progress.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
+#include "images/stored_image.hpp"
 #include "mounts/cache_mount.hpp"
 #include "mounts/transfer.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
+#include "solver/build_record.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
 
@@ -48,7 +50,7 @@ int cmd_images(const GlobalFlags& g) {
   if (!list) return report(list.error());
   std::cout << fmt::format("{:<40} {:<20} {:>12}\n", "NAME", "MANIFEST", "SIZE");
   for (const auto& img : *list) {
-    auto loaded = builder::load_image(*store, img.name);
+    auto loaded = images::load_image(*store, img.name);
     int64_t size = 0;
     if (loaded)
       for (const auto& l : loaded->manifest.layers) size += l.size;
@@ -61,7 +63,7 @@ int cmd_images(const GlobalFlags& g) {
 int cmd_inspect(const GlobalFlags& g, const std::string& name) {
   auto store = open_store(g);
   if (!store) return report(store.error());
-  auto img = builder::load_image(*store, name);
+  auto img = images::load_image(*store, name);
   if (!img) return report(img.error());
   auto text = store->read_blob(img->manifest_desc.digest);
   if (!text) return report(text.error());
@@ -77,7 +79,7 @@ int cmd_inspect(const GlobalFlags& g, const std::string& name) {
 int cmd_tag(const GlobalFlags& g, const std::string& src, const std::string& dst) {
   auto store = open_store(g);
   if (!store) return report(store.error());
-  auto img = builder::load_image(*store, src);
+  auto img = images::load_image(*store, src);
   if (!img) return report(img.error());
   if (auto r = store->tag(dst, img->manifest_desc); !r) return report(r.error());
   return 0;
@@ -106,30 +108,26 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
   auto last = store->last_build("");
   if (!last) return report(last.error());
   if (!*last) return report(Error{Errc::not_found, "no build recorded in this store yet"});
-  json steps = json::parse(**last, nullptr, false);
-  if (!steps.is_array())
-    return report(Error{Errc::internal, "the last build's record is not readable"});
+  auto steps = solver::records_from_json(**last);
+  if (!steps) return report(steps.error().with_context("the last build's record"));
   if (as_json) {
     json out = json::array();
-    for (const auto& st : steps) {
-      json e = {{"stage", st.value("stage", "")}, {"index", st.value("index", 0)},
-                {"line", st.value("line", 0)},    {"instruction", st.value("text", "")},
-                {"key", st.value("key", "")},     {"cached", st.value("cached", false)}};
-      if (st.contains("reason")) e["reason"] = st["reason"];
+    for (const auto& st : *steps) {
+      json e = {{"stage", st.stage},      {"index", st.index}, {"line", st.line},
+                {"instruction", st.text}, {"key", st.key},     {"cached", st.cached}};
+      if (!st.cached) e["reason"] = st.reason;
       out.push_back(e);
     }
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return 0;
   }
-  for (const auto& st : steps) {
+  for (const auto& st : *steps) {
     // The step's number as the build's progress showed it ([build 3/6]).
-    int number = st.value("step", st.value("index", 0) + 1);
-    std::cout << fmt::format("[{} {}] line {}: {}\n", st.value("stage", ""), number,
-                             st.value("line", 0), st.value("text", ""));
-    if (st.value("cached", false))
+    std::cout << fmt::format("[{} {}] line {}: {}\n", st.stage, st.number, st.line, st.text);
+    if (st.cached)
       std::cout << "    cached\n";
     else
-      std::cout << "    ran: " << st.value("reason", "") << "\n";
+      std::cout << "    ran: " << st.reason << "\n";
   }
   return 0;
 }
@@ -260,7 +258,7 @@ int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   if (!store) return report(store.error());
   std::vector<exporter::ArchiveImage> images;
   for (const auto& name : a.names) {
-    auto img = builder::load_image(*store, name);
+    auto img = images::load_image(*store, name);
     if (!img) return report(img.error());
     images.push_back({std::move(*img), {name}});
   }
@@ -293,7 +291,7 @@ int cmd_run(const GlobalFlags& g, const ImageArgs& a) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
-  auto img = builder::load_image(*store, a.names.at(0));
+  auto img = images::load_image(*store, a.names.at(0));
   if (!img) return report(img.error());
   auto rt = exec::choose_runtime(g.runtime);
   if (!rt) return report(rt.error());

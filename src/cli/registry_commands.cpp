@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "cli/progress.hpp"
-#include "export/push.hpp"
+#include "images/push.hpp"
 #include "registry/credentials.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
@@ -27,11 +27,11 @@ int cmd_pull(const GlobalFlags& g, const std::string& name) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
-  builder::PullOptions o = pull_options(g);
+  images::PullOptions o = pull_options(g);
   o.lazy = false;
   Progress progress("pulling " + name);
   o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
-  auto desc = builder::pull_image(*store, name, o);
+  auto desc = images::pull_image(*store, name, o);
   if (!desc) return report(desc.error());
   progress.finish();
   std::cout << desc->digest << "\n";
@@ -43,7 +43,7 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
-  auto img = builder::load_image(*store, names[0]);
+  auto img = images::load_image(*store, names[0]);
   if (!img) return report(img.error());
   const std::string& dest = names.size() > 1 ? names[1] : names[0];
   if (!oci::names_registry(dest) && names.size() == 1)
@@ -53,11 +53,11 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
                                     dest, dest, oci::normalize_name(dest))});
   auto ref = oci::parse_reference(dest);
   if (!ref) return report(ref.error());
-  builder::PullOptions o = pull_options(g);
+  images::PullOptions o = pull_options(g);
   Progress progress("pushing " + ref->str());
   auto pushed =
-      exporter::push_image(*store, *img, *ref, o.client, o.log,
-                           [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+      images::push_image(*store, *img, *ref, o.client, o.log,
+                         [&](uint64_t done, uint64_t total) { progress.update(done, total); });
   if (!pushed) return report(pushed.error());
   progress.finish();
   std::cout << pushed->digest << "\n";
@@ -80,7 +80,7 @@ int cmd_login(const GlobalFlags& g, const RegistryArgs& a) {
   if (c.username.empty() || c.password.empty())
     return report(Error{Errc::invalid_argument,
                         "strata login needs --username and a password (--password-stdin)"});
-  builder::PullOptions o = pull_options(g);
+  images::PullOptions o = pull_options(g);
   o.client.credentials = c;
   registry::Client client(ref->registry, "", o.client);
   if (auto r = client.check_login(); !r) return report(r.error());

@@ -99,11 +99,10 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
   return out;
 }
 
-Result<builder::StoredImage> with_compression(store::Store& store,
-                                              const builder::StoredImage& image, size_t first_new,
-                                              const CompressionOptions& opts) {
+Result<images::StoredImage> with_compression(store::Store& store, const images::StoredImage& image,
+                                             size_t first_new, const CompressionOptions& opts) {
   if (!opts.compression) return image;
-  builder::StoredImage out = image;
+  images::StoredImage out = image;
   bool changed = false;
   for (size_t i = 0; i < out.manifest.layers.size(); ++i) {
     oci::Descriptor& l = out.manifest.layers[i];

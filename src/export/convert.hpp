@@ -8,7 +8,7 @@
 #include <string>
 
 #include "archive/sink.hpp"
-#include "builder/image.hpp"
+#include "images/stored_image.hpp"
 #include "store/store.hpp"
 
 namespace strata::exporter {
@@ -32,9 +32,8 @@ Result<oci::Descriptor> layer_in(store::Store& store, const oci::Descriptor& lay
 // The image with its layers converted as `opts` say: layers from index
 // `first_new` on were made by this build; earlier ones only with force. A
 // new manifest is stored when anything changed.
-Result<builder::StoredImage> with_compression(store::Store& store,
-                                              const builder::StoredImage& image, size_t first_new,
-                                              const CompressionOptions& opts);
+Result<images::StoredImage> with_compression(store::Store& store, const images::StoredImage& image,
+                                             size_t first_new, const CompressionOptions& opts);
 
 // "gzip", "zstd", "uncompressed" (or "none") -> the compression.
 std::optional<archive::Compression> parse_compression(std::string_view s);

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "archive/sink.hpp"
-#include "builder/image.hpp"
+#include "images/stored_image.hpp"
 #include "store/store.hpp"
 
 namespace strata::exporter {
 
 struct ArchiveImage {
-  builder::StoredImage image;
+  images::StoredImage image;
   std::vector<std::string> names;  // tags in the archive (may be empty)
 };
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "digest/sha256.hpp"
-#include "export/push.hpp"
+#include "images/push.hpp"
 #include "mounts/transfer.hpp"
 #include "os/fs.hpp"
 
@@ -49,7 +49,7 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
   auto artifact = collect_cache_records(store, keys, opts.compression);
   if (!artifact) return std::unexpected(artifact.error().with_context(what));
   registry::Client client(ref, opts.client);
-  auto pushed = push_blobs(store, client, artifact->manifest.layers, {}, opts.progress);
+  auto pushed = images::push_blobs(store, client, artifact->manifest.layers, {}, opts.progress);
   if (!pushed) return std::unexpected(pushed.error().with_context(what));
   CacheTransferStats stats;
   stats.records = artifact->records.size();

@@ -1,7 +1,6 @@
 #include "frontend/plan.hpp"
 
 #include <fmt/format.h>
-#include <sys/utsname.h>
 
 #include <algorithm>
 #include <deque>
@@ -182,8 +181,8 @@ class Planner {
  public:
   Planner(const Dockerfile& df, const PlanOptions& opts) : df_(df), opts_(opts), lint_(opts.lint) {
     for (const auto& [k, v] : opts.build_args) build_args_[k] = v;
-    const Platform& t = opts.platform;
-    const Platform& b = opts.build_platform;
+    const oci::Platform& t = opts.platform;
+    const oci::Platform& b = opts.build_platform;
     platform_args_ = Vars({{"TARGETPLATFORM", t.str()},
                            {"TARGETOS", t.os},
                            {"TARGETARCH", t.arch},
@@ -547,8 +546,8 @@ class Planner {
     auto cfg = opts_.base_config(base.name, out.platform);
     if (!cfg) return std::unexpected(df_.error_at(from, cfg.error().message));
     out.config = std::move(*cfg);
-    auto have = parse_platform(out.config.platform);
-    auto want = parse_platform(out.platform);
+    auto have = oci::parse_platform(out.config.platform);
+    auto want = oci::parse_platform(out.platform);
     if (lint_platform && have && want && (have->os != want->os || have->arch != want->arch))
       results_[index].lint.push_back(
           {&rules::InvalidBaseImagePlatform, from.node->start_line, from.node->end_line,
@@ -658,7 +657,7 @@ class Planner {
             from, fc.platform->offset,
             fmt::format("empty platform value from expression {}{}", expr, did_you_mean()),
             "give the ARG a value, or leave out --platform"));
-      auto parsed = parse_platform(p->word);
+      auto parsed = oci::parse_platform(p->word);
       if (!parsed)
         return std::unexpected(df_.error_at(from, fc.platform->offset,
                                             fmt::format("failed to parse platform {}: {}{}", expr,
@@ -1348,39 +1347,6 @@ class Planner {
 };
 
 }  // namespace
-
-Platform host_platform() {
-  Platform p;
-  struct utsname u {};
-  std::string m = uname(&u) == 0 ? u.machine : "x86_64";
-  if (m == "x86_64")
-    p.arch = "amd64";
-  else if (m == "aarch64" || m == "arm64") {
-    p.arch = "arm64";
-  } else if (m.starts_with("armv7")) {
-    p.arch = "arm";
-    p.variant = "v7";
-  } else if (m == "i686" || m == "i386") {
-    p.arch = "386";
-  } else {
-    p.arch = m;
-  }
-  return p;
-}
-
-Result<Platform> parse_platform(std::string_view spec) {
-  auto parts = split(spec, '/');
-  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    return fail(
-        Errc::invalid_argument,
-        fmt::format("invalid platform \"{}\": expected os/arch[/variant], e.g. linux/amd64", spec));
-  }
-  Platform p;
-  p.os = to_lower(parts[0]);
-  p.arch = to_lower(parts[1]);
-  if (parts.size() == 3) p.variant = to_lower(parts[2]);
-  return p;
-}
 
 Result<Plan> make_plan(const Dockerfile& df, const PlanOptions& opts) {
   return Planner(df, opts).run();

@@ -15,19 +15,11 @@
 #include "dockerfile/instructions.hpp"
 #include "dockerfile/lint.hpp"
 #include "frontend/context.hpp"
+#include "oci/platform.hpp"
 
 namespace strata::frontend {
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;  // ordered, unique keys
-
-struct Platform {
-  std::string os = "linux";
-  std::string arch;     // amd64, arm64, ...
-  std::string variant;  // v7, v8, "" ...
-  std::string str() const { return os + "/" + arch + (variant.empty() ? "" : "/" + variant); }
-};
-Platform host_platform();
-Result<Platform> parse_platform(std::string_view spec);  // "linux/arm64/v8"
 
 // Where a FROM, COPY --from or mount from= points.
 struct SourceRef {
@@ -145,12 +137,12 @@ struct Plan {
 
 struct PlanOptions {
   std::vector<std::pair<std::string, std::string>> build_args;
-  std::map<std::string, std::string> labels;  // --label: set on the target's image
-  std::string target;                         // "" = the last stage
-  Platform platform = host_platform();        // TARGETPLATFORM
-  Platform build_platform = host_platform();  // BUILDPLATFORM
-  const BuildContext* context = nullptr;      // when set, COPY/ADD list their files
-  bool allow_insecure = false;                // --allow security.insecure: RUN --security=insecure
+  std::map<std::string, std::string> labels;            // --label: set on the target's image
+  std::string target;                                   // "" = the last stage
+  oci::Platform platform = oci::host_platform();        // TARGETPLATFORM
+  oci::Platform build_platform = oci::host_platform();  // BUILDPLATFORM
+  const BuildContext* context = nullptr;                // when set, COPY/ADD list their files
+  bool allow_insecure = false;  // --allow security.insecure: RUN --security=insecure
   // Where BuildKit's lint rules are reported: those of the whole file always,
   // those of steps for the stages the target needs, or for every stage with
   // all_stages (a check, which then also fails on an error in any stage).

@@ -37,6 +37,13 @@ struct Descriptor {
   std::optional<nlohmann::json> platform;
 };
 
+// A layer of an image: its blob and the digest of its uncompressed tar
+// (the config's diff id).
+struct LayerRef {
+  Descriptor blob;
+  std::string diff_id;
+};
+
 struct Manifest {
   std::string media_type = kManifest;
   Descriptor config;

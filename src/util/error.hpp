@@ -36,3 +36,19 @@ inline std::unexpected<Error> fail(Errc code, std::string message) {
 }
 
 }  // namespace strata
+
+// Propagating an error to the caller, in functions that return a Result:
+//   TRY(write(...));                   returns write's error, if any;
+//   auto data = TRY_VALUE(read(...));  the same, else the value.
+// (TRY_VALUE is a GNU statement expression, which g++ and clang accept.)
+#define TRY(...)                                              \
+  do {                                                        \
+    if (auto try_result_ = (__VA_ARGS__); !try_result_)       \
+      return std::unexpected(std::move(try_result_).error()); \
+  } while (0)
+#define TRY_VALUE(...)                                                      \
+  ({                                                                        \
+    auto try_value_ = (__VA_ARGS__);                                        \
+    if (!try_value_) return std::unexpected(std::move(try_value_).error()); \
+    std::move(*try_value_);                                                 \
+  })

@@ -18,7 +18,7 @@ namespace {
 Result<Plan> plan_of(std::string_view text, PlanOptions opts = {}) {
   auto df = dockerfile::read_dockerfile(text, "Dockerfile");
   if (!df) return std::unexpected(df.error());
-  opts.platform = Platform{"linux", "amd64", ""};
+  opts.platform = oci::Platform{"linux", "amd64", ""};
   return make_plan(*df, opts);
 }
 
@@ -157,7 +157,7 @@ std::vector<std::string> lint_of(std::string_view text, PlanOptions opts = {}) {
   dockerfile::Linter lint;
   auto df = dockerfile::read_dockerfile(text, "Dockerfile", &lint);
   if (!df) return {"read: " + df.error().message};
-  opts.platform = Platform{"linux", "amd64", ""};
+  opts.platform = oci::Platform{"linux", "amd64", ""};
   opts.lint = &lint;
   auto p = make_plan(*df, opts);
   std::vector<std::string> out;

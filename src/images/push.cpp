@@ -1,4 +1,4 @@
-#include "export/push.hpp"
+#include "images/push.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 
 #include "util/parallel.hpp"
 
-namespace strata::exporter {
+namespace strata::images {
 
 namespace {
 
@@ -64,7 +64,7 @@ Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
   return stats;
 }
 
-Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
+Result<PushStats> push_image(store::Store& store, const StoredImage& image,
                              const oci::Reference& ref, const registry::ClientOptions& opts,
                              const std::function<void(const std::string&)>& log,
                              const std::function<void(uint64_t, uint64_t)>& progress) {
@@ -82,4 +82,4 @@ Result<PushStats> push_image(store::Store& store, const builder::StoredImage& im
   return stats;
 }
 
-}  // namespace strata::exporter
+}  // namespace strata::images

@@ -1,4 +1,4 @@
-#include "builder/pull.hpp"
+#include "images/pull.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <set>
 
-#include "frontend/plan.hpp"
+#include "oci/platform.hpp"
 #include "oci/checked_json.hpp"
 #include "os/fs.hpp"
 #include "util/parallel.hpp"
@@ -17,7 +17,7 @@
 
 namespace fs = std::filesystem;
 
-namespace strata::builder {
+namespace strata::images {
 
 namespace {
 
@@ -93,7 +93,7 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
   if (!top) return std::unexpected(top.error().with_context(what));
   registry::RemoteManifest m = std::move(*top);
   if (is_index(m)) {
-    frontend::Platform host = frontend::host_platform();
+    oci::Platform host = oci::host_platform();
     auto digest = registry::pick_platform(m.bytes, host.os, host.arch);
     if (!digest) return std::unexpected(digest.error().with_context(what));
     auto one = client.get_manifest(*digest);
@@ -185,4 +185,4 @@ store::Store::BlobFetcher registry_fetcher(const PullOptions& opts) {
   };
 }
 
-}  // namespace strata::builder
+}  // namespace strata::images

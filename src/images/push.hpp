@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "builder/image.hpp"
+#include "images/stored_image.hpp"
 #include "registry/client.hpp"
 #include "store/store.hpp"
 
-namespace strata::exporter {
+namespace strata::images {
 
 struct PushStats {
   size_t uploaded = 0, mounted = 0, present = 0;  // blobs
@@ -28,9 +28,9 @@ Result<PushStats> push_blobs(store::Store& store, registry::Client& client,
                              const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 // Pushes an image of the store as `ref` (its tag, or its digest alone).
-Result<PushStats> push_image(store::Store& store, const builder::StoredImage& image,
+Result<PushStats> push_image(store::Store& store, const StoredImage& image,
                              const oci::Reference& ref, const registry::ClientOptions& opts,
                              const std::function<void(const std::string&)>& log,
                              const std::function<void(uint64_t, uint64_t)>& progress = {});
 
-}  // namespace strata::exporter
+}  // namespace strata::images

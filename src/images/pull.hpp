@@ -7,11 +7,11 @@
 #include <functional>
 #include <string>
 
-#include "builder/image.hpp"
+#include "images/stored_image.hpp"
 #include "registry/client.hpp"
 #include "store/store.hpp"
 
-namespace strata::builder {
+namespace strata::images {
 
 struct PullOptions {
   registry::ClientOptions client;
@@ -41,4 +41,4 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
 // sources that has it.
 store::Store::BlobFetcher registry_fetcher(const PullOptions& opts);
 
-}  // namespace strata::builder
+}  // namespace strata::images
