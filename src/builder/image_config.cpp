@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 using nlohmann::json;
 
 namespace strata::builder {

@@ -264,7 +264,7 @@ std::string explain_difference(const StepInputs& before, const StepInputs& now) 
       if (k != "from") continue;
       for (const auto& [k0, v0] : before.extra) {
         if (k0 == "from" && v0 != v) {
-          return v.starts_with("stage:") && v0.starts_with("stage:")
+          return Source::is_stage(v) && Source::is_stage(v0)
                      ? "the stage it copies from changed (a step there missed)"
                      : fmt::format("the image it copies from changed: {} → {}", show(v0), show(v));
         }
@@ -281,9 +281,9 @@ std::string explain_difference(const StepInputs& before, const StepInputs& now) 
   if (before.platform != now.platform)
     return fmt::format("platform changed: {} → {}", before.platform, now.platform);
   if (before.parent != now.parent) {
-    if (before.parent.starts_with("base:") && now.parent.starts_with("base:"))
-      return fmt::format("base image changed: {} → {}", before.parent.substr(5),
-                         now.parent.substr(5));
+    if (Source::is_base(before.parent) && Source::is_base(now.parent))
+      return fmt::format("base image changed: {} → {}", Source::base_name(before.parent),
+                         Source::base_name(now.parent));
     return "parent changed (an earlier step missed)";
   }
   return {};

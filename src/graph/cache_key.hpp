@@ -41,6 +41,32 @@ struct StepInputs {
   static StepInputs from_json(const nlohmann::json& j);
 };
 
+// How the first step's parent and a --from or mount source are written in
+// the inputs: the builder writes them with these, explain_difference reads
+// them back. (The text is part of every key: changing it misses every cache.)
+struct Source {
+  // The parent of a stage's first step: a base image by manifest digest,
+  // or scratch.
+  static std::string base_image(const std::string& manifest_digest) {
+    return "base:" + manifest_digest;
+  }
+  static std::string base_scratch() { return "base:scratch"; }
+  // What a --from or a bind mount's from= reads: a stage by its last key,
+  // a stage's files by their digest, an image, scratch, context files.
+  static std::string stage(const std::string& chain_key) { return "stage:" + chain_key; }
+  static std::string stage_files(const std::string& files_digest) {
+    return "stage-files:" + files_digest;
+  }
+  static std::string image(const std::string& manifest_digest) {
+    return "image:" + manifest_digest;
+  }
+  static std::string scratch() { return "scratch"; }
+  static std::string context(const std::string& files_digest) { return "context:" + files_digest; }
+  static bool is_base(const std::string& s) { return s.starts_with("base:"); }
+  static bool is_stage(const std::string& s) { return s.starts_with("stage:"); }
+  static std::string base_name(const std::string& s) { return s.substr(5); }  // after "base:"
+};
+
 // Why a step's inputs differ from an earlier build's, most telling first:
 // "instruction changed ...", "ARG/ENV X: old → new", "files changed: ...",
 // "parent changed". Empty when they are the same.

@@ -1,0 +1,81 @@
+// What the parts of one build share (builder/ only): the store, the
+// options, the stages built so far, the step cache, the log and the
+// counters. Each job of the builder (key inputs, RUN, file steps, layer
+// commits) is a function that takes it by reference.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "builder/builder.hpp"
+#include "builder/rootfs.hpp"
+#include "dockerfile/git_ref.hpp"
+#include "solver/step_cache.hpp"
+
+namespace strata::builder {
+
+// A stage as far as it is built: its config and layers, and the keys that
+// name it.
+struct StageImage {
+  nlohmann::json config;
+  std::vector<oci::LayerRef> layers;
+  std::string chain;              // the key of the last step that could change files, or the base
+  std::vector<std::string> keys;  // the cached steps behind this image (its stage and base stages)
+  size_t base_layers = 0;         // how many of `layers` came from an image in the store
+};
+
+// A line of a RUN's output (or a miss reason) with the value of every
+// secret (and each of its lines, for multi-line files) replaced by "****".
+std::string mask_secrets(const std::map<std::string, std::string>& secrets, std::string line);
+
+class BuildState {
+ public:
+  BuildState(store::Store& store, const BuildOptions& opts);
+  BuildState(const BuildState&) = delete;
+  BuildState& operator=(const BuildState&) = delete;
+
+  store::Store& store;
+  const BuildOptions& opts;
+  std::string dockerfile;                // its name, for error messages
+  std::atomic<int64_t> container_ns{0};  // in RUN containers, all stages
+  std::atomic<bool> ran_steps{false};    // a step missed and wrote to the store
+
+  // SOURCE_DATE_EPOCH, or the time now.
+  int64_t now() const;
+  // One line of progress (opts.log), one at a time whatever the thread.
+  void log(const std::string& line);
+  std::string mask_secrets(std::string line) const;
+
+  // A stage that has been built; set once, when it is.
+  StageImage built(int index);
+  void set_built(int index, StageImage image);
+  // A named image: from the store, pulled (lazily) when missing.
+  Result<images::StoredImage> image(const std::string& name);
+  // The directory a SourceRef of kind context reads: the build context, or
+  // a --build-context of that name.
+  Result<LocalContext> local_context(const frontend::SourceRef& ref) const;
+  // A read-only root of a stage, an image or scratch.
+  Result<Rootfs> mount_ref(const frontend::SourceRef& ref);
+  // The commit a git source's ref names, resolved once per build (the key
+  // and the checkout must agree).
+  Result<std::string> git_commit(const dockerfile::GitRef& g, const std::string& flag_checksum);
+
+ private:
+  std::mutex mu_;  // guards built_
+  std::map<int, StageImage> built_;
+  std::mutex log_mu_;
+  std::mutex git_mu_;
+  std::map<std::string, std::string> git_commits_;  // remote#ref@checksum -> commit
+
+ public:
+  // Last, so that the cache records it writes behind the build are written
+  // before the members their steps used go.
+  solver::StepCache cache;
+};
+
+}  // namespace strata::builder

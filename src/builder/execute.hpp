@@ -1,0 +1,25 @@
+// Running a step that changes files (builder/ only): a COPY from a context
+// straight into a new snapshot where it can (a delta on the last build's
+// when few paths changed), otherwise a writable overlay of the stage's
+// layers, the step in it, and its changes committed as a layer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/build_state.hpp"
+#include "builder/copy.hpp"
+#include "graph/cache_key.hpp"
+
+namespace strata::builder {
+
+// `listing`, `inputs`: what step_inputs found; `previous`: the step's key
+// in the last build of the target ("" when none).
+Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img,
+                                       const frontend::Step& step,
+                                       const std::vector<SourceFile>& listing,
+                                       const std::optional<graph::StepInputs>& inputs,
+                                       const std::string& previous);
+
+}  // namespace strata::builder

@@ -1,0 +1,18 @@
+// A RUN step in a container on a mounted root (builder/ only): its user,
+// environment and network, every --mount type (cache, bind, tmpfs, secret,
+// ssh), heredoc files, the runtime's exit status and output.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "builder/build_state.hpp"
+
+namespace strata::builder {
+
+// `created`: the mount points the runtime had to create in the root (the
+// caller removes those that stayed empty from the layer).
+Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
+                      std::vector<std::string>& created);
+
+}  // namespace strata::builder
