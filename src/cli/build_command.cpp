@@ -32,8 +32,8 @@
 #include "exec/runtime.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
-#include "export/local_cache.hpp"
-#include "export/registry_cache.hpp"
+#include "cache/local_cache.hpp"
+#include "cache/registry_cache.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
@@ -372,8 +372,8 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     auto c = parse_cache_spec("--cache-from", s);
     if (!c) return report(c.error());
     auto got = c->type == "registry"
-                   ? exporter::import_registry_cache(*store, c->ref, pulling.client)
-                   : exporter::import_cache(*store, c->path);
+                   ? cache::import_registry_cache(*store, c->ref, pulling.client)
+                   : cache::import_cache(*store, c->path);
     if (!got) {
       std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
       continue;
@@ -480,24 +480,24 @@ int run_build(const GlobalFlags& g, const BuildFlags& f) {
     if (!quiet) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed->digest);
   }
   for (const auto& c : cache_to) {
-    exporter::CacheExportOptions eo = c.opts;
+    cache::CacheExportOptions eo = c.opts;
     std::optional<Progress> progress;
     if (!quiet) {
       progress.emplace("exporting the cache to " + c.path, transfers);
       eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
     }
     const auto& keys = c.max ? result->keys : result->image_keys;
-    Result<exporter::CacheTransferStats> done;
+    Result<cache::CacheTransferStats> done;
     if (c.type == "registry") {
-      exporter::RegistryCacheOptions ro;
+      cache::RegistryCacheOptions ro;
       ro.client = pulling.client;
       ro.compression = c.opts.compression;
       ro.mounts = c.opts.mounts;
       ro.log = bo.log;
       ro.progress = eo.progress;
-      done = exporter::export_registry_cache(*store, keys, c.ref, ro);
+      done = cache::export_registry_cache(*store, keys, c.ref, ro);
     } else {
-      done = exporter::export_cache(*store, keys, c.path, eo);
+      done = cache::export_cache(*store, keys, c.path, eo);
     }
     if (!done) return report(done.error().with_context("--cache-to " + c.path));
     if (progress) progress->finish();

@@ -12,7 +12,7 @@
 #include "dockerfile/instructions.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
-#include "export/local_cache.hpp"
+#include "cache/local_cache.hpp"
 #include "oci/reference.hpp"
 #include "util/error.hpp"
 
@@ -38,7 +38,7 @@ struct CacheSpec {
   std::string type, path;  // path: dest=, src= or ref=
   oci::Reference ref;      // type=registry
   bool max = false;        // mode=max: every step, not only the image's
-  exporter::CacheExportOptions opts;
+  cache::CacheExportOptions opts;
 };
 
 // `flag` is --cache-to or --cache-from (it names the flag in errors).

@@ -1,4 +1,4 @@
-#include "export/registry_cache.hpp"
+#include "cache/registry_cache.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -13,7 +13,7 @@
 
 using nlohmann::json;
 
-namespace strata::exporter {
+namespace strata::cache {
 
 namespace {
 
@@ -150,4 +150,4 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
   return stats;
 }
 
-}  // namespace strata::exporter
+}  // namespace strata::cache

@@ -17,12 +17,13 @@
 #include "export/convert.hpp"
 #include "store/store.hpp"
 
-namespace strata::exporter {
+namespace strata::cache {
 
 struct CacheExportOptions {
-  bool mounts = false;             // carry the cache mounts too
-  bool reset = false;              // drop blobs the new export does not reference
-  CompressionOptions compression;  // of the exported layers (all of them are this build's)
+  bool mounts = false;  // carry the cache mounts too
+  bool reset = false;   // drop blobs the new export does not reference
+  exporter::CompressionOptions
+      compression;  // of the exported layers (all of them are this build's)
   // Called after each layer written with the bytes written so far (the
   // total is not known in advance: what the directory has is skipped).
   std::function<void(uint64_t done, uint64_t total)> progress;
@@ -47,7 +48,7 @@ struct CacheArtifact {
 };
 Result<CacheArtifact> collect_cache_records(store::Store& store,
                                             const std::vector<std::string>& keys,
-                                            const CompressionOptions& compression);
+                                            const exporter::CompressionOptions& compression);
 
 // Reading one back: the manifest must be a strata cache; the records the
 // store lacks are returned, each checked (digests, layers the manifest
@@ -73,4 +74,4 @@ Result<CacheTransferStats> export_cache(store::Store& store, const std::vector<s
 // when the export has them.
 Result<CacheTransferStats> import_cache(store::Store& store, const std::filesystem::path& src);
 
-}  // namespace strata::exporter
+}  // namespace strata::cache

@@ -1,4 +1,4 @@
-#include "export/local_cache.hpp"
+#include "cache/local_cache.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -20,7 +20,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace strata::exporter {
+namespace strata::cache {
 
 namespace {
 
@@ -70,7 +70,7 @@ std::string CacheArtifact::config_text() const {
 
 Result<CacheArtifact> collect_cache_records(store::Store& store,
                                             const std::vector<std::string>& keys,
-                                            const CompressionOptions& compression) {
+                                            const exporter::CompressionOptions& compression) {
   CacheArtifact a;
   a.records = json::array();
   std::set<std::string> seen, layers;
@@ -84,9 +84,9 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
     json r = {{"key", key}, {"inputs", inputs->value_or("")}};
     if ((*rec)->blob) {
       oci::Descriptor blob = *(*rec)->blob;
-      if (needs_conversion(blob, compression)) {
-        auto converted =
-            layer_in(store, blob, (*rec)->diff_id, *compression.compression, compression.level);
+      if (exporter::needs_conversion(blob, compression)) {
+        auto converted = exporter::layer_in(store, blob, (*rec)->diff_id, *compression.compression,
+                                            compression.level);
         if (!converted) return std::unexpected(converted.error());
         blob = *converted;
       }
@@ -311,4 +311,4 @@ Result<CacheTransferStats> import_cache(store::Store& store, const fs::path& src
       src, store.tmp_dir(), [&](const fs::path& dir) { return import_from_dir(store, dir); });
 }
 
-}  // namespace strata::exporter
+}  // namespace strata::cache

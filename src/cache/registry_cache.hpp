@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "export/local_cache.hpp"
+#include "cache/local_cache.hpp"
 #include "registry/client.hpp"
 
-namespace strata::exporter {
+namespace strata::cache {
 
 struct RegistryCacheOptions {
   registry::ClientOptions client;
-  CompressionOptions compression;
+  exporter::CompressionOptions compression;
   bool mounts = false;                                          // carry the cache mounts, as chunks
   std::function<void(uint64_t done, uint64_t total)> progress;  // bytes of the layers
   std::function<void(const std::string&)> log;
@@ -36,4 +36,4 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
 Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci::Reference& ref,
                                                  const registry::ClientOptions& opts);
 
-}  // namespace strata::exporter
+}  // namespace strata::cache
