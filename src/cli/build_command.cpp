@@ -23,6 +23,8 @@
 #include "builder/copy.hpp"
 #include "builder/image_config.hpp"
 #include "builder/rootfs.hpp"
+#include "cache/local_cache.hpp"
+#include "cache/registry_cache.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/lint_report.hpp"
 #include "cli/progress.hpp"
@@ -32,8 +34,6 @@
 #include "exec/runtime.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
-#include "cache/local_cache.hpp"
-#include "cache/registry_cache.hpp"
 #include "frontend/context.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
@@ -140,403 +140,456 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
 
 namespace {
 
-int run_build(const GlobalFlags& g, const BuildFlags& f) {
-  if (f.progress == "tty")
-    return report(Error{Errc::invalid_argument,
-                        "--progress tty: the live display (a line per running step, redrawn in "
-                        "place) is not built yet; use --progress auto (transfers shown in place "
-                        "on a terminal) or --progress plain (a log without escape codes)"});
-  std::vector<Output> outputs;
-  for (const auto& o : f.outputs) {
-    auto parsed = parse_output(o);
-    if (!parsed) return report(parsed.error());
-    outputs.push_back(*parsed);
-  }
-  std::optional<RemoteContext> remote;
-  if (is_remote_context(f.context)) {
-    if (f.context == "-" && f.file == "-")
+// One `strata build`, phase by phase: read the Dockerfile, set the plan's
+// options, plan (or check, or a dry run), import caches, set the build's
+// options, build, deliver (tags, outputs, pushes, cache exports), collect
+// garbage. Each phase reads what the earlier ones left in the members.
+class BuildCommand {
+ public:
+  BuildCommand(const GlobalFlags& g, const BuildFlags& f) : g_(g), f_(f) {}
+
+  int run() {
+    if (f_.progress == "tty")
       return report(Error{Errc::invalid_argument,
-                          "the context and the Dockerfile cannot both come from standard input"});
-    auto in = open_remote_context(f.context);
-    if (!in) return report(in.error());
-    remote.emplace(std::move(*in));
-  }
-  fs::path context = remote ? remote->root : fs::path(f.context);
-  // A remote context's -f names a file in it, as buildx reads it.
-  fs::path dockerfile_path = f.file.empty() ? context / "Dockerfile"
-                             : remote && fs::path(f.file).is_relative() && f.file != "-"
-                                 ? context / f.file
-                                 : fs::path(f.file);
-  std::string display = f.file.empty() ? "Dockerfile" : f.file;
-  std::error_code ec;
-  if (f.file.empty() && !fs::exists(dockerfile_path, ec) &&
-      fs::exists(context / "dockerfile", ec)) {
-    dockerfile_path = context / "dockerfile";  // as docker and BuildKit fall back to it
-    display = "dockerfile";
-  }
-
-  std::string text;
-  if (remote && remote->dockerfile && (f.file.empty() || f.context != "-")) {
-    text = *remote->dockerfile;  // a URL's Dockerfile whatever -f names, as BuildKit
-    display = "Dockerfile";
-  } else if (f.file == "-") {
-    auto t = os::read_fd(STDIN_FILENO, "the Dockerfile on standard input", kMaxInputFile);
-    if (!t) return report(t.error());
-    text = std::move(*t);
-    display = "Dockerfile";
-  } else {
-    auto t = read_input_file(dockerfile_path);
-    if (!t) return report(t.error());
-    text = std::move(*t);
-  }
-
-  auto call = parse_call(f.check ? "check" : f.call);
-  if (!call) return report(call.error());
-
-  frontend::PlanOptions opts;
-  opts.target = f.target;
-  for (const auto& l : f.labels) {
-    size_t eq = l.find('=');
-    if (eq == 0)
-      return report(Error{Errc::invalid_argument,
-                          fmt::format("invalid --label \"{}\": the name is empty", l)});
-    opts.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
-  }
-  for (const auto& a : f.allow) {
-    if (a == "security.insecure")
-      opts.allow_insecure = true;
-    else if (a != "network.host")
-      return report(Error{Errc::invalid_argument,
-                          fmt::format("--allow {}: unknown entitlement (security.insecure or "
-                                      "network.host)",
-                                      a)});
-  }
-  if (!f.platform.empty()) {
-    auto p = oci::parse_platform(f.platform);
-    if (!p) return report(p.error());
-    opts.platform = *p;
-  }
-  for (const auto& a : f.build_args) {
-    size_t eq = a.find('=');
-    if (eq == 0)
-      return report(Error{Errc::invalid_argument,
-                          fmt::format("invalid --build-arg \"{}\": the name is empty", a)});
-    if (eq == std::string::npos) {
-      // As docker does: --build-arg NAME takes the value from the environment.
-      if (const char* v = std::getenv(a.c_str())) opts.build_args.emplace_back(a, v);
-      continue;
-    }
-    opts.build_args.emplace_back(a.substr(0, eq), a.substr(eq + 1));
-  }
-  // SOURCE_DATE_EPOCH from the environment is a build arg, as buildx passes it.
-  if (const char* e = std::getenv("SOURCE_DATE_EPOCH");
-      e && std::none_of(opts.build_args.begin(), opts.build_args.end(),
-                        [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
-    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
-
-  auto named = BuildContexts::open(f.build_contexts);
-  if (!named) return report(named.error());
-  opts.named_contexts = named->for_plan;
-  // The image each oci-layout context names: from the layout's index, or
-  // imported into `store` first.
-  auto resolve_layouts = [&](store::Store* store) -> Result<void> {
-    auto images = named->resolve_layouts(store);
-    if (!images) return std::unexpected(images.error());
-    for (const auto& [name, nc] : *images) opts.named_contexts[name] = nc;
-    return {};
-  };
-
-  auto forced = forced_lint_config(opts.build_args);
-  if (!forced) return report(forced.error());
-  dockerfile::Linter lint(*forced);
-  opts.lint = &lint;
-  opts.all_stages = call->check && f.target.empty();
-  // A check prints what it found, the error too; a build prints the
-  // warnings before it goes on or fails.
-  auto lint_done = [&](const std::optional<Error>& error) {
-    if (call->check) {
-      auto source = dockerfile::SourceText::from(text, display);
-      std::optional<std::string> message;
-      if (error) message = error->message;
-      std::cout << (call->json ? check_json(lint, source, message) + "\n"
-                               : check_text(lint, source, message));
-      return error || !lint.warnings().empty() ? 1 : 0;
-    }
-    std::cerr << lint_warning_lines(lint);
-    return error ? report(*error) : 0;
-  };
-  auto df = dockerfile::read_dockerfile(text, display, &lint);
-  if (!df) return lint_done(df.error());
-
-  fs::path ignore_path = f.file == "-" ? context / ".dockerignore"
-                                       : frontend::find_ignore_file(dockerfile_path, context);
-  dockerfile::IgnoreMatcher ignore;
-  if (!ignore_path.empty() && fs::exists(ignore_path, ec)) {
-    auto t = read_input_file(ignore_path);
-    if (!t) return report(t.error());
-    auto m = dockerfile::IgnoreMatcher::parse(*t, ignore_path.filename().string());
-    if (!m) return report(m.error());
-    ignore = std::move(*m);
-  }
-  opts.ignore = &ignore;
-  if (!fs::is_directory(context, ec)) {
-    return report(Error{Errc::not_found,
-                        fmt::format("build context {} is not a directory", context.string())});
-  }
-  if (f.dry_run && !call->check) {
-    if (auto r = resolve_layouts(nullptr); !r) return report(r.error());
-    // The plan lists the files each COPY selects; a real build selects them
-    // as it copies (and hashes them for the cache), so it skips this walk.
-    auto ctx = frontend::BuildContext::open(context, ignore);
-    if (!ctx) return report(ctx.error());
-    opts.context = &*ctx;
-    auto plan = frontend::make_plan(*df, opts);
-    if (!plan) return lint_done(plan.error());
+                          "--progress tty: the live display (a line per running step, redrawn in "
+                          "place) is not built yet; use --progress auto (transfers shown in place "
+                          "on a terminal) or --progress plain (a log without escape codes)"});
+    if (auto r = read_inputs(); !r) return report(r.error());
+    if (auto r = set_plan_options(); !r) return report(r.error());
+    auto df = dockerfile::read_dockerfile(text_, display_, &*lint_);
+    if (!df) return lint_done(df.error());
+    df_.emplace(std::move(*df));
+    if (auto r = read_ignore_file(); !r) return report(r.error());
+    if (f_.dry_run && !call_.check) return dry_run();
+    if (auto r = open_store(); !r) return report(r.error());
+    auto plan = frontend::make_plan(*df_, opts_);
+    if (!plan || call_.check) return lint_done(plan ? std::nullopt : std::optional(plan.error()));
     lint_done(std::nullopt);
-    if (auto epoch = resolve_source_date_epoch(
-            plan->source_date_epoch, *df,
-            remote && plan->source_date_epoch == "context" ? remote->time() : std::nullopt);
-        !epoch)
-      return report(epoch.error());
-    for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
-    if (f.format == "json") {
-      std::cout << frontend::plan_to_json_text(*plan) << "\n";
-    } else {
-      std::cout << frontend::plan_to_text(*plan);
-    }
+    plan_ = std::move(*plan);
+    if (auto r = resolve_epoch(); !r) return report(r.error());
+    for (const auto& w : plan_->warnings) std::cerr << "warning: " << w << "\n";
+    if (auto r = import_caches(); !r) return report(r.error());
+    auto bo = build_options();
+    if (!bo) return report(bo.error());
+    os::install_interrupt_handler();
+    auto start = std::chrono::steady_clock::now();
+    auto result = builder::build(*plan_, *store_, *bo);
+    if (!result) return report(result.error());
+    if (auto r = deliver(*result, bo->log); !r) return report(r.error());
+    const auto& image = result->image;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!quiet())
+      std::cerr << fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}\n",
+                               image.manifest_desc.digest, secs, result->container_seconds,
+                               f_.tags.empty() ? "" : " as " + join(f_.tags, ", "));
+    bool tar_on_stdout = std::any_of(outputs_.begin(), outputs_.end(),
+                                     [](const Output& o) { return o.dest == "-"; });
+    if (!tar_on_stdout) std::cout << image.manifest_desc.digest << "\n";
+    lease_.reset();
+    if (auto r = collect_garbage(); !r) return report(r.error());
     return 0;
   }
 
-  bool quiet = f.progress == "quiet";
-  Display transfers = f.progress == "plain" ? Display::plain : Display::auto_;
-  std::vector<oci::Reference> push_to;
-  if (f.push) {
-    for (const auto& t : f.tags) {
-      if (!oci::names_registry(t)) continue;
-      auto ref = oci::parse_reference(t);
-      if (!ref) return report(ref.error().with_context("-t " + t));
-      push_to.push_back(*ref);
+ private:
+  bool quiet() const { return f_.progress == "quiet"; }
+
+  // --output, the context (a directory, standard input, a URL or a git
+  // repository) and the Dockerfile's text.
+  Result<void> read_inputs() {
+    for (const auto& o : f_.outputs) outputs_.push_back(TRY_VALUE(parse_output(o)));
+    if (is_remote_context(f_.context)) {
+      if (f_.context == "-" && f_.file == "-")
+        return fail(Errc::invalid_argument,
+                    "the context and the Dockerfile cannot both come from standard input");
+      remote_.emplace(TRY_VALUE(open_remote_context(f_.context)));
     }
-    if (push_to.empty())
-      return report(Error{Errc::invalid_argument,
-                          "--push needs a -t that names a registry (HOST[:PORT]/NAME[:TAG])"});
-  }
-  auto store = open_store(g);
-  if (!store) return report(store.error());
-  // Nothing this build uses may be collected while it runs.
-  auto lease = store::Lease::take(*store, false);
-  if (!lease) return report(lease.error());
-  if (auto r = resolve_layouts(&*store); !r) return report(r.error());
-  images::PullOptions pulling = pull_options(g);
-  if (quiet) {
-    pulling.log = {};
-    store->set_blob_fetcher(images::registry_fetcher(pulling));  // layers fetched silently
-  }
-  std::set<std::string> refreshed;
-  opts.base_config = [&](const std::string& ref,
-                         const std::string&) -> Result<frontend::ImageConfig> {
-    auto img = images::find_or_pull(*store, ref, pulling, f.pull && refreshed.insert(ref).second);
-    if (!img) return std::unexpected(img.error());
-    return builder::to_frontend_config(img->config);
-  };
-  auto plan = frontend::make_plan(*df, opts);
-  if (!plan || call->check) return lint_done(plan ? std::nullopt : std::optional(plan.error()));
-  lint_done(std::nullopt);
-  auto runtime = exec::choose_runtime(g.runtime);
-  if (!runtime) return report(runtime.error());
-  runtime->tmp_dir = store->tmp_dir();
-  auto epoch = resolve_source_date_epoch(
-      plan->source_date_epoch, *df,
-      remote && plan->source_date_epoch == "context" ? remote->time() : std::nullopt);
-  if (!epoch) return report(epoch.error());
-  if (plan->source_date_epoch == "context") {
-    // The ARG SOURCE_DATE_EPOCH of the stages sees what it resolved to
-    // (its warnings were printed once already).
-    dockerfile::Linter again(*forced);
-    opts.lint = &again;
-    std::erase_if(opts.build_args, [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; });
-    opts.build_args.emplace_back("SOURCE_DATE_EPOCH", *epoch ? std::to_string(**epoch) : "");
-    plan = frontend::make_plan(*df, opts);
-    opts.lint = nullptr;
-    if (!plan) return report(plan.error());
-  }
-  for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
-  std::vector<CacheSpec> cache_to;
-  for (const auto& s : f.cache_to) {
-    auto c = parse_cache_spec("--cache-to", s);
-    if (!c) return report(c.error());
-    cache_to.push_back(std::move(*c));
-  }
-  // Cache sources, in order; one that fails is a warning, not a failed build.
-  for (const auto& s : f.cache_from) {
-    auto c = parse_cache_spec("--cache-from", s);
-    if (!c) return report(c.error());
-    auto got = c->type == "registry"
-                   ? cache::import_registry_cache(*store, c->ref, pulling.client)
-                   : cache::import_cache(*store, c->path);
-    if (!got) {
-      std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
-      continue;
+    context_ = remote_ ? remote_->root : fs::path(f_.context);
+    // A remote context's -f names a file in it, as buildx reads it.
+    dockerfile_path_ = f_.file.empty() ? context_ / "Dockerfile"
+                       : remote_ && fs::path(f_.file).is_relative() && f_.file != "-"
+                           ? context_ / f_.file
+                           : fs::path(f_.file);
+    display_ = f_.file.empty() ? "Dockerfile" : f_.file;
+    std::error_code ec;
+    if (f_.file.empty() && !fs::exists(dockerfile_path_, ec) &&
+        fs::exists(context_ / "dockerfile", ec)) {
+      dockerfile_path_ = context_ / "dockerfile";  // as docker and BuildKit fall back to it
+      display_ = "dockerfile";
     }
-    if (!quiet)
-      std::cerr << fmt::format("imported {} cache records, {} blobs ({} B){} from {}\n",
-                               got->records, got->blobs_copied, got->bytes_copied,
-                               got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
-                               c->path);
+    if (remote_ && remote_->dockerfile && (f_.file.empty() || f_.context != "-")) {
+      text_ = *remote_->dockerfile;  // a URL's Dockerfile whatever -f names, as BuildKit
+      display_ = "Dockerfile";
+    } else if (f_.file == "-") {
+      text_ =
+          TRY_VALUE(os::read_fd(STDIN_FILENO, "the Dockerfile on standard input", kMaxInputFile));
+      display_ = "Dockerfile";
+    } else {
+      text_ = TRY_VALUE(read_input_file(dockerfile_path_));
+    }
+    call_ = TRY_VALUE(parse_call(f_.check ? "check" : f_.call));
+    return {};
   }
 
-  builder::BuildOptions bo;
-  bo.context =
-      fs::absolute(context).lexically_normal();  // the stat cache is keyed by absolute path
-  bo.ignore = &ignore;
-  bo.named_contexts = named->dirs;
-  bo.runtime = *runtime;
-  bo.no_cache = f.no_cache;
-  for (const auto& s : f.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
-  bo.normalize_permissions = f.normalize_permissions;
-  if (!f.shm_size.empty()) {
-    auto n = dockerfile::parse_ram_size(f.shm_size);
-    if (!n || *n == 0)
-      return report(
-          Error{Errc::invalid_argument,
-                fmt::format("--shm-size {}: not a size (bytes, or 64m, 1g, ...)", f.shm_size)});
-    bo.shm_size = *n;
-  }
-  for (const auto& u : f.ulimits) {
-    auto limit = exec::parse_ulimit(u);
-    if (!limit) return report(limit.error());
-    std::erase_if(bo.ulimits, [&](const exec::Ulimit& o) { return o.name == limit->name; });
-    bo.ulimits.push_back(*limit);
-  }
-  for (const auto& s : f.secrets) {
-    auto secret = parse_secret(s);
-    if (!secret) return report(secret.error());
-    bo.secrets[secret->first] = secret->second;
-  }
-  for (const auto& s : f.ssh) {
-    auto agent = parse_ssh(s);
-    if (!agent) return report(agent.error());
-    bo.ssh[agent->first] = agent->second;
-  }
-  // An escape hatch: every COPY through an overlay, as before copy_direct.
-  if (const char* e = std::getenv("STRATA_COPY_OVERLAY"); e && std::string(e) == "1")
-    bo.direct_copy = false;
-  bo.build_name =
-      fmt::format("{}#{}",
-                  remote          ? f.context
-                  : f.file == "-" ? (fs::absolute(context, ec) / "-").string()
-                                  : fs::absolute(dockerfile_path, ec).lexically_normal().string(),
-                  plan->target);
-  bo.jobs =
-      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bo.network = f.network == "none" ? "none" : "host";
-  bo.pull = pulling;
-  bo.log = [quiet](const std::string& line) {
-    if (!quiet) std::cerr << line << "\n";
-  };
-  bo.source_date_epoch = *epoch;
-  os::install_interrupt_handler();
-  auto start = std::chrono::steady_clock::now();
-  auto result = builder::build(*plan, *store, bo);
-  if (!result) return report(result.error());
-  const images::StoredImage* image = &result->image;
-  for (const auto& t : f.tags) {
-    if (auto r = store->tag(t, image->manifest_desc); !r) return report(r.error());
-  }
-  for (const auto& o : outputs) {
-    Result<void> r;
-    if (o.type == "local") {
-      auto root = builder::Rootfs::mount(*store, image->layers, false);
-      if (!root) return report(root.error());
-      snapshot::LowerView layers(root->lowers());
-      r = builder::copy_tree(root->path(), o.dest, &layers);
-    } else if (o.type == "tar") {
-      r = write_root_tar(*store, image->layers, o.dest);
-    } else {
-      auto layers = exporter::with_compression(*store, *image, result->base_layers, o.compression);
-      if (!layers) return report(layers.error().with_context("--output " + o.dest));
-      exporter::ArchiveOptions ao;
-      ao.compression = exporter::compression_for(o.dest);
-      std::optional<Progress> progress;
-      if (!quiet) {
-        progress.emplace("writing " + o.dest, transfers);
-        ao.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
+  // --target, --label, --allow, --platform, --build-arg, --build-context
+  // and the build checks' configuration.
+  Result<void> set_plan_options() {
+    opts_.target = f_.target;
+    for (const auto& l : f_.labels) {
+      size_t eq = l.find('=');
+      if (eq == 0)
+        return fail(Errc::invalid_argument,
+                    fmt::format("invalid --label \"{}\": the name is empty", l));
+      opts_.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+    }
+    for (const auto& a : f_.allow) {
+      if (a == "security.insecure")
+        opts_.allow_insecure = true;
+      else if (a != "network.host")
+        return fail(Errc::invalid_argument,
+                    fmt::format("--allow {}: unknown entitlement (security.insecure or "
+                                "network.host)",
+                                a));
+    }
+    if (!f_.platform.empty()) opts_.platform = TRY_VALUE(oci::parse_platform(f_.platform));
+    for (const auto& a : f_.build_args) {
+      size_t eq = a.find('=');
+      if (eq == 0)
+        return fail(Errc::invalid_argument,
+                    fmt::format("invalid --build-arg \"{}\": the name is empty", a));
+      if (eq == std::string::npos) {
+        // As docker does: --build-arg NAME takes the value from the environment.
+        if (const char* v = std::getenv(a.c_str())) opts_.build_args.emplace_back(a, v);
+        continue;
       }
-      r = exporter::write_image_archive(*store, {{*layers, f.tags}}, o.dest, ao);
-      if (r && progress) progress->finish();
+      opts_.build_args.emplace_back(a.substr(0, eq), a.substr(eq + 1));
     }
-    if (!r) return report(r.error().with_context("writing --output " + o.dest));
+    // SOURCE_DATE_EPOCH from the environment is a build arg, as buildx passes it.
+    if (const char* e = std::getenv("SOURCE_DATE_EPOCH");
+        e && std::none_of(opts_.build_args.begin(), opts_.build_args.end(),
+                          [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; }))
+      opts_.build_args.emplace_back("SOURCE_DATE_EPOCH", e);
+    named_.emplace(TRY_VALUE(BuildContexts::open(f_.build_contexts)));
+    opts_.named_contexts = named_->for_plan;
+    forced_lint_ = TRY_VALUE(forced_lint_config(opts_.build_args));
+    lint_.emplace(forced_lint_);
+    opts_.lint = &*lint_;
+    opts_.all_stages = call_.check && f_.target.empty();
+    return {};
   }
-  for (const auto& ref : push_to) {
-    std::optional<Progress> progress;
-    std::function<void(uint64_t, uint64_t)> report_bytes;
-    if (!quiet) {
-      progress.emplace("pushing " + ref.str(), transfers);
-      report_bytes = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
+
+  // A check prints what it found, the error too; a build prints the
+  // warnings before it goes on or fails. Returns the exit code.
+  int lint_done(const std::optional<Error>& error) {
+    if (call_.check) {
+      auto source = dockerfile::SourceText::from(text_, display_);
+      std::optional<std::string> message;
+      if (error) message = error->message;
+      std::cout << (call_.json ? check_json(*lint_, source, message) + "\n"
+                               : check_text(*lint_, source, message));
+      return error || !lint_->warnings().empty() ? 1 : 0;
     }
-    auto pushed = images::push_image(*store, *image, ref, pulling.client, bo.log, report_bytes);
-    if (!pushed) return report(pushed.error());
-    if (progress) progress->finish();
-    if (!quiet) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed->digest);
+    std::cerr << lint_warning_lines(*lint_);
+    return error ? report(*error) : 0;
   }
-  for (const auto& c : cache_to) {
+
+  // The .dockerignore beside the Dockerfile or in the context.
+  Result<void> read_ignore_file() {
+    std::error_code ec;
+    fs::path path = f_.file == "-" ? context_ / ".dockerignore"
+                                   : frontend::find_ignore_file(dockerfile_path_, context_);
+    if (!path.empty() && fs::exists(path, ec)) {
+      auto text = TRY_VALUE(read_input_file(path));
+      ignore_ = TRY_VALUE(dockerfile::IgnoreMatcher::parse(text, path.filename().string()));
+    }
+    opts_.ignore = &ignore_;
+    if (!fs::is_directory(context_, ec))
+      return fail(Errc::not_found,
+                  fmt::format("build context {} is not a directory", context_.string()));
+    return {};
+  }
+
+  // The image each oci-layout context names: from the layout's index, or
+  // imported into `store` first.
+  Result<void> resolve_layouts(store::Store* store) {
+    for (const auto& [name, nc] : TRY_VALUE(named_->resolve_layouts(store)))
+      opts_.named_contexts[name] = nc;
+    return {};
+  }
+
+  // --dry-run: the plan, without a store. It lists the files each COPY
+  // selects; a real build selects them as it copies (and hashes them for
+  // the cache), so it skips this walk.
+  int dry_run() {
+    if (auto r = resolve_layouts(nullptr); !r) return report(r.error());
+    auto ctx = frontend::BuildContext::open(context_, ignore_);
+    if (!ctx) return report(ctx.error());
+    opts_.context = &*ctx;
+    auto plan = frontend::make_plan(*df_, opts_);
+    if (!plan) return lint_done(plan.error());
+    lint_done(std::nullopt);
+    if (auto epoch = resolve_source_date_epoch(plan->source_date_epoch, *df_, context_time(*plan));
+        !epoch)
+      return report(epoch.error());
+    for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << (f_.format == "json" ? frontend::plan_to_json_text(*plan) + "\n"
+                                      : frontend::plan_to_text(*plan));
+    return 0;
+  }
+
+  std::optional<int64_t> context_time(const frontend::Plan& plan) const {
+    return remote_ && plan.source_date_epoch == "context" ? remote_->time() : std::nullopt;
+  }
+
+  // The store (held by a lease against collection), the registries to push
+  // to, how images are pulled, and the plan's view of base images.
+  Result<void> open_store() {
+    if (f_.push) {
+      for (const auto& t : f_.tags) {
+        if (!oci::names_registry(t)) continue;
+        auto ref = oci::parse_reference(t);
+        if (!ref) return std::unexpected(ref.error().with_context("-t " + t));
+        push_to_.push_back(*ref);
+      }
+      if (push_to_.empty())
+        return fail(Errc::invalid_argument,
+                    "--push needs a -t that names a registry (HOST[:PORT]/NAME[:TAG])");
+    }
+    store_.emplace(TRY_VALUE(cli::open_store(g_)));
+    // Nothing this build uses may be collected while it runs.
+    lease_ = TRY_VALUE(store::Lease::take(*store_, false));
+    TRY(resolve_layouts(&*store_));
+    pulling_ = pull_options(g_);
+    if (quiet()) {
+      pulling_.log = {};
+      store_->set_blob_fetcher(images::registry_fetcher(pulling_));  // layers fetched silently
+    }
+    opts_.base_config = [this](const std::string& ref,
+                               const std::string&) -> Result<frontend::ImageConfig> {
+      bool refresh = f_.pull && refreshed_.insert(ref).second;
+      auto img = TRY_VALUE(images::find_or_pull(*store_, ref, pulling_, refresh));
+      return builder::to_frontend_config(img.config);
+    };
+    return {};
+  }
+
+  // SOURCE_DATE_EPOCH resolved; "context" plans again, so that the stages'
+  // ARG SOURCE_DATE_EPOCH sees what it resolved to (its warnings were
+  // printed once already).
+  Result<void> resolve_epoch() {
+    epoch_ =
+        TRY_VALUE(resolve_source_date_epoch(plan_->source_date_epoch, *df_, context_time(*plan_)));
+    if (plan_->source_date_epoch != "context") return {};
+    dockerfile::Linter again(forced_lint_);
+    opts_.lint = &again;
+    std::erase_if(opts_.build_args, [](const auto& kv) { return kv.first == "SOURCE_DATE_EPOCH"; });
+    opts_.build_args.emplace_back("SOURCE_DATE_EPOCH", epoch_ ? std::to_string(*epoch_) : "");
+    auto plan = frontend::make_plan(*df_, opts_);
+    opts_.lint = nullptr;
+    plan_ = TRY_VALUE(std::move(plan));
+    return {};
+  }
+
+  // --cache-to parsed, --cache-from imported in order; a source that fails
+  // is a warning, not a failed build.
+  Result<void> import_caches() {
+    for (const auto& s : f_.cache_to)
+      cache_to_.push_back(TRY_VALUE(parse_cache_spec("--cache-to", s)));
+    for (const auto& s : f_.cache_from) {
+      auto c = TRY_VALUE(parse_cache_spec("--cache-from", s));
+      auto got = c.type == "registry"
+                     ? cache::import_registry_cache(*store_, c.ref, pulling_.client)
+                     : cache::import_cache(*store_, c.path);
+      if (!got) {
+        std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
+        continue;
+      }
+      if (!quiet())
+        std::cerr << fmt::format("imported {} cache records, {} blobs ({} B){} from {}\n",
+                                 got->records, got->blobs_copied, got->bytes_copied,
+                                 got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
+                                 c.path);
+    }
+    return {};
+  }
+
+  Result<builder::BuildOptions> build_options() {
+    builder::BuildOptions bo;
+    std::error_code ec;
+    // The stat cache is keyed by absolute path.
+    bo.context = fs::absolute(context_).lexically_normal();
+    bo.ignore = &ignore_;
+    bo.named_contexts = named_->dirs;
+    bo.runtime = TRY_VALUE(exec::choose_runtime(g_.runtime));
+    bo.runtime.tmp_dir = store_->tmp_dir();
+    bo.no_cache = f_.no_cache;
+    for (const auto& s : f_.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
+    bo.normalize_permissions = f_.normalize_permissions;
+    if (!f_.shm_size.empty()) {
+      auto n = dockerfile::parse_ram_size(f_.shm_size);
+      if (!n || *n == 0)
+        return fail(Errc::invalid_argument,
+                    fmt::format("--shm-size {}: not a size (bytes, or 64m, 1g, ...)", f_.shm_size));
+      bo.shm_size = *n;
+    }
+    for (const auto& u : f_.ulimits) {
+      auto limit = TRY_VALUE(exec::parse_ulimit(u));
+      std::erase_if(bo.ulimits, [&](const exec::Ulimit& o) { return o.name == limit.name; });
+      bo.ulimits.push_back(limit);
+    }
+    for (const auto& s : f_.secrets) {
+      auto secret = TRY_VALUE(parse_secret(s));
+      bo.secrets[secret.first] = secret.second;
+    }
+    for (const auto& s : f_.ssh) {
+      auto agent = TRY_VALUE(parse_ssh(s));
+      bo.ssh[agent.first] = agent.second;
+    }
+    // An escape hatch: every COPY through an overlay, as before copy_direct.
+    if (const char* e = std::getenv("STRATA_COPY_OVERLAY"); e && std::string(e) == "1")
+      bo.direct_copy = false;
+    bo.build_name = fmt::format(
+        "{}#{}",
+        remote_          ? f_.context
+        : f_.file == "-" ? (fs::absolute(context_, ec) / "-").string()
+                         : fs::absolute(dockerfile_path_, ec).lexically_normal().string(),
+        plan_->target);
+    bo.jobs =
+        f_.jobs > 0 ? f_.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    bo.network = f_.network == "none" ? "none" : "host";
+    bo.pull = pulling_;
+    bo.log = [quiet = quiet()](const std::string& line) {
+      if (!quiet) std::cerr << line << "\n";
+    };
+    bo.source_date_epoch = epoch_;
+    return bo;
+  }
+
+  // A transfer's progress line, unless quiet.
+  std::optional<Progress> progress(const std::string& what) const {
+    if (quiet()) return std::nullopt;
+    return std::optional<Progress>(std::in_place, what,
+                                   f_.progress == "plain" ? Display::plain : Display::auto_);
+  }
+
+  // Tags, --output, --push and --cache-to, in that order.
+  Result<void> deliver(const builder::BuildResult& result,
+                       const std::function<void(const std::string&)>& log) {
+    const images::StoredImage& image = result.image;
+    for (const auto& t : f_.tags) TRY(store_->tag(t, image.manifest_desc));
+    for (const auto& o : outputs_)
+      if (auto r = write_output(result, o); !r)
+        return std::unexpected(r.error().with_context("writing --output " + o.dest));
+    for (const auto& ref : push_to_) {
+      auto shown = progress("pushing " + ref.str());
+      std::function<void(uint64_t, uint64_t)> report_bytes;
+      if (shown) report_bytes = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
+      auto pushed =
+          TRY_VALUE(images::push_image(*store_, image, ref, pulling_.client, log, report_bytes));
+      if (shown) shown->finish();
+      if (!quiet()) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed.digest);
+    }
+    for (const auto& c : cache_to_) {
+      if (auto r = export_cache(result, c, log); !r)
+        return std::unexpected(r.error().with_context("--cache-to " + c.path));
+    }
+    return {};
+  }
+
+  Result<void> write_output(const builder::BuildResult& result, const Output& o) {
+    const images::StoredImage& image = result.image;
+    if (o.type == "local") {
+      auto root = TRY_VALUE(builder::Rootfs::mount(*store_, image.layers, false));
+      snapshot::LowerView layers(root.lowers());
+      return builder::copy_tree(root.path(), o.dest, &layers);
+    }
+    if (o.type == "tar") return write_root_tar(*store_, image.layers, o.dest);
+    auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
+    if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
+    exporter::ArchiveOptions ao;
+    ao.compression = exporter::compression_for(o.dest);
+    auto shown = progress("writing " + o.dest);
+    if (shown) ao.progress = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
+    TRY(exporter::write_image_archive(*store_, {{*layers, f_.tags}}, o.dest, ao));
+    if (shown) shown->finish();
+    return {};
+  }
+
+  Result<void> export_cache(const builder::BuildResult& result, const CacheSpec& c,
+                            const std::function<void(const std::string&)>& log) {
     cache::CacheExportOptions eo = c.opts;
-    std::optional<Progress> progress;
-    if (!quiet) {
-      progress.emplace("exporting the cache to " + c.path, transfers);
-      eo.progress = [&](uint64_t done, uint64_t total) { progress->update(done, total); };
-    }
-    const auto& keys = c.max ? result->keys : result->image_keys;
-    Result<cache::CacheTransferStats> done;
+    auto shown = progress("exporting the cache to " + c.path);
+    if (shown) eo.progress = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
+    const auto& keys = c.max ? result.keys : result.image_keys;
+    cache::CacheTransferStats done;
     if (c.type == "registry") {
       cache::RegistryCacheOptions ro;
-      ro.client = pulling.client;
+      ro.client = pulling_.client;
       ro.compression = c.opts.compression;
       ro.mounts = c.opts.mounts;
-      ro.log = bo.log;
+      ro.log = log;
       ro.progress = eo.progress;
-      done = cache::export_registry_cache(*store, keys, c.ref, ro);
+      done = TRY_VALUE(cache::export_registry_cache(*store_, keys, c.ref, ro));
     } else {
-      done = cache::export_cache(*store, keys, c.path, eo);
+      done = TRY_VALUE(cache::export_cache(*store_, keys, c.path, eo));
     }
-    if (!done) return report(done.error().with_context("--cache-to " + c.path));
-    if (progress) progress->finish();
-    if (!quiet)
+    if (shown) shown->finish();
+    if (!quiet())
       std::cerr << fmt::format("exported {} cache records to {}: {} new blobs, {} B{}\n",
-                               done->records, c.path, done->blobs_copied, done->bytes_copied,
-                               done->mounts ? fmt::format(", {} cache mounts", done->mounts) : "");
+                               done.records, c.path, done.blobs_copied, done.bytes_copied,
+                               done.mounts ? fmt::format(", {} cache mounts", done.mounts) : "");
+    return {};
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!quiet) {
-    std::cerr << fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}\n",
-                             image->manifest_desc.digest, secs, result->container_seconds,
-                             f.tags.empty() ? "" : " as " + join(f.tags, ", "));
-  }
-  bool tar_on_stdout =
-      std::any_of(outputs.begin(), outputs.end(), [](const Output& o) { return o.dest == "-"; });
-  if (!tar_on_stdout) std::cout << image->manifest_desc.digest << "\n";
-  lease->reset();
+
   // The automatic policy: past STRATA_GC_KEEP_STORAGE, evict least recently
   // used records (skipped while other builds hold the store).
-  if (const char* limit = std::getenv("STRATA_GC_KEEP_STORAGE"); limit && *limit) {
+  Result<void> collect_garbage() {
+    const char* limit = std::getenv("STRATA_GC_KEEP_STORAGE");
+    if (!limit || !*limit) return {};
     auto bytes = store::parse_size(limit);
     if (!bytes)
-      return report(Error{Errc::invalid_argument,
-                          fmt::format("STRATA_GC_KEEP_STORAGE={}: not a size", limit)});
-    auto usage = store::disk_usage(*store);
-    if (usage && usage->layers + usage->snapshots + usage->unreferenced > *bytes) {
-      auto gc_lease = store::Lease::take(*store, true, false);
-      if (gc_lease && *gc_lease) {
-        store::PruneOptions po;
-        po.keep_storage = *bytes;
-        if (auto r = store::prune(*store, po); r && !quiet)
-          std::cerr << fmt::format(
-              "garbage collection: {} records, {} blobs, {} snapshots removed\n", r->records,
-              r->blobs, r->snapshots);
-      }
-    }
+      return fail(Errc::invalid_argument,
+                  fmt::format("STRATA_GC_KEEP_STORAGE={}: not a size", limit));
+    auto usage = store::disk_usage(*store_);
+    if (!usage || usage->layers + usage->snapshots + usage->unreferenced <= *bytes) return {};
+    auto gc_lease = store::Lease::take(*store_, true, false);
+    if (!gc_lease || !*gc_lease) return {};
+    store::PruneOptions po;
+    po.keep_storage = *bytes;
+    if (auto r = store::prune(*store_, po); r && !quiet())
+      std::cerr << fmt::format("garbage collection: {} records, {} blobs, {} snapshots removed\n",
+                               r->records, r->blobs, r->snapshots);
+    return {};
   }
-  return 0;
+
+  const GlobalFlags& g_;
+  const BuildFlags& f_;
+  // read_inputs
+  std::vector<Output> outputs_;
+  std::optional<RemoteContext> remote_;
+  fs::path context_, dockerfile_path_;
+  std::string display_, text_;  // the Dockerfile's name in messages, and its text
+  CallSpec call_;
+  // set_plan_options, read_ignore_file
+  frontend::PlanOptions opts_;
+  std::optional<BuildContexts> named_;
+  std::optional<dockerfile::LintConfig> forced_lint_;
+  std::optional<dockerfile::Linter> lint_;
+  std::optional<dockerfile::Dockerfile> df_;
+  dockerfile::IgnoreMatcher ignore_;
+  // open_store
+  std::vector<oci::Reference> push_to_;
+  std::optional<store::Store> store_;
+  std::optional<store::Lease> lease_;
+  images::PullOptions pulling_;
+  std::set<std::string> refreshed_;  // images --pull resolved again already
+  // plan, resolve_epoch
+  std::optional<frontend::Plan> plan_;
+  std::optional<int64_t> epoch_;
+  std::vector<CacheSpec> cache_to_;
+};
+
+int run_build(const GlobalFlags& g, const BuildFlags& f) {
+  return BuildCommand(g, f).run();
 }
 
 }  // namespace
