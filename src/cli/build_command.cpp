@@ -461,6 +461,7 @@ class BuildCommand {
       if (!quiet) std::cerr << line << "\n";
     };
     bo.source_date_epoch = epoch_;
+    bo.compression = new_layer_compression(outputs_, cache_to_, !push_to_.empty());
     return bo;
   }
 

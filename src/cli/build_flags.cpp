@@ -224,6 +224,20 @@ Result<Output> parse_output(const std::string& spec) {
   return o;
 }
 
+archive::Compression new_layer_compression(const std::vector<Output>& outputs,
+                                           const std::vector<CacheSpec>& cache_to, bool pushes) {
+  std::vector<const exporter::CompressionOptions*> asked;
+  for (const auto& o : outputs)
+    if (o.type == "oci" || o.type == "docker") asked.push_back(&o.compression);
+  for (const auto& c : cache_to) asked.push_back(&c.opts.compression);
+  if (pushes || asked.empty()) return archive::Compression::gzip;
+  auto wanted = asked.front()->compression;
+  for (const auto* a : asked)
+    if (!a->compression || a->compression != wanted || a->level >= 0)
+      return archive::Compression::gzip;
+  return *wanted;
+}
+
 Result<std::pair<std::string, std::string>> parse_build_context(const std::string& spec) {
   size_t eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())

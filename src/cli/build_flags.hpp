@@ -8,11 +8,12 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "cache/local_cache.hpp"
 #include "dockerfile/instructions.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
-#include "cache/local_cache.hpp"
 #include "oci/reference.hpp"
 #include "util/error.hpp"
 
@@ -51,6 +52,15 @@ struct Output {
 };
 
 Result<Output> parse_output(const std::string& spec);
+
+// The compression a build writes its new layers in, chosen once: the one
+// every image output (--output type=oci|docker) and every --cache-to names
+// with compression= (no compression-level=), when there is at least one,
+// they all name the same and nothing is pushed (a push sends the layers as
+// they are); then no layer of the build is converted afterwards. Otherwise
+// gzip, and each export converts what it needs.
+archive::Compression new_layer_compression(const std::vector<Output>& outputs,
+                                           const std::vector<CacheSpec>& cache_to, bool pushes);
 
 // --build-context NAME=VALUE: the name (lower-cased: a stage or an image
 // name) and the value (a directory, docker-image://REF,

@@ -83,6 +83,15 @@ printf 'FROM busybox\nRUN echo z > /z\n' > "$T/Dockerfile.z"
 "$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/z.tar",compression=zstd "$T" >/dev/null
 types=$(skopeo inspect --raw oci-archive:"$T/z.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
 expect_eq "$types" "gzip zstd" "compression=zstd converts this build's layers only"
+# Every export asks for zstd: the new layers are written in it, not as gzip
+# to be converted (the store gets no gzip blob).
+gzip_blobs() { for b in "$STRATA_ROOT"/blobs/sha256/*; do [ "$(head -c2 "$b" | od -An -tx1 | tr -d ' ')" = 1f8b ] && echo "$b"; done | sort; }
+printf 'FROM busybox\nRUN echo once > /once\n' > "$T/Dockerfile.once"
+before=$(gzip_blobs)
+"$STRATA" build --progress quiet -f "$T/Dockerfile.once" -o type=oci,dest="$T/once.tar",compression=zstd "$T" >/dev/null
+expect_eq "$(gzip_blobs)" "$before" "a build whose only export is zstd writes no gzip blob"
+types=$(skopeo inspect --raw oci-archive:"$T/once.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
+expect_eq "$types" "gzip zstd" "the base's layer as it is, the new one zstd"
 "$STRATA" build --progress quiet -f "$T/Dockerfile.z" -o type=oci,dest="$T/zf.tar",compression=zstd,force-compression=true "$T" >/dev/null
 types=$(skopeo inspect --raw oci-archive:"$T/zf.tar" | jq -r '[.layers[].mediaType | split("+")[1]] | join(" ")')
 expect_eq "$types" "zstd zstd" "force-compression converts every layer"

@@ -148,5 +148,34 @@ TEST(SourceDateEpoch, Values) {
   EXPECT_FALSE(resolve_source_date_epoch("12abc", *df, std::nullopt));
 }
 
+TEST(NewLayerCompression, ChosenOnceWhenEveryExportAsksTheSame) {
+  auto out = [](const std::string& spec) { return *parse_output(spec); };
+  auto cache = [](const std::string& spec) { return *parse_cache_spec("--cache-to", spec); };
+  using archive::Compression;
+  EXPECT_EQ(new_layer_compression({}, {}, false), Compression::gzip);
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd")}, {}, false),
+            Compression::zstd);
+  EXPECT_EQ(new_layer_compression({out("type=docker,dest=a.tar,compression=zstd"),
+                                   out("type=local,dest=dir")},  // a directory: no layers
+                                  {cache("type=local,dest=c,compression=zstd")}, false),
+            Compression::zstd);
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=uncompressed")}, {}, false),
+            Compression::none);
+  // Mixed, unnamed (layers kept as they are), a level, or a push: gzip,
+  // each export converting what it needs.
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd"),
+                                   out("type=oci,dest=b.tar,compression=gzip")},
+                                  {}, false),
+            Compression::gzip);
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd")},
+                                  {cache("type=local,dest=c")}, false),
+            Compression::gzip);
+  EXPECT_EQ(new_layer_compression(
+                {out("type=oci,dest=a.tar,compression=zstd,compression-level=19")}, {}, false),
+            Compression::gzip);
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd")}, {}, true),
+            Compression::gzip);
+}
+
 }  // namespace
 }  // namespace strata::cli
