@@ -1,6 +1,9 @@
 #include "cli/app.hpp"
 
+#include <fmt/format.h>
+
 #include "cli/build_command.hpp"
+#include "cli/docker_plugin.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/registry_commands.hpp"
 
@@ -33,11 +36,12 @@ void one_value_per_flag(CLI::App& app) {
 void add_commands(CLI::App& app, GlobalFlags& g, std::function<int()>& run) {
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command
-  app.set_version_flag("--version", "strata 0.1.0");
+  app.set_version_flag("--version", fmt::format("strata {}", kVersion));
   add_global_flags(app, g);
   add_build_command(app, g, run);
   add_image_commands(app, g, run);
   add_registry_commands(app, g, run);
+  add_install_plugin_command(app, run);
   // What follows `run IMAGE` is the container's command line: nothing of it
   // may fall through to the parser above, so run takes the global flags
   // (before the image) itself.

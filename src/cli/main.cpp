@@ -9,9 +9,12 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/app.hpp"
+#include "cli/docker_plugin.hpp"
 #include "exec/leftover_containers.hpp"
 
 namespace {
@@ -61,8 +64,21 @@ int main(int argc, char** argv) {
   strata::cli::GlobalFlags g;
   std::function<int()> run;
   strata::cli::add_commands(app, g, run);
+  std::vector<std::string> args(argv, argv + argc);
   try {
-    app.parse(argc, argv);
+    // Run by the docker CLI as its buildx plugin: buildx's commands in
+    // strata's words.
+    if (auto call = strata::cli::plugin_call(args)) {
+      if (!*call) return strata::cli::report(call->error());
+      if ((*call)->args.empty()) {
+        std::fputs((*call)->print.c_str(), stdout);
+        return 0;
+      }
+      std::vector<std::string> reversed((*call)->args.rbegin(), (*call)->args.rend());
+      app.parse(reversed);
+    } else {
+      app.parse(argc, argv);
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
