@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "archive/tree.hpp"
 #include "builder/builder.hpp"
@@ -94,8 +97,22 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
                   "type=oci|docker,dest=FILE.tar or type=local,dest=DIR");
   cmd->add_option("--network", f->network, "Network for RUN steps: host (default) or none")
       ->check(CLI::IsMember({"host", "none", "default"}));
-  cmd->add_option("--progress", f->progress, "auto, plain, tty or quiet")
-      ->check(CLI::IsMember({"auto", "plain", "tty", "quiet"}));
+  cmd->add_option("--progress", f->progress, "auto, plain, tty, quiet or none (the same as quiet)")
+      ->check(CLI::IsMember({"auto", "plain", "tty", "quiet", "none"}));
+  cmd->add_flag_callback(
+      "-q,--quiet", [f] { f->progress = "quiet"; }, "No build output; the digest on stdout");
+  cmd->add_option("--iidfile", f->iidfile, "Write the image id (its config digest) to this file");
+  cmd->add_option("--metadata-file", f->metadata_file,
+                  "Write what was built as JSON (containerimage.digest, "
+                  "containerimage.config.digest, containerimage.descriptor, image.name, "
+                  "buildx.build.ref)");
+  cmd->add_option("--builder", f->builder,
+                  "Accepted for docker buildx's scripts: strata builds in its store whatever "
+                  "the name");
+  cmd->add_option("--cgroup-parent", f->cgroup_parent, "Accepted and ignored (said on stderr)");
+  cmd->add_option("--provenance", f->provenance, "false only: strata writes no attestation yet");
+  cmd->add_option("--sbom", f->sbom, "false only: strata writes no attestation yet");
+  cmd->add_option("--attest", f->attest, "type=...,disabled=true only (repeatable)");
   cmd->add_option("--jobs", f->jobs, "Stages built at once (default: the number of cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-cache", f->no_cache, "Run every step; still record the results");
@@ -113,11 +130,13 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
                   "An SSH agent for RUN --mount=type=ssh: default (the agent at $SSH_AUTH_SOCK) "
                   "or ID=SOCKET");
   cmd->add_option("--cache-to", f->cache_to,
-                  "Export the build cache: type=local,dest=DIR or type=archive,dest=FILE.tar.zst "
-                  "[,mode=min|max][,mounts=true][,reset=true]");
+                  "Export the build cache: type=local,dest=DIR, type=archive,dest=FILE.tar.zst "
+                  "or type=registry,ref=REF (or REF alone) [,mode=min|max][,mounts=true]"
+                  "[,reset=true]");
   cmd->add_option("--cache-from", f->cache_from,
-                  "Import a build cache first: type=local,src=DIR or type=archive,src=FILE "
-                  "(repeatable; a missing source is a warning)");
+                  "Import a build cache first: type=local,src=DIR, type=archive,src=FILE or "
+                  "type=registry,ref=REF (or REF alone) (repeatable; a missing source is a "
+                  "warning)");
   cmd->add_option("--allow", f->allow,
                   "Grant an entitlement: security.insecure (RUN --security=insecure) or "
                   "network.host (always granted: RUN uses the host network by default)");
@@ -154,6 +173,9 @@ class BuildCommand {
                           "--progress tty: the live display (a line per running step, redrawn in "
                           "place) is not built yet; use --progress auto (transfers shown in place "
                           "on a terminal) or --progress plain (a log without escape codes)"});
+    if (auto r = check_attestations(f_.provenance, f_.sbom, f_.attest); !r)
+      return report(r.error());
+    note_ignored_flags();
     if (auto r = read_inputs(); !r) return report(r.error());
     if (auto r = set_plan_options(); !r) return report(r.error());
     auto df = dockerfile::read_dockerfile(text_, display_, &*lint_);
@@ -176,6 +198,7 @@ class BuildCommand {
     auto result = builder::build(*plan_, *store_, *bo);
     if (!result) return report(result.error());
     if (auto r = deliver(*result, bo->log); !r) return report(r.error());
+    if (auto r = write_build_files(result->image); !r) return report(r.error());
     const auto& image = result->image;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!quiet())
@@ -191,7 +214,40 @@ class BuildCommand {
   }
 
  private:
-  bool quiet() const { return f_.progress == "quiet"; }
+  bool quiet() const { return f_.progress == "quiet" || f_.progress == "none"; }
+
+  // Flags docker buildx takes that mean nothing to strata: said once.
+  void note_ignored_flags() const {
+    if (!f_.builder.empty())
+      std::cerr << fmt::format("note: --builder {}: strata builds in its own store (--root)\n",
+                               f_.builder);
+    if (!f_.cgroup_parent.empty())
+      std::cerr << fmt::format(
+          "note: --cgroup-parent {}: ignored (each RUN step has a cgroup of "
+          "its own)\n",
+          f_.cgroup_parent);
+  }
+
+  // --iidfile and --metadata-file, as buildx writes them.
+  Result<void> write_build_files(const images::StoredImage& image) const {
+    if (!f_.iidfile.empty()) TRY(os::write_file_atomic(f_.iidfile, image.manifest.config.digest));
+    if (f_.metadata_file.empty()) return {};
+    std::vector<std::string> names;
+    for (const auto& t : f_.tags) {  // in full, as BuildKit writes them
+      auto ref = oci::parse_reference(t);
+      names.push_back(ref ? ref->str() : t);
+    }
+    nlohmann::json meta = {
+        {"containerimage.digest", image.manifest_desc.digest},
+        {"containerimage.config.digest", image.manifest.config.digest},
+        {"containerimage.descriptor",
+         {{"mediaType", image.manifest_desc.media_type},
+          {"digest", image.manifest_desc.digest},
+          {"size", image.manifest_desc.size}}},
+        {"buildx.build.ref", fmt::format("strata/{}/{}", ::getpid(), std::time(nullptr))}};
+    if (!names.empty()) meta["image.name"] = join(names, ",");
+    return os::write_file_atomic(f_.metadata_file, meta.dump(2) + "\n");
+  }
 
   // --output, the context (a directory, standard input, a URL or a git
   // repository) and the Dockerfile's text.

@@ -38,6 +38,13 @@ struct BuildFlags {
   std::string format = "text";
   std::string call = "build";  // --call build | check[,format=json]
   bool check = false;          // --check: --call check
+  // Flags of `docker buildx build` for what lies around the build.
+  std::string iidfile;        // --iidfile: the image id (config digest)
+  std::string metadata_file;  // --metadata-file: the keys buildx writes
+  std::string builder;        // --builder: accepted; strata's store builds
+  std::string cgroup_parent;  // --cgroup-parent: accepted, ignored
+  std::string provenance, sbom;
+  std::vector<std::string> attest;  // --provenance, --sbom, --attest: off only
 };
 
 void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>& run);

@@ -125,13 +125,15 @@ Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
 
 Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec) {
   CacheSpec c;
+  // A plain reference, as docker users write it: a registry cache there.
+  std::string fields = spec.find('=') == std::string::npos ? "type=registry,ref=" + spec : spec;
   auto boolean = [&](const std::string& k, const std::string& v) -> Result<bool> {
     if (v == "true" || v.empty()) return true;
     if (v == "false") return false;
     return fail(Errc::invalid_argument,
                 fmt::format("{} {}: {}= takes true or false", flag, spec, k));
   };
-  for (const auto& field : split(spec, ',')) {
+  for (const auto& field : split(fields, ',')) {
     size_t eq = field.find('=');
     std::string k = field.substr(0, eq), v = eq == std::string::npos ? "" : field.substr(eq + 1);
     Result<bool> b = true;
@@ -222,6 +224,26 @@ Result<Output> parse_output(const std::string& spec) {
     return fail(Errc::invalid_argument,
                 fmt::format("--output {}: only type=tar writes to standard output (dest=-)", spec));
   return o;
+}
+
+Result<void> check_attestations(const std::string& provenance, const std::string& sbom,
+                                const std::vector<std::string>& attest) {
+  auto off = [](const std::string& v) { return v.empty() || v == "false" || v == "0"; };
+  auto refuse = [](const std::string& what) -> Result<void> {
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: strata does not write attestations (provenance, SBOM) yet; "
+                            "leave the flag out or set it to false",
+                            what));
+  };
+  if (!off(provenance)) return refuse("--provenance=" + provenance);
+  if (!off(sbom)) return refuse("--sbom=" + sbom);
+  for (const auto& a : attest) {
+    bool disabled = false;
+    for (const auto& field : split(a, ','))
+      if (field == "disabled=true" || field == "disabled") disabled = true;
+    if (!disabled) return refuse("--attest " + a);
+  }
+  return {};
 }
 
 archive::Compression new_layer_compression(const std::vector<Output>& outputs,

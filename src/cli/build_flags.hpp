@@ -34,7 +34,8 @@ Result<std::pair<std::string, std::string>> parse_secret(const std::string& spec
 Result<std::pair<std::string, std::filesystem::path>> parse_ssh(const std::string& spec);
 
 // --cache-to / --cache-from: type=local|archive with dest= or src=, or
-// type=registry with ref=; and mode=, mounts=, reset=.
+// type=registry with ref=; and mode=, mounts=, reset=. A plain reference
+// (no key=) is type=registry,ref= that reference.
 struct CacheSpec {
   std::string type, path;  // path: dest=, src= or ref=
   oci::Reference ref;      // type=registry
@@ -52,6 +53,13 @@ struct Output {
 };
 
 Result<Output> parse_output(const std::string& spec);
+
+// --provenance, --sbom and --attest: accepted when they turn attestations
+// off (false, 0, or --attest type=...,disabled=true), as CI scripts pass
+// them to keep images plain; a request for one is an error until strata
+// writes attestations.
+Result<void> check_attestations(const std::string& provenance, const std::string& sbom,
+                                const std::vector<std::string>& attest);
 
 // The compression a build writes its new layers in, chosen once: the one
 // every image output (--output type=oci|docker) and every --cache-to names

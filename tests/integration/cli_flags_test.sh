@@ -4,7 +4,9 @@
 # (--root, --runtime) before and after every command, run included; -f -;
 # --progress plain (never an escape code, even on a terminal), tty (refused
 # until the live display exists), auto; --normalize-permissions; tag;
-# save --compression-level; SIGINT stops a build and its container.
+# save --compression-level; SIGINT stops a build and its container; the
+# buildx flags around a build (--iidfile, --metadata-file, -q, --builder,
+# --cgroup-parent, attestations off).
 source "$(dirname "$0")/lib.sh"
 make_busybox
 mkdir -p "$T/ctx"
@@ -86,4 +88,27 @@ kill -INT "$pid"
 if wait "$pid"; then fail "an interrupted build succeeded"; fi
 if pgrep -f "sleep 61" > /dev/null; then fail "the container outlived SIGINT"; fi
 [ -z "$(ls "$STRATA_ROOT/tmp")" ] || fail "temporary files left after SIGINT: $(ls "$STRATA_ROOT/tmp")"
+# --- Flags docker buildx takes around the build: --iidfile and
+# --metadata-file name what was built (the config digest is the image id a
+# docker daemon shows); -q and --progress none are quiet; --builder and
+# --cgroup-parent are accepted and said to mean nothing here; attestations
+# may be turned off, a request for one is refused.
+printf 'FROM busybox\nRUN echo meta > /meta\n' > "$T/ctx/Dockerfile.meta"
+digest=$("$STRATA" build -q --builder airflow_cache --cgroup-parent ci.slice --provenance=false \
+  --sbom=false --attest type=provenance,disabled=true --iidfile "$T/iid" \
+  --metadata-file "$T/meta.json" -t meta-app -f "$T/ctx/Dockerfile.meta" "$T/ctx" 2> "$T/err")
+grep -q 'note: --builder airflow_cache: strata builds in its own store' "$T/err" || fail "--builder not noted: $(cat "$T/err")"
+grep -q 'note: --cgroup-parent ci.slice: ignored' "$T/err" || fail "--cgroup-parent not noted: $(cat "$T/err")"
+if grep -q 'DONE\|cache miss' "$T/err"; then fail "-q printed build output: $(cat "$T/err")"; fi
+config=$("$STRATA" inspect meta-app | jq -r '.manifest.config.digest')
+expect_eq "$(cat "$T/iid")" "$config" "--iidfile holds the config digest"
+expect_eq "$(jq -r '."containerimage.digest"' "$T/meta.json")" "$digest" "metadata: the manifest digest"
+expect_eq "$(jq -r '."containerimage.config.digest"' "$T/meta.json")" "$config" "metadata: the config digest"
+expect_eq "$(jq -r '."containerimage.descriptor".digest' "$T/meta.json")" "$digest" "metadata: the descriptor"
+expect_eq "$(jq -r '."image.name"' "$T/meta.json")" "docker.io/library/meta-app:latest" "metadata: the name"
+jq -e '."buildx.build.ref" | length > 0' "$T/meta.json" > /dev/null || fail "metadata: no buildx.build.ref"
+out=$("$STRATA" build --progress none -f "$T/ctx/Dockerfile.meta" "$T/ctx" 2>&1)
+expect_eq "$out" "$digest" "--progress none prints the digest only"
+if "$STRATA" build --provenance=mode=max -f "$T/ctx/Dockerfile.meta" "$T/ctx" 2> "$T/err"; then fail "--provenance=mode=max accepted"; fi
+grep -q 'strata does not write attestations' "$T/err" || fail "unclear error: $(cat "$T/err")"
 echo "cli flags: OK"

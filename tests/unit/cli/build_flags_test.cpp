@@ -177,5 +177,28 @@ TEST(NewLayerCompression, ChosenOnceWhenEveryExportAsksTheSame) {
             Compression::gzip);
 }
 
+TEST(Attestations, OffIsAcceptedARequestIsRefused) {
+  EXPECT_TRUE(check_attestations("", "", {}));
+  EXPECT_TRUE(check_attestations("false", "0", {"type=provenance,disabled=true"}));
+  auto provenance = check_attestations("mode=max", "", {});
+  ASSERT_FALSE(provenance);
+  EXPECT_NE(provenance.error().message.find("--provenance=mode=max"), std::string::npos);
+  EXPECT_FALSE(check_attestations("", "true", {}));
+  EXPECT_FALSE(check_attestations("", "", {"type=sbom"}));
+}
+
+TEST(ParseCacheSpec, APlainReferenceIsARegistryCache) {
+  auto c = parse_cache_spec("--cache-from",
+                            "ghcr.io/apache/airflow/main/ci/python3.9:cache-linux-amd64");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->type, "registry");
+  EXPECT_EQ(c->path, "ghcr.io/apache/airflow/main/ci/python3.9:cache-linux-amd64");
+  EXPECT_EQ(c->ref.str(), "ghcr.io/apache/airflow/main/ci/python3.9:cache-linux-amd64");
+  auto bad = parse_cache_spec("--cache-to", "Not A Reference");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--cache-to Not A Reference"), std::string::npos)
+      << bad.error().message;
+}
+
 }  // namespace
 }  // namespace strata::cli
