@@ -81,8 +81,7 @@ bool keep_git_dir(const dockerfile::GitRef& g, const frontend::CopyStep& c) {
   return c.keep_git_dir || g.keep_git_dir.value_or(false);
 }
 
-Result<void> make_workdir(const fs::path& root, const std::string& dir,
-                          const std::string& user) {
+Result<void> make_workdir(const fs::path& root, const std::string& dir, const std::string& user) {
   auto p = os::resolve_in_root(root, dir, true);
   if (!p) return std::unexpected(p.error());
   struct stat st {};

@@ -98,7 +98,6 @@ Result<std::string> source_key(BuildState& st, const SourceRef& ref,
   return std::string();
 }
 
-
 // The digest of what an ADD without --checksum gets from `url`, as
 // BuildKit keys it: the content last downloaded when the server says its
 // ETag still holds, else the content downloaded now (kept as a blob for

@@ -51,21 +51,15 @@ std::optional<Result<PluginCall>> plugin_call(const std::vector<std::string>& ar
                        command)));
 }
 
-std::vector<fs::path> plugin_dirs() {
-  std::vector<fs::path> dirs;
+fs::path user_plugin_dir() {
   if (const char* config = std::getenv("DOCKER_CONFIG"); config && *config)
-    dirs.push_back(fs::path(config) / "cli-plugins");
-  else if (const char* home = std::getenv("HOME"); home && *home)
-    dirs.push_back(fs::path(home) / ".docker" / "cli-plugins");
-  for (const char* d :
-       {"/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
-        "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins"})
-    dirs.emplace_back(d);
-  return dirs;
+    return fs::path(config) / "cli-plugins";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : "/root") / ".docker" / "cli-plugins";
 }
 
 Result<fs::path> install_plugin(const fs::path& binary, std::optional<fs::path> dir, bool replace) {
-  fs::path where = dir ? *dir : plugin_dirs().front();
+  fs::path where = dir ? *dir : user_plugin_dir();
   TRY(os::make_dirs(where));
   fs::path link = where / "docker-buildx";
   std::error_code ec;

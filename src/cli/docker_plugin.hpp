@@ -32,9 +32,9 @@ struct PluginCall {
 // command strata does not provide is an error that says so.
 std::optional<Result<PluginCall>> plugin_call(const std::vector<std::string>& argv);
 
-// Where docker looks for CLI plugins: $DOCKER_CONFIG/cli-plugins (or
-// ~/.docker/cli-plugins), then the system directories.
-std::vector<std::filesystem::path> plugin_dirs();
+// The user's directory of docker CLI plugins, the first place docker
+// looks: $DOCKER_CONFIG/cli-plugins, else ~/.docker/cli-plugins.
+std::filesystem::path user_plugin_dir();
 
 // Links `binary` as `dir`/docker-buildx (dir: the user's plugin directory
 // when not given); an existing docker-buildx that is not strata is kept

@@ -9,8 +9,8 @@
 #include <mutex>
 #include <set>
 
-#include "oci/platform.hpp"
 #include "oci/checked_json.hpp"
+#include "oci/platform.hpp"
 #include "os/fs.hpp"
 #include "util/parallel.hpp"
 #include "util/strings.hpp"
