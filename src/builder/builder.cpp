@@ -88,12 +88,11 @@ class Builder {
       case SourceRef::stage:
         return st_.built(stage.base.index);
       case SourceRef::image: {
-        auto stored = st_.image(stage.base.name);
-        if (!stored) return std::unexpected(stored.error());
-        img.config = stored->config;
-        img.layers = stored->layers;
-        img.base_layers = stored->layers.size();
-        img.chain = graph::Source::base_image(stored->manifest_desc.digest);
+        auto stored = TRY_VALUE(st_.image(stage.base.name));
+        img.config = stored.config;
+        img.layers = stored.layers;
+        img.base_layers = stored.layers.size();
+        img.chain = graph::Source::base_image(stored.manifest_desc.digest);
         return img;
       }
       default: {
@@ -105,9 +104,8 @@ class Builder {
   }
 
   Result<StageImage> build_stage(const PlannedStage& stage) {
-    auto base = base_of(stage);
-    if (!base) return std::unexpected(base.error());
-    StageImage img = std::move(*base);
+    auto base = TRY_VALUE(base_of(stage));
+    StageImage img = std::move(base);
     json history = img.config.value("history", json::array());
     // Steps are named as BuildKit names them, "[base 2/3] RUN ...": the
     // FROM of an image is the first, a stage without a name is stage-N.
@@ -165,11 +163,10 @@ class Builder {
     img.config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
     img.config["history"] = history;
     img.config["created"] = rfc3339(stage.steps.empty() ? st_.now() : last);
-    auto platform = oci::parse_platform(stage.platform);
-    if (!platform) return std::unexpected(platform.error());
-    img.config["os"] = platform->os;
-    img.config["architecture"] = platform->arch;
-    if (!platform->variant.empty()) img.config["variant"] = platform->variant;
+    auto platform = TRY_VALUE(oci::parse_platform(stage.platform));
+    img.config["os"] = platform.os;
+    img.config["architecture"] = platform.arch;
+    if (!platform.variant.empty()) img.config["variant"] = platform.variant;
     apply_config(img.config, stage.config);
     return img;
   }
@@ -198,8 +195,7 @@ class Builder {
   }
 
   Result<images::StoredImage> write_image(const StageImage& img) {
-    auto cfg = st_.store.put_blob(oci::canonical(img.config), oci::kConfig);
-    if (!cfg) return std::unexpected(cfg.error());
+    auto cfg = TRY_VALUE(st_.store.put_blob(oci::canonical(img.config), oci::kConfig));
     images::StoredImage out;
     out.layers = img.layers;
     // The layers this build made had their file times clamped to
@@ -210,11 +206,10 @@ class Builder {
         out.layers[i].blob.annotations[std::string(kRewrittenTimestamp)] =
             std::to_string(*st_.opts.source_date_epoch);
     oci::Manifest m;
-    m.config = *cfg;
+    m.config = cfg;
     for (const auto& l : out.layers) m.layers.push_back(l.blob);
-    auto man = st_.store.put_blob(oci::to_json_text(m), oci::kManifest);
-    if (!man) return std::unexpected(man.error());
-    out.manifest_desc = *man;
+    auto man = TRY_VALUE(st_.store.put_blob(oci::to_json_text(m), oci::kManifest));
+    out.manifest_desc = man;
     out.manifest = m;
     out.config = img.config;
     return out;

@@ -53,9 +53,8 @@ class Copier {
 
   Result<void> init() {
     for (const auto& e : opts_.excludes) {
-      auto g = Glob::compile(clean_path(e), true);
-      if (!g) return std::unexpected(g.error());
-      excludes_.push_back(std::move(*g));
+      auto g = TRY_VALUE(Glob::compile(clean_path(e), true));
+      excludes_.push_back(std::move(g));
     }
     return {};
   }
@@ -72,22 +71,19 @@ class Copier {
   Result<std::vector<Source>> resolve(const std::string& source) {
     std::string p = clean_path("/" + source);
     p = p == "/" ? "" : p.substr(1);
-    auto glob = Glob::compile(p, false);
-    if (!glob) return std::unexpected(glob.error());
-    if (!glob->has_wildcards()) {
-      auto s = followed(p);
-      if (!s) return std::unexpected(s.error());
-      if (!*s) return not_found(clean_path("/" + p));
-      return std::vector<Source>{std::move(**s)};
+    auto glob = TRY_VALUE(Glob::compile(p, false));
+    if (!glob.has_wildcards()) {
+      auto s = TRY_VALUE(followed(p));
+      if (!s) return not_found(clean_path("/" + p));
+      return std::vector<Source>{std::move(*s)};
     }
     // The directories before the first component with a wildcard, then
     // the pattern's components matched below them.
     auto parts = split(p, '/');
     std::vector<Glob> globs;
     for (const auto& part : parts) {
-      auto g = Glob::compile(part, false);
-      if (!g) return std::unexpected(g.error());
-      globs.push_back(std::move(*g));
+      auto g = TRY_VALUE(Glob::compile(part, false));
+      globs.push_back(std::move(g));
     }
     size_t first_wild = 0;
     while (first_wild < globs.size() && !globs[first_wild].has_wildcards()) ++first_wild;
@@ -113,9 +109,8 @@ class Copier {
     std::vector<Source> out;
     for (const auto& name : names) {
       if (ignored(name)) continue;
-      auto s = followed(name);
-      if (!s) return std::unexpected(s.error());
-      if (*s) out.push_back(std::move(**s));
+      auto s = TRY_VALUE(followed(name));
+      if (s) out.push_back(std::move(*s));
     }
     return out;
   }
@@ -134,24 +129,20 @@ class Copier {
     }
     pattern = clean_path("/" + pattern);
     pattern = pattern == "/" ? "" : pattern.substr(1);
-    auto include = Glob::compile(pattern, true);
-    if (!include) return std::unexpected(include.error());
-    auto parent_glob = Glob::compile(parent, false);
-    if (!parent_glob) return std::unexpected(parent_glob.error());
-    if (!parent_glob->has_wildcards() && !include->has_wildcards()) {
+    auto include = TRY_VALUE(Glob::compile(pattern, true));
+    auto parent_glob = TRY_VALUE(Glob::compile(parent, false));
+    if (!parent_glob.has_wildcards() && !include.has_wildcards()) {
       std::string required = clean_path("/" + parent + "/" + pattern);
-      auto found = followed(required.substr(1));
-      if (!found) return std::unexpected(found.error());
-      if (!*found) return not_found(required);
+      auto found = TRY_VALUE(followed(required.substr(1)));
+      if (!found) return not_found(required);
     }
-    auto roots = resolve(parent);
-    if (!roots) return std::unexpected(roots.error());
-    for (const auto& root : *roots) {
+    auto roots = TRY_VALUE(resolve(parent));
+    for (const auto& root : roots) {
       if (!root.is_dir) continue;
       if (auto r = ensure_parent(dest); !r) return r;
       if (auto r = make_created_dir(dest); !r) return r;
       std::vector<Pending> pending;
-      if (auto r = copy_included(root.from, root.from_rel, "", dest, *include, pending); !r)
+      if (auto r = copy_included(root.from, root.from_rel, "", dest, include, pending); !r)
         return r;
     }
     return {};
@@ -192,10 +183,9 @@ class Copier {
   Result<void> copy_included(const fs::path& dir, const std::string& from_rel,
                              const std::string& rel, const std::string& dest, const Glob& include,
                              std::vector<Pending>& pending) {
-    auto names = os::list_dir(dir);
-    if (!names) return std::unexpected(names.error());
-    std::sort(names->begin(), names->end());
-    for (const auto& name : *names) {
+    auto names = TRY_VALUE(os::list_dir(dir));
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
       std::string child_from_rel = from_rel.empty() ? name : from_rel + "/" + name;
       std::string child_rel = rel.empty() ? name : rel + "/" + name;
       if (ignored(child_from_rel) && !opts_.ignore->has_exceptions()) continue;
@@ -232,15 +222,13 @@ class Copier {
   // exist or .dockerignore excludes it (by its name or where it leads).
   Result<std::optional<Source>> followed(const std::string& rel) {
     if (rel.empty()) return std::optional<Source>{Source{"", true, src_root_, ""}};
-    auto full = os::resolve_in_root(src_root_, rel, true);
-    if (!full) return std::unexpected(full.error());
-    std::string from_rel = full->lexically_relative(src_root_).generic_string();
+    auto full = TRY_VALUE(os::resolve_in_root(src_root_, rel, true));
+    std::string from_rel = full.lexically_relative(src_root_).generic_string();
     if (from_rel == ".") from_rel.clear();  // a link to the root
     struct stat st {};
-    if (::lstat(full->c_str(), &st) != 0 || ignored(rel) ||
-        (!from_rel.empty() && ignored(from_rel)))
+    if (::lstat(full.c_str(), &st) != 0 || ignored(rel) || (!from_rel.empty() && ignored(from_rel)))
       return std::optional<Source>{};
-    return std::optional<Source>{Source{rel, S_ISDIR(st.st_mode), std::move(*full), from_rel}};
+    return std::optional<Source>{Source{rel, S_ISDIR(st.st_mode), std::move(full), from_rel}};
   }
 
   // The names in a directory of the source (its links followed), sorted;
@@ -313,18 +301,17 @@ class Copier {
         collect_->push_back({clean, "", 'p', mode, uid, gid, ""});
       return {};
     }
-    auto p = os::resolve_in_root(dst_root_, clean, true);
-    if (!p) return std::unexpected(p.error());
+    auto p = TRY_VALUE(os::resolve_in_root(dst_root_, clean, true));
     struct stat st {};
-    if (::lstat(p->c_str(), &st) == 0) {
+    if (::lstat(p.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) return {};
       return fail(Errc::invalid_argument,
                   fmt::format("cannot copy to {}: it exists and is not a directory", clean));
     }
     // A symlink on the way may lead where directories are missing too:
     // they are made the same way, from the top.
-    std::vector<fs::path> missing{*p};
-    for (fs::path up = p->parent_path(); up != dst_root_ && up.has_relative_path();
+    std::vector<fs::path> missing{p};
+    for (fs::path up = p.parent_path(); up != dst_root_ && up.has_relative_path();
          up = up.parent_path()) {
       if (::lstat(up.c_str(), &st) == 0) break;
       missing.push_back(up);
@@ -347,16 +334,15 @@ class Copier {
           {dest, from.string(), 'd', mode_of(src.st_mode), uid_of(src), gid_of(src), ""});
       return {};
     }
-    auto p = os::resolve_in_root(dst_root_, dest, false);
-    if (!p) return std::unexpected(p.error());
+    auto p = TRY_VALUE(os::resolve_in_root(dst_root_, dest, false));
     struct stat st {};
-    if (::lstat(p->c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-      if (auto r = os::remove_tree(*p); !r) return r;
+    if (::lstat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      if (auto r = os::remove_tree(p); !r) return r;
     }
-    if (::mkdir(p->c_str(), 0700) != 0 && errno != EEXIST)
-      return std::unexpected(os::errno_error("creating", *p));
-    (void)::lchown(p->c_str(), uid_of(src), gid_of(src));
-    ::chmod(p->c_str(), mode_of(src.st_mode));
+    if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST)
+      return std::unexpected(os::errno_error("creating", p));
+    (void)::lchown(p.c_str(), uid_of(src), gid_of(src));
+    ::chmod(p.c_str(), mode_of(src.st_mode));
     return {};
   }
 
@@ -367,11 +353,10 @@ class Copier {
     // Entries are looked up relative to the directory, not by their full path.
     os::UniqueFd dfd(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd) return std::unexpected(os::errno_error("opening", from));
-    auto names = os::list_dir(from);
-    if (!names) return std::unexpected(names.error());
-    std::sort(names->begin(), names->end());
+    auto names = TRY_VALUE(os::list_dir(from));
+    std::sort(names.begin(), names.end());
     const std::string dir = from.string() + "/";
-    for (const auto& name : *names) {
+    for (const auto& name : names) {
       std::string child_rel = rel.empty() ? name : rel + "/" + name;
       std::string child_in_copy = in_copy.empty() ? name : in_copy + "/" + name;
       if (ignored(child_rel) && !opts_.ignore->has_exceptions()) continue;
@@ -426,34 +411,32 @@ class Copier {
       collect_->push_back(std::move(f));
       return {};
     }
-    auto to = os::resolve_in_root(dst_root_, dest, false);
-    if (!to) return std::unexpected(to.error());
+    auto to = TRY_VALUE(os::resolve_in_root(dst_root_, dest, false));
     struct stat existing {};
-    if (::lstat(to->c_str(), &existing) == 0) {
+    if (::lstat(to.c_str(), &existing) == 0) {
       if (S_ISDIR(existing.st_mode) && !S_ISDIR(st.st_mode)) {
         // Copying a file onto a directory puts it inside.
-        auto inside = os::resolve_in_root(dst_root_, join_dest(dest, name), false);
-        if (!inside) return std::unexpected(inside.error());
-        *to = *inside;
+        auto inside = TRY_VALUE(os::resolve_in_root(dst_root_, join_dest(dest, name), false));
+        to = inside;
       }
-      (void)os::remove_tree(*to);
+      (void)os::remove_tree(to);
     }
     if (S_ISLNK(st.st_mode)) {
       char buf[4096];
       ssize_t n = ::readlink(from.c_str(), buf, sizeof buf - 1);
       if (n < 0) return std::unexpected(os::errno_error("readlink", from));
-      if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), to->c_str()) != 0)
-        return std::unexpected(os::errno_error("creating symlink", *to));
-    } else if (auto first = st.st_nlink > 1 ? hard_link_of(from, *to) : std::nullopt; first) {
-      if (::link(first->c_str(), to->c_str()) != 0)
-        return std::unexpected(os::errno_error("linking", *to));
+      if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), to.c_str()) != 0)
+        return std::unexpected(os::errno_error("creating symlink", to));
+    } else if (auto first = st.st_nlink > 1 ? hard_link_of(from, to) : std::nullopt; first) {
+      if (::link(first->c_str(), to.c_str()) != 0)
+        return std::unexpected(os::errno_error("linking", to));
       return {};  // the link shares the first copy's metadata
     } else if (S_ISREG(st.st_mode)) {
       os::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
       if (!in) return std::unexpected(os::errno_error("opening", from));
       os::UniqueFd out(
-          ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-      if (!out) return std::unexpected(os::errno_error("creating", *to));
+          ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!out) return std::unexpected(os::errno_error("creating", to));
       off_t left = st.st_size;
       while (left > 0) {
         ssize_t n =
@@ -475,22 +458,22 @@ class Copier {
       // A socket of the build context becomes an empty file, as BuildKit's
       // context transfer makes it.
       os::UniqueFd out(
-          ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-      if (!out) return std::unexpected(os::errno_error("creating", *to));
+          ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!out) return std::unexpected(os::errno_error("creating", to));
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode) ||
                S_ISSOCK(st.st_mode)) {
-      if (::mknod(to->c_str(), st.st_mode, st.st_rdev) != 0)
-        return std::unexpected(os::errno_error("mknod", *to));
+      if (::mknod(to.c_str(), st.st_mode, st.st_rdev) != 0)
+        return std::unexpected(os::errno_error("mknod", to));
     } else {
       return {};
     }
-    (void)::lchown(to->c_str(), uid_of(st), gid_of(st));
+    (void)::lchown(to.c_str(), uid_of(st), gid_of(st));
     if (opts_.mode && S_ISREG(st.st_mode))
-      ::chmod(to->c_str(), *opts_.mode);  // chown clears setuid bits
+      ::chmod(to.c_str(), *opts_.mode);  // chown clears setuid bits
     else if (!S_ISLNK(st.st_mode))
-      ::chmod(to->c_str(), mode_of(st.st_mode));
+      ::chmod(to.c_str(), mode_of(st.st_mode));
     struct timespec ts[2] = {st.st_atim, st.st_mtim};
-    ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    ::utimensat(AT_FDCWD, to.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     return {};
   }
 
@@ -516,10 +499,9 @@ class Copier {
                            ns(st.st_mtim), ns(st.st_ctim), static_cast<int64_t>(st.st_ino)});
       return {};
     }
-    auto reader = archive::TarReader::open(archive_path);
-    if (!reader) return std::unexpected(reader.error());
+    auto reader = TRY_VALUE(archive::TarReader::open(archive_path));
     for (;;) {
-      auto e = reader->next();
+      auto e = reader.next();
       if (!e) return std::unexpected(e.error().with_context("unpacking " + archive_path.string()));
       if (!*e) return {};
       const archive::TarEntry& t = **e;
@@ -532,42 +514,40 @@ class Copier {
       }
       std::string target = join_dest(dest, t.path);
       if (auto r = ensure_parent(target); !r) return r;
-      auto to = os::resolve_in_root(dst_root_, target, false);
-      if (!to) return std::unexpected(to.error());
+      auto to = TRY_VALUE(os::resolve_in_root(dst_root_, target, false));
       struct stat existing {};
-      bool exists = ::lstat(to->c_str(), &existing) == 0;
+      bool exists = ::lstat(to.c_str(), &existing) == 0;
       if (exists && !(t.type == archive::TarEntry::dir && S_ISDIR(existing.st_mode)))
-        (void)os::remove_tree(*to);
+        (void)os::remove_tree(to);
       switch (t.type) {
         case archive::TarEntry::dir:
-          if (auto r = os::make_dirs(*to); !r) return r;
+          if (auto r = os::make_dirs(to); !r) return r;
           break;
         case archive::TarEntry::file: {
           os::UniqueFd out(
-              ::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-          if (!out) return std::unexpected(os::errno_error("creating", *to));
-          if (auto r = reader->copy_data_to(out.get()); !r) return r;
+              ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+          if (!out) return std::unexpected(os::errno_error("creating", to));
+          if (auto r = reader.copy_data_to(out.get()); !r) return r;
           break;
         }
         case archive::TarEntry::symlink:
-          if (::symlink(t.linkname.c_str(), to->c_str()) != 0)
-            return std::unexpected(os::errno_error("creating symlink", *to));
+          if (::symlink(t.linkname.c_str(), to.c_str()) != 0)
+            return std::unexpected(os::errno_error("creating symlink", to));
           break;
         case archive::TarEntry::hardlink: {
-          auto src = os::resolve_in_root(dst_root_, join_dest(dest, t.linkname), false);
-          if (!src) return std::unexpected(src.error());
-          if (::link(src->c_str(), to->c_str()) != 0)
-            return std::unexpected(os::errno_error("linking", *to));
+          auto src = TRY_VALUE(os::resolve_in_root(dst_root_, join_dest(dest, t.linkname), false));
+          if (::link(src.c_str(), to.c_str()) != 0)
+            return std::unexpected(os::errno_error("linking", to));
           continue;
         }
         default:
           continue;  // devices are not unpacked by ADD
       }
-      (void)::lchown(to->c_str(), opts_.owner ? opts_.owner->uid : t.uid,
+      (void)::lchown(to.c_str(), opts_.owner ? opts_.owner->uid : t.uid,
                      opts_.owner ? opts_.owner->gid : t.gid);
-      if (t.type != archive::TarEntry::symlink) ::chmod(to->c_str(), t.mode & 07777);
+      if (t.type != archive::TarEntry::symlink) ::chmod(to.c_str(), t.mode & 07777);
       struct timespec ts[2] = {{t.mtime, 0}, {t.mtime, 0}};
-      ::utimensat(AT_FDCWD, to->c_str(), ts, AT_SYMLINK_NOFOLLOW);
+      ::utimensat(AT_FDCWD, to.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     }
   }
 
@@ -592,9 +572,8 @@ Result<void> run_copy(Copier& c, const std::vector<std::string>& sources, const 
   }
   std::vector<Source> all;
   for (const auto& s : sources) {
-    auto matches = c.resolve(s);
-    if (!matches) return std::unexpected(matches.error());
-    all.insert(all.end(), matches->begin(), matches->end());
+    auto matches = TRY_VALUE(c.resolve(s));
+    all.insert(all.end(), matches.begin(), matches.end());
   }
   // As in BuildKit, one match of a pattern goes to the destination itself
   // unless it ends with "/" (or is a directory already, see copy_entry).
@@ -618,7 +597,7 @@ Result<std::vector<SourceFile>> list_sources(const fs::path& src_root,
                                              const std::string& dest, const CopyOptions& opts) {
   std::vector<SourceFile> out;
   Copier c(src_root, "/nonexistent", opts, &out);
-  if (auto r = run_copy(c, sources, dest); !r) return std::unexpected(r.error());
+  TRY(run_copy(c, sources, dest));
   return out;
 }
 
@@ -680,14 +659,13 @@ Result<void> write_inline_file(const fs::path& dst_root, const std::string& dest
                                const std::string& name, std::string_view content,
                                const CopyOptions& opts) {
   std::string target = dest.ends_with("/") ? dest + name : dest;
-  auto parent = os::resolve_in_root(dst_root, fs::path(target).parent_path().string(), true);
-  if (!parent) return std::unexpected(parent.error());
-  if (auto r = os::make_dirs(*parent); !r) return r;
-  auto to = os::resolve_in_root(dst_root, target, false);
-  if (!to) return std::unexpected(to.error());
-  (void)os::remove_tree(*to);
-  os::UniqueFd out(::open(to->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!out) return std::unexpected(os::errno_error("creating", *to));
+  auto parent =
+      TRY_VALUE(os::resolve_in_root(dst_root, fs::path(target).parent_path().string(), true));
+  if (auto r = os::make_dirs(parent); !r) return r;
+  auto to = TRY_VALUE(os::resolve_in_root(dst_root, target, false));
+  (void)os::remove_tree(to);
+  os::UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!out) return std::unexpected(os::errno_error("creating", to));
   if (auto r = os::write_all(out.get(), content.data(), content.size()); !r) return r;
   if (opts.owner) ::fchown(out.get(), opts.owner->uid, opts.owner->gid);
   uint32_t mode = opts.mode ? *opts.mode : 0644;

@@ -351,7 +351,7 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
   if (!delta) {
     for (const auto& op : ops) {
       if (op.kind == Op::place || op.kind == Op::replace) continue;
-      if (auto r = make_dir(op, files[op.index], out); !r) return std::unexpected(r.error());
+      TRY(make_dir(op, files[op.index], out));
     }
     for (const auto& [rel, value] : holds) append_entry(result.manifest, rel, value);
   } else {
@@ -372,7 +372,7 @@ Result<DirectCopy> copy_direct(const LowerView& lowers, const std::vector<Source
     for (std::string_view rel : delta->removed) need_parents(rel);
     for (const auto& op : ops) {
       if (op.kind == Op::place || op.kind == Op::replace || !needed.count(op.rel)) continue;
-      if (auto r = make_dir(op, files[op.index], out); !r) return std::unexpected(r.error());
+      TRY(make_dir(op, files[op.index], out));
     }
     for (const auto& rel : delta->removed) {
       fs::path p = out / rel;

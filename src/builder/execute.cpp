@@ -32,9 +32,8 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
                                                           const std::string& previous) {
   std::vector<fs::path> lowers;
   for (auto it = img.layers.rbegin(); it != img.layers.rend(); ++it) {
-    auto snap = snapshot::ensure_snapshot(st.store, it->blob, it->diff_id);
-    if (!snap) return std::unexpected(snap.error());
-    lowers.insert(lowers.end(), snap->begin(), snap->end());
+    auto snap = TRY_VALUE(snapshot::ensure_snapshot(st.store, it->blob, it->diff_id));
+    lowers.insert(lowers.end(), snap.begin(), snap.end());
   }
   snapshot::LowerView view(std::move(lowers));
   std::vector<SourceFile> files = listing;
@@ -49,18 +48,16 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
         return std::optional<solver::StepLayer>{};
       db[k] = e.state == snapshot::LowerView::Entry::present ? e.path : fs::path("/nonexistent");
     }
-    auto id = resolve_user(db[0], db[1], c.chown);
-    if (!id) return std::unexpected(id.error());
+    auto id = TRY_VALUE(resolve_user(db[0], db[1], c.chown));
     for (auto& f : files) {
-      f.uid = id->uid;
-      f.gid = id->gid;
+      f.uid = id.uid;
+      f.gid = id.gid;
     }
   }
   std::vector<std::string> digests;
   digests.reserve(inputs.files.size());
   for (const auto& e : inputs.files) digests.push_back(e.content);
-  auto dir = os::TempDir::create(st.store.tmp_dir(), "copy-");
-  if (!dir) return std::unexpected(dir.error());
+  auto dir = TRY_VALUE(os::TempDir::create(st.store.tmp_dir(), "copy-"));
   // The last build's snapshot of this step (or the whole one it is a
   // delta on) as the base of a delta. (A store error here only means
   // that the copy is made whole.)
@@ -86,32 +83,29 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
       fmt::format("{} {}", media_type,
                   st.opts.source_date_epoch ? std::to_string(*st.opts.source_date_epoch) : "-");
   std::unordered_map<std::string, snapshot::ObjectFile> objects;
-  auto done = copy_direct(view, files, digests, st.store.objects_dir(), dir->path(), objects,
-                          layer_options, base ? &*base : nullptr);
-  if (!done) return std::unexpected(done.error());
-  if (done->same_as != DirectCopy::Same::no) {
+  auto done = TRY_VALUE(copy_direct(view, files, digests, st.store.objects_dir(), dir.path(),
+                                    objects, layer_options, base ? &*base : nullptr));
+  if (done.same_as != DirectCopy::Same::no) {
     // The files of the base or of the last build (the step missed for its
     // parent, say): that layer, if the store still has it, else a whole copy.
     const std::string& same =
-        done->same_as == DirectCopy::Same::base ? snap.base_diff_id : previous_diff_id;
-    auto blob = st.store.layer_blob(same, media_type);
-    if (!blob) return std::unexpected(blob.error());
-    if (*blob) {
+        done.same_as == DirectCopy::Same::base ? snap.base_diff_id : previous_diff_id;
+    auto blob = TRY_VALUE(st.store.layer_blob(same, media_type));
+    if (blob) {
       st.log("  the files are those of an earlier build of this step: its layer is reused");
-      return std::optional<solver::StepLayer>{oci::LayerRef{**blob, same}};
+      return std::optional<solver::StepLayer>{oci::LayerRef{*blob, same}};
     }
     objects.clear();
-    done = copy_direct(view, files, digests, st.store.objects_dir(), dir->path(), objects,
-                       layer_options);
-    if (!done) return std::unexpected(done.error());
+    done = TRY_VALUE(copy_direct(view, files, digests, st.store.objects_dir(), dir.path(), objects,
+                                 layer_options));
   }
-  if (!done->done) return std::optional<solver::StepLayer>{};
+  if (!done.done) return std::optional<solver::StepLayer>{};
   snap.objects = &objects;
-  if (done->delta) snap.base = &*base;
-  snap.manifest = &done->manifest;
+  if (done.delta) snap.base = &*base;
+  snap.manifest = &done.manifest;
   bool kept = false;
-  auto out = TRY_VALUE(layer_of(st, dir->path(), Kind::Copy, false, kept, &snap));
-  if (kept) dir->release();
+  auto out = TRY_VALUE(layer_of(st, dir.path(), Kind::Copy, false, kept, &snap));
+  if (kept) dir.release();
   return std::optional<solver::StepLayer>{std::move(out)};
 }
 
@@ -127,22 +121,21 @@ Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img, co
     if (auto direct = TRY_VALUE(direct_copy_step(st, img, *step.copy, listing, *inputs, previous)))
       return std::move(*direct);
   }
-  auto root = Rootfs::mount(st.store, img.layers, true);
-  if (!root) return std::unexpected(root.error());
+  auto root = TRY_VALUE(Rootfs::mount(st.store, img.layers, true));
   std::vector<std::string> created_mountpoints;
   Result<void> r;
   if (step.kind == Kind::Run)
-    r = run_step(st, *root, *step.run, created_mountpoints);
+    r = run_step(st, root, *step.run, created_mountpoints);
   else if (step.kind == Kind::Workdir)
-    r = make_workdir(root->path(), step.args.at(0), step.args.size() > 1 ? step.args[1] : "");
+    r = make_workdir(root.path(), step.args.at(0), step.args.size() > 1 ? step.args[1] : "");
   else
-    r = copy_step(st, *root, *step.copy);
-  if (auto u = root->unmount(); !u) return std::unexpected(u.error());
+    r = copy_step(st, root, *step.copy);
+  TRY(root.unmount());
   if (!r) return std::unexpected(r.error());
   // Mount points the runtime made (and nothing else put files in) go.
   std::sort(created_mountpoints.rbegin(), created_mountpoints.rend());
   for (const auto& p : created_mountpoints) {
-    fs::path in_upper = root->upper() / p.substr(1);
+    fs::path in_upper = root.upper() / p.substr(1);
     struct stat st {};
     if (::lstat(in_upper.c_str(), &st) != 0) continue;
     if (S_ISDIR(st.st_mode))
@@ -151,8 +144,8 @@ Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img, co
       ::unlink(in_upper.c_str());
   }
   bool kept = false;
-  auto out = layer_of(st, root->upper(), step.kind, true, kept);
-  if (kept) root->release_upper();
+  auto out = layer_of(st, root.upper(), step.kind, true, kept);
+  if (kept) root.release_upper();
   return out;
 }
 

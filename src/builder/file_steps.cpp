@@ -26,13 +26,10 @@ namespace {
 // as a directory is copied from the context; archives in it stay packed.
 Result<void> add_git(BuildState& st, const fs::path& rootfs, const dockerfile::GitRef& g,
                      const frontend::CopyStep& c, CopyOptions co) {
-  auto commit = st.git_commit(g, c.checksum);
-  if (!commit) return std::unexpected(commit.error());
-  auto tmp = os::TempDir::create(st.store.tmp_dir(), "git-");
-  if (!tmp) return std::unexpected(tmp.error());
-  fs::path checkout = tmp->path() / "repo";
-  if (auto r = checkout_git(g, *commit, keep_git_dir(g, c), checkout); !r)
-    return std::unexpected(r.error());
+  auto commit = TRY_VALUE(st.git_commit(g, c.checksum));
+  auto tmp = TRY_VALUE(os::TempDir::create(st.store.tmp_dir(), "git-"));
+  fs::path checkout = tmp.path() / "repo";
+  TRY(checkout_git(g, commit, keep_git_dir(g, c), checkout));
   co.unpack_archives = false;
   co.ignore = nullptr;
   co.excludes = c.excludes;
@@ -43,22 +40,19 @@ Result<void> add_git(BuildState& st, const fs::path& rootfs, const dockerfile::G
 // gets mode 0600 as in docker, and is unpacked only with --unpack.
 Result<void> add_url(BuildState& st, const fs::path& rootfs, const std::string& url,
                      const frontend::CopyStep& c, const CopyOptions& co) {
-  auto tmp_dir = os::TempDir::create(st.store.tmp_dir(), "fetch-");
-  if (!tmp_dir) return std::unexpected(tmp_dir.error());
-  const fs::path* tmp = &tmp_dir->path();
+  auto tmp_dir = TRY_VALUE(os::TempDir::create(st.store.tmp_dir(), "fetch-"));
+  const fs::path* tmp = &tmp_dir.path();
   std::string name = url_file_name(url);
   // Without --checksum, the content url_content(st, st) keyed the step by.
   std::optional<Download> got;
   if (auto known = st.store.url_record(url);
       c.checksum.empty() && known && *known && st.store.has_blob((*known)->digest)) {
-    if (auto r = os::copy_file_atomic(st.store.blob_path((*known)->digest), *tmp / name); !r)
-      return std::unexpected(r.error());
+    TRY(os::copy_file_atomic(st.store.blob_path((*known)->digest), *tmp / name));
     got = Download{(*known)->digest, std::nullopt, (*known)->etag};
     if ((*known)->last_modified >= 0) got->last_modified = (*known)->last_modified;
   } else {
-    auto fetched = download(url, *tmp / name, c.checksum);
-    if (!fetched) return std::unexpected(fetched.error());
-    got = std::move(*fetched);
+    auto fetched = TRY_VALUE(download(url, *tmp / name, c.checksum));
+    got = std::move(fetched);
   }
   CopyOptions file_opts = co;
   file_opts.unpack_archives = c.unpack.value_or(false);  // a URL's archive stays one
@@ -82,26 +76,23 @@ bool keep_git_dir(const dockerfile::GitRef& g, const frontend::CopyStep& c) {
 }
 
 Result<void> make_workdir(const fs::path& root, const std::string& dir, const std::string& user) {
-  auto p = os::resolve_in_root(root, dir, true);
-  if (!p) return std::unexpected(p.error());
+  auto p = TRY_VALUE(os::resolve_in_root(root, dir, true));
   struct stat st {};
-  if (::stat(p->c_str(), &st) == 0) return {};
+  if (::stat(p.c_str(), &st) == 0) return {};
   Identity id{};
   if (!user.empty()) {
-    auto who = resolve_user(root, user);
-    if (!who) return std::unexpected(who.error());
-    id = *who;
+    auto who = TRY_VALUE(resolve_user(root, user));
+    id = who;
   }
   std::string prefix;
   for (const auto& part : split(dockerfile::clean_path("/" + dir), '/')) {
     if (part.empty()) continue;
     prefix += "/" + part;
-    auto at = os::resolve_in_root(root, prefix, true);
-    if (!at) return std::unexpected(at.error());
-    if (::lstat(at->c_str(), &st) == 0) continue;
-    if (::mkdir(at->c_str(), 0755) != 0) return std::unexpected(os::errno_error("creating", *at));
-    (void)::lchown(at->c_str(), id.uid, id.gid);
-    ::chmod(at->c_str(), 0755);
+    auto at = TRY_VALUE(os::resolve_in_root(root, prefix, true));
+    if (::lstat(at.c_str(), &st) == 0) continue;
+    if (::mkdir(at.c_str(), 0755) != 0) return std::unexpected(os::errno_error("creating", at));
+    (void)::lchown(at.c_str(), id.uid, id.gid);
+    ::chmod(at.c_str(), 0755);
   }
   return {};
 }
@@ -127,13 +118,11 @@ Result<CopyOptions> copy_options(BuildState& st, const frontend::CopyStep& c) {
 }
 
 Result<void> copy_step(BuildState& st, Rootfs& root, const frontend::CopyStep& c) {
-  auto opts = copy_options(st, c);
-  if (!opts) return std::unexpected(opts.error());
-  CopyOptions& co = *opts;
+  auto opts = TRY_VALUE(copy_options(st, c));
+  CopyOptions& co = opts;
   if (!c.chown.empty()) {
-    auto id = resolve_user(root.path(), c.chown);
-    if (!id) return std::unexpected(id.error());
-    co.owner = *id;
+    auto id = TRY_VALUE(resolve_user(root.path(), c.chown));
+    co.owner = id;
   }
   for (const auto& f : c.inline_files)
     if (auto r = write_inline_file(root.path(), c.dest, f.name, f.content, co); !r) return r;
@@ -143,10 +132,9 @@ Result<void> copy_step(BuildState& st, Rootfs& root, const frontend::CopyStep& c
       local.push_back(s);
       continue;
     }
-    auto git_ref = dockerfile::parse_git_ref(s);
-    if (!git_ref) return std::unexpected(git_ref.error());
-    if (*git_ref) {
-      if (auto r = add_git(st, root.path(), **git_ref, c, co); !r) return r;
+    auto git_ref = TRY_VALUE(dockerfile::parse_git_ref(s));
+    if (git_ref) {
+      if (auto r = add_git(st, root.path(), *git_ref, c, co); !r) return r;
       continue;
     }
     if (!s.starts_with("http://") && !s.starts_with("https://")) {
@@ -158,17 +146,15 @@ Result<void> copy_step(BuildState& st, Rootfs& root, const frontend::CopyStep& c
   }
   if (local.empty()) return {};
   if (c.from.kind == SourceRef::context) {
-    auto dir = st.local_context(c.from);
-    if (!dir) return std::unexpected(dir.error());
-    co.ignore = dir->ignore;
-    return copy_sources(dir->root, local, root.path(), c.dest, co);
+    auto dir = TRY_VALUE(st.local_context(c.from));
+    co.ignore = dir.ignore;
+    return copy_sources(dir.root, local, root.path(), c.dest, co);
   }
-  auto src = st.mount_ref(c.from);
-  if (!src) return std::unexpected(src.error());
+  auto src = TRY_VALUE(st.mount_ref(c.from));
   co.keep_owner = true;
-  snapshot::LowerView layers(src->lowers());
+  snapshot::LowerView layers(src.lowers());
   co.layers = &layers;
-  return copy_sources(src->path(), local, root.path(), c.dest, co);
+  return copy_sources(src.path(), local, root.path(), c.dest, co);
 }
 
 }  // namespace strata::builder

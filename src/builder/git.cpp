@@ -68,10 +68,9 @@ Result<std::string> resolve_git_commit(const dockerfile::GitRef& g, const std::s
   if (full_commit(ref)) {
     commit = ref;
   } else {
-    auto lines = git({"ls-remote", "--", g.remote, ref}, what);
-    if (!lines) return std::unexpected(lines.error());
+    auto lines = TRY_VALUE(git({"ls-remote", "--", g.remote, ref}, what));
     std::map<std::string, std::string> refs;  // name -> commit
-    for (const auto& l : *lines) {
+    for (const auto& l : lines) {
       size_t tab = l.find('\t');
       if (tab != std::string::npos && full_commit(l.substr(0, tab)))
         refs[l.substr(tab + 1)] = l.substr(0, tab);
@@ -102,36 +101,29 @@ Result<int64_t> checkout_git(const dockerfile::GitRef& g, const std::string& com
   std::vector<std::string> init = {"init", "-q"};
   if (commit.size() == 64) init.push_back("--object-format=sha256");
   init.push_back(d);
-  if (auto r = git(init, what); !r) return std::unexpected(r.error());
-  if (auto r = git({"-C", d, "remote", "add", "origin", g.remote}, what); !r)
-    return std::unexpected(r.error());
+  TRY(git(init, what));
+  TRY(git({"-C", d, "remote", "add", "origin", g.remote}, what));
   // A shallow fetch of the commit where the server allows it; a dumb http
   // server only serves whole refs.
   if (!git({"-C", d, "fetch", "-q", "--depth=1", "origin", commit}, what)) {
-    auto all = git({"-C", d, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*",
-                    "+refs/tags/*:refs/tags/*"},
-                   what);
-    if (!all) return std::unexpected(all.error());
+    TRY(git({"-C", d, "fetch", "-q", "origin", "+refs/heads/*:refs/remotes/origin/*",
+             "+refs/tags/*:refs/tags/*"},
+            what));
   }
-  if (auto r = git(
-          {"-C", d, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit}, what);
-      !r)
-    return std::unexpected(r.error());
+  TRY(git({"-C", d, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit},
+          what));
   std::error_code ec;
   if (g.submodules.value_or(true) && fs::exists(dir / ".gitmodules", ec)) {
-    auto r = git({"-C", d, "submodule", "update", "-q", "--init", "--recursive"}, what);
-    if (!r) return std::unexpected(r.error());
+    TRY(git({"-C", d, "submodule", "update", "-q", "--init", "--recursive"}, what));
   }
-  auto t = git({"-C", d, "log", "-1", "--format=%ct", commit}, what);
-  if (!t) return std::unexpected(t.error());
-  if (t->empty()) return fail(Errc::io, what + ": git log printed no commit time");
-  int64_t commit_time = std::strtoll(t->back().c_str(), nullptr, 10);
+  auto t = TRY_VALUE(git({"-C", d, "log", "-1", "--format=%ct", commit}, what));
+  if (t.empty()) return fail(Errc::io, what + ": git log printed no commit time");
+  int64_t commit_time = std::strtoll(t.back().c_str(), nullptr, 10);
   if (!keep_git_dir) {
     fs::remove_all(dir / ".git", ec);
     if (ec) return fail(Errc::io, fmt::format("{}: removing .git: {}", what, ec.message()));
   }
-  if (g.mtime == "commit")
-    if (auto r = set_times(dir, commit_time); !r) return std::unexpected(r.error());
+  if (g.mtime == "commit") TRY(set_times(dir, commit_time));
   return commit_time;
 }
 

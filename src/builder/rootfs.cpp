@@ -12,27 +12,24 @@ Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<oci::LayerRe
                              bool writable) {
   std::vector<fs::path> lowers;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
-    auto snap = snapshot::ensure_snapshot(store, it->blob, it->diff_id);
-    if (!snap) return std::unexpected(snap.error());
-    lowers.insert(lowers.end(), snap->begin(), snap->end());
+    auto snap = TRY_VALUE(snapshot::ensure_snapshot(store, it->blob, it->diff_id));
+    lowers.insert(lowers.end(), snap.begin(), snap.end());
   }
-  auto dir = os::make_temp_dir(store.tmp_dir(), "rootfs-");
-  if (!dir) return std::unexpected(dir.error());
+  auto dir = TRY_VALUE(os::make_temp_dir(store.tmp_dir(), "rootfs-"));
   Rootfs r;
-  r.dir_ = *dir;
-  r.merged_ = *dir / "merged";
+  r.dir_ = dir;
+  r.merged_ = dir / "merged";
   r.lowers_ = lowers;
-  fs::path work = *dir / "work";
-  if (writable) r.upper_ = *dir / "upper";
+  fs::path work = dir / "work";
+  if (writable) r.upper_ = dir / "upper";
   for (const auto& d : {r.merged_, work, writable ? r.upper_ : r.merged_}) {
-    if (auto m = os::make_dirs(d); !m) return std::unexpected(m.error());
+    TRY(os::make_dirs(d));
   }
   if (lowers.empty() && !writable) {
     r.mounted_ = false;  // an empty, read-only root: the empty directory itself
     return r;
   }
-  if (auto m = os::mount_overlay(lowers, r.upper_, work, r.merged_); !m)
-    return std::unexpected(m.error());
+  TRY(os::mount_overlay(lowers, r.upper_, work, r.merged_));
   r.mounted_ = true;
   return r;
 }

@@ -173,8 +173,7 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
                       std::vector<std::string>& created) {
   const fs::path& rootfs = root.path();
   if (auto r = make_workdir(rootfs, run.workdir); !r) return r;
-  auto id = resolve_user(rootfs, run.user);
-  if (!id) return std::unexpected(id.error());
+  auto id = TRY_VALUE(resolve_user(rootfs, run.user));
 
   exec::ContainerSpec spec;
   spec.rootfs = rootfs;
@@ -182,9 +181,9 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
   for (const auto& [k, v] : run.env) spec.env.push_back(k + "=" + v);
   for (const auto& [k, v] : run.proxy_env) spec.env.push_back(k + "=" + v);
   spec.cwd = run.workdir;
-  spec.uid = id->uid;
-  spec.gid = id->gid;
-  spec.additional_gids = id->groups;
+  spec.uid = id.uid;
+  spec.gid = id.gid;
+  spec.additional_gids = id.groups;
   if (!run.hostname.empty()) spec.hostname = run.hostname;
   spec.network_none =
       run.network == "none" || (run.network == "default" && st.opts.network == "none");

@@ -30,13 +30,12 @@ Result<std::vector<graph::FileEntry>> file_entries(BuildState& st,
   std::vector<store::FileId> ids;
   for (const auto& f : files)
     if (f.type == 'f') ids.push_back({f.from, f.size, f.mtime, f.ctime, f.ino});
-  auto digests = store::content_digests(st.store, root, ids);
-  if (!digests) return std::unexpected(digests.error());
+  auto digests = TRY_VALUE(store::content_digests(st.store, root, ids));
   std::vector<graph::FileEntry> out;
   size_t k = 0;
   for (const auto& f : files) {
     graph::FileEntry e{f.dest, f.type, f.mode, f.uid, f.gid, f.link, ""};
-    if (f.type == 'f') e.content = (*digests)[k++];
+    if (f.type == 'f') e.content = digests[k++];
     out.push_back(std::move(e));
   }
   return out;
@@ -46,19 +45,16 @@ Result<std::vector<graph::FileEntry>> file_entries(BuildState& st,
 // (not their times), so that a stage built again to the same files keys
 // the steps that mount it the same, as BuildKit's content checksums do.
 Result<std::string> stage_content_key(BuildState& st, int index, const std::string& path) {
-  auto root = Rootfs::mount(st.store, st.built(index).layers, false);
-  if (!root) return std::unexpected(root.error());
+  auto root = TRY_VALUE(Rootfs::mount(st.store, st.built(index).layers, false));
   CopyOptions co;
   co.keep_owner = true;
-  auto files = list_sources(root->path(), {path}, "/", co);
-  if (!files) return std::unexpected(files.error());
+  auto files = TRY_VALUE(list_sources(root.path(), {path}, "/", co));
   graph::StepInputs tree;
-  for (const auto& f : *files) {
+  for (const auto& f : files) {
     graph::FileEntry e{f.dest, f.type, f.mode, f.uid, f.gid, f.link, ""};
     if (f.type == 'f') {
-      auto digest = sha256_file(f.from);
-      if (!digest) return std::unexpected(digest.error());
-      e.content = *digest;
+      auto digest = TRY_VALUE(sha256_file(f.from));
+      e.content = digest;
     }
     tree.files.push_back(std::move(e));
   }
@@ -77,21 +73,17 @@ Result<std::string> source_key(BuildState& st, const SourceRef& ref,
     case SourceRef::scratch:
       return graph::Source::scratch();
     case SourceRef::image: {
-      auto img = st.image(ref.name);
-      if (!img) return std::unexpected(img.error());
-      return graph::Source::image(img->manifest_desc.digest);
+      auto img = TRY_VALUE(st.image(ref.name));
+      return graph::Source::image(img.manifest_desc.digest);
     }
     case SourceRef::context: {
-      auto dir = st.local_context(ref);
-      if (!dir) return std::unexpected(dir.error());
+      auto dir = TRY_VALUE(st.local_context(ref));
       CopyOptions co;
-      co.ignore = dir->ignore;
-      auto files = list_sources(dir->root, {context_path}, "/", co);
-      if (!files) return std::unexpected(files.error());
-      auto entries = file_entries(st, *files, dir->root);
-      if (!entries) return std::unexpected(entries.error());
+      co.ignore = dir.ignore;
+      auto files = TRY_VALUE(list_sources(dir.root, {context_path}, "/", co));
+      auto entries = TRY_VALUE(file_entries(st, files, dir.root));
       graph::StepInputs tree;
-      tree.files = std::move(*entries);
+      tree.files = std::move(entries);
       return graph::Source::context(tree.files_digest());
     }
   }
@@ -103,22 +95,18 @@ Result<std::string> source_key(BuildState& st, const SourceRef& ref,
 // ETag still holds, else the content downloaded now (kept as a blob for
 // the step and the next build).
 Result<std::string> url_content(BuildState& st, const std::string& url) {
-  auto known = st.store.url_record(url);
-  if (!known) return std::unexpected(known.error());
-  if (*known && !(*known)->etag.empty() && st.store.has_blob((*known)->digest)) {
-    auto same = still_current(url, (*known)->etag);
-    if (!same) return std::unexpected(same.error());
-    if (*same) return (*known)->digest;
+  auto known = TRY_VALUE(st.store.url_record(url));
+  if (known && !known->etag.empty() && st.store.has_blob(known->digest)) {
+    auto same = TRY_VALUE(still_current(url, known->etag));
+    if (same) return known->digest;
   }
-  auto tmp = os::TempDir::create(st.store.tmp_dir(), "fetch-");
-  if (!tmp) return std::unexpected(tmp.error());
-  fs::path file = tmp->path() / "content";
-  auto got = download(url, file, "");
-  if (!got) return std::unexpected(got.error());
-  if (auto r = st.store.commit_blob(file, got->digest); !r) return std::unexpected(r.error());
-  store::Store::UrlRecord rec{got->etag, got->last_modified.value_or(-1), got->digest};
-  if (auto r = st.store.put_url_record(url, rec); !r) return std::unexpected(r.error());
-  return got->digest;
+  auto tmp = TRY_VALUE(os::TempDir::create(st.store.tmp_dir(), "fetch-"));
+  fs::path file = tmp.path() / "content";
+  auto got = TRY_VALUE(download(url, file, ""));
+  TRY(st.store.commit_blob(file, got.digest));
+  store::Store::UrlRecord rec{got.etag, got.last_modified.value_or(-1), got.digest};
+  TRY(st.store.put_url_record(url, rec));
+  return got.digest;
 }
 
 }  // namespace
@@ -154,9 +142,9 @@ Result<std::optional<graph::StepInputs>> step_inputs(BuildState& st, const Stage
       if (m.env) desc += ",env=" + *m.env;  // the name only: a secret's value never enters a key
       if (m.required) desc += ",required";
       if (m.type == dockerfile::MountType::bind) {
-        auto from = source_key(st, run.mount_sources[i], m.source.empty() ? "." : m.source);
-        if (!from) return std::unexpected(from.error());
-        desc += ",from=" + *from;
+        auto from =
+            TRY_VALUE(source_key(st, run.mount_sources[i], m.source.empty() ? "." : m.source));
+        desc += ",from=" + from;
       }
       in.extra.emplace_back(fmt::format("mount{}", i), desc);
     }
@@ -180,45 +168,37 @@ Result<std::optional<graph::StepInputs>> step_inputs(BuildState& st, const Stage
       local.push_back(src);
       continue;
     }
-    auto git_ref = dockerfile::parse_git_ref(src);
-    if (!git_ref) return std::unexpected(git_ref.error());
-    if (*git_ref) {
+    auto git_ref = TRY_VALUE(dockerfile::parse_git_ref(src));
+    if (git_ref) {
       // The commit, not the ref or the checksum: the same commit hits.
-      auto commit = st.git_commit(**git_ref, c.checksum);
-      if (!commit) return std::unexpected(commit.error());
-      const auto& g = **git_ref;
+      auto commit = TRY_VALUE(st.git_commit(*git_ref, c.checksum));
+      const auto& g = *git_ref;
       in.extra.emplace_back(
-          "git", fmt::format("{}@{}:{} keep-git-dir={} submodules={} mtime={}", g.remote, *commit,
+          "git", fmt::format("{}@{}:{} keep-git-dir={} submodules={} mtime={}", g.remote, commit,
                              g.subdir, keep_git_dir(g, c), g.submodules.value_or(true),
                              g.mtime.empty() ? "checkout" : g.mtime));
     } else if (c.checksum.empty()) {
       if (!src.starts_with("http://") && !src.starts_with("https://"))
         return std::optional<graph::StepInputs>{};  // refused when the step runs
-      auto digest = url_content(st, src);
-      if (!digest) return std::unexpected(digest.error());
-      in.extra.emplace_back("url", src + "@" + *digest);
+      auto digest = TRY_VALUE(url_content(st, src));
+      in.extra.emplace_back("url", src + "@" + digest);
     } else {
       in.extra.emplace_back("url", src + "@" + c.checksum);
     }
   }
   if (local.empty()) return in;
   if (c.from.kind != SourceRef::context) {
-    auto from = source_key(st, c.from, "");
-    if (!from) return std::unexpected(from.error());
-    in.extra.emplace_back("from", *from);
+    auto from = TRY_VALUE(source_key(st, c.from, ""));
+    in.extra.emplace_back("from", from);
     return in;
   }
-  auto co = copy_options(st, c);
-  if (!co) return std::unexpected(co.error());
-  auto dir = st.local_context(c.from);
-  if (!dir) return std::unexpected(dir.error());
-  co->ignore = dir->ignore;
-  auto files = list_sources(dir->root, local, c.dest, *co);
-  if (!files) return std::unexpected(files.error());
-  auto entries = file_entries(st, *files, dir->root);
-  if (!entries) return std::unexpected(entries.error());
-  in.files = std::move(*entries);
-  listing = std::move(*files);
+  auto co = TRY_VALUE(copy_options(st, c));
+  auto dir = TRY_VALUE(st.local_context(c.from));
+  co.ignore = dir.ignore;
+  auto files = TRY_VALUE(list_sources(dir.root, local, c.dest, co));
+  auto entries = TRY_VALUE(file_entries(st, files, dir.root));
+  in.files = std::move(entries);
+  listing = std::move(files);
   return in;
 }
 

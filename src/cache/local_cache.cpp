@@ -76,22 +76,19 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
   std::set<std::string> seen, layers;
   for (const auto& key : keys) {
     if (!seen.insert(key).second) continue;
-    auto rec = store.cache_get(key);
-    if (!rec) return std::unexpected(rec.error());
-    if (!*rec) continue;  // pruned meanwhile
-    auto inputs = store.cache_inputs(key);
-    if (!inputs) return std::unexpected(inputs.error());
-    json r = {{"key", key}, {"inputs", inputs->value_or("")}};
-    if ((*rec)->blob) {
-      oci::Descriptor blob = *(*rec)->blob;
+    auto rec = TRY_VALUE(store.cache_get(key));
+    if (!rec) continue;  // pruned meanwhile
+    auto inputs = TRY_VALUE(store.cache_inputs(key));
+    json r = {{"key", key}, {"inputs", inputs.value_or("")}};
+    if (rec->blob) {
+      oci::Descriptor blob = *rec->blob;
       if (exporter::needs_conversion(blob, compression)) {
-        auto converted = exporter::layer_in(store, blob, (*rec)->diff_id, *compression.compression,
-                                            compression.level);
-        if (!converted) return std::unexpected(converted.error());
-        blob = *converted;
+        auto converted = TRY_VALUE(exporter::layer_in(store, blob, rec->diff_id,
+                                                      *compression.compression, compression.level));
+        blob = converted;
       }
       r["layer"] = blob.digest;
-      r["diff_id"] = (*rec)->diff_id;
+      r["diff_id"] = rec->diff_id;
       if (layers.insert(blob.digest).second) a.manifest.layers.push_back(blob);
     }
     a.records.push_back(std::move(r));
@@ -100,9 +97,8 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
 }
 
 Result<oci::Manifest> parse_cache_manifest(std::string_view text) {
-  auto manifest = oci::parse_manifest(text);
-  if (!manifest) return std::unexpected(manifest.error());
-  if (manifest->config.media_type != kCacheConfig)
+  auto manifest = TRY_VALUE(oci::parse_manifest(text));
+  if (manifest.config.media_type != kCacheConfig)
     return fail(Errc::invalid_argument, "the manifest is not a strata cache");
   return manifest;
 }
@@ -112,28 +108,23 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
                                                       std::string_view config_text) {
   std::map<std::string, oci::Descriptor> layers;
   for (const auto& l : manifest.layers) layers[l.digest] = l;
-  auto config = oci::parse_json(config_text, "the cache config", oci::kMaxConfigBytes);
-  if (!config) return std::unexpected(config.error());
-  auto cf = oci::Fields::of(*config, "the cache config");
-  if (!cf) return std::unexpected(cf.error());
-  auto records = cf->array("records");
-  if (!records) return std::unexpected(records.error());
-  if (!*records) return fail(Errc::invalid_argument, "the cache config has no records");
+  auto config = TRY_VALUE(oci::parse_json(config_text, "the cache config", oci::kMaxConfigBytes));
+  auto cf = TRY_VALUE(oci::Fields::of(config, "the cache config"));
+  auto records = TRY_VALUE(cf.array("records"));
+  if (!records) return fail(Errc::invalid_argument, "the cache config has no records");
   std::vector<ImportedRecord> out;
-  for (size_t i = 0; i < (*records)->size(); ++i) {
-    auto rf = oci::Fields::of((**records)[i], fmt::format("cache record {}", i + 1));
-    if (!rf) return std::unexpected(rf.error());
-    auto key_field = rf->string("key"), inputs = rf->string("inputs"),
-         layer_field = rf->string("layer"), diff_id = rf->string("diff_id");
+  for (size_t i = 0; i < records->size(); ++i) {
+    auto rf = TRY_VALUE(oci::Fields::of((*records)[i], fmt::format("cache record {}", i + 1)));
+    auto key_field = rf.string("key"), inputs = rf.string("inputs"),
+         layer_field = rf.string("layer"), diff_id = rf.string("diff_id");
     for (const auto* r : {&key_field, &inputs, &layer_field, &diff_id})
       if (!*r) return std::unexpected(r->error());
     std::string key = key_field->value_or("");
     if (!valid_digest(key))
       return fail(Errc::invalid_argument,
                   fmt::format("a cache record's key is not a digest: {}", key));
-    auto have = store.cache_get(key);
-    if (!have) return std::unexpected(have.error());
-    if (*have) continue;
+    auto have = TRY_VALUE(store.cache_get(key));
+    if (have) continue;
     ImportedRecord rec;
     rec.key = key;
     rec.inputs = inputs->value_or("");
@@ -161,23 +152,21 @@ namespace {
 Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<std::string>& keys,
                                          const fs::path& dir, const CacheExportOptions& opts) {
   CacheTransferStats stats;
-  if (auto r = os::make_dirs(dir / "blobs" / "sha256"); !r) return std::unexpected(r.error());
-  auto artifact = collect_cache_records(store, keys, opts.compression);
-  if (!artifact) return std::unexpected(artifact.error());
-  oci::Manifest& manifest = artifact->manifest;
+  TRY(os::make_dirs(dir / "blobs" / "sha256"));
+  auto artifact = TRY_VALUE(collect_cache_records(store, keys, opts.compression));
+  oci::Manifest& manifest = artifact.manifest;
   std::set<std::string> live;
   for (const auto& blob : manifest.layers) {
     live.insert(blob.digest);
     fs::path to = blob_in(dir, blob.digest);
     if (present(to)) continue;
-    if (auto e = store.ensure_blob(blob); !e) return std::unexpected(e.error());
-    auto n = os::copy_file_atomic(store.blob_path(blob.digest), to);
-    if (!n) return std::unexpected(n.error());
+    TRY(store.ensure_blob(blob));
+    auto n = TRY_VALUE(os::copy_file_atomic(store.blob_path(blob.digest), to));
     ++stats.blobs_copied;
-    stats.bytes_copied += *n;
+    stats.bytes_copied += n;
     if (opts.progress) opts.progress(stats.bytes_copied, 0);
   }
-  stats.records = artifact->records.size();
+  stats.records = artifact.records.size();
   if (opts.mounts) {
     auto m = mounts::export_mounts(store, {}, dir);
     if (!m) return std::unexpected(m.error().with_context("exporting cache mounts"));
@@ -186,13 +175,11 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
     stats.bytes_copied += m->bytes_copied;
   }
   std::string config_digest, manifest_digest;
-  std::string config_text = artifact->config_text();
-  if (auto r = put_json_blob(dir, config_text, config_digest); !r)
-    return std::unexpected(r.error());
+  std::string config_text = artifact.config_text();
+  TRY(put_json_blob(dir, config_text, config_digest));
   manifest.config = {kCacheConfig, config_digest, static_cast<int64_t>(config_text.size()), {}, {}};
   std::string manifest_text = oci::to_json_text(manifest);
-  if (auto r = put_json_blob(dir, manifest_text, manifest_digest); !r)
-    return std::unexpected(r.error());
+  TRY(put_json_blob(dir, manifest_text, manifest_digest));
   json index = {{"schemaVersion", 2},
                 {"mediaType", oci::kIndex},
                 {"manifests",
@@ -202,8 +189,7 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
                    {"annotations", {{"org.opencontainers.image.ref.name", kRefName}}}}}}};
   if (auto r = os::write_file_atomic(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !r)
     return std::unexpected(r.error());
-  if (auto r = os::write_file_atomic(dir / "index.json", index.dump() + "\n"); !r)
-    return std::unexpected(r.error());
+  TRY(os::write_file_atomic(dir / "index.json", index.dump() + "\n"));
   if (opts.reset) {
     // What this export does not reference goes (mounts only with mounts=true).
     live.insert(config_digest);
@@ -225,10 +211,9 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   if (!index_text)
     return fail(Errc::not_found,
                 fmt::format("{} is not a strata cache export (no index.json)", dir.string()));
-  auto index = oci::parse_index(*index_text, dir.string() + "/index.json");
-  if (!index) return std::unexpected(index.error());
+  auto index = TRY_VALUE(oci::parse_index(*index_text, dir.string() + "/index.json"));
   std::string manifest_digest;
-  for (const auto& m : index->manifests)
+  for (const auto& m : index.manifests)
     if (auto it = m.annotations.find(oci::kRefNameAnnotation);
         it != m.annotations.end() && it->second == kRefName)
       manifest_digest = m.digest;
@@ -242,19 +227,15 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
       return fail(Errc::invalid_argument, fmt::format("blob {} is corrupt", digest));
     return text;
   };
-  auto manifest_text = read_checked(manifest_digest);
-  if (!manifest_text) return std::unexpected(manifest_text.error());
-  auto manifest = parse_cache_manifest(*manifest_text);
-  if (!manifest) return std::unexpected(manifest.error());
-  auto config_text = read_checked(manifest->config.digest);
-  if (!config_text) return std::unexpected(config_text.error());
-  auto records = new_cache_records(store, *manifest, *config_text);
-  if (!records) return std::unexpected(records.error());
+  auto manifest_text = TRY_VALUE(read_checked(manifest_digest));
+  auto manifest = TRY_VALUE(parse_cache_manifest(manifest_text));
+  auto config_text = TRY_VALUE(read_checked(manifest.config.digest));
+  auto records = TRY_VALUE(new_cache_records(store, manifest, config_text));
   // The layers first, hashed as they are copied; adopted together (without
   // waiting for the disk, see Store::adopt_blobs_unsynced); then the records
   // that name them.
   std::vector<store::Store::NewBlob> copied;
-  for (const auto& rec : *records) {
+  for (const auto& rec : records) {
     if (rec.record.blob) {
       const std::string& layer = rec.record.blob->digest;
       bool seen = std::any_of(copied.begin(), copied.end(),
@@ -281,10 +262,9 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
       }
     }
   }
-  if (auto a = store.adopt_blobs_unsynced(copied); !a) return std::unexpected(a.error());
-  for (const auto& rec : *records) {
-    if (auto p = store.cache_put(rec.key, rec.record, rec.inputs); !p)
-      return std::unexpected(p.error());
+  TRY(store.adopt_blobs_unsynced(copied));
+  for (const auto& rec : records) {
+    TRY(store.cache_put(rec.key, rec.record, rec.inputs));
     ++stats.records;
   }
   if (present(dir / "strata-mounts.json")) {

@@ -19,21 +19,18 @@ namespace {
 
 // Whether the client's repository has the blob (a HEAD).
 Result<bool> has_blob(registry::Client& client, const std::string& digest) {
-  auto size = client.blob_size(digest);
-  if (!size) return std::unexpected(size.error());
-  return size->has_value();
+  auto size = TRY_VALUE(client.blob_size(digest));
+  return size.has_value();
 }
 
 // Uploads a small blob held in memory (the cache config) unless present.
 Result<bool> push_text(registry::Client& client, const std::string& text,
                        const std::string& digest) {
-  auto has = has_blob(client, digest);
-  if (!has) return std::unexpected(has.error());
-  if (*has) return false;
+  auto has = TRY_VALUE(has_blob(client, digest));
+  if (has) return false;
   os::UniqueFd fd(::memfd_create("strata-blob", MFD_CLOEXEC));
   if (!fd) return std::unexpected(os::errno_error("memfd_create", "strata-blob"));
-  if (auto r = os::write_all(fd.get(), text.data(), text.size()); !r)
-    return std::unexpected(r.error());
+  TRY(os::write_all(fd.get(), text.data(), text.size()));
   if (auto r = client.push_blob(digest, fmt::format("/proc/self/fd/{}", fd.get())); !r)
     return std::unexpected(r.error());
   return true;
@@ -106,9 +103,8 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
 Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci::Reference& ref,
                                                  const registry::ClientOptions& opts) {
   registry::Client client(ref, opts);
-  auto m = client.get_manifest(ref.manifest_ref());
-  if (!m) return std::unexpected(m.error());
-  auto manifest = parse_cache_manifest(m->bytes);
+  auto m = TRY_VALUE(client.get_manifest(ref.manifest_ref()));
+  auto manifest = parse_cache_manifest(m.bytes);
   if (!manifest) return std::unexpected(manifest.error().with_context(ref.str()));
   auto got = client.fetch_small_blob(manifest->config.digest, manifest->config.size);
   if (!got) return std::unexpected(got.error().with_context(ref.str()));
@@ -116,7 +112,7 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
   auto records = new_cache_records(store, *manifest, config_text);
   if (!records) return std::unexpected(records.error().with_context(ref.str()));
   CacheTransferStats stats;
-  stats.bytes_copied = m->bytes.size() + config_text.size();
+  stats.bytes_copied = m.bytes.size() + config_text.size();
   stats.blobs_copied = 2;
   json config = json::parse(config_text, nullptr, false);
   if (config.is_object() && config.contains("mounts")) {
@@ -129,8 +125,7 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
                              const std::filesystem::path& to) -> Result<void> {
       os::UniqueFd fd(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
       if (!fd) return std::unexpected(os::errno_error("creating", to));
-      auto n = client.fetch_blob_to(digest, -1, fd.get());
-      if (!n) return std::unexpected(n.error());
+      TRY(client.fetch_blob_to(digest, -1, fd.get()));
       return {};
     };
     auto m = mounts::import_mount_chunks(store, *bundle, {fetch_to_string, fetch_to_file});
@@ -140,11 +135,8 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
     stats.bytes_copied += m->bytes_copied;
   }
   for (const auto& rec : *records) {
-    if (rec.record.blob)
-      if (auto r = store.note_blob_source(rec.record.blob->digest, ref.repo_path()); !r)
-        return std::unexpected(r.error());
-    if (auto r = store.cache_put(rec.key, rec.record, rec.inputs); !r)
-      return std::unexpected(r.error());
+    if (rec.record.blob) TRY(store.note_blob_source(rec.record.blob->digest, ref.repo_path()));
+    TRY(store.cache_put(rec.key, rec.record, rec.inputs));
     ++stats.records;
   }
   return stats;

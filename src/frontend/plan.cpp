@@ -25,7 +25,7 @@ Result<Plan> Planner::run() {
   for (const auto& w : df_.file.warnings)
     plan.warnings.push_back(fmt::format("{}:{}: {}", df_.file.source.name, w.line, w.message));
 
-  if (auto r = resolve_global_args(); !r) return std::unexpected(r.error());
+  TRY(resolve_global_args());
 
   // Stage names: a name used twice names its last stage (for --target
   // and --from; a FROM names the last one above it), as in BuildKit.
@@ -98,7 +98,7 @@ Result<Plan> Planner::run() {
 
   std::vector<int> order;
   std::vector<int> state(df_.stages.size(), 0);  // 0 new, 1 visiting, 2 done
-  if (auto r = visit(target, state, order); !r) return std::unexpected(r.error());
+  TRY(visit(target, state, order));
   if (auto e = lint_ ? lint_->error_message() : std::nullopt) {
     const auto& first = lint_->warnings().front();
     return std::unexpected(located_error(df_.file.source, {first.line, 0}, *e,
@@ -155,9 +155,8 @@ Result<std::string> Planner::expand_at(const Instruction& ins, std::string_view 
 Result<std::string> Planner::expand_noting(std::string_view word, const EnvLookup& env,
                                            StageState& ss, const Instruction& ins,
                                            const LexOptions& lex) {
-  auto e = expand(word, env, lex);
-  if (!e) return std::unexpected(e.error());
-  for (const auto& name : e->unset) {
+  auto e = TRY_VALUE(expand(word, env, lex));
+  for (const auto& name : e.unset) {
     // Without the image's config, any name may be the image's.
     if (ss.declared.count(name) || !results_[ss.index].env_known) continue;
     std::vector<std::string> keys;
@@ -168,7 +167,7 @@ Result<std::string> Planner::expand_noting(std::string_view word, const EnvLooku
          fmt::format("Usage of undefined variable '${}'{}", name,
                      near.empty() ? "" : fmt::format(" (did you mean ${}?)", near)));
   }
-  return std::move(e->word);
+  return std::move(e.word);
 }
 
 Result<void> Planner::resolve_global_args() {
@@ -180,9 +179,8 @@ Result<void> Planner::resolve_global_args() {
         value = it->second;
         global_consumed_.insert(d.name);
       } else if (d.value) {
-        auto v = expand_at(ins, *d.value, lookup_in(global_, platform_args_));
-        if (!v) return std::unexpected(v.error());
-        value = *v;
+        auto v = TRY_VALUE(expand_at(ins, *d.value, lookup_in(global_, platform_args_)));
+        value = v;
       }
       if (value) global_.set(d.name, *value);
     }
@@ -293,8 +291,7 @@ Result<void> Planner::visit(int i, std::vector<int>& state, std::vector<int>& or
   }
   if (results_[i].error) return std::unexpected(*results_[i].error);
   state[i] = 1;
-  for (int d : results_[i].stage->deps)
-    if (auto r = visit(d, state, order); !r) return std::unexpected(r.error());
+  for (int d : results_[i].stage->deps) TRY(visit(d, state, order));
   state[i] = 2;
   order.push_back(i);
   return {};
@@ -337,9 +334,8 @@ Result<PlannedStage> Planner::resolve_stage(int index) {
         return fmt::format(" (did you mean {}?)", near);
     return "";
   };
-  auto image_ex = expand_from(fc.image, from.node->args_offset);
-  if (!image_ex) return std::unexpected(image_ex.error());
-  const std::string* image = &image_ex->word;
+  auto image_ex = TRY_VALUE(expand_from(fc.image, from.node->args_offset));
+  const std::string* image = &image_ex.word;
   if (image->empty()) {
     return std::unexpected(df_.error_at(from,
                                         fmt::format("base name ({}) should not be blank", fc.image),
@@ -349,37 +345,35 @@ Result<PlannedStage> Planner::resolve_stage(int index) {
   if (fc.platform) {
     const std::string& expr = fc.platform->value;
     unset.clear();
-    auto p = expand_from(expr, fc.platform->offset);
-    if (!p) return std::unexpected(p.error());
-    if (p->unset.empty() && p->used.size() == 1 && p->used.count("TARGETPLATFORM") &&
-        p->word == opts_.platform.str())
+    auto p = TRY_VALUE(expand_from(expr, fc.platform->offset));
+    if (p.unset.empty() && p.used.size() == 1 && p.used.count("TARGETPLATFORM") &&
+        p.word == opts_.platform.str())
       report(rules::RedundantTargetPlatform, from,
              fmt::format("Setting platform to predefined {} in FROM is redundant as this is "
                          "the default behavior",
                          expr));
-    if (p->word.empty())
+    if (p.word.empty())
       return std::unexpected(df_.error_at(
           from, fc.platform->offset,
           fmt::format("empty platform value from expression {}{}", expr, did_you_mean()),
           "give the ARG a value, or leave out --platform"));
-    auto parsed = oci::parse_platform(p->word);
+    auto parsed = oci::parse_platform(p.word);
     if (!parsed)
       return std::unexpected(df_.error_at(from, fc.platform->offset,
                                           fmt::format("failed to parse platform {}: {}{}", expr,
                                                       parsed.error().message, did_you_mean())));
     out.platform = parsed->str();
-    if (p->used.empty() && p->unset.empty() && out.name.find(parsed->os) == std::string::npos &&
+    if (p.used.empty() && p.unset.empty() && out.name.find(parsed->os) == std::string::npos &&
         out.name.find(parsed->arch) == std::string::npos)
       report(rules::FromPlatformFlagConstDisallowed, from,
-             fmt::format("FROM --platform flag should not use constant value \"{}\"", p->word));
+             fmt::format("FROM --platform flag should not use constant value \"{}\"", p.word));
   }
 
   // A --build-context of the stage's name replaces the whole stage; one
   // of the name its FROM gives replaces that base (BuildKit's order).
   const NamedContext* whole = out.name.empty() ? nullptr : named(out.name);
   if (whole) {
-    auto replaced = start_stage(out, index, from, named_ref(*whole, out.name), out.name, false);
-    if (!replaced) return std::unexpected(replaced.error());
+    TRY(start_stage(out, index, from, named_ref(*whole, out.name), out.name, false));
     if (out.config.workdir.empty()) out.config.workdir = "/";
     return out;
   }
@@ -415,9 +409,8 @@ Result<PlannedStage> Planner::resolve_stage(int index) {
     SourceRef base = base_nc                 ? named_ref(*base_nc, *image)
                      : base_key == "scratch" ? SourceRef{SourceRef::scratch, "scratch", -1}
                                              : SourceRef{SourceRef::image, *image, -1};
-    auto from_image = start_stage(out, index, from, base, *image, true);
-    if (!from_image) return std::unexpected(from_image.error());
-    triggers = std::move(*from_image);
+    auto from_image = TRY_VALUE(start_stage(out, index, from, base, *image, true));
+    triggers = std::move(from_image);
   }
 
   StageState ss{out,
@@ -434,25 +427,22 @@ Result<PlannedStage> Planner::resolve_stage(int index) {
   ss.in_trigger = true;
   for (const auto& expr : triggers) {
     trigger_files_.emplace_back();
-    auto parsed = parse(expr, df_.file.source.name + " (ONBUILD trigger of the parent stage)");
-    if (!parsed) return std::unexpected(parsed.error());
-    trigger_files_.back() = std::move(*parsed);
+    auto parsed =
+        TRY_VALUE(parse(expr, df_.file.source.name + " (ONBUILD trigger of the parent stage)"));
+    trigger_files_.back() = std::move(parsed);
     for (const auto& node : trigger_files_.back().nodes) {
-      auto ins = parse_instruction(node, trigger_files_.back());
-      if (!ins) return std::unexpected(ins.error());
-      auto step = resolve_step(*ins, ss, &from);
-      if (!step) return std::unexpected(step.error());
-      step->onbuild = true;
-      step->line = from.node->start_line;
-      step->end_line = from.node->end_line;
-      out.steps.push_back(std::move(*step));
+      auto ins = TRY_VALUE(parse_instruction(node, trigger_files_.back()));
+      auto step = TRY_VALUE(resolve_step(ins, ss, &from));
+      step.onbuild = true;
+      step.line = from.node->start_line;
+      step.end_line = from.node->end_line;
+      out.steps.push_back(std::move(step));
     }
   }
   ss.in_trigger = false;
   for (const auto& ins : st.commands) {
-    auto step = resolve_step(ins, ss, nullptr);
-    if (!step) return std::unexpected(step.error());
-    out.steps.push_back(std::move(*step));
+    auto step = TRY_VALUE(resolve_step(ins, ss, nullptr));
+    out.steps.push_back(std::move(step));
   }
   results_[index].consumed = std::move(ss.consumed);
   results_[index].args = ss.args.list();

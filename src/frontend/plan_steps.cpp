@@ -39,9 +39,8 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
           value = it->second;
           ss.consumed.insert(d.name);
         } else if (d.value) {
-          auto v = ex(*d.value);
-          if (!v) return std::unexpected(v.error());
-          value = *v;
+          auto v = TRY_VALUE(ex(*d.value));
+          value = v;
         } else if (auto g = global_.get(d.name)) {
           value = *g;
         } else if (auto p = platform_args_.get(d.name)) {
@@ -65,11 +64,9 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
       // Every pair sees the environment from before the instruction.
       EnvList pairs;
       for (const auto& kv : ins.as<KeyValuesCmd>().pairs) {
-        auto k = ex(kv.key);
-        if (!k) return std::unexpected(k.error());
-        auto v = ex(kv.value);
-        if (!v) return std::unexpected(v.error());
-        if (k->empty())
+        auto k = TRY_VALUE(ex(kv.key));
+        auto v = TRY_VALUE(ex(kv.value));
+        if (k.empty())
           return std::unexpected(
               df_.error_at(at, fmt::format("{} names can not be blank", keyword(ins.kind))));
         if (kv.legacy)
@@ -77,11 +74,11 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
                fmt::format("\"{0} key=value\" should be used instead of legacy \"{0} key value\" "
                            "format",
                            keyword(ins.kind)));
-        if (ins.kind == Kind::Env && looks_like_secret(*k))
+        if (ins.kind == Kind::Env && looks_like_secret(k))
           note(ss, rules::SecretsUsedInArgOrEnv, ins,
                fmt::format("Do not use ARG or ENV instructions for sensitive data (ENV {})",
-                           go_quote(*k)));
-        pairs.emplace_back(*k, *v);
+                           go_quote(k)));
+        pairs.emplace_back(k, v);
       }
       for (auto& [k, v] : pairs) {
         if (ins.kind == Kind::Env)
@@ -93,31 +90,28 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
       break;
     }
     case Kind::Workdir: {
-      auto v = ex(ins.as<ValueCmd>().value);
-      if (!v) return std::unexpected(v.error());
+      auto v = TRY_VALUE(ex(ins.as<ValueCmd>().value));
       bool& workdir_set = results_[ss.index].workdir_set;
-      if (!workdir_set && !v->starts_with("/") && !ss.in_trigger)
+      if (!workdir_set && !v.starts_with("/") && !ss.in_trigger)
         note(ss, rules::WorkdirRelativePath, ins,
              fmt::format("Relative workdir {} can have unexpected results if the base image "
                          "changes",
-                         go_quote(*v)));
+                         go_quote(v)));
       if (!ss.in_trigger) workdir_set = true;
-      cfg.workdir = clean_path(join_path(cfg.workdir.empty() ? "/" : cfg.workdir, *v));
+      cfg.workdir = clean_path(join_path(cfg.workdir.empty() ? "/" : cfg.workdir, v));
       step.args.push_back(cfg.workdir);
       if (!cfg.user.empty()) step.args.push_back(cfg.user);  // who it is made as
       break;
     }
     case Kind::User: {
-      auto v = ex(ins.as<ValueCmd>().value);
-      if (!v) return std::unexpected(v.error());
-      cfg.user = *v;
-      step.args.push_back(*v);
+      auto v = TRY_VALUE(ex(ins.as<ValueCmd>().value));
+      cfg.user = v;
+      step.args.push_back(v);
       break;
     }
     case Kind::Stopsignal: {
-      auto v = ex(ins.as<ValueCmd>().value);
-      if (!v) return std::unexpected(v.error());
-      std::string sig = *v;
+      auto v = TRY_VALUE(ex(ins.as<ValueCmd>().value));
+      std::string sig = v;
       std::string name = sig.starts_with("SIG") ? sig.substr(3) : sig;
       bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-';
@@ -174,9 +168,8 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
     }
     case Kind::Expose:
       for (const auto& item : ins.as<ListCmd>().items) {
-        auto v = ex(item);
-        if (!v) return std::unexpected(v.error());
-        for (const auto& part : split_words(*v)) {
+        auto v = TRY_VALUE(ex(item));
+        for (const auto& part : split_words(v)) {
           auto ports = expand_port(part);
           if (!ports) return std::unexpected(df_.error_at(at, ports.error().message));
           if (ports->proto_not_lower)
@@ -197,12 +190,11 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
       break;
     case Kind::Volume:
       for (const auto& item : ins.as<ListCmd>().items) {
-        auto v = ex(item);
-        if (!v) return std::unexpected(v.error());
-        if (trim(*v).empty())
+        auto v = TRY_VALUE(ex(item));
+        if (trim(v).empty())
           return std::unexpected(df_.error_at(at, "VOLUME specified can not be an empty string"));
-        add_sorted_unique(cfg.volumes, *v);
-        step.args.push_back(*v);
+        add_sorted_unique(cfg.volumes, v);
+        step.args.push_back(v);
       }
       break;
     case Kind::Healthcheck: {
@@ -231,16 +223,14 @@ Result<Step> Planner::resolve_step(const Instruction& ins, StageState& ss,
       step.args.push_back(ins.as<OnbuildCmd>().expression);
       break;
     case Kind::Run: {
-      auto r = resolve_run(ins, at, ss, env, trigger_of != nullptr);
-      if (!r) return std::unexpected(r.error());
-      step.run = std::move(*r);
+      auto r = TRY_VALUE(resolve_run(ins, at, ss, env, trigger_of != nullptr));
+      step.run = std::move(r);
       break;
     }
     case Kind::Add:
     case Kind::Copy: {
-      auto c = resolve_copy(ins, at, ss, env, trigger_of != nullptr);
-      if (!c) return std::unexpected(c.error());
-      step.copy = std::move(*c);
+      auto c = TRY_VALUE(resolve_copy(ins, at, ss, env, trigger_of != nullptr));
+      step.copy = std::move(c);
       break;
     }
   }
@@ -359,10 +349,9 @@ Result<RunStep> Planner::resolve_run(const Instruction& ins, const Instruction& 
     }
     SourceRef source;
     if (!m->from.empty()) {
-      auto ref = resolve_ref(at, m->from, ss.index, off);
-      if (!ref) return std::unexpected(ref.error());
-      if (ref->kind == SourceRef::stage) ss.out.deps.push_back(ref->index);
-      source = *ref;
+      auto ref = TRY_VALUE(resolve_ref(at, m->from, ss.index, off));
+      if (ref.kind == SourceRef::stage) ss.out.deps.push_back(ref.index);
+      source = ref;
     }
     run.mounts.push_back(std::move(*m));
     run.mount_sources.push_back(std::move(source));
@@ -414,9 +403,8 @@ Result<CopyStep> Planner::resolve_copy(const Instruction& ins, const Instruction
   };
   auto flag = [&](const std::optional<Flag>& f, std::string& out) -> Result<void> {
     if (!f) return {};
-    auto v = ex(f->value, f->offset, lex_);
-    if (!v) return std::unexpected(v.error());
-    out = *v;
+    auto v = TRY_VALUE(ex(f->value, f->offset, lex_));
+    out = v;
     return {};
   };
   std::string from;
@@ -438,7 +426,7 @@ Result<CopyStep> Planner::resolve_copy(const Instruction& ins, const Instruction
                         {&cc.chown, &c.chown},
                         {&cc.chmod, &c.chmod},
                         {&cc.checksum, &c.checksum}}) {
-    if (auto r = flag(*f, *out); !r) return std::unexpected(r.error());
+    TRY(flag(*f, *out));
   }
   if (cc.chmod && !valid_chmod(c.chmod)) {
     return std::unexpected(
@@ -449,12 +437,12 @@ Result<CopyStep> Planner::resolve_copy(const Instruction& ins, const Instruction
                      "use an octal mode such as 0755 or a symbolic one such as u+x"));
   }
   if (cc.from) {
-    auto ref = resolve_ref(at, from, ss.index, in_trigger ? at.node->args_offset : cc.from->offset);
-    if (!ref) return std::unexpected(ref.error());
-    if (ref->kind == SourceRef::context) {
+    auto ref = TRY_VALUE(
+        resolve_ref(at, from, ss.index, in_trigger ? at.node->args_offset : cc.from->offset));
+    if (ref.kind == SourceRef::context) {
       return std::unexpected(df_.error_at(at, cc.from->offset, "--from must not be empty"));
     }
-    if (ref->kind == SourceRef::stage && ref->index > ss.index) {
+    if (ref.kind == SourceRef::stage && ref.index > ss.index) {
       return std::unexpected(df_.error_at(
           at, in_trigger ? at.node->args_offset : cc.from->offset,
           fmt::format("cannot copy from stage \"{}\", it needs to be defined before current "
@@ -462,28 +450,26 @@ Result<CopyStep> Planner::resolve_copy(const Instruction& ins, const Instruction
                       from, ss.out.name.empty() ? std::to_string(ss.index) : ss.out.name),
           "move the stage it copies from above this one"));
     }
-    c.from = *ref;
-    if (ref->kind == SourceRef::stage) ss.out.deps.push_back(ref->index);
+    c.from = ref;
+    if (ref.kind == SourceRef::stage) ss.out.deps.push_back(ref.index);
   }
   for (const auto& e : cc.excludes) {
-    auto v = expand_at(at, e.value, env, in_trigger ? SIZE_MAX : e.offset);
-    if (!v) return std::unexpected(v.error());
-    c.excludes.push_back(*v);
+    auto v = TRY_VALUE(expand_at(at, e.value, env, in_trigger ? SIZE_MAX : e.offset));
+    c.excludes.push_back(v);
   }
   for (const auto& s : cc.sources) {
-    auto v = ex(s, at.node->args_offset, lex_);
-    if (!v) return std::unexpected(v.error());
+    auto v = TRY_VALUE(ex(s, at.node->args_offset, lex_));
     // As in BuildKit, a source that expands to nothing is the root.
-    if (v->empty()) *v = ".";
-    if (is_remote_source(*v) && !c.add) {
-      return std::unexpected(df_.error_at(at, fmt::format("source can't be a URL for COPY: {}", *v),
+    if (v.empty()) v = ".";
+    if (is_remote_source(v) && !c.add) {
+      return std::unexpected(df_.error_at(at, fmt::format("source can't be a URL for COPY: {}", v),
                                           "use ADD to download a URL"));
     }
-    if (auto git = parse_git_ref(*v); !git)
+    if (auto git = parse_git_ref(v); !git)
       return std::unexpected(df_.error_at(at, git.error().message,
                                           "see https://docs.docker.com/reference/dockerfile/"
                                           "#adding-private-git-repositories"));
-    c.sources.push_back(*v);
+    c.sources.push_back(v);
   }
   if (c.from.kind == SourceRef::context && c.from.name.empty()) lint_ignored_sources(ss, ins, c);
   for (const auto& doc : cc.inline_files) {
@@ -491,9 +477,8 @@ Result<CopyStep> Planner::resolve_copy(const Instruction& ins, const Instruction
     if (doc.expand) {
       LexOptions o = lex_;
       o.skip_quotes = true;
-      auto v = ex(data, at.node->args_offset, o);
-      if (!v) return std::unexpected(v.error());
-      data = *v;
+      auto v = TRY_VALUE(ex(data, at.node->args_offset, o));
+      data = v;
     }
     c.inline_files.push_back({doc.name, data});
   }

@@ -64,9 +64,8 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
       return {};
     }
     fs::path tmp = store.tmp_dir() / fmt::format("fetch-{}-{}", ::getpid(), i);
-    auto n = fetch_one(client, b, tmp, shared);
-    if (!n) return std::unexpected(n.error());
-    total += *n;
+    auto n = TRY_VALUE(fetch_one(client, b, tmp, shared));
+    total += n;
     std::lock_guard g(mu);
     fetched.push_back({tmp, b.digest});
     if (log)
@@ -79,17 +78,16 @@ Result<uint64_t> fetch_blobs(store::Store& store, registry::Client& client,
     for (const auto& f : fetched) ::unlink(f.tmp_file.c_str());
     return std::unexpected(r.error());
   }
-  if (auto a = store.adopt_blobs_unsynced(fetched); !a) return std::unexpected(a.error());
+  TRY(store.adopt_blobs_unsynced(fetched));
   return total.load();
 }
 
 Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
                                    const PullOptions& opts) {
-  auto ref = oci::parse_reference(name);
-  if (!ref) return std::unexpected(ref.error());
-  registry::Client client(*ref, opts.client);
-  std::string what = "pulling " + ref->str();
-  auto top = client.get_manifest(ref->manifest_ref());
+  auto ref = TRY_VALUE(oci::parse_reference(name));
+  registry::Client client(ref, opts.client);
+  std::string what = "pulling " + ref.str();
+  auto top = client.get_manifest(ref.manifest_ref());
   if (!top) return std::unexpected(top.error().with_context(what));
   registry::RemoteManifest m = std::move(*top);
   if (is_index(m)) {
@@ -114,28 +112,24 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
                             manifest->config.size, oci::kMaxConfigBytes));
   if (auto c = fetch_blobs(store, client, {manifest->config}, {}); !c)
     return std::unexpected(c.error().with_context(what));
-  auto config_text = store.read_blob(manifest->config.digest);
-  if (!config_text) return std::unexpected(config_text.error());
-  auto config = oci::parse_config(*config_text, "config " + manifest->config.digest);
+  auto config_text = TRY_VALUE(store.read_blob(manifest->config.digest));
+  auto config = oci::parse_config(config_text, "config " + manifest->config.digest);
   if (!config) return std::unexpected(config.error().with_context(what));
   if (config->diff_ids.size() != manifest->layers.size())
     return fail(Errc::invalid_argument,
                 fmt::format("{}: the manifest has {} layers, but the config names {} diff ids",
                             what, manifest->layers.size(), config->diff_ids.size()));
-  for (const auto& l : manifest->layers)
-    if (auto r = store.note_blob_source(l.digest, ref->repo_path()); !r)
-      return std::unexpected(r.error());
+  for (const auto& l : manifest->layers) TRY(store.note_blob_source(l.digest, ref.repo_path()));
   if (!opts.lazy) {
     auto n = fetch_blobs(store, client, manifest->layers, opts.log, opts.progress);
     if (!n) return std::unexpected(n.error().with_context(what));
   }
-  auto desc = store.put_blob(m.bytes, m.media_type);
-  if (!desc) return std::unexpected(desc.error());
-  if (auto r = store.tag(name, *desc); !r) return std::unexpected(r.error());
+  auto desc = TRY_VALUE(store.put_blob(m.bytes, m.media_type));
+  TRY(store.tag(name, desc));
   if (opts.log)
-    opts.log(fmt::format("pulled {} ({}, {} layers{})", ref->str(), desc->digest,
+    opts.log(fmt::format("pulled {} ({}, {} layers{})", ref.str(), desc.digest,
                          manifest->layers.size(), opts.lazy ? ", fetched when needed" : ""));
-  return *desc;
+  return desc;
 }
 
 Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,

@@ -19,17 +19,14 @@ Result<void> push_one(store::Store& store, registry::Client& client, const oci::
     ++(stats.*counter);
     return {};
   };
-  auto size = client.blob_size(blob.digest);
-  if (!size) return std::unexpected(size.error());
-  if (*size) return skipped(&PushStats::present);
-  auto sources = store.blob_sources(blob.digest);
-  if (!sources) return std::unexpected(sources.error());
+  auto size = TRY_VALUE(client.blob_size(blob.digest));
+  if (size) return skipped(&PushStats::present);
+  auto sources = TRY_VALUE(store.blob_sources(blob.digest));
   std::string prefix = client.registry() + "/";
-  for (const auto& s : *sources) {
+  for (const auto& s : sources) {
     if (!s.starts_with(prefix) || s == prefix + client.repository()) continue;
-    auto mounted = client.mount_blob(blob.digest, s.substr(prefix.size()));
-    if (!mounted) return std::unexpected(mounted.error());
-    if (*mounted) return skipped(&PushStats::mounted);
+    auto mounted = TRY_VALUE(client.mount_blob(blob.digest, s.substr(prefix.size())));
+    if (mounted) return skipped(&PushStats::mounted);
   }
   if (auto r = store.ensure_blob(blob); !r) return r;
   if (auto r = client.push_blob(blob.digest, store.blob_path(blob.digest),
@@ -74,11 +71,10 @@ Result<PushStats> push_image(store::Store& store, const StoredImage& image,
   blobs.push_back(image.manifest.config);
   auto stats = push_blobs(store, client, blobs, log, progress);
   if (!stats) return std::unexpected(stats.error().with_context(what));
-  auto bytes = store.read_blob(image.manifest_desc.digest);
-  if (!bytes) return std::unexpected(bytes.error());
-  auto digest = client.put_manifest(ref.manifest_ref(), *bytes, image.manifest.media_type);
-  if (!digest) return std::unexpected(digest.error());
-  stats->digest = *digest;
+  auto bytes = TRY_VALUE(store.read_blob(image.manifest_desc.digest));
+  auto digest =
+      TRY_VALUE(client.put_manifest(ref.manifest_ref(), bytes, image.manifest.media_type));
+  stats->digest = digest;
   return stats;
 }
 

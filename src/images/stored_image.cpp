@@ -11,23 +11,20 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref) {
   if (valid_digest(ref) && store.has_blob(ref)) {
     img.manifest_desc = {oci::kManifest, ref, 0, {}, {}};
   } else {
-    auto rec = store.resolve(ref);
-    if (!rec) return std::unexpected(rec.error());
-    if (!*rec) {
+    auto rec = TRY_VALUE(store.resolve(ref));
+    if (!rec) {
       return fail(Errc::not_found, fmt::format("image \"{}\" is not in the store; load it with "
                                                "`strata load FILE` or build it with -t {}",
                                                ref, oci::normalize_name(ref)));
     }
-    img.manifest_desc = (*rec)->manifest;
+    img.manifest_desc = rec->manifest;
   }
-  auto text = store.read_blob(img.manifest_desc.digest);
-  if (!text) return std::unexpected(text.error());
-  auto m = oci::parse_manifest(*text, "manifest " + img.manifest_desc.digest);
+  auto text = TRY_VALUE(store.read_blob(img.manifest_desc.digest));
+  auto m = oci::parse_manifest(text, "manifest " + img.manifest_desc.digest);
   if (!m) return std::unexpected(m.error().with_context("image " + ref));
   img.manifest = *m;
-  auto cfg_text = store.read_blob(img.manifest.config.digest);
-  if (!cfg_text) return std::unexpected(cfg_text.error());
-  auto config = oci::parse_config(*cfg_text, "config " + img.manifest.config.digest);
+  auto cfg_text = TRY_VALUE(store.read_blob(img.manifest.config.digest));
+  auto config = oci::parse_config(cfg_text, "config " + img.manifest.config.digest);
   if (!config) return std::unexpected(config.error().with_context("image " + ref));
   img.config = std::move(config->doc);
   const std::vector<std::string>& diff_ids = config->diff_ids;
