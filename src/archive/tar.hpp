@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,11 @@ class TarWriter {
   // Adds an entry; a regular file's `size` bytes are read from `content_fd`.
   Result<void> add(const TarEntry& e, int content_fd = -1);
   Result<void> add_data(const TarEntry& e, std::string_view data);
+  // Adds a regular file whose `e.size` bytes `write_content` writes to the
+  // sink it is given (a stream: a layer decompressed on its way out). Fewer
+  // or more bytes than e.size is an error.
+  Result<void> add_streamed(const TarEntry& e,
+                            const std::function<Result<void>(Sink& content)>& write_content);
   // Appends entries another TarWriter wrote (whole blocks, no end marker)
   // as a frame of the sink (see Sink::write_frame).
   Result<void> add_frame(std::string_view entries, std::string_view compressed = {},
@@ -66,6 +72,8 @@ class TarReader {
   // ("sha256:<hex>"), the layer's diff id.
   static Result<TarReader> open_hashing(const std::filesystem::path& path);
   Result<std::string> finish_hashing();
+  // The bytes hashed so far: after finish_hashing(), the layer's size.
+  uint64_t hashed_size() const;
   // The next entry, or nullopt at the end.
   Result<std::optional<TarEntry>> next();
   // The current regular file's contents.

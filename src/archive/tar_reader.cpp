@@ -19,6 +19,7 @@ struct TarReader::Impl {
   struct archive* raw = nullptr;
   std::vector<char> raw_buf;
   Sha256 hash;
+  uint64_t hashed = 0;
   bool raw_failed = false;
   ~Impl() {
     archive_read_free(a);
@@ -33,6 +34,7 @@ struct TarReader::Impl {
       return -1;
     }
     impl->hash.update(impl->raw_buf.data(), static_cast<size_t>(n));
+    impl->hashed += static_cast<uint64_t>(n);
     *out = impl->raw_buf.data();
     return n;
   }
@@ -217,6 +219,10 @@ Result<void> TarReader::copy_data_to(Sink& sink) {
     if (n == 0) return {};
     if (auto r = sink.write(buf.data(), static_cast<size_t>(n)); !r) return r;
   }
+}
+
+uint64_t TarReader::hashed_size() const {
+  return impl_->hashed;
 }
 
 uint64_t TarReader::position() const {

@@ -146,6 +146,42 @@ Result<void> TarWriter::add_data(const TarEntry& e, std::string_view data) {
   return pad(data.size());
 }
 
+namespace {
+
+// Passes at most `limit` bytes on and counts them.
+class LimitedSink : public Sink {
+ public:
+  LimitedSink(Sink& next, uint64_t limit, const std::string& path)
+      : next_(next), limit_(limit), path_(path) {}
+  Result<void> write(const void* data, size_t size) override {
+    if (size > limit_ - written_)
+      return fail(Errc::internal,
+                  fmt::format("{}: more than the {} bytes its header gives", path_, limit_));
+    written_ += size;
+    return next_.write(data, size);
+  }
+  Result<void> finish() override { return {}; }
+  uint64_t written() const { return written_; }
+
+ private:
+  Sink& next_;
+  uint64_t limit_, written_ = 0;
+  const std::string& path_;
+};
+
+}  // namespace
+
+Result<void> TarWriter::add_streamed(
+    const TarEntry& e, const std::function<Result<void>(Sink& content)>& write_content) {
+  if (auto r = header(e); !r) return r;
+  LimitedSink content(out_, e.size, e.path);
+  if (auto r = write_content(content); !r) return r;
+  if (content.written() != e.size)
+    return fail(Errc::internal, fmt::format("{}: {} bytes written, its header gives {}", e.path,
+                                            content.written(), e.size));
+  return pad(e.size);
+}
+
 Result<void> TarWriter::finish() {
   static const char zeros[kBlock * 2] = {};
   if (auto r = out_.write(zeros, sizeof zeros); !r) return r;

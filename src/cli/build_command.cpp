@@ -59,21 +59,18 @@ namespace {
 // objects.
 Result<void> write_root_tar(store::Store& store, const std::vector<oci::LayerRef>& layers,
                             const std::string& dest) {
-  auto root = builder::Rootfs::mount(store, layers, false);
-  if (!root) return std::unexpected(root.error());
-  auto tree = os::TempDir::create(store.tmp_dir(), "tar-output-");
-  if (!tree) return std::unexpected(tree.error());
-  snapshot::LowerView view(root->lowers());
-  if (auto r = builder::copy_tree(root->path(), tree->path() / "root", &view); !r) return r;
+  auto root = TRY_VALUE(builder::Rootfs::mount(store, layers, false));
+  auto tree = TRY_VALUE(os::TempDir::create(store.tmp_dir(), "tar-output-"));
+  snapshot::LowerView view(root.lowers());
+  if (auto r = builder::copy_tree(root.path(), tree.path() / "root", &view); !r) return r;
   if (dest == "-") {
     archive::FdSink out(STDOUT_FILENO);
-    return snapshot::write_tree_tar(tree->path() / "root", out);
+    return snapshot::write_tree_tar(tree.path() / "root", out);
   }
-  auto file = os::NewFile::create(dest);
-  if (!file) return std::unexpected(file.error());
-  archive::FdSink out(file->fd());
-  if (auto r = snapshot::write_tree_tar(tree->path() / "root", out); !r) return r;
-  return file->publish();
+  auto file = TRY_VALUE(os::NewFile::create(dest));
+  archive::FdSink out(file.fd());
+  if (auto r = snapshot::write_tree_tar(tree.path() / "root", out); !r) return r;
+  return file.publish();
 }
 
 int run_build(const GlobalFlags& g, const BuildFlags& f);
@@ -94,7 +91,10 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("-t,--tag", f->tags, "Name the result in the store (repeatable)");
   cmd->add_option("--label", f->labels, "Set a label of the image (K=V, repeatable)");
   cmd->add_option("-o,--output", f->outputs,
-                  "type=oci|docker,dest=FILE.tar or type=local,dest=DIR");
+                  "type=oci|docker,dest=FILE.tar, type=local,dest=DIR, type=tar,dest=FILE|-, or "
+                  "type=docker|image (no dest): into the docker daemon");
+  cmd->add_flag("--load", f->load,
+                "Load the image into the docker daemon at $DOCKER_HOST (--output type=docker)");
   cmd->add_option("--network", f->network, "Network for RUN steps: host (default) or none")
       ->check(CLI::IsMember({"host", "none", "default"}));
   cmd->add_option("--progress", f->progress, "auto, plain, tty, quiet or none (the same as quiet)")
@@ -253,6 +253,7 @@ class BuildCommand {
   // repository) and the Dockerfile's text.
   Result<void> read_inputs() {
     for (const auto& o : f_.outputs) outputs_.push_back(TRY_VALUE(parse_output(o)));
+    if (f_.load) outputs_.push_back(TRY_VALUE(parse_output("type=docker")));
     if (is_remote_context(f_.context)) {
       if (f_.context == "-" && f_.file == "-")
         return fail(Errc::invalid_argument,
@@ -535,7 +536,8 @@ class BuildCommand {
     for (const auto& t : f_.tags) TRY(store_->tag(t, image.manifest_desc));
     for (const auto& o : outputs_)
       if (auto r = write_output(result, o); !r)
-        return std::unexpected(r.error().with_context("writing --output " + o.dest));
+        return std::unexpected(
+            r.error().with_context(o.into_docker() ? "--load" : "writing --output " + o.dest));
     for (const auto& ref : push_to_) {
       auto shown = progress("pushing " + ref.str());
       std::function<void(uint64_t, uint64_t)> report_bytes;
@@ -560,6 +562,12 @@ class BuildCommand {
       return builder::copy_tree(root.path(), o.dest, &layers);
     }
     if (o.type == "tar") return write_root_tar(*store_, image.layers, o.dest);
+    if (o.into_docker()) {
+      std::vector<std::string> names = f_.tags;
+      names.insert(names.end(), o.names.begin(), o.names.end());
+      TRY(load_into_docker_daemon(*store_, image, names, quiet()));
+      return {};
+    }
     auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
     if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
     exporter::ArchiveOptions ao;

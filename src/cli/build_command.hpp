@@ -33,6 +33,7 @@ struct BuildFlags {
   std::vector<std::string> ulimits;         // --ulimit nofile=1024:2048
   bool normalize_permissions = false;
   bool push = false;  // --push: every -t that names a registry
+  bool load = false;  // --load: into the docker daemon
   bool pull = false;  // --pull: resolve FROM images in their registry again
   bool dry_run = false;
   std::string format = "text";

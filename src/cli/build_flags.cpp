@@ -196,6 +196,13 @@ Result<Output> parse_output(const std::string& spec) {
       o.type = v;
     else if (k == "dest")
       o.dest = v;
+    else if (k == "name" && !v.empty())
+      o.names.push_back(v);
+    else if (k == "push" && v == "true")
+      return fail(Errc::invalid_argument,
+                  fmt::format("--output {}: strata pushes with --push, to each -t name", spec));
+    else if (k == "push" && v == "false")
+      continue;
     else if (k == "rewrite-timestamp" && v == "true")
       continue;  // what strata does: new layers' times are clamped to SOURCE_DATE_EPOCH
     else if (k == "rewrite-timestamp")
@@ -209,16 +216,27 @@ Result<Output> parse_output(const std::string& spec) {
       o.type = "local", o.dest = field;  // --output DIR
     else
       return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: unknown key \"{}\" (type=, dest=, compression=, "
+                  fmt::format("--output {}: unknown key \"{}\" (type=, dest=, name=, compression=, "
                               "compression-level=, force-compression=)",
                               spec, k));
   }
   if (auto r = check_compression_level("--output", spec, o.compression); !r)
     return std::unexpected(r.error());
-  if (o.type != "oci" && o.type != "docker" && o.type != "local" && o.type != "tar")
+  if (o.type != "oci" && o.type != "docker" && o.type != "image" && o.type != "local" &&
+      o.type != "tar")
     return fail(Errc::invalid_argument,
-                fmt::format("--output {}: type must be oci, docker, local or tar", spec));
-  if (o.dest.empty())
+                fmt::format("--output {}: type must be oci, docker, image, local or tar", spec));
+  if (o.type == "image" && !o.dest.empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("--output {}: type=image loads into the docker daemon and takes no "
+                            "dest= (type=docker,dest=FILE writes an archive)",
+                            spec));
+  if (!o.names.empty() && !o.into_docker())
+    return fail(Errc::invalid_argument,
+                fmt::format("--output {}: name= is for the image loaded into the docker daemon "
+                            "(type=docker or type=image without dest=); use -t",
+                            spec));
+  if (o.dest.empty() && !o.into_docker())
     return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
   if (o.dest == "-" && o.type != "tar")
     return fail(Errc::invalid_argument,
@@ -250,7 +268,8 @@ archive::Compression new_layer_compression(const std::vector<Output>& outputs,
                                            const std::vector<CacheSpec>& cache_to, bool pushes) {
   std::vector<const exporter::CompressionOptions*> asked;
   for (const auto& o : outputs)
-    if (o.type == "oci" || o.type == "docker") asked.push_back(&o.compression);
+    if ((o.type == "oci" || o.type == "docker") && !o.into_docker())
+      asked.push_back(&o.compression);
   for (const auto& c : cache_to) asked.push_back(&c.opts.compression);
   if (pushes || asked.empty()) return archive::Compression::gzip;
   auto wanted = asked.front()->compression;

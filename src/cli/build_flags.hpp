@@ -46,10 +46,14 @@ struct CacheSpec {
 // `flag` is --cache-to or --cache-from (it names the flag in errors).
 Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec);
 
-// --output type=oci|docker|local|tar,dest=PATH
+// --output type=oci|docker|local|tar,dest=PATH; type=docker or type=image
+// without dest (and --load) load the image into the docker daemon, under
+// the -t names and its own name= ones.
 struct Output {
   std::string type, dest;
+  std::vector<std::string> names;  // name=, for the docker daemon
   exporter::CompressionOptions compression;
+  bool into_docker() const { return dest.empty() && (type == "docker" || type == "image"); }
 };
 
 Result<Output> parse_output(const std::string& spec);
@@ -62,7 +66,7 @@ Result<void> check_attestations(const std::string& provenance, const std::string
                                 const std::vector<std::string>& attest);
 
 // The compression a build writes its new layers in, chosen once: the one
-// every image output (--output type=oci|docker) and every --cache-to names
+// every image file output (--output type=oci|docker,dest=) and every --cache-to names
 // with compression= (no compression-level=), when there is at least one,
 // they all name the same and nothing is pushed (a push sends the layers as
 // they are); then no layer of the build is converted afterwards. Otherwise

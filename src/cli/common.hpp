@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "docker/load.hpp"
 #include "images/pull.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
@@ -24,5 +25,12 @@ int report(const Error& e);
 Result<store::Store> open_store(const GlobalFlags& g);
 // How to reach registries: --insecure-registry and $STRATA_INSECURE_REGISTRIES.
 images::PullOptions pull_options(const GlobalFlags& g);
+// Puts a stored image into the docker daemon at $DOCKER_HOST under `names`
+// (--load, strata load --into-docker); says on stderr what it sent unless
+// `quiet`.
+Result<docker::DockerLoadResult> load_into_docker_daemon(store::Store& store,
+                                                         const images::StoredImage& image,
+                                                         const std::vector<std::string>& names,
+                                                         bool quiet);
 
 }  // namespace strata::cli

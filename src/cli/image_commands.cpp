@@ -22,6 +22,8 @@
 #include "store/gc.hpp"
 #include "util/strings.hpp"
 
+namespace fs = std::filesystem;
+
 namespace strata::cli {
 
 using nlohmann::json;
@@ -36,6 +38,7 @@ struct ImageArgs {
   std::string network = "host";
   bool as_json = false;
   bool prune_all = false, prune_mounts = false;
+  bool into_docker = false;  // load --into-docker
   std::string keep_storage, keep_duration;
   std::vector<std::string> mount_ids;
   std::string path;
@@ -239,17 +242,37 @@ int cmd_cache_prune(const GlobalFlags& g, const ImageArgs& a) {
   return 0;
 }
 
-int cmd_load(const GlobalFlags& g, const std::string& file) {
+// strata load FILE: the archive's images into the store. With
+// --into-docker, also into the docker daemon; then the argument may instead
+// name an image already in the store.
+int cmd_load(const GlobalFlags& g, const std::string& file, bool into_docker) {
   auto store = open_store(g);
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);  // blobs are not collected before they are tagged
   if (!lease) return report(lease.error());
-  Progress progress("loading " + file);
-  auto names = exporter::load_archive(
-      *store, file, [&](uint64_t done, uint64_t total) { progress.update(done, total); });
-  if (!names) return report(names.error());
-  progress.finish();
-  for (const auto& n : *names) std::cout << "loaded " << n << "\n";
+  std::error_code ec;
+  std::vector<std::string> names;
+  if (!into_docker || fs::is_regular_file(file, ec)) {
+    Progress progress("loading " + file);
+    auto loaded = exporter::load_archive(
+        *store, file, [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+    if (!loaded) return report(loaded.error());
+    progress.finish();
+    for (const auto& n : *loaded) std::cout << "loaded " << n << "\n";
+    names = std::move(*loaded);
+  } else {
+    names.push_back(file);
+  }
+  if (!into_docker) return 0;
+  for (const auto& n : names) {
+    auto img = images::load_image(*store, n);
+    if (!img)
+      return report(img.error().with_context(
+          fmt::format("{} is neither an archive file nor an image in the store", file)));
+    auto r = load_into_docker_daemon(*store, *img, {n}, false);
+    if (!r) return report(r.error());
+    std::cout << "loaded " << n << " into the docker daemon (" << r->image_id << ")\n";
+  }
   return 0;
 }
 
@@ -381,8 +404,12 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   explain->callback([&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json); }; });
   auto* load =
       app.add_subcommand("load", "Import a docker or OCI archive (.tar, .tar.gz, .tar.zst)");
-  load->add_option("file", a->file, "Archive")->required();
-  load->callback([&g, &run, a] { run = [&g, a] { return cmd_load(g, a->file); }; });
+  load->add_option("file", a->file, "Archive (or, with --into-docker, an image in the store)")
+      ->required();
+  load->add_flag("--into-docker", a->into_docker,
+                 "Also load into the docker daemon at $DOCKER_HOST, sending only the layers it "
+                 "lacks");
+  load->callback([&g, &run, a] { run = [&g, a] { return cmd_load(g, a->file, a->into_docker); }; });
   auto* save = app.add_subcommand(
       "save", "Write an image as an archive docker, podman, skopeo and strata load");
   save->add_option("images", a->names, "Image names")->required();

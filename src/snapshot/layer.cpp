@@ -464,6 +464,7 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
     }
     layer.empty = writer.count() == 0;
     layer.diff_id = raw.digest();
+    layer.size = raw.size();
     layer.blob = {layer_media_type(opts.compression),
                   compressed.digest(),
                   static_cast<int64_t>(compressed.size()),
@@ -474,6 +475,7 @@ Result<Layer> write_layer(const fs::path& upper, store::Store& store, const Diff
                                              : store.commit_blob(file, layer.blob.digest);
   (void)os::remove_tree(*tmp);
   if (!r) return std::unexpected(r.error());
+  TRY(store.put_layer_size(layer.diff_id, layer.size));
   return layer;
 }
 
@@ -524,6 +526,7 @@ Result<std::vector<fs::path>> ensure_snapshot(store::Store& store, const oci::De
   }
   auto added = store.add_snapshot(diff_id, *tmp);
   if (!added) return std::unexpected(added.error());
+  TRY(store.put_layer_size(diff_id, reader->hashed_size()));
   return std::vector<fs::path>{*added};
 }
 

@@ -53,6 +53,7 @@ struct DiffOptions {
 struct Layer {
   oci::Descriptor blob;  // the compressed layer in the store
   std::string diff_id;   // sha256 of the uncompressed tar
+  uint64_t size = 0;     // of the uncompressed tar
   bool empty = false;    // nothing changed
 };
 

@@ -106,6 +106,7 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE TABLE IF NOT EXISTS cache_mounts (id TEXT PRIMARY KEY, last_used TEXT)",
            "CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, etag TEXT, last_modified "
            "TEXT, digest TEXT)",
+           "CREATE TABLE IF NOT EXISTS layer_sizes (diff_id TEXT PRIMARY KEY, size INTEGER)",
            "CREATE TABLE IF NOT EXISTS conversions (source TEXT, compression TEXT, level "
            "INTEGER, digest TEXT, media_type TEXT, size INTEGER, PRIMARY KEY (source, "
            "compression, level))",
@@ -151,6 +152,17 @@ Result<void> Store::put_url_record(const std::string& url, const UrlRecord& rec)
   return db_.exec(
       "INSERT OR REPLACE INTO urls (url, etag, last_modified, digest) VALUES (?, ?, ?, ?)",
       {url, rec.etag, std::to_string(rec.last_modified), rec.digest});
+}
+
+Result<std::optional<uint64_t>> Store::layer_size(const std::string& diff_id) {
+  auto rows = TRY_VALUE(db_.query("SELECT size FROM layer_sizes WHERE diff_id = ?", {diff_id}));
+  if (rows.empty() || !rows[0][0]) return std::optional<uint64_t>{};
+  return std::optional<uint64_t>{std::strtoull(rows[0][0]->c_str(), nullptr, 10)};
+}
+
+Result<void> Store::put_layer_size(const std::string& diff_id, uint64_t size) {
+  return db_.exec("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
+                  {diff_id, std::to_string(size)});
 }
 
 Result<std::vector<std::string>> Store::blob_sources(const std::string& digest) {

@@ -135,6 +135,11 @@ class Store {
   Result<void> put_url_record(const std::string& url, const UrlRecord& rec);
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
+  // The size of a layer's uncompressed tar, known once strata has seen the
+  // layer whole (writing it, unpacking it, counting it for a docker load).
+  // A fact about the diff id, true whatever blob holds the layer.
+  Result<std::optional<uint64_t>> layer_size(const std::string& diff_id);
+  Result<void> put_layer_size(const std::string& diff_id, uint64_t size);
   // A layer blob in the store, in `media_type`, whose uncompressed digest
   // is `diff_id` (as a cache record names it).
   Result<std::optional<oci::Descriptor>> layer_blob(const std::string& diff_id,

@@ -126,6 +126,24 @@ YAML
   PIDS+=($!)
   wait_port "$PORT"
 }
+# start_dockerd: Debian's dockerd 20.10 on a private socket and data root
+# under $T, without a bridge or iptables rules (containers use the host
+# network or none); DOCKER_HOST names it; cleanup stops it.
+start_dockerd() {
+  need dockerd /usr/bin/docker
+  mkdir -p "$T/dockerd"
+  dockerd --bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+    --storage-driver overlay2 --data-root "$T/dockerd/data" --exec-root "$T/dockerd/exec" \
+    -H "unix://$T/dockerd/docker.sock" --pidfile "$T/dockerd/pid" > "$T/dockerd/log" 2>&1 &
+  PIDS+=($!)
+  export DOCKER_HOST=unix://$T/dockerd/docker.sock
+  local i
+  for i in $(seq 240); do
+    /usr/bin/docker version > /dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  fail "dockerd did not start: $(tail -5 "$T/dockerd/log")"
+}
 # start_basic_registry NAME USER PASSWORD: the same with htpasswd basic
 # auth; its address in $RB.
 start_basic_registry() {

@@ -129,6 +129,27 @@ TEST(Tar, HashingSinkCountsAndHashes) {
   EXPECT_EQ(h.digest(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Tar, AStreamedEntryIsReadBackAndMustHaveItsSize) {
+  StringSink out;
+  TarWriter tar(out);
+  TarEntry e;
+  e.path = "layer.tar";
+  e.size = 5;
+  ASSERT_TRUE(tar.add_streamed(e, [](Sink& s) { return s.write("hello", 5); }));
+  ASSERT_TRUE(tar.finish());
+  auto r = TarReader::open_memory(out.bytes);
+  ASSERT_TRUE(r);
+  auto entry = r->next();
+  ASSERT_TRUE(entry && *entry);
+  EXPECT_EQ((*entry)->path, "layer.tar");
+  EXPECT_EQ(r->read_data().value_or(""), "hello");
+
+  StringSink short_out, long_out;
+  TarWriter short_tar(short_out), long_tar(long_out);
+  EXPECT_FALSE(short_tar.add_streamed(e, [](Sink& s) { return s.write("hell", 4); }));
+  EXPECT_FALSE(long_tar.add_streamed(e, [](Sink& s) { return s.write("hello!", 6); }));
+}
+
 TEST(Tar, GarbageIsAnError) {
   auto r = TarReader::open_memory(std::string(1024, '\x7f'));
   bool rejected = !r || !r->next();

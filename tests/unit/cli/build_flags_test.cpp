@@ -30,7 +30,8 @@ TEST(ParseOutput, Types) {
 TEST(ParseOutput, Errors) {
   EXPECT_NE(message_of(parse_output("type=oci,dest=-").error()).find("only type=tar"),
             std::string::npos);
-  EXPECT_NE(message_of(parse_output("type=image,dest=x").error()).find("oci, docker, local or tar"),
+  EXPECT_NE(message_of(parse_output("type=registry,dest=x").error())
+                .find("oci, docker, image, local or tar"),
             std::string::npos);
   EXPECT_NE(message_of(parse_output("type=tar").error()).find("dest= is required"),
             std::string::npos);
@@ -39,6 +40,27 @@ TEST(ParseOutput, Errors) {
             std::string::npos);
   EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,colour=blue").error())
                 .find("unknown key \"colour\""),
+            std::string::npos);
+}
+
+TEST(ParseOutput, DockerOrImageWithoutDestLoadsIntoTheDaemon) {
+  auto docker = parse_output("type=docker");
+  ASSERT_TRUE(docker) << docker.error().message;
+  EXPECT_TRUE(docker->into_docker());
+  auto image = parse_output("type=image,name=app:1,name=app:latest,push=false");
+  ASSERT_TRUE(image) << image.error().message;
+  EXPECT_TRUE(image->into_docker());
+  EXPECT_EQ(image->names, (std::vector<std::string>{"app:1", "app:latest"}));
+  auto file = parse_output("type=docker,dest=a.tar");
+  ASSERT_TRUE(file);
+  EXPECT_FALSE(file->into_docker());
+  EXPECT_NE(message_of(parse_output("type=image,dest=a.tar").error()).find("takes no dest="),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,name=x").error()).find("name= is for"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=image,push=true").error()).find("--push"),
+            std::string::npos);
+  EXPECT_NE(message_of(parse_output("type=oci").error()).find("dest= is required"),
             std::string::npos);
 }
 
@@ -161,6 +183,10 @@ TEST(NewLayerCompression, ChosenOnceWhenEveryExportAsksTheSame) {
             Compression::zstd);
   EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=uncompressed")}, {}, false),
             Compression::none);
+  // A load into the docker daemon sends layers uncompressed whatever they are.
+  EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd"), out("type=docker")},
+                                  {}, false),
+            Compression::zstd);
   // Mixed, unnamed (layers kept as they are), a level, or a push: gzip,
   // each export converting what it needs.
   EXPECT_EQ(new_layer_compression({out("type=oci,dest=a.tar,compression=zstd"),

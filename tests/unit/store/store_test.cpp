@@ -174,6 +174,21 @@ TEST(Store, TagsLiveInTheDbAndIndexJson) {
   EXPECT_EQ(s->images()->size(), 1u);
 }
 
+TEST(Store, LayerSizesAreKeptByDiffId) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto none = s->layer_size("sha256:aa");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(s->put_layer_size("sha256:aa", 5'000'000'000ull));
+  auto again = store::Store::open(t.path);  // kept in meta.db
+  ASSERT_TRUE(again);
+  auto size = again->layer_size("sha256:aa");
+  ASSERT_TRUE(size && *size);
+  EXPECT_EQ(**size, 5'000'000'000ull);
+}
+
 TEST(Store, SnapshotsHaveShortPaths) {
   TempRoot t;
   auto s = store::Store::open(t.path);
