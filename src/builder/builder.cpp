@@ -208,6 +208,7 @@ class Builder {
     oci::Manifest m;
     m.config = cfg;
     for (const auto& l : out.layers) m.layers.push_back(l.blob);
+    m.annotations = st_.opts.annotations;
     auto man = TRY_VALUE(st_.store.put_blob(oci::to_json_text(m), oci::kManifest));
     out.manifest_desc = man;
     out.manifest = m;

@@ -49,6 +49,8 @@ struct BuildOptions {
   std::map<std::string, std::filesystem::path> ssh;  // --ssh id -> agent socket
   uint64_t shm_size = 0;                             // --shm-size of RUN steps; 0: 64 MiB
   std::vector<exec::Ulimit> ulimits;                 // --ulimit of RUN steps
+  std::vector<exec::ExtraHost> extra_hosts;          // --add-host of RUN steps
+  std::map<std::string, std::string> annotations;    // --annotation: the image manifest's
   // Images the store lacks are pulled (lazily: layers when a step needs them).
   images::PullOptions pull;
   std::function<void(const std::string&)> log;  // progress, one line at a time

@@ -190,6 +190,7 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
   spec.insecure = run.security == "insecure";  // the plan refused it unless --allow granted it
   spec.shm_size = st.opts.shm_size;
   spec.ulimits = st.opts.ulimits;
+  spec.extra_hosts = st.opts.extra_hosts;
 
   auto tmp_dir = TRY_VALUE(os::TempDir::create(st.store.tmp_dir(), "run-"));
   StepMounts held(tmp_dir.path());

@@ -151,6 +151,8 @@ Result<std::optional<graph::StepInputs>> step_inputs(BuildState& st, const Stage
     for (const auto& f : run.files) in.extra.emplace_back("script:" + f.name, f.content);
     if (!run.hostname.empty()) in.extra.emplace_back("hostname", run.hostname);
     if (st.opts.shm_size) in.extra.emplace_back("shm-size", std::to_string(st.opts.shm_size));
+    // As BuildKit: extra hosts are part of what a RUN is.
+    for (const auto& h : st.opts.extra_hosts) in.extra.emplace_back("add-host:" + h.name, h.ip);
     for (const auto& u : st.opts.ulimits)
       in.extra.emplace_back("ulimit:" + u.name, fmt::format("{}:{}", u.soft, u.hard));
     return in;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/build_command.hpp"
+#include "cli/builder_commands.hpp"
 #include "cli/docker_plugin.hpp"
 #include "cli/image_commands.hpp"
 #include "cli/registry_commands.hpp"
@@ -41,6 +42,7 @@ void add_commands(CLI::App& app, GlobalFlags& g, std::function<int()>& run) {
   add_build_command(app, g, run);
   add_image_commands(app, g, run);
   add_registry_commands(app, g, run);
+  add_builder_commands(app, g, run);
   add_install_plugin_command(app, run);
   // What follows `run IMAGE` is the container's command line: nothing of it
   // may fall through to the parser above, so run takes the global flags

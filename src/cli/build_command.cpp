@@ -141,6 +141,10 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
                   "Grant an entitlement: security.insecure (RUN --security=insecure) or "
                   "network.host (always granted: RUN uses the host network by default)");
   cmd->add_option("--shm-size", f->shm_size, "Size of /dev/shm in RUN steps (default 64m)");
+  cmd->add_option("--annotation", f->annotations,
+                  "An annotation of the image manifest: [manifest:]KEY=VALUE (repeatable)");
+  cmd->add_option("--add-host", f->add_hosts,
+                  "A line of /etc/hosts in RUN steps: NAME:IP (repeatable)");
   cmd->add_option("--ulimit", f->ulimits,
                   "A resource limit of RUN steps: NAME=SOFT[:HARD] (repeatable)");
   cmd->add_flag("--dry-run", f->dry_run, "Print the resolved plan; build nothing");
@@ -488,6 +492,12 @@ class BuildCommand {
                     fmt::format("--shm-size {}: not a size (bytes, or 64m, 1g, ...)", f_.shm_size));
       bo.shm_size = *n;
     }
+    for (const auto& a : f_.annotations) {
+      auto [key, value] = TRY_VALUE(parse_annotation(a));
+      bo.annotations[key] = value;
+    }
+    for (const auto& h : f_.add_hosts)
+      bo.extra_hosts.push_back(TRY_VALUE(exec::parse_extra_host(h)));
     for (const auto& u : f_.ulimits) {
       auto limit = TRY_VALUE(exec::parse_ulimit(u));
       std::erase_if(bo.ulimits, [&](const exec::Ulimit& o) { return o.name == limit.name; });
@@ -570,6 +580,7 @@ class BuildCommand {
     }
     auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
     if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
+    if (!o.tar) return exporter::write_image_layout(*store_, {{*layers, f_.tags}}, o.dest);
     exporter::ArchiveOptions ao;
     ao.compression = exporter::compression_for(o.dest);
     auto shown = progress("writing " + o.dest);

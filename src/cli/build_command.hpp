@@ -31,6 +31,8 @@ struct BuildFlags {
   std::vector<std::string> allow;           // --allow security.insecure | network.host
   std::string shm_size;                     // --shm-size 128m
   std::vector<std::string> ulimits;         // --ulimit nofile=1024:2048
+  std::vector<std::string> add_hosts;       // --add-host db:127.0.0.2
+  std::vector<std::string> annotations;     // --annotation org.opencontainers.image.x=y
   bool normalize_permissions = false;
   bool push = false;  // --push: every -t that names a registry
   bool load = false;  // --load: into the docker daemon

@@ -196,6 +196,8 @@ Result<Output> parse_output(const std::string& spec) {
       o.type = v;
     else if (k == "dest")
       o.dest = v;
+    else if (k == "tar" && (v == "true" || v == "false"))
+      o.tar = v == "true";
     else if (k == "name" && !v.empty())
       o.names.push_back(v);
     else if (k == "push" && v == "true")
@@ -215,10 +217,11 @@ Result<Output> parse_output(const std::string& spec) {
     else if (eq == std::string::npos && o.type.empty())
       o.type = "local", o.dest = field;  // --output DIR
     else
-      return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: unknown key \"{}\" (type=, dest=, name=, compression=, "
-                              "compression-level=, force-compression=)",
-                              spec, k));
+      return fail(
+          Errc::invalid_argument,
+          fmt::format("--output {}: unknown key \"{}\" (type=, dest=, name=, tar=, compression=, "
+                      "compression-level=, force-compression=)",
+                      spec, k));
   }
   if (auto r = check_compression_level("--output", spec, o.compression); !r)
     return std::unexpected(r.error());
@@ -236,12 +239,36 @@ Result<Output> parse_output(const std::string& spec) {
                 fmt::format("--output {}: name= is for the image loaded into the docker daemon "
                             "(type=docker or type=image without dest=); use -t",
                             spec));
+  if (!o.tar && o.type != "oci")
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("--output {}: tar=false is for type=oci (an OCI layout directory)", spec));
   if (o.dest.empty() && !o.into_docker())
     return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
   if (o.dest == "-" && o.type != "tar")
     return fail(Errc::invalid_argument,
                 fmt::format("--output {}: only type=tar writes to standard output (dest=-)", spec));
   return o;
+}
+
+Result<std::pair<std::string, std::string>> parse_annotation(const std::string& spec) {
+  std::string rest = spec;
+  size_t eq = rest.find('=');
+  size_t colon = rest.find(':');
+  if (colon != std::string::npos && (eq == std::string::npos || colon < eq)) {
+    std::string where = rest.substr(0, colon);
+    if (where != "manifest")
+      return fail(Errc::invalid_argument,
+                  fmt::format("--annotation {}: strata puts annotations on the image manifest "
+                              "(KEY=VALUE or manifest:KEY=VALUE); {} annotations are for "
+                              "multi-platform images, which strata does not write yet",
+                              spec, where));
+    rest = rest.substr(colon + 1);
+    eq = rest.find('=');
+  }
+  if (eq == std::string::npos || eq == 0)
+    return fail(Errc::invalid_argument, fmt::format("--annotation {}: expected KEY=VALUE", spec));
+  return std::pair{rest.substr(0, eq), rest.substr(eq + 1)};
 }
 
 Result<void> check_attestations(const std::string& provenance, const std::string& sbom,

@@ -46,17 +46,25 @@ struct CacheSpec {
 // `flag` is --cache-to or --cache-from (it names the flag in errors).
 Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec);
 
-// --output type=oci|docker|local|tar,dest=PATH; type=docker or type=image
+// --output type=oci|docker|local|tar,dest=PATH (type=oci,tar=false: an OCI
+// layout directory at PATH); type=docker or type=image
 // without dest (and --load) load the image into the docker daemon, under
 // the -t names and its own name= ones.
 struct Output {
   std::string type, dest;
   std::vector<std::string> names;  // name=, for the docker daemon
+  bool tar = true;                 // tar=false: type=oci as a layout directory
   exporter::CompressionOptions compression;
   bool into_docker() const { return dest.empty() && (type == "docker" || type == "image"); }
 };
 
 Result<Output> parse_output(const std::string& spec);
+
+// --annotation [manifest:]KEY=VALUE, as buildx takes it: an annotation of
+// the image manifest. The other places buildx can put one (index:,
+// manifest-descriptor:, index-descriptor:, a [platform] filter) belong to
+// multi-platform images and are refused until strata writes those.
+Result<std::pair<std::string, std::string>> parse_annotation(const std::string& spec);
 
 // --provenance, --sbom and --attest: accepted when they turn attestations
 // off (false, 0, or --attest type=...,disabled=true), as CI scripts pass

@@ -22,13 +22,17 @@ inline constexpr std::string_view kVersion = "0.1.0";
 // What a plugin invocation asks for: strata's own command line to run
 // (`build …`), or text to print (the metadata, a version).
 struct PluginCall {
-  std::vector<std::string> args;  // strata's arguments, without the program name
-  std::string print;              // printed on stdout instead, when args is empty
+  std::vector<std::string> args;   // strata's arguments, without the program name
+  std::string print;               // printed on stdout instead, when args is empty
+  std::vector<std::string> notes;  // said on stderr first: buildx options strata ignores
 };
 
 // argv as the docker CLI passes it to a plugin (argv[0] the binary,
 // argv[1] `docker-cli-plugin-metadata` or `buildx`); nullopt when it is
-// not a plugin invocation (an ordinary strata command line). A buildx
+// not a plugin invocation (an ordinary strata command line). buildx's
+// commands become strata's: build -> build, create/use/inspect/ls/rm/stop ->
+// builder ..., du -> cache du, prune -> cache prune, imagetools inspect ->
+// imagetools inspect; `--builder N` before the command goes to it. A buildx
 // command strata does not provide is an error that says so.
 std::optional<Result<PluginCall>> plugin_call(const std::vector<std::string>& argv);
 

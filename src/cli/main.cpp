@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     // strata's words.
     if (auto call = strata::cli::plugin_call(args)) {
       if (!*call) return strata::cli::report(call->error());
+      for (const auto& note : (*call)->notes) std::fprintf(stderr, "%s\n", note.c_str());
       if ((*call)->args.empty()) {
         std::fputs((*call)->print.c_str(), stdout);
         return 0;

@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
 #include "images/push.hpp"
@@ -20,6 +21,8 @@ struct RegistryArgs {
   std::vector<std::string> names;
   std::string username, password;
   bool password_stdin = false;
+  bool raw = false;    // imagetools inspect --raw
+  std::string format;  // imagetools inspect --format
 };
 
 int cmd_pull(const GlobalFlags& g, const std::string& name) {
@@ -90,6 +93,60 @@ int cmd_login(const GlobalFlags& g, const RegistryArgs& a) {
   return 0;
 }
 
+// `imagetools inspect REF`: the manifest (or index) the registry has, as
+// buildx prints it, or its bytes with --raw.
+int cmd_imagetools_inspect(const GlobalFlags& g, const RegistryArgs& a) {
+  if (!a.format.empty() && a.format != "{{json .}}" && a.format != "raw")
+    return report(Error{Errc::invalid_argument,
+                        fmt::format("--format {}: strata prints the summary, --raw, or "
+                                    "--format '{{{{json .}}}}'",
+                                    a.format)});
+  auto ref = oci::parse_reference(a.names[0]);
+  if (!ref) return report(ref.error());
+  registry::Client client(*ref, pull_options(g).client);
+  auto m = client.get_manifest(ref->manifest_ref());
+  if (!m) return report(m.error());
+  if (a.raw || a.format == "raw") {
+    std::cout << m->bytes;
+    if (!m->bytes.ends_with("\n")) std::cout << "\n";
+    return 0;
+  }
+  auto doc = nlohmann::json::parse(m->bytes, nullptr, false);
+  if (a.format == "{{json .}}") {
+    std::cout << nlohmann::json{{"name", ref->str()},
+                                {"manifest",
+                                 {{"mediaType", m->media_type},
+                                  {"digest", m->digest},
+                                  {"size", m->bytes.size()}}},
+                                {"raw", doc}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("Name:      {}\nMediaType: {}\nDigest:    {}\n", ref->str(),
+                           m->media_type, m->digest);
+  if (doc.is_object() && doc.contains("manifests") && doc["manifests"].is_array()) {
+    std::cout << "\nManifests:\n";
+    bool first = true;
+    for (const auto& e : doc["manifests"]) {
+      if (!e.is_object()) continue;
+      if (!first) std::cout << "\n";
+      first = false;
+      std::string digest = e.value("digest", ""), media = e.value("mediaType", "");
+      std::string platform;
+      if (e.contains("platform") && e["platform"].is_object()) {
+        const auto& p = e["platform"];
+        platform = p.value("os", "") + "/" + p.value("architecture", "");
+        if (!p.value("variant", "").empty()) platform += "/" + p.value("variant", "");
+      }
+      std::cout << fmt::format("  Name:      {}@{}\n  MediaType: {}\n", ref->repo_path(), digest,
+                               media);
+      if (!platform.empty()) std::cout << fmt::format("  Platform:  {}\n", platform);
+    }
+  }
+  return 0;
+}
+
 int cmd_logout(const std::string& host) {
   if (auto r = registry::store_credentials(host, std::nullopt); !r) return report(r.error());
   std::cerr << fmt::format("removed the credentials for {}\n", host);
@@ -115,6 +172,17 @@ void add_registry_commands(CLI::App& app, const GlobalFlags& g, std::function<in
   login->add_option("-p,--password", a->password, "Password (prefer --password-stdin)");
   login->add_flag("--password-stdin", a->password_stdin, "Read the password from stdin");
   login->callback([&g, &run, a] { run = [&g, a] { return cmd_login(g, *a); }; });
+  auto* imagetools =
+      app.add_subcommand("imagetools", "Images in a registry, as buildx's imagetools");
+  imagetools->require_subcommand(1);
+  auto* it_inspect = imagetools->add_subcommand(
+      "inspect", "Show the manifest or index a registry has for a reference, and its platforms");
+  it_inspect->add_option("image", a->names, "[HOST[:PORT]/]NAME[:TAG][@DIGEST]")
+      ->required()
+      ->expected(1);
+  it_inspect->add_flag("--raw", a->raw, "The manifest's bytes as the registry sent them");
+  it_inspect->add_option("--format", a->format, "'{{json .}}' (or raw)");
+  it_inspect->callback([&g, &run, a] { run = [&g, a] { return cmd_imagetools_inspect(g, *a); }; });
   auto* logout = app.add_subcommand("logout", "Forget the credentials for a registry");
   logout->add_option("registry", a->names, "HOST[:PORT]")->required()->expected(1);
   logout->callback([&run, a] { run = [a] { return cmd_logout(a->names[0]); }; });

@@ -160,7 +160,10 @@ Result<DockerLoadResult> load_into_docker(store::Store& store, Engine& engine,
       json::array({{{"Config", config_name}, {"RepoTags", tags}, {"Layers", layer_names}}});
 
   auto write_archive = [&](archive::Sink& body) -> Result<void> {
-    archive::TarWriter tar(body);
+    // Layers are decompressed on this thread and sent from another, so
+    // that neither waits for the other.
+    archive::ThreadedSink sending(body);
+    archive::TarWriter tar(sending);
     auto file = [](const std::string& path, uint64_t size) {
       archive::TarEntry e;
       e.path = path;

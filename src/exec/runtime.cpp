@@ -1,5 +1,6 @@
 #include "exec/runtime.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
@@ -221,6 +222,31 @@ json allowed_devices() {
 
 }  // namespace
 
+Result<ExtraHost> parse_extra_host(std::string_view spec) {
+  size_t sep = spec.find_first_of(":=");
+  ExtraHost h;
+  if (sep != std::string_view::npos) {
+    h.name = std::string(spec.substr(0, sep));
+    h.ip = std::string(spec.substr(sep + 1));
+  }
+  if (h.ip.size() > 2 && h.ip.front() == '[' && h.ip.back() == ']')
+    h.ip = h.ip.substr(1, h.ip.size() - 2);  // [::1], as docker takes it
+  in_addr v4{};
+  in6_addr v6{};
+  bool ip =
+      ::inet_pton(AF_INET, h.ip.c_str(), &v4) == 1 || ::inet_pton(AF_INET6, h.ip.c_str(), &v6) == 1;
+  bool name = !h.name.empty() && h.name.find_first_of(" \t\n#") == std::string::npos;
+  if (h.ip == "host-gateway")
+    return fail(Errc::invalid_argument,
+                fmt::format("--add-host {}: RUN steps use the host's network, where the host "
+                            "is 127.0.0.1: write {}:127.0.0.1",
+                            spec, h.name));
+  if (!ip || !name)
+    return fail(Errc::invalid_argument,
+                fmt::format("--add-host {}: expected NAME:IP (an IPv4 or IPv6 address)", spec));
+  return h;
+}
+
 Result<Ulimit> parse_ulimit(std::string_view spec) {
   auto bad = [&](std::string_view why) {
     return fail(
@@ -360,6 +386,7 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
     std::string hosts = os::read_file("/etc/hosts").value_or("127.0.0.1\tlocalhost\n");
     if (!hosts.empty() && hosts.back() != '\n') hosts += '\n';
     hosts += "127.0.0.1\t" + spec.hostname + "\n";
+    for (const auto& h : spec.extra_hosts) hosts += h.ip + "\t" + h.name + "\n";
     os::UniqueFd hosts_fd(
         ::open((bundle / "hosts").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!hosts_fd) return std::unexpected(os::errno_error("creating", bundle / "hosts"));

@@ -56,6 +56,13 @@ struct Ulimit {
 // unlimited. An unknown name or a soft limit above the hard one is an error.
 Result<Ulimit> parse_ulimit(std::string_view spec);
 
+// `--add-host NAME:IP` (or NAME=IP): a line of the RUN containers'
+// /etc/hosts. The IP must be an IPv4 or IPv6 address.
+struct ExtraHost {
+  std::string name, ip;
+};
+Result<ExtraHost> parse_extra_host(std::string_view spec);
+
 struct ContainerSpec {
   std::filesystem::path rootfs;
   std::vector<std::string> args;
@@ -65,6 +72,7 @@ struct ContainerSpec {
   std::vector<uint32_t> additional_gids;
   bool network_none = false;
   std::string hostname = "strata";
+  std::vector<ExtraHost> extra_hosts;  // --add-host, after the host's /etc/hosts
   std::vector<BindMount> binds;
   std::vector<TmpfsMount> tmpfs;
   bool interactive = false;  // pass our stdin/stdout/stderr (strata run)

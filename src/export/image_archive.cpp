@@ -74,10 +74,17 @@ archive::Compression compression_for(const fs::path& dest) {
   return archive::Compression::none;
 }
 
-Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
-                                 const fs::path& dest, const ArchiveOptions& opts) {
-  auto file = os::NewFile::create(dest);
-  if (!file) return std::unexpected(file.error());
+namespace {
+
+// What an archive or a layout of `images` holds: index.json, manifest.json
+// and the blobs (sorted, once each).
+struct LayoutContents {
+  json index, docker;
+  std::vector<std::string> blobs;
+};
+
+Result<LayoutContents> layout_contents(store::Store& store,
+                                       const std::vector<ArchiveImage>& images) {
   json manifests = json::array();
   json docker = json::array();
   std::vector<std::string> blobs;
@@ -109,6 +116,20 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   }
   std::sort(blobs.begin(), blobs.end());
   blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
+  json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
+  return LayoutContents{std::move(index), std::move(docker), std::move(blobs)};
+}
+
+constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
+
+}  // namespace
+
+Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
+                                 const fs::path& dest, const ArchiveOptions& opts) {
+  auto file = os::NewFile::create(dest);
+  if (!file) return std::unexpected(file.error());
+  auto contents = TRY_VALUE(layout_contents(store, images));
+  const auto& blobs = contents.blobs;
   uint64_t total = 0;
   for (const auto& b : blobs) {
     struct stat st {};
@@ -125,11 +146,10 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
   CountingSink counting(compressing ? static_cast<archive::Sink&>(*compressing) : *compressor,
                         on_bytes);
   archive::TarWriter tar(counting);
-  json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
   for (auto [name, text] :
-       {std::pair<std::string, std::string>{"oci-layout", R"({"imageLayoutVersion":"1.0.0"})"},
-        {"index.json", index.dump()},
-        {"manifest.json", docker.dump()}}) {
+       {std::pair<std::string, std::string>{"oci-layout", std::string(kLayoutFile)},
+        {"index.json", contents.index.dump()},
+        {"manifest.json", contents.docker.dump()}}) {
     if (auto r = tar.add_data(file_entry(name, text.size()), text); !r) return r;
   }
   archive::TarEntry dir;
@@ -143,6 +163,24 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
     if (auto r = add_blob(tar, store, b); !r) return r;
   if (auto r = tar.finish(); !r) return r;
   return file->publish();
+}
+
+Result<void> write_image_layout(store::Store& store, const std::vector<ArchiveImage>& images,
+                                const fs::path& dest) {
+  std::error_code ec;
+  if (fs::exists(dest, ec) && !(fs::is_directory(dest, ec) && fs::is_empty(dest, ec)))
+    return fail(Errc::invalid_argument,
+                fmt::format("{} exists and is not an empty directory: an OCI layout is written "
+                            "into a new or empty one",
+                            dest.string()));
+  auto contents = TRY_VALUE(layout_contents(store, images));
+  TRY(os::make_dirs(dest / "blobs" / "sha256"));
+  // Blobs first, index.json last: a layout that names a blob has it.
+  for (const auto& b : contents.blobs)
+    TRY(os::copy_file_atomic(store.blob_path(b),
+                             dest / "blobs" / "sha256" / std::string(digest_hex(b))));
+  TRY(os::write_file_atomic(dest / "oci-layout", kLayoutFile));
+  return os::write_file_atomic(dest / "index.json", contents.index.dump() + "\n");
 }
 
 namespace {

@@ -33,6 +33,10 @@ archive::Compression compression_for(const std::filesystem::path& dest);
 
 Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveImage>& images,
                                  const std::filesystem::path& dest, const ArchiveOptions& opts);
+// The same images as an OCI image layout directory (`--output
+// type=oci,tar=false`): `dest` new or empty; blobs copied, index.json last.
+Result<void> write_image_layout(store::Store& store, const std::vector<ArchiveImage>& images,
+                                const std::filesystem::path& dest);
 
 // Imports every image in the archive; returns the names it tagged (or the
 // manifest digests of untagged images).

@@ -53,6 +53,7 @@ std::string to_json_text(const Manifest& m) {
             {"mediaType", m.media_type},
             {"config", to_json(m.config)},
             {"layers", layers}};
+  if (!m.annotations.empty()) j["annotations"] = m.annotations;
   return canonical(j);
 }
 
@@ -79,6 +80,9 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view what) {
     if (!d) return std::unexpected(d.error());
     m.layers.push_back(std::move(*d));
   }
+  auto annotations = TRY_VALUE(f->string_map("annotations"));
+  if (annotations)
+    for (auto& [k, v] : *annotations) m.annotations[k] = std::move(v);
   return m;
 }
 

@@ -48,6 +48,7 @@ struct Manifest {
   std::string media_type = kManifest;
   Descriptor config;
   std::vector<Descriptor> layers;
+  std::map<std::string, std::string> annotations;  // --annotation
 };
 
 struct Index {

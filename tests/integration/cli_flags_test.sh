@@ -8,6 +8,7 @@
 # buildx flags around a build (--iidfile, --metadata-file, -q, --builder,
 # --cgroup-parent, attestations off).
 source "$(dirname "$0")/lib.sh"
+need skopeo jq
 make_busybox
 mkdir -p "$T/ctx"
 printf 'FROM busybox\nARG A\nARG B\nRUN echo "$A$B" > /ab\n' > "$T/ctx/Dockerfile"
@@ -111,4 +112,29 @@ out=$("$STRATA" build --progress none -f "$T/ctx/Dockerfile.meta" "$T/ctx" 2>&1)
 expect_eq "$out" "$digest" "--progress none prints the digest only"
 if "$STRATA" build --provenance=mode=max -f "$T/ctx/Dockerfile.meta" "$T/ctx" 2> "$T/err"; then fail "--provenance=mode=max accepted"; fi
 grep -q 'strata does not write attestations' "$T/err" || fail "unclear error: $(cat "$T/err")"
+
+# --annotation on the manifest (kept by save and read by skopeo); --add-host
+# in the RUN containers' /etc/hosts, and part of the step's key.
+printf 'FROM busybox\nRUN grep db /etc/hosts > /hosts\n' > "$T/ctx/Dockerfile.hosts"
+"$STRATA" build --progress plain -t annotated --annotation org.opencontainers.image.title=ci-app \
+  --annotation manifest:com.example.team=infra --add-host db:127.0.0.7 \
+  -f "$T/ctx/Dockerfile.hosts" "$T/ctx" > "$T/out" 2>&1 || fail "--annotation/--add-host: $(cat "$T/out")"
+expect_eq "$("$STRATA" inspect annotated | jq -r '.manifest.annotations."org.opencontainers.image.title"')" "ci-app" "--annotation"
+expect_eq "$("$STRATA" run annotated cat /hosts | tr -s ' \t' ' ')" "127.0.0.7 db" "--add-host in /etc/hosts"
+"$STRATA" save -o "$T/annotated.tar" annotated > /dev/null 2>&1 || fail "save"
+expect_eq "$(skopeo inspect --raw "oci-archive:$T/annotated.tar" | jq -r '.annotations."com.example.team"')" "infra" "the annotation in the saved archive (skopeo)"
+"$STRATA" build --progress plain --add-host db:127.0.0.8 -f "$T/ctx/Dockerfile.hosts" "$T/ctx" > "$T/out" 2>&1 || fail "another --add-host"
+grep -q 'cache miss' "$T/out" || fail "another --add-host hit the cache: $(cat "$T/out")"
+if "$STRATA" build --annotation index:k=v -f "$T/ctx/Dockerfile.hosts" "$T/ctx" 2> "$T/err"; then fail "--annotation index: accepted"; fi
+grep -q 'multi-platform' "$T/err" || fail "unclear --annotation error: $(cat "$T/err")"
+
+# type=oci,tar=false: an OCI layout directory, as skopeo reads it.
+"$STRATA" build --progress quiet -t layout-app -o "type=oci,dest=$T/layout,tar=false" \
+  --add-host db:127.0.0.7 -f "$T/ctx/Dockerfile.hosts" "$T/ctx" > /dev/null 2>&1 || fail "type=oci,tar=false"
+[ -f "$T/layout/index.json" ] && [ -f "$T/layout/oci-layout" ] || fail "no OCI layout in $T/layout"
+expect_eq "$(skopeo inspect "oci:$T/layout:latest" | jq -r .Digest)" \
+  "$("$STRATA" inspect layout-app | jq -r .digest)" "skopeo reads the layout directory"
+if "$STRATA" build --progress quiet -o "type=oci,dest=$T/layout,tar=false" --add-host db:127.0.0.7 -f "$T/ctx/Dockerfile.hosts" \
+  "$T/ctx" 2> "$T/err"; then fail "tar=false wrote into a directory that is not empty"; fi
+grep -q 'not an empty directory' "$T/err" || fail "unclear tar=false error: $(cat "$T/err")"
 echo "cli flags: OK"

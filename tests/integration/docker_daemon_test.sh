@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds that end in a real docker daemon (Debian's dockerd 20.10, started
 # here on its own socket): Airflow's breeze command line through the buildx
-# plugin, unchanged but for the registry (a local one in place of ghcr.io);
+# plugin, unchanged but for the registry (a local one in place of ghcr.io),
+# after its `docker buildx inspect airflow_cache || docker buildx create`;
+# the builder commands (ls, use, rm, du, prune) and `imagetools inspect`;
 # `docker run` of the result; its labels in `docker image inspect`;
 # --iidfile and --metadata-file name the id the daemon reports; a cached
 # rebuild whose last layer changed sends only that layer (bytes counted by
@@ -36,6 +38,28 @@ RUN echo "airflow \$AIRFLOW_VERSION" > /version
 DOCKERFILE
 echo "[metadata]" > "$T/airflow/setup.cfg"
 IMAGE=ghcr.io/apache/airflow/main/ci/python3.9
+
+# breeze: the builder is made the first time inspect fails.
+if /usr/bin/docker buildx inspect airflow_cache > "$T/out" 2>&1; then fail "inspect of a builder never created"; fi
+grep -q 'no builder "airflow_cache" found' "$T/out" || fail "inspect's error: $(cat "$T/out")"
+/usr/bin/docker buildx create --name airflow_cache --driver docker-container > "$T/out" 2> "$T/err" ||
+  fail "buildx create: $(cat "$T/err")"
+expect_eq "$(cat "$T/out")" "airflow_cache" "buildx create prints the name"
+grep -q -- '--driver docker-container is ignored' "$T/err" || fail "the ignored --driver is not said: $(cat "$T/err")"
+/usr/bin/docker buildx inspect airflow_cache > "$T/out" || fail "inspect after create"
+grep -q "^Endpoint:  $STRATA_ROOT\$" "$T/out" || fail "the store is not the endpoint: $(cat "$T/out")"
+if /usr/bin/docker buildx create --name airflow_cache > "$T/out" 2>&1; then fail "a second create of the same name"; fi
+/usr/bin/docker buildx create --name other --use > /dev/null 2>&1 || fail "create --use"
+/usr/bin/docker buildx ls > "$T/out" || fail "buildx ls"
+grep -q '^other \*' "$T/out" || fail "ls does not mark the current builder: $(cat "$T/out")"
+grep -q '^airflow_cache ' "$T/out" || fail "ls: $(cat "$T/out")"
+expect_eq "$(/usr/bin/docker buildx inspect | head -1)" "Name:          other" "inspect of the current builder"
+/usr/bin/docker buildx use default || fail "use default"
+/usr/bin/docker buildx rm other 2> /dev/null || fail "buildx rm"
+/usr/bin/docker buildx ls > "$T/out"
+if grep -q '^other' "$T/out"; then fail "rm left the builder: $(cat "$T/out")"; fi
+/usr/bin/docker buildx stop airflow_cache || fail "buildx stop"
+
 breeze_build() {  # VERSION: breeze's command line, as it runs it
   (cd "$T/airflow" && /usr/bin/docker buildx build --builder airflow_cache --load --progress=auto --pull \
     --build-arg PYTHON_BASE_IMAGE=python:3.9-slim-bookworm --build-arg AIRFLOW_VERSION="$1" \
@@ -81,6 +105,15 @@ expect_eq "$(/usr/bin/docker run --rm --network none third:name cat /version)" "
 STRATA_ROOT=$T/other-store "$STRATA" load --into-docker "$T/ci-image.tar" > "$T/out" 2>&1 ||
   fail "load --into-docker FILE: $(cat "$T/out")"
 expect_eq "$(/usr/bin/docker run --rm --network none third:name cat /version)" "airflow 2.10.1" "the restored archive"
+
+# The rest of buildx's commands scripts use.
+/usr/bin/docker buildx du > "$T/out" || fail "buildx du"
+grep -q '^layers ' "$T/out" || fail "buildx du: $(cat "$T/out")"
+/usr/bin/docker buildx prune -af --filter until=240h > "$T/out" || fail "buildx prune: $(cat "$T/out")"
+grep -q '^removed ' "$T/out" || fail "buildx prune: $(cat "$T/out")"
+/usr/bin/docker buildx imagetools inspect "$REG/library/busybox:latest" > "$T/out" || fail "imagetools inspect"
+grep -q "^Digest:    sha256:" "$T/out" || fail "imagetools inspect: $(cat "$T/out")"
+expect_eq "$(/usr/bin/docker buildx imagetools inspect --raw "$REG/library/busybox:latest" | jq -r .schemaVersion)" 2 "imagetools inspect --raw"
 
 # A daemon that is not there: a clear error, the build itself kept.
 if DOCKER_HOST=unix://$T/nothing.sock "$STRATA" build --progress plain --load -t gone -f "$T/airflow/Dockerfile.ci" \

@@ -4,7 +4,7 @@
 # metadata docker reads (`docker --help` lists it); `docker buildx version`;
 # `docker buildx build` (docker 20.10, Debian's) and plain `docker build`
 # (a docker CLI of 23 or later) building into strata's store; a buildx
-# command strata does not provide is a clear error; install-plugin keeps a
+# command strata does not provide (bake) is a clear error; install-plugin keeps a
 # docker-buildx that is not strata's.
 source "$(dirname "$0")/lib.sh"
 need docker
@@ -30,8 +30,8 @@ check_cli() {  # CLI NAME
   "$cli" buildx build --progress plain -t "$name" --build-arg WHO="$name" "$T/ctx" > "$T/out" 2>&1 ||
     fail "$cli buildx build: $(cat "$T/out")"
   expect_eq "$("$STRATA" run "$name" cat /greeting)" "hello $name" "$cli buildx build made the image"
-  if "$cli" buildx ls > "$T/out" 2>&1; then fail "$cli buildx ls: accepted though strata has no builder list yet"; fi
-  grep -q 'strata provides `docker buildx build`' "$T/out" || fail "$cli buildx ls: unclear error: $(cat "$T/out")"
+  if "$cli" buildx bake > "$T/out" 2>&1; then fail "$cli buildx bake: accepted though strata has no bake"; fi
+  grep -q 'docker buildx bake: strata provides build, create' "$T/out" || fail "$cli buildx bake: unclear error: $(cat "$T/out")"
 }
 check_cli /usr/bin/docker via-docker-20
 newer=/usr/local/bin/docker

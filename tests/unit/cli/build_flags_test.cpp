@@ -43,6 +43,15 @@ TEST(ParseOutput, Errors) {
             std::string::npos);
 }
 
+TEST(ParseOutput, OciLayoutDirectoryWithTarFalse) {
+  auto dir = parse_output("type=oci,dest=layout,tar=false");
+  ASSERT_TRUE(dir) << dir.error().message;
+  EXPECT_FALSE(dir->tar);
+  EXPECT_TRUE(parse_output("type=oci,dest=a.tar,tar=true")->tar);
+  EXPECT_NE(parse_output("type=docker,dest=d,tar=false").error().message.find("for type=oci"),
+            std::string::npos);
+}
+
 TEST(ParseOutput, DockerOrImageWithoutDestLoadsIntoTheDaemon) {
   auto docker = parse_output("type=docker");
   ASSERT_TRUE(docker) << docker.error().message;
@@ -62,6 +71,26 @@ TEST(ParseOutput, DockerOrImageWithoutDestLoadsIntoTheDaemon) {
             std::string::npos);
   EXPECT_NE(message_of(parse_output("type=oci").error()).find("dest= is required"),
             std::string::npos);
+}
+
+TEST(Annotations, OnTheManifestAsBuildxWritesThem) {
+  auto plain = parse_annotation("org.opencontainers.image.title=app");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->first, "org.opencontainers.image.title");
+  EXPECT_EQ(plain->second, "app");
+  auto typed = parse_annotation("manifest:com.example.url=http://x:8080/a=b");
+  ASSERT_TRUE(typed) << typed.error().message;
+  EXPECT_EQ(typed->first, "com.example.url");
+  EXPECT_EQ(typed->second, "http://x:8080/a=b");
+  auto empty = parse_annotation("k=");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->second, "");
+  EXPECT_NE(parse_annotation("index:k=v").error().message.find("multi-platform"),
+            std::string::npos);
+  EXPECT_NE(parse_annotation("manifest[linux/amd64]:k=v").error().message.find("multi-platform"),
+            std::string::npos);
+  EXPECT_FALSE(parse_annotation("novalue"));
+  EXPECT_FALSE(parse_annotation("=v"));
 }
 
 TEST(ParseOutput, CompressionLevelInTheCompressorsRange) {

@@ -37,11 +37,54 @@ TEST(DockerPlugin, BuildxBuildIsStratasBuild) {
   EXPECT_EQ((*help)->args, std::vector<std::string>{"--help"});
 }
 
+std::vector<std::string> args_of(const std::vector<std::string>& argv) {
+  auto call = plugin_call(argv);
+  if (!call) return {"<not a plugin call>"};
+  if (!*call) return {"<error: " + call->error().message + ">"};
+  return (*call)->args;
+}
+
+TEST(DockerPlugin, BuilderCommandsAreStratasBuilderCommands) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "create", "--name", "ci", "--use"}),
+            (V{"builder", "create", "--name", "ci", "--use"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "inspect", "ci"}), (V{"builder", "inspect", "ci"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "ls"}), (V{"builder", "ls"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "use", "ci"}), (V{"builder", "use", "ci"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "rm", "ci"}), (V{"builder", "rm", "ci"}));
+  // buildx's --builder before the command goes to it.
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "--builder", "ci", "inspect"}),
+            (V{"builder", "inspect", "--builder", "ci"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "--builder=ci", "build", "."}),
+            (V{"build", ".", "--builder", "ci"}));
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "imagetools", "inspect", "--raw", "r/a"}),
+            (V{"imagetools", "inspect", "--raw", "r/a"}));
+}
+
+TEST(DockerPlugin, DuAndPruneAreTheCacheCommands) {
+  using V = std::vector<std::string>;
+  auto du = plugin_call({"docker-buildx", "buildx", "du", "--verbose"});
+  ASSERT_TRUE(du && *du);
+  EXPECT_EQ((*du)->args, (V{"cache", "du"}));
+  ASSERT_EQ((*du)->notes.size(), 1u);
+  EXPECT_NE((*du)->notes[0].find("--verbose is ignored"), std::string::npos);
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "prune", "-af"}), (V{"cache", "prune", "--all"}));
+  EXPECT_NE(args_of({"docker-buildx", "buildx", "prune", "--colour"}).front().find("not an option"),
+            std::string::npos);
+  EXPECT_EQ(args_of({"docker-buildx", "buildx", "prune", "-a", "-f", "--keep-storage=10GB",
+                     "--filter", "until=24h", "--builder", "ci"}),
+            (V{"cache", "prune", "--all", "--keep-storage", "10GB", "--keep-duration", "24h"}));
+  EXPECT_NE(args_of({"docker-buildx", "buildx", "prune", "--filter", "type=regular"})
+                .front()
+                .find("by age (until=DURATION)"),
+            std::string::npos);
+}
+
 TEST(DockerPlugin, OtherCommandsAreClearErrorsAndStrataLinesAreLeftAlone) {
-  auto ls = plugin_call({"docker-buildx", "buildx", "ls"});
-  ASSERT_TRUE(ls);
-  ASSERT_FALSE(*ls);
-  EXPECT_NE(ls->error().message.find("docker buildx ls"), std::string::npos);
+  auto bake = plugin_call({"docker-buildx", "buildx", "bake"});
+  ASSERT_TRUE(bake);
+  ASSERT_FALSE(*bake);
+  EXPECT_NE(bake->error().message.find("docker buildx bake"), std::string::npos);
   EXPECT_FALSE(plugin_call({"strata", "build", "."}));
   EXPECT_FALSE(plugin_call({"strata"}));
 }

@@ -66,6 +66,26 @@ TEST(RuntimeSpec, InsecureGetsOurCapabilitiesAndTheHostsDevices) {
   EXPECT_TRUE(null_dev);
 }
 
+TEST(RuntimeSpec, ExtraHostsAsBuildxTakesThem) {
+  auto v4 = parse_extra_host("db:127.0.0.2");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->name, "db");
+  EXPECT_EQ(v4->ip, "127.0.0.2");
+  auto eq = parse_extra_host("cache=::1");
+  ASSERT_TRUE(eq);
+  EXPECT_EQ(eq->name, "cache");
+  EXPECT_EQ(eq->ip, "::1");
+  auto v6 = parse_extra_host("six:[::1]");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->ip, "::1");
+  EXPECT_FALSE(parse_extra_host("db"));
+  EXPECT_FALSE(parse_extra_host("db:not-an-ip"));
+  EXPECT_FALSE(parse_extra_host(":127.0.0.1"));
+  auto gateway = parse_extra_host("host.docker.internal:host-gateway");
+  ASSERT_FALSE(gateway);
+  EXPECT_NE(gateway.error().message.find("host.docker.internal:127.0.0.1"), std::string::npos);
+}
+
 TEST(RuntimeSpec, ShmSizeAndUlimits) {
   ContainerSpec s;
   s.shm_size = 128ull << 20;
