@@ -415,6 +415,20 @@ class BuildCommand {
         return fail(Errc::invalid_argument,
                     "--push needs a -t that names a registry (HOST[:PORT]/NAME[:TAG])");
     }
+    for (const auto& o : outputs_) {
+      if (!o.push) continue;
+      size_t before = push_to_.size();
+      for (const auto& n : o.names.empty() ? f_.tags : o.names) {
+        if (!oci::names_registry(n)) continue;
+        auto ref = oci::parse_reference(n);
+        if (!ref) return std::unexpected(ref.error().with_context("--output name=" + n));
+        push_to_.push_back(*ref);
+      }
+      if (push_to_.size() == before)
+        return fail(Errc::invalid_argument,
+                    "--output type=image,push=true needs a name= (or -t) that names a registry "
+                    "(HOST[:PORT]/NAME[:TAG])");
+    }
     store_.emplace(TRY_VALUE(cli::open_store(g_)));
     // Nothing this build uses may be collected while it runs.
     lease_ = TRY_VALUE(store::Lease::take(*store_, false));
@@ -578,6 +592,7 @@ class BuildCommand {
       TRY(load_into_docker_daemon(*store_, image, names, quiet()));
       return {};
     }
+    if (o.type == "image") return {};  // push=true: pushed with the others below
     auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
     if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
     if (!o.tar) return exporter::write_image_layout(*store_, {{*layers, f_.tags}}, o.dest);

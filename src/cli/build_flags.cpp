@@ -200,11 +200,8 @@ Result<Output> parse_output(const std::string& spec) {
       o.tar = v == "true";
     else if (k == "name" && !v.empty())
       o.names.push_back(v);
-    else if (k == "push" && v == "true")
-      return fail(Errc::invalid_argument,
-                  fmt::format("--output {}: strata pushes with --push, to each -t name", spec));
-    else if (k == "push" && v == "false")
-      continue;
+    else if (k == "push" && (v == "true" || v == "false"))
+      o.push = v == "true";
     else if (k == "rewrite-timestamp" && v == "true")
       continue;  // what strata does: new layers' times are clamped to SOURCE_DATE_EPOCH
     else if (k == "rewrite-timestamp")
@@ -234,16 +231,19 @@ Result<Output> parse_output(const std::string& spec) {
                 fmt::format("--output {}: type=image loads into the docker daemon and takes no "
                             "dest= (type=docker,dest=FILE writes an archive)",
                             spec));
-  if (!o.names.empty() && !o.into_docker())
+  if (!o.names.empty() && !o.into_docker() && o.type != "image")
     return fail(Errc::invalid_argument,
-                fmt::format("--output {}: name= is for the image loaded into the docker daemon "
-                            "(type=docker or type=image without dest=); use -t",
+                fmt::format("--output {}: name= is for type=image and for the image loaded into "
+                            "the docker daemon (type=docker without dest=); use -t",
                             spec));
+  if (o.push && o.type != "image")
+    return fail(Errc::invalid_argument,
+                fmt::format("--output {}: push=true is for type=image (or use --push)", spec));
   if (!o.tar && o.type != "oci")
     return fail(
         Errc::invalid_argument,
         fmt::format("--output {}: tar=false is for type=oci (an OCI layout directory)", spec));
-  if (o.dest.empty() && !o.into_docker())
+  if (o.dest.empty() && o.type != "image" && !o.into_docker())
     return fail(Errc::invalid_argument, fmt::format("--output {}: dest= is required", spec));
   if (o.dest == "-" && o.type != "tar")
     return fail(Errc::invalid_argument,

@@ -49,13 +49,17 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
 // --output type=oci|docker|local|tar,dest=PATH (type=oci,tar=false: an OCI
 // layout directory at PATH); type=docker or type=image
 // without dest (and --load) load the image into the docker daemon, under
-// the -t names and its own name= ones.
+// the -t names and its own name= ones; type=image,push=true pushes it to
+// its name= references (else the -t ones), as --push does.
 struct Output {
   std::string type, dest;
   std::vector<std::string> names;  // name=, for the docker daemon
   bool tar = true;                 // tar=false: type=oci as a layout directory
+  bool push = false;               // type=image,push=true: to the registries it names
   exporter::CompressionOptions compression;
-  bool into_docker() const { return dest.empty() && (type == "docker" || type == "image"); }
+  bool into_docker() const {
+    return dest.empty() && (type == "docker" || (type == "image" && !push));
+  }
 };
 
 Result<Output> parse_output(const std::string& spec);

@@ -185,17 +185,6 @@ Result<EngineResponse> Engine::post_stream(
   return exchange(socket_, request_head("POST", path, extra), &write_body, sent);
 }
 
-std::string query_escape(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
 Result<EngineResponse> parse_response(std::string_view raw) {
   size_t end = raw.find("\r\n\r\n");
   if (end == std::string_view::npos || !raw.starts_with("HTTP/1."))

@@ -45,9 +45,6 @@ class Engine {
   std::filesystem::path socket_;
 };
 
-// "%2F"-style escaping of a query value.
-std::string query_escape(std::string_view value);
-
 // Splits an HTTP/1.1 response (status line, headers, a body that is sized,
 // chunked or read to the end). Exposed for the unit tests.
 Result<EngineResponse> parse_response(std::string_view raw);

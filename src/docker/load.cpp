@@ -99,7 +99,7 @@ Result<void> tag_in_daemon(Engine& engine, const std::string& id, const std::str
   auto ref = TRY_VALUE(oci::parse_reference(tag));
   std::string repo = ref.registry + "/" + ref.repository;
   auto r = TRY_VALUE(engine.post(
-      fmt::format("/images/{}/tag?repo={}&tag={}", id, query_escape(repo), query_escape(ref.tag))));
+      fmt::format("/images/{}/tag?repo={}&tag={}", id, url_encode(repo), url_encode(ref.tag))));
   if (!r.ok())
     return fail(Errc::io, fmt::format("tagging {} as {} in the docker daemon at {}: {}", id, tag,
                                       engine.address(), r.message()));

@@ -35,17 +35,6 @@ namespace {
 
 constexpr uint64_t kMaxTokenReply = 1 << 20;  // a token server's JSON reply
 
-std::string url_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
-      out += static_cast<char>(ch);
-    else
-      out += fmt::format("%{:02X}", ch);
-  }
-  return out;
-}
-
 // The registry's own words for a failed request, if it sent the spec's
 // {"errors":[{"code","message"}]}.
 std::string registry_message(const HttpResponse& r) {

@@ -32,6 +32,9 @@ std::optional<std::string> safe_relative_path(std::string_view path);
 // "512 B", "1.5 KiB", "3.2 GiB".
 std::string human_size(double bytes);
 
+// A URL query value: every byte but letters, digits and "-_.~" as %XX.
+std::string url_encode(std::string_view s);
+
 // Standard base64 (RFC 4648, with padding); decoding rejects anything else.
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);

@@ -10,7 +10,7 @@
 # a proxy in front of the daemon's socket, not by strata); an image the
 # daemon has is only tagged; `strata load --into-docker` of a saved archive.
 source "$(dirname "$0")/lib.sh"
-need docker python3 jq
+need docker python3 jq skopeo
 make_busybox
 start_registry reg
 REG=127.0.0.1:$PORT
@@ -114,6 +114,12 @@ grep -q '^removed ' "$T/out" || fail "buildx prune: $(cat "$T/out")"
 /usr/bin/docker buildx imagetools inspect "$REG/library/busybox:latest" > "$T/out" || fail "imagetools inspect"
 grep -q "^Digest:    sha256:" "$T/out" || fail "imagetools inspect: $(cat "$T/out")"
 expect_eq "$(/usr/bin/docker buildx imagetools inspect --raw "$REG/library/busybox:latest" | jq -r .schemaVersion)" 2 "imagetools inspect --raw"
+# buildx's --output type=image,name=REF,push=true: pushed, not loaded.
+(cd "$T/airflow" && /usr/bin/docker buildx build --output "type=image,name=$REG/pushed/ci:1,push=true" \
+  --build-arg AIRFLOW_VERSION=9 -f Dockerfile.ci .) > "$T/out" 2>&1 || fail "type=image,push=true: $(cat "$T/out")"
+expect_eq "$(skopeo inspect --tls-verify=false "docker://$REG/pushed/ci:1" | jq -r '.Labels."org.apache.airflow.module"')" \
+  "airflow" "the pushed image, read by skopeo"
+if /usr/bin/docker image inspect "$REG/pushed/ci:1" > /dev/null 2>&1; then fail "push=true also loaded the image"; fi
 
 # A daemon that is not there: a clear error, the build itself kept.
 if DOCKER_HOST=unix://$T/nothing.sock "$STRATA" build --progress plain --load -t gone -f "$T/airflow/Dockerfile.ci" \

@@ -67,7 +67,11 @@ TEST(ParseOutput, DockerOrImageWithoutDestLoadsIntoTheDaemon) {
             std::string::npos);
   EXPECT_NE(message_of(parse_output("type=oci,dest=a.tar,name=x").error()).find("name= is for"),
             std::string::npos);
-  EXPECT_NE(message_of(parse_output("type=image,push=true").error()).find("--push"),
+  auto pushed = parse_output("type=image,name=127.0.0.1:5000/app,push=true");
+  ASSERT_TRUE(pushed) << pushed.error().message;
+  EXPECT_TRUE(pushed->push);
+  EXPECT_FALSE(pushed->into_docker());
+  EXPECT_NE(message_of(parse_output("type=docker,push=true").error()).find("for type=image"),
             std::string::npos);
   EXPECT_NE(message_of(parse_output("type=oci").error()).find("dest= is required"),
             std::string::npos);

@@ -196,7 +196,6 @@ TEST(DockerLoad, ParsesSizedChunkedAndShortAnswers) {
   EXPECT_FALSE(
       docker::parse_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"));
   EXPECT_FALSE(docker::parse_response("garbage"));
-  EXPECT_EQ(docker::query_escape("docker.io/library/app"), "docker.io%2Flibrary%2Fapp");
 }
 
 TEST(DockerLoad, SendsOnlyTheLayersPastTheChainTheDaemonHas) {

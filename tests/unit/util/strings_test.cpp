@@ -67,3 +67,9 @@ TEST(Strings, ParseGoBool) {
     EXPECT_EQ(parse_go_bool(f), false);
   for (const char* bad : {"", "yes", "tRuE", "2"}) EXPECT_EQ(parse_go_bool(bad), std::nullopt);
 }
+
+TEST(Strings, UrlEncodeKeepsOnlyUnreservedBytes) {
+  EXPECT_EQ(strata::url_encode("docker.io/library/app"), "docker.io%2Flibrary%2Fapp");
+  EXPECT_EQ(strata::url_encode("a b~_-.&="), "a%20b~_-.%26%3D");
+  EXPECT_EQ(strata::url_encode("\xff"), "%FF");
+}
