@@ -26,6 +26,14 @@ struct TarEntry {
   std::string linkname;  // symlink target or hardlink source path
   uint32_t devmajor = 0, devminor = 0;
   std::map<std::string, std::string> xattrs;  // e.g. security.capability
+  // A regular file, mode 0644, owned by root: a member of an archive strata
+  // writes (a blob, index.json), not a file of a layer.
+  static TarEntry archive_member(std::string path, uint64_t size) {
+    TarEntry e;
+    e.path = std::move(path);
+    e.size = size;
+    return e;
+  }
 };
 
 class TarWriter {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/tar.hpp"
+#include "digest/sha256.hpp"
 #include "oci/reference.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
@@ -15,11 +16,6 @@ using nlohmann::json;
 namespace strata::docker {
 
 namespace {
-
-std::string hex_of(const std::string& digest) {
-  size_t colon = digest.find(':');
-  return colon == std::string::npos ? digest : digest.substr(colon + 1);
-}
 
 // The layer chains of every image the daemon has (RootFS.Layers, bottom
 // first), stopping early once one holds all of `ours`.
@@ -153,9 +149,10 @@ Result<DockerLoadResult> load_into_docker(store::Store& store, Engine& engine,
   }
   auto config = TRY_VALUE(os::read_file(store.blob_path(image.manifest.config.digest)));
 
-  std::string config_name = hex_of(image.manifest.config.digest) + ".json";
+  std::string config_name = std::string(digest_hex(image.manifest.config.digest)) + ".json";
   json layer_names = json::array();
-  for (const auto& l : image.layers) layer_names.push_back(hex_of(l.diff_id) + "/layer.tar");
+  for (const auto& l : image.layers)
+    layer_names.push_back(std::string(digest_hex(l.diff_id)) + "/layer.tar");
   json manifest =
       json::array({{{"Config", config_name}, {"RepoTags", tags}, {"Layers", layer_names}}});
 
@@ -164,25 +161,19 @@ Result<DockerLoadResult> load_into_docker(store::Store& store, Engine& engine,
     // that neither waits for the other.
     archive::ThreadedSink sending(body);
     archive::TarWriter tar(sending);
-    auto file = [](const std::string& path, uint64_t size) {
-      archive::TarEntry e;
-      e.path = path;
-      e.size = size;
-      e.mode = 0644;
-      return e;
-    };
-    TRY(tar.add_data(file(config_name, config.size()), config));
-    TRY(tar.add_data(file("manifest.json", 0), manifest.dump()));
+    TRY(tar.add_data(archive::TarEntry::archive_member(config_name, config.size()), config));
+    TRY(tar.add_data(archive::TarEntry::archive_member("manifest.json", 0), manifest.dump()));
     for (size_t i = present; i < image.layers.size(); ++i) {
       archive::TarEntry dir;
       dir.type = archive::TarEntry::dir;
-      dir.path = hex_of(image.layers[i].diff_id);
+      dir.path = digest_hex(image.layers[i].diff_id);
       dir.mode = 0755;
       TRY(tar.add(dir));
       const auto& blob = image.layers[i].blob;
-      TRY(tar.add_streamed(file(dir.path + "/layer.tar", sizes[i]), [&](archive::Sink& content) {
-        return archive::decompress(store.blob_path(blob.digest), content);
-      }));
+      TRY(tar.add_streamed(archive::TarEntry::archive_member(dir.path + "/layer.tar", sizes[i]),
+                           [&](archive::Sink& content) {
+                             return archive::decompress(store.blob_path(blob.digest), content);
+                           }));
       ++out.layers_sent;
     }
     return tar.finish();

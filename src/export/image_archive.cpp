@@ -22,14 +22,6 @@ namespace strata::exporter {
 
 namespace {
 
-archive::TarEntry file_entry(const std::string& path, uint64_t size) {
-  archive::TarEntry e;
-  e.path = path;
-  e.size = size;
-  e.mode = 0644;
-  return e;
-}
-
 // Counts what passes through, for progress.
 class CountingSink : public archive::Sink {
  public:
@@ -60,9 +52,10 @@ Result<void> add_blob(archive::TarWriter& tar, store::Store& store, const std::s
   if (!fd) return std::unexpected(os::errno_error("opening", p));
   struct stat st {};
   ::fstat(fd.get(), &st);
-  return tar.add(file_entry("blobs/sha256/" + std::string(digest_hex(digest)),
-                            static_cast<uint64_t>(st.st_size)),
-                 fd.get());
+  return tar.add(
+      archive::TarEntry::archive_member("blobs/sha256/" + std::string(digest_hex(digest)),
+                                        static_cast<uint64_t>(st.st_size)),
+      fd.get());
 }
 
 }  // namespace
@@ -150,7 +143,8 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
        {std::pair<std::string, std::string>{"oci-layout", std::string(kLayoutFile)},
         {"index.json", contents.index.dump()},
         {"manifest.json", contents.docker.dump()}}) {
-    if (auto r = tar.add_data(file_entry(name, text.size()), text); !r) return r;
+    if (auto r = tar.add_data(archive::TarEntry::archive_member(name, text.size()), text); !r)
+      return r;
   }
   archive::TarEntry dir;
   dir.type = archive::TarEntry::dir;
