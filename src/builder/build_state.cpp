@@ -29,7 +29,7 @@ solver::StepCacheOptions cache_options(BuildState& st) {
   c.build_name = st.opts.build_name;
   c.source_date_epoch = st.opts.source_date_epoch;
   c.redact = [&st](std::string reason) { return st.mask_secrets(std::move(reason)); };
-  c.log = [&st](const std::string& line) { st.log(line); };
+  c.events = [&st](const solver::StepEvent& e) { st.emit(e); };
   return c;
 }
 
@@ -43,9 +43,17 @@ int64_t BuildState::now() const {
                                 : static_cast<int64_t>(std::time(nullptr));
 }
 
-void BuildState::log(const std::string& line) {
-  std::lock_guard g(log_mu_);
-  if (opts.log) opts.log(line);
+void BuildState::emit(solver::StepEvent e) {
+  std::lock_guard g(events_mu_);
+  if (opts.events) opts.events(e);
+}
+
+void BuildState::output(const std::string& step, std::string line) {
+  emit({.kind = solver::StepEvent::Kind::output, .step = step, .text = std::move(line)});
+}
+
+void BuildState::note(const std::string& step, std::string line) {
+  emit({.kind = solver::StepEvent::Kind::note, .step = step, .text = std::move(line)});
 }
 
 std::string BuildState::mask_secrets(std::string line) const {

@@ -1,5 +1,5 @@
 // What the parts of one build share (builder/ only): the store, the
-// options, the stages built so far, the step cache, the log and the
+// options, the stages built so far, the step cache, the events and the
 // counters. Each job of the builder (key inputs, RUN, file steps, layer
 // commits) is a function that takes it by reference.
 #pragma once
@@ -47,8 +47,12 @@ class BuildState {
 
   // SOURCE_DATE_EPOCH, or the time now.
   int64_t now() const;
-  // One line of progress (opts.log), one at a time whatever the thread.
-  void log(const std::string& line);
+  // A step's event (opts.events), one at a time whatever the thread.
+  void emit(solver::StepEvent e);
+  // A line the step's command printed (secrets already masked); a line
+  // strata says about the step.
+  void output(const std::string& step, std::string line);
+  void note(const std::string& step, std::string line);
   std::string mask_secrets(std::string line) const;
 
   // A stage that has been built; set once, when it is.
@@ -68,7 +72,7 @@ class BuildState {
  private:
   std::mutex mu_;  // guards built_
   std::map<int, StageImage> built_;
-  std::mutex log_mu_;
+  std::mutex events_mu_;
   std::mutex git_mu_;
   std::map<std::string, std::string> git_commits_;  // remote#ref@checksum -> commit
 

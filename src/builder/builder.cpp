@@ -104,28 +104,37 @@ class Builder {
   }
 
   Result<StageImage> build_stage(const PlannedStage& stage) {
-    auto base = TRY_VALUE(base_of(stage));
-    StageImage img = std::move(base);
-    json history = img.config.value("history", json::array());
     // Steps are named as BuildKit names them, "[base 2/3] RUN ...": the
     // FROM of an image is the first, a stage without a name is stage-N.
     std::string name = stage.name.empty() ? fmt::format("stage-{}", stage.index) : stage.name;
     size_t first = stage.base.kind == SourceRef::scratch ? 1 : 2;
     size_t count = stage.steps.size() + first - 1;
-    if (first == 2) st_.log(fmt::format("[{} 1/{}] FROM {}", name, count, stage.base.name));
+    std::string last_step;  // the step before the one that starts
+    if (first == 2) {
+      last_step = fmt::format("[{} 1/{}] FROM {}", name, count, stage.base.name);
+      started(last_step, "");
+    }
+    auto base = base_of(stage);
+    if (!last_step.empty()) ended(last_step, base);
+    if (!base) return std::unexpected(base.error());
+    StageImage img = std::move(*base);
+    json history = img.config.value("history", json::array());
     std::vector<std::optional<int64_t>> times(stage.steps.size());  // see below
     for (size_t i = 0; i < stage.steps.size(); ++i) {
       const Step& step = stage.steps[i];
       if (int sig = os::interrupted())
         return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
-      st_.log(fmt::format("[{} {}/{}] {}", name, i + first, count, step.text));
+      std::string step_name = fmt::format("[{} {}/{}] {}", name, i + first, count, step.text);
+      started(step_name, last_step);
+      last_step = step_name;
       std::optional<oci::LayerRef> layer;
       if (step.kind == Kind::Run || step.kind == Kind::Copy || step.kind == Kind::Add ||
           step.kind == Kind::Workdir) {
         int64_t created = 0;
-        auto l = cached_step(img, step, stage, name, i, i + first, created);
+        auto l = cached_step(img, step, stage, name, step_name, i, i + first, created);
         times[i] = created;
         if (!l) {
+          ended(step_name, l);
           // All the lines of an instruction that spans several.
           std::string lines = step.end_line > step.line
                                   ? fmt::format("{}-{}", step.line, step.end_line)
@@ -133,7 +142,9 @@ class Builder {
           return std::unexpected(l.error().with_context(fmt::format(
               "step {}/{} of stage {} ({}:{})", i + first, count, name, st_.dockerfile, lines)));
         }
-        layer = *l;
+        layer = *l;  // the step cache said cached, or done
+      } else {
+        ended(step_name, Result<void>{});  // the config alone changes
       }
       json h = {{"created_by", step.history}, {"comment", "strata"}};
       if (layer)
@@ -171,20 +182,35 @@ class Builder {
     return img;
   }
 
+  void started(const std::string& step, const std::string& after) {
+    st_.emit({.kind = solver::StepEvent::Kind::started, .step = step, .after = after});
+  }
+
+  // A step that the step cache did not end: done (it did nothing that took
+  // time of its own), or failed with the error.
+  template <class T>
+  void ended(const std::string& step, const Result<T>& r) {
+    if (r)
+      st_.emit({.kind = solver::StepEvent::Kind::done, .step = step});
+    else
+      st_.emit({.kind = solver::StepEvent::Kind::failed, .step = step, .text = r.error().message});
+  }
+
   // A step that can change files, through the step cache.
-  // `number`: the step's number in the progress output ([name N/M]);
-  // `created`: when the step's result was made (its cache record's time on
-  // a hit), for the image history.
+  // `step_name`: as its events name it; `number`: the step's number in the
+  // progress output ([name N/M]); `created`: when the step's result was made
+  // (its cache record's time on a hit), for the image history.
   Result<solver::StepLayer> cached_step(StageImage& img, const Step& step,
                                         const PlannedStage& stage, const std::string& name,
-                                        size_t index, size_t number, int64_t& created) {
+                                        const std::string& step_name, size_t index, size_t number,
+                                        int64_t& created) {
     std::vector<SourceFile> listing;  // a COPY from the context: what it copies
     auto inputs = TRY_VALUE(step_inputs(st_, img, step, stage, listing));
-    solver::StepId id{name, index, number, step.line, step.text};
+    solver::StepId id{name, index, number, step.line, step.text, step_name};
     auto out = TRY_VALUE(
         st_.cache.run(id, std::move(inputs),
                       [&](const std::optional<graph::StepInputs>& in, const std::string& previous) {
-                        return execute_step(st_, img, step, listing, in, previous);
+                        return execute_step(st_, img, step, step_name, listing, in, previous);
                       }));
     created = out.created;
     if (!out.key.empty()) {

@@ -17,6 +17,7 @@
 #include "frontend/plan.hpp"
 #include "images/pull.hpp"
 #include "images/stored_image.hpp"
+#include "solver/step_events.hpp"
 #include "store/store.hpp"
 
 namespace strata::builder {
@@ -53,7 +54,7 @@ struct BuildOptions {
   std::map<std::string, std::string> annotations;    // --annotation: the image manifest's
   // Images the store lacks are pulled (lazily: layers when a step needs them).
   images::PullOptions pull;
-  std::function<void(const std::string&)> log;  // progress, one line at a time
+  solver::StepEvents events;  // what the steps do, one event at a time
 };
 
 struct BuildResult {

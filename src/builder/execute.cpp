@@ -27,6 +27,7 @@ namespace {
 // layer, or nullopt when the copy needs the overlay after all.
 Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const StageImage& img,
                                                           const frontend::CopyStep& c,
+                                                          const std::string& name,
                                                           const std::vector<SourceFile>& listing,
                                                           const graph::StepInputs& inputs,
                                                           const std::string& previous) {
@@ -92,7 +93,7 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
         done.same_as == DirectCopy::Same::base ? snap.base_diff_id : previous_diff_id;
     auto blob = TRY_VALUE(st.store.layer_blob(same, media_type));
     if (blob) {
-      st.log("  the files are those of an earlier build of this step: its layer is reused");
+      st.note(name, "the files are those of an earlier build of this step: its layer is reused");
       return std::optional<solver::StepLayer>{oci::LayerRef{*blob, same}};
     }
     objects.clear();
@@ -112,20 +113,22 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
 }  // namespace
 
 Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img, const Step& step,
+                                       const std::string& name,
                                        const std::vector<SourceFile>& listing,
                                        const std::optional<graph::StepInputs>& inputs,
                                        const std::string& previous) {
   st.ran_steps = true;
   if (st.opts.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
       step.copy->inline_files.empty()) {
-    if (auto direct = TRY_VALUE(direct_copy_step(st, img, *step.copy, listing, *inputs, previous)))
+    if (auto direct =
+            TRY_VALUE(direct_copy_step(st, img, *step.copy, name, listing, *inputs, previous)))
       return std::move(*direct);
   }
   auto root = TRY_VALUE(Rootfs::mount(st.store, img.layers, true));
   std::vector<std::string> created_mountpoints;
   Result<void> r;
   if (step.kind == Kind::Run)
-    r = run_step(st, root, *step.run, created_mountpoints);
+    r = run_step(st, root, *step.run, name, created_mountpoints);
   else if (step.kind == Kind::Workdir)
     r = make_workdir(root.path(), step.args.at(0), step.args.size() > 1 ? step.args[1] : "");
   else

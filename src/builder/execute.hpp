@@ -14,10 +14,11 @@
 
 namespace strata::builder {
 
-// `listing`, `inputs`: what step_inputs found; `previous`: the step's key
-// in the last build of the target ("" when none).
+// `name`: the step's, for its events; `listing`, `inputs`: what
+// step_inputs found; `previous`: the step's key in the last build of the
+// target ("" when none).
 Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img,
-                                       const frontend::Step& step,
+                                       const frontend::Step& step, const std::string& name,
                                        const std::vector<SourceFile>& listing,
                                        const std::optional<graph::StepInputs>& inputs,
                                        const std::string& previous);

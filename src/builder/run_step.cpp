@@ -60,8 +60,8 @@ struct StepMounts {
 
 using dockerfile::Mount;
 
-Result<void> cache_mount(BuildState& st, const frontend::RunStep& run, size_t mi, StepMounts& held,
-                         exec::ContainerSpec& spec) {
+Result<void> cache_mount(BuildState& st, const frontend::RunStep& run, const std::string& name,
+                         size_t mi, StepMounts& held, exec::ContainerSpec& spec) {
   const Mount& m = run.mounts[mi];
   mounts::CacheMountOptions co;
   co.id = m.id;
@@ -72,8 +72,8 @@ Result<void> cache_mount(BuildState& st, const frontend::RunStep& run, size_t mi
   co.uid = m.uid.value_or(0);
   co.gid = m.gid.value_or(0);
   co.fresh = st.opts.no_cache;
-  co.on_wait = [&st, &m] {
-    st.log(fmt::format("  waiting for cache mount {}: a sharing=locked step holds it", m.id));
+  co.on_wait = [&st, &m, &name] {
+    st.note(name, fmt::format("waiting for cache mount {}: a sharing=locked step holds it", m.id));
   };
   if (!m.from.empty()) {
     // from= (and source=): a new cache mount starts as a copy of that.
@@ -170,7 +170,7 @@ Result<void> ssh_mount(BuildState& st, const frontend::RunStep& run, size_t mi, 
 }  // namespace
 
 Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
-                      std::vector<std::string>& created) {
+                      const std::string& name, std::vector<std::string>& created) {
   const fs::path& rootfs = root.path();
   if (auto r = make_workdir(rootfs, run.workdir); !r) return r;
   auto id = TRY_VALUE(resolve_user(rootfs, run.user));
@@ -197,7 +197,7 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
   for (size_t mi = 0; mi < run.mounts.size(); ++mi) {
     switch (run.mounts[mi].type) {
       case dockerfile::MountType::cache:
-        TRY(cache_mount(st, run, mi, held, spec));
+        TRY(cache_mount(st, run, name, mi, held, spec));
         break;
       case dockerfile::MountType::tmpfs:
         spec.tmpfs.push_back({run.mounts[mi].target, run.mounts[mi].size.value_or(0)});
@@ -226,7 +226,7 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
   auto bundle = TRY_VALUE(os::make_temp_dir(held.tmp, "bundle-"));
   auto started = std::chrono::steady_clock::now();
   auto result = exec::run_container(st.opts.runtime, spec, bundle, [&](const std::string& line) {
-    st.log("  | " + st.mask_secrets(line));
+    st.output(name, st.mask_secrets(line));
   });
   st.container_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::steady_clock::now() - started)

@@ -10,9 +10,10 @@
 
 namespace strata::builder {
 
-// `created`: the mount points the runtime had to create in the root (the
-// caller removes those that stayed empty from the layer).
+// `name`: the step's, for its events; `created`: the mount points the
+// runtime had to create in the root (the caller removes those that stayed
+// empty from the layer).
 Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
-                      std::vector<std::string>& created);
+                      const std::string& name, std::vector<std::string>& created);
 
 }  // namespace strata::builder

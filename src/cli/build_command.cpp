@@ -28,9 +28,9 @@
 #include "builder/rootfs.hpp"
 #include "cache/local_cache.hpp"
 #include "cache/registry_cache.hpp"
+#include "cli/build_display.hpp"
 #include "cli/build_flags.hpp"
 #include "cli/lint_report.hpp"
-#include "cli/progress.hpp"
 #include "cli/remote_context.hpp"
 #include "dockerfile/instructions.hpp"
 #include "dockerfile/mount.hpp"
@@ -97,8 +97,10 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
                 "Load the image into the docker daemon at $DOCKER_HOST (--output type=docker)");
   cmd->add_option("--network", f->network, "Network for RUN steps: host (default) or none")
       ->check(CLI::IsMember({"host", "none", "default"}));
-  cmd->add_option("--progress", f->progress, "auto, plain, tty, quiet or none (the same as quiet)")
-      ->check(CLI::IsMember({"auto", "plain", "tty", "quiet", "none"}));
+  cmd->add_option("--progress", f->progress,
+                  "auto, plain, rawjson (BuildKit's SolveStatus JSON, a line each), tty, quiet "
+                  "or none (the same as quiet)")
+      ->check(CLI::IsMember({"auto", "plain", "rawjson", "tty", "quiet", "none"}));
   cmd->add_flag_callback(
       "-q,--quiet", [f] { f->progress = "quiet"; }, "No build output; the digest on stdout");
   cmd->add_option("--iidfile", f->iidfile, "Write the image id (its config digest) to this file");
@@ -172,11 +174,9 @@ class BuildCommand {
   BuildCommand(const GlobalFlags& g, const BuildFlags& f) : g_(g), f_(f) {}
 
   int run() {
-    if (f_.progress == "tty")
-      return report(Error{Errc::invalid_argument,
-                          "--progress tty: the live display (a line per running step, redrawn in "
-                          "place) is not built yet; use --progress auto (transfers shown in place "
-                          "on a terminal) or --progress plain (a log without escape codes)"});
+    auto shown = make_build_display(f_.progress, std::cerr, ::isatty(STDERR_FILENO) == 1);
+    if (!shown) return report(shown.error());
+    build_display_ = std::move(*shown);
     if (auto r = check_attestations(f_.provenance, f_.sbom, f_.attest); !r)
       return report(r.error());
     note_ignored_flags();
@@ -193,7 +193,7 @@ class BuildCommand {
     lint_done(std::nullopt);
     plan_ = std::move(*plan);
     if (auto r = resolve_epoch(); !r) return report(r.error());
-    for (const auto& w : plan_->warnings) std::cerr << "warning: " << w << "\n";
+    for (const auto& w : plan_->warnings) build_display_->warning(w);
     if (auto r = import_caches(); !r) return report(r.error());
     auto bo = build_options();
     if (!bo) return report(bo.error());
@@ -201,14 +201,13 @@ class BuildCommand {
     auto start = std::chrono::steady_clock::now();
     auto result = builder::build(*plan_, *store_, *bo);
     if (!result) return report(result.error());
-    if (auto r = deliver(*result, bo->log); !r) return report(r.error());
+    if (auto r = deliver(*result); !r) return report(r.error());
     if (auto r = write_build_files(result->image); !r) return report(r.error());
     const auto& image = result->image;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!quiet())
-      std::cerr << fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}\n",
-                               image.manifest_desc.digest, secs, result->container_seconds,
-                               f_.tags.empty() ? "" : " as " + join(f_.tags, ", "));
+    build_display_->message(fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}",
+                                        image.manifest_desc.digest, secs, result->container_seconds,
+                                        f_.tags.empty() ? "" : " as " + join(f_.tags, ", ")));
     bool tar_on_stdout = std::any_of(outputs_.begin(), outputs_.end(),
                                      [](const Output& o) { return o.dest == "-"; });
     if (!tar_on_stdout) std::cout << image.manifest_desc.digest << "\n";
@@ -219,6 +218,12 @@ class BuildCommand {
 
  private:
   bool quiet() const { return f_.progress == "quiet" || f_.progress == "none"; }
+
+  // Where the lines of pulls, pushes and exports go.
+  std::function<void(const std::string&)> messages() const {
+    if (quiet()) return {};
+    return [d = build_display_.get()](const std::string& line) { d->message(line); };
+  }
 
   // Flags docker buildx takes that mean nothing to strata: said once.
   void note_ignored_flags() const {
@@ -434,10 +439,8 @@ class BuildCommand {
     lease_ = TRY_VALUE(store::Lease::take(*store_, false));
     TRY(resolve_layouts(&*store_));
     pulling_ = pull_options(g_);
-    if (quiet()) {
-      pulling_.log = {};
-      store_->set_blob_fetcher(images::registry_fetcher(pulling_));  // layers fetched silently
-    }
+    pulling_.log = messages();
+    store_->set_blob_fetcher(images::registry_fetcher(pulling_));  // layers fetched lazily
     opts_.base_config = [this](const std::string& ref,
                                const std::string&) -> Result<frontend::ImageConfig> {
       bool refresh = f_.pull && refreshed_.insert(ref).second;
@@ -475,14 +478,13 @@ class BuildCommand {
                      ? cache::import_registry_cache(*store_, c.ref, pulling_.client)
                      : cache::import_cache(*store_, c.path);
       if (!got) {
-        std::cerr << "warning: --cache-from " << s << ": " << got.error().message << "\n";
+        build_display_->warning("--cache-from " + s + ": " + got.error().message);
         continue;
       }
-      if (!quiet())
-        std::cerr << fmt::format("imported {} cache records, {} blobs ({} B){} from {}\n",
-                                 got->records, got->blobs_copied, got->bytes_copied,
-                                 got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
-                                 c.path);
+      build_display_->message(
+          fmt::format("imported {} cache records, {} blobs ({} B){} from {}", got->records,
+                      got->blobs_copied, got->bytes_copied,
+                      got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "", c.path));
     }
     return {};
   }
@@ -538,24 +540,21 @@ class BuildCommand {
         f_.jobs > 0 ? f_.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     bo.network = f_.network == "none" ? "none" : "host";
     bo.pull = pulling_;
-    bo.log = [quiet = quiet()](const std::string& line) {
-      if (!quiet) std::cerr << line << "\n";
-    };
+    if (!quiet())
+      bo.events = [d = build_display_.get()](const solver::StepEvent& e) { d->step(e); };
     bo.source_date_epoch = epoch_;
     bo.compression = new_layer_compression(outputs_, cache_to_, !push_to_.empty());
     return bo;
   }
 
-  // A transfer's progress line, unless quiet.
-  std::optional<Progress> progress(const std::string& what) const {
-    if (quiet()) return std::nullopt;
-    return std::optional<Progress>(std::in_place, what,
-                                   f_.progress == "plain" ? Display::plain : Display::auto_);
+  // A transfer's progress, unless quiet (nullptr).
+  std::unique_ptr<TransferDisplay> progress(const std::string& what) const {
+    return build_display_->transfer(what);
   }
 
   // Tags, --output, --push and --cache-to, in that order.
-  Result<void> deliver(const builder::BuildResult& result,
-                       const std::function<void(const std::string&)>& log) {
+  Result<void> deliver(const builder::BuildResult& result) {
+    auto log = messages();
     const images::StoredImage& image = result.image;
     for (const auto& t : f_.tags) TRY(store_->tag(t, image.manifest_desc));
     for (const auto& o : outputs_)
@@ -569,7 +568,7 @@ class BuildCommand {
       auto pushed =
           TRY_VALUE(images::push_image(*store_, image, ref, pulling_.client, log, report_bytes));
       if (shown) shown->finish();
-      if (!quiet()) std::cerr << fmt::format("pushed {} ({})\n", ref.str(), pushed.digest);
+      build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
     }
     for (const auto& c : cache_to_) {
       if (auto r = export_cache(result, c, log); !r)
@@ -589,7 +588,7 @@ class BuildCommand {
     if (o.into_docker()) {
       std::vector<std::string> names = f_.tags;
       names.insert(names.end(), o.names.begin(), o.names.end());
-      TRY(load_into_docker_daemon(*store_, image, names, quiet()));
+      TRY(load_into_docker_daemon(*store_, image, names, messages()));
       return {};
     }
     if (o.type == "image") return {};  // push=true: pushed with the others below
@@ -624,10 +623,10 @@ class BuildCommand {
       done = TRY_VALUE(cache::export_cache(*store_, keys, c.path, eo));
     }
     if (shown) shown->finish();
-    if (!quiet())
-      std::cerr << fmt::format("exported {} cache records to {}: {} new blobs, {} B{}\n",
-                               done.records, c.path, done.blobs_copied, done.bytes_copied,
-                               done.mounts ? fmt::format(", {} cache mounts", done.mounts) : "");
+    build_display_->message(
+        fmt::format("exported {} cache records to {}: {} new blobs, {} B{}", done.records, c.path,
+                    done.blobs_copied, done.bytes_copied,
+                    done.mounts ? fmt::format(", {} cache mounts", done.mounts) : ""));
     return {};
   }
 
@@ -646,14 +645,17 @@ class BuildCommand {
     if (!gc_lease || !*gc_lease) return {};
     store::PruneOptions po;
     po.keep_storage = *bytes;
-    if (auto r = store::prune(*store_, po); r && !quiet())
-      std::cerr << fmt::format("garbage collection: {} records, {} blobs, {} snapshots removed\n",
-                               r->records, r->blobs, r->snapshots);
+    if (auto r = store::prune(*store_, po))
+      build_display_->message(
+          fmt::format("garbage collection: {} records, {} blobs, {} snapshots removed", r->records,
+                      r->blobs, r->snapshots));
     return {};
   }
 
   const GlobalFlags& g_;
   const BuildFlags& f_;
+  // first: the store's fetcher and the build send to it
+  std::unique_ptr<BuildDisplay> build_display_;
   // read_inputs
   std::vector<Output> outputs_;
   std::optional<RemoteContext> remote_;

@@ -34,14 +34,10 @@ images::PullOptions pull_options(const GlobalFlags& g) {
   return o;
 }
 
-Result<docker::DockerLoadResult> load_into_docker_daemon(store::Store& store,
-                                                         const images::StoredImage& image,
-                                                         const std::vector<std::string>& names,
-                                                         bool quiet) {
+Result<docker::DockerLoadResult> load_into_docker_daemon(
+    store::Store& store, const images::StoredImage& image, const std::vector<std::string>& names,
+    const std::function<void(const std::string&)>& note) {
   auto engine = TRY_VALUE(docker::Engine::from_environment());
-  auto note = [quiet](const std::string& line) {
-    if (!quiet) std::cerr << line << "\n";
-  };
   auto r = docker::load_into_docker(store, engine, image, names, note);
   if (!r) return std::unexpected(r.error().with_context("loading into the docker daemon"));
   return r;

@@ -1,8 +1,8 @@
 // What the commands share: global flags, opening the store, reporting errors.
 #pragma once
 
+#include <functional>
 #include <string>
-
 #include <vector>
 
 #include "docker/load.hpp"
@@ -26,11 +26,10 @@ Result<store::Store> open_store(const GlobalFlags& g);
 // How to reach registries: --insecure-registry and $STRATA_INSECURE_REGISTRIES.
 images::PullOptions pull_options(const GlobalFlags& g);
 // Puts a stored image into the docker daemon at $DOCKER_HOST under `names`
-// (--load, strata load --into-docker); says on stderr what it sent unless
-// `quiet`.
-Result<docker::DockerLoadResult> load_into_docker_daemon(store::Store& store,
-                                                         const images::StoredImage& image,
-                                                         const std::vector<std::string>& names,
-                                                         bool quiet);
+// (--load, strata load --into-docker); says what it sent to `note` (none:
+// nothing said).
+Result<docker::DockerLoadResult> load_into_docker_daemon(
+    store::Store& store, const images::StoredImage& image, const std::vector<std::string>& names,
+    const std::function<void(const std::string&)>& note);
 
 }  // namespace strata::cli

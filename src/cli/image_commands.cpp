@@ -269,7 +269,8 @@ int cmd_load(const GlobalFlags& g, const std::string& file, bool into_docker) {
     if (!img)
       return report(img.error().with_context(
           fmt::format("{} is neither an archive file nor an image in the store", file)));
-    auto r = load_into_docker_daemon(*store, *img, {n}, false);
+    auto r = load_into_docker_daemon(*store, *img, {n},
+                                     [](const std::string& line) { std::cerr << line << "\n"; });
     if (!r) return report(r.error());
     std::cout << "loaded " << n << " into the docker daemon (" << r->image_id << ")\n";
   }

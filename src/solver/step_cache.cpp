@@ -33,9 +33,16 @@ int64_t StepCache::now() const {
                                  : static_cast<int64_t>(std::time(nullptr));
 }
 
-void StepCache::log(const std::string& line) const {
-  std::lock_guard g(log_mu_);
-  if (opts_.log) opts_.log(line);
+void StepCache::emit(StepEvent::Kind kind, const StepId& id, std::string text,
+                     double seconds) const {
+  if (!opts_.events) return;
+  StepEvent e;
+  e.kind = kind;
+  e.step = id.name;
+  e.text = std::move(text);
+  e.ran = kind == StepEvent::Kind::done;
+  e.seconds = seconds;
+  opts_.events(e);
 }
 
 void StepCache::note(StepRecord record) {
@@ -65,7 +72,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
     }
     if (ran_here) (void)writes_.wait();
     if (auto hit = TRY_VALUE(store_.cache_get(out.key))) {
-      log("  CACHED");
+      emit(StepEvent::Kind::cached, id);
       record.cached = out.cached = true;
       note(std::move(record));
       if (!opts_.source_date_epoch && hit->created > 0) out.created = hit->created;
@@ -81,7 +88,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
                        : !use_cache     ? "--no-cache-filter " + id.stage
                                         : miss_reason(previous, *inputs);
   if (opts_.redact) reason = opts_.redact(std::move(reason));  // an ARG with a secret's value
-  log("  cache miss: " + reason);
+  emit(StepEvent::Kind::missed, id, reason);
   record.reason = reason;
 
   // The same step twice in one build (two stages, say) runs once.
@@ -101,7 +108,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   Result<StepLayer> layer = first ? exec(inputs, previous) : shared.get();
   record.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (layer) log(fmt::format("  DONE {:.3f}s", record.seconds));
+  if (layer) emit(StepEvent::Kind::done, id, {}, record.seconds);
   if (first && inputs) {
     promise.set_value(layer);
     if (layer) {

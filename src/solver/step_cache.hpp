@@ -20,6 +20,7 @@
 #include "graph/cache_key.hpp"
 #include "oci/image.hpp"
 #include "solver/build_record.hpp"
+#include "solver/step_events.hpp"
 #include "store/store.hpp"
 #include "util/parallel.hpp"
 
@@ -31,6 +32,7 @@ struct StepId {
   size_t number = 0;  // its number in the progress output
   int line = 0;
   std::string text;
+  std::string name;  // as its events name it: "[base 2/3] RUN make"
 };
 
 // What a step produced: a layer, or none for a step that changed no file.
@@ -51,7 +53,9 @@ struct StepCacheOptions {
   // and a hit keeps its record's time.
   std::optional<int64_t> source_date_epoch;
   std::function<std::string(std::string)> redact;  // masks secrets in reasons
-  std::function<void(const std::string&)> log;     // CACHED, cache miss: ..., DONE
+  // cached, missed, done: called from the threads the steps run on, so
+  // the sink serialises them.
+  StepEvents events;
 };
 
 class StepCache {
@@ -77,7 +81,8 @@ class StepCache {
 
  private:
   int64_t now() const;
-  void log(const std::string& line) const;
+  void emit(StepEvent::Kind kind, const StepId& id, std::string text = {},
+            double seconds = 0) const;
   void note(StepRecord record);
   std::string miss_reason(const std::string& previous, const graph::StepInputs& now);
 
@@ -87,7 +92,6 @@ class StepCache {
   std::mutex mu_;                                // guards inflight_ and records_
   std::map<std::string, std::shared_future<Result<StepLayer>>> inflight_;
   std::vector<StepRecord> records_;
-  mutable std::mutex log_mu_;
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.
   // Last, so that it finishes before the members its tasks use go.

@@ -3,7 +3,7 @@
 # repeatable flag taking one value each time it is given; global flags
 # (--root, --runtime) before and after every command, run included; -f -;
 # --progress plain (never an escape code, even on a terminal), tty (refused
-# until the live display exists), auto; --normalize-permissions; tag;
+# until the live display exists), auto, rawjson (BuildKit's JSON lines); --normalize-permissions; tag;
 # save --compression-level; SIGINT stops a build and its container; the
 # buildx flags around a build (--iidfile, --metadata-file, -q, --builder,
 # --cgroup-parent, attestations off).
@@ -47,6 +47,29 @@ on_terminal "$STRATA build --progress auto -o type=oci,dest=$T/a.tar $T/ctx" > "
 grep -q $'\e\\[K' "$T/auto.out" || fail "--progress auto did not rewrite its progress line on a terminal"
 if "$STRATA" build --progress tty "$T/ctx" > /dev/null 2> "$T/err"; then fail "--progress tty accepted"; fi
 grep -q 'live display .* not built yet' "$T/err" || fail "unclear error: $(cat "$T/err")"
+# rawjson: stderr is BuildKit's SolveStatus, one JSON object a line (jq reads
+# each); the RUN is a vertex whose input is the FROM, its output a base64
+# log on it; a rebuild says cached; a failed step carries its error; an
+# export is a vertex with a status of its bytes.
+printf 'FROM busybox AS base\nRUN echo raw-$RANDOM-out\nFROM base\nRUN exit 3\n' > "$T/ctx/Dockerfile.raw"
+"$STRATA" build --progress rawjson --target base -o type=oci,dest=$T/raw.tar -f "$T/ctx/Dockerfile.raw" "$T/ctx" \
+  > /dev/null 2> "$T/raw.json" || fail "rawjson build: $(cat "$T/raw.json")"
+jq -e . "$T/raw.json" > /dev/null || fail "rawjson: not JSON lines: $(cat "$T/raw.json")"
+run_vertex() { jq -s -c '[.[].vertexes // [] | .[] | select(.name | startswith("[base 2/2] RUN"))] | last' "$1"; }
+from_digest=$(jq -s -r '[.[].vertexes // [] | .[] | select(.name == "[base 1/2] FROM busybox")] | last | .digest' "$T/raw.json")
+v=$(run_vertex "$T/raw.json")
+expect_eq "$(jq -r '.inputs[0]' <<< "$v")" "$from_digest" "rawjson: the RUN's input is the FROM"
+[ "$(jq -r '.completed != null and .started != null and .cached != true' <<< "$v")" = true ] || fail "rawjson: RUN vertex $v"
+out=$(jq -s -r --arg d "$(jq -r .digest <<< "$v")" '[.[].logs // [] | .[] | select(.vertex == $d and .stream == 1) | .data | @base64d] | join("")' "$T/raw.json")
+[[ "$out" == raw-*-out* ]] || fail "rawjson: the RUN's output log: [$out]"
+jq -s -e '[.[].statuses // [] | .[] | select(.name | test("raw.tar")) | select(.completed)] | length == 1' "$T/raw.json" > /dev/null \
+  || fail "rawjson: no completed status of the export: $(cat "$T/raw.json")"
+"$STRATA" build --progress rawjson --target base -f "$T/ctx/Dockerfile.raw" "$T/ctx" > /dev/null 2> "$T/raw2.json"
+expect_eq "$(run_vertex "$T/raw2.json" | jq -r .cached)" "true" "rawjson: the rebuilt RUN is cached"
+if "$STRATA" build --progress rawjson -f "$T/ctx/Dockerfile.raw" "$T/ctx" > /dev/null 2> "$T/raw3.json"; then fail "exit 3 built"; fi
+grep -v '^{' "$T/raw3.json" | grep -q 'exit' || fail "rawjson: no error said after the events: $(cat "$T/raw3.json")"
+grep '^{' "$T/raw3.json" | jq -s -e '[.[].vertexes // [] | .[] | select(.name == "[stage-1 2/2] RUN exit 3") | .error | select(. != null)] | length == 1' > /dev/null \
+  || fail "rawjson: the failed step carries no error: $(cat "$T/raw3.json")"
 
 # --- --normalize-permissions: group/other write bits cleared in the layer
 # and the key, so runners with umask 002 and 022 share a cache.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 namespace strata::solver {
@@ -19,7 +20,8 @@ struct Fixture : ::testing::Test {
   fs::path root = fs::temp_directory_path() / ("strata-solver-test-" + std::to_string(::getpid()));
   std::optional<store::Store> store;
   std::atomic<int> runs{0};
-  std::vector<std::string> log;
+  std::mutex events_mu;  // steps of two threads send events (the sink serialises)
+  std::vector<StepEvent> events;
 
   void SetUp() override {
     fs::remove_all(root);
@@ -35,7 +37,10 @@ struct Fixture : ::testing::Test {
   StepCacheOptions options() {
     StepCacheOptions o;
     o.build_name = "app";
-    o.log = [this](const std::string& l) { log.push_back(l); };
+    o.events = [this](const StepEvent& e) {
+      std::lock_guard g(events_mu);
+      events.push_back(e);
+    };
     return o;
   }
   static graph::StepInputs inputs(const std::string& instruction, const std::string& parent = "p") {
@@ -57,7 +62,8 @@ struct Fixture : ::testing::Test {
   }
   Result<StepOutcome> step(StepCache& c, const std::string& stage, size_t index,
                            std::optional<graph::StepInputs> in, const StepCache::Exec& exec) {
-    return c.run(StepId{stage, index, index + 2, 10 + static_cast<int>(index), "RUN x"},
+    return c.run(StepId{stage, index, index + 2, 10 + static_cast<int>(index), "RUN x",
+                        "[" + stage + " " + std::to_string(index + 2) + "] RUN x"},
                  std::move(in), exec);
   }
 };
@@ -80,6 +86,14 @@ TEST_F(Fixture, AMissRunsAndTheNextBuildHits) {
     EXPECT_EQ((*records)[0].line, 10);
   }
   EXPECT_EQ(runs, 1);
+  // The miss says why and ends in a done that ran.
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, StepEvent::Kind::missed);
+  EXPECT_EQ(events[0].step, "[app 2] RUN x");
+  EXPECT_EQ(events[0].text, "no earlier build of this step");
+  EXPECT_EQ(events[1].kind, StepEvent::Kind::done);
+  EXPECT_TRUE(events[1].ran);
+  events.clear();
   StepCache again(*store, options());
   auto hit = step(again, "app", 0, inputs("RUN make"), make_layer());
   ASSERT_TRUE(hit);
@@ -89,7 +103,9 @@ TEST_F(Fixture, AMissRunsAndTheNextBuildHits) {
   auto r = again.finish();
   ASSERT_TRUE(r);
   EXPECT_TRUE((*r)[0].cached);
-  EXPECT_EQ(std::count(log.begin(), log.end(), "  CACHED"), 1);
+  ASSERT_EQ(events.size(), 1u);  // a hit: nothing runs, no done
+  EXPECT_EQ(events[0].kind, StepEvent::Kind::cached);
+  EXPECT_EQ(events[0].step, "[app 2] RUN x");
 }
 
 TEST_F(Fixture, MissReasonsAgainstTheLastBuild) {
