@@ -20,6 +20,10 @@ std::string mask_secrets(const std::map<std::string, std::string>& secrets, std:
   return line;
 }
 
+std::string stage_name(const frontend::PlannedStage& stage) {
+  return stage.name.empty() ? fmt::format("stage-{}", stage.index) : stage.name;
+}
+
 namespace {
 
 solver::StepCacheOptions cache_options(BuildState& st) {
@@ -27,6 +31,7 @@ solver::StepCacheOptions cache_options(BuildState& st) {
   c.no_cache = st.opts.no_cache;
   c.no_cache_stages = st.opts.no_cache_stages;
   c.build_name = st.opts.build_name;
+  c.cache_sources = st.opts.cache_sources;
   c.source_date_epoch = st.opts.source_date_epoch;
   c.redact = [&st](std::string reason) { return st.mask_secrets(std::move(reason)); };
   c.events = [&st](const solver::StepEvent& e) { st.emit(e); };
@@ -70,6 +75,17 @@ void BuildState::set_built(int index, StageImage image) {
   built_[index] = std::move(image);
 }
 
+Result<std::vector<oci::LayerRef>> BuildState::stage_layers(int index) {
+  StageImage img = built(index);
+  if (!img.built)
+    return fail(Errc::internal,
+                fmt::format("stage {} was not built, as every step that reads it had hit the "
+                            "cache, but one did not after all (a cache record went while the "
+                            "build ran?): build again",
+                            index));
+  return std::move(img.layers);
+}
+
 Result<images::StoredImage> BuildState::image(const std::string& name) {
   return images::find_or_pull(store, name, opts.pull, false);
 }
@@ -84,7 +100,7 @@ Result<LocalContext> BuildState::local_context(const frontend::SourceRef& ref) c
 
 Result<Rootfs> BuildState::mount_ref(const frontend::SourceRef& ref) {
   if (ref.kind == frontend::SourceRef::stage)
-    return Rootfs::mount(store, built(ref.index).layers, false);
+    return Rootfs::mount(store, TRY_VALUE(stage_layers(ref.index)), false);
   if (ref.kind == frontend::SourceRef::scratch) return Rootfs::mount(store, {}, false);
   auto img = TRY_VALUE(image(ref.name));
   return Rootfs::mount(store, img.layers, false);

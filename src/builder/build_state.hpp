@@ -9,12 +9,15 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "builder/builder.hpp"
+#include "builder/copy.hpp"
 #include "builder/rootfs.hpp"
 #include "dockerfile/git_ref.hpp"
+#include "graph/cache_key.hpp"
 #include "solver/step_cache.hpp"
 
 namespace strata::builder {
@@ -22,12 +25,26 @@ namespace strata::builder {
 // A stage as far as it is built: its config and layers, and the keys that
 // name it.
 struct StageImage {
+  bool built = true;  // false: only keyed (builder/stage_needs), no layers
   nlohmann::json config;
   std::vector<oci::LayerRef> layers;
   std::string chain;              // the key of the last step that could change files, or the base
   std::vector<std::string> keys;  // the cached steps behind this image (its stage and base stages)
   size_t base_layers = 0;         // how many of `layers` came from an image in the store
 };
+
+// A step's key inputs worked out before the build (builder/stage_needs) for
+// the parent key they were made for, so that the build does not list and
+// hash its files again.
+struct ProbedInputs {
+  std::string parent;
+  std::optional<graph::StepInputs> inputs;
+  std::vector<SourceFile> listing;
+};
+
+// A stage's name as steps and --no-cache-filter name it: its AS name, else
+// stage-N.
+std::string stage_name(const frontend::PlannedStage& stage);
 
 // A line of a RUN's output (or a miss reason) with the value of every
 // secret (and each of its lines, for multi-line files) replaced by "****".
@@ -55,9 +72,16 @@ class BuildState {
   void note(const std::string& step, std::string line);
   std::string mask_secrets(std::string line) const;
 
-  // A stage that has been built; set once, when it is.
+  // By stage index and step position; filled before the build starts, then
+  // each entry taken by the one stage it belongs to.
+  std::map<std::pair<int, size_t>, ProbedInputs> probed;
+
+  // A stage that has been built (or only keyed); set once, when it is.
   StageImage built(int index);
   void set_built(int index, StageImage image);
+  // The layers of a stage whose files a step reads; an error for a stage
+  // that was only keyed (stage_needs judged that nothing would read it).
+  Result<std::vector<oci::LayerRef>> stage_layers(int index);
   // A named image: from the store, pulled (lazily) when missing.
   Result<images::StoredImage> image(const std::string& name);
   // The directory a SourceRef of kind context reads: the build context, or

@@ -10,6 +10,7 @@
 #include "builder/build_state.hpp"
 #include "builder/execute.hpp"
 #include "builder/image_config.hpp"
+#include "builder/stage_needs.hpp"
 #include "builder/step_inputs.hpp"
 #include "os/process.hpp"
 #include "solver/schedule.hpp"
@@ -49,13 +50,14 @@ class Builder {
     st_.dockerfile = plan.dockerfile;
     std::map<int, size_t> position;  // a stage's index -> its place in plan.stages
     for (size_t i = 0; i < plan.stages.size(); ++i) position[plan.stages[i].index] = i;
+    auto build = TRY_VALUE(stages_to_build(st_, plan));
     std::vector<solver::Task> tasks;
     for (const auto& stage : plan.stages) {
       solver::Task t;
       for (int d : stage.deps) t.deps.push_back(position.at(d));
-      t.run = [this, &stage]() -> Result<void> {
-        st_.set_built(stage.index, TRY_VALUE(build_stage(stage)));
-        return {};
+      t.run = [this, &stage, needed = build.build.count(stage.index) > 0]() -> Result<void> {
+        if (needed) st_.set_built(stage.index, TRY_VALUE(build_stage(stage)));
+        return {};  // else only keyed
       };
       tasks.push_back(std::move(t));
     }
@@ -79,6 +81,7 @@ class Builder {
                     target.base_layers};
     for (const auto& st : records)
       if (!st.key.empty()) out.keys.push_back(st.key);
+    out.keys.insert(out.keys.end(), build.keys_left_out.begin(), build.keys_left_out.end());
     return out;
   }
 
@@ -106,7 +109,7 @@ class Builder {
   Result<StageImage> build_stage(const PlannedStage& stage) {
     // Steps are named as BuildKit names them, "[base 2/3] RUN ...": the
     // FROM of an image is the first, a stage without a name is stage-N.
-    std::string name = stage.name.empty() ? fmt::format("stage-{}", stage.index) : stage.name;
+    std::string name = stage_name(stage);
     size_t first = stage.base.kind == SourceRef::scratch ? 1 : 2;
     size_t count = stage.steps.size() + first - 1;
     std::string last_step;  // the step before the one that starts
@@ -205,7 +208,14 @@ class Builder {
                                         const std::string& step_name, size_t index, size_t number,
                                         int64_t& created) {
     std::vector<SourceFile> listing;  // a COPY from the context: what it copies
-    auto inputs = TRY_VALUE(step_inputs(st_, img, step, stage, listing));
+    std::optional<graph::StepInputs> inputs;
+    if (auto it = st_.probed.find({stage.index, index});
+        it != st_.probed.end() && it->second.parent == img.chain) {
+      inputs = std::move(it->second.inputs);
+      listing = std::move(it->second.listing);
+    } else {
+      inputs = TRY_VALUE(step_inputs(st_, img, step, stage, listing));
+    }
     solver::StepId id{name, index, number, step.line, step.text, step_name};
     auto out = TRY_VALUE(
         st_.cache.run(id, std::move(inputs),

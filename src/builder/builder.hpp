@@ -37,12 +37,13 @@ struct BuildOptions {
   std::string network = "host";  // the default for RUN: host or none
   archive::Compression compression = archive::Compression::gzip;
   std::optional<int64_t> source_date_epoch;
-  int jobs = 1;                           // stages built at once
-  bool no_cache = false;                  // --no-cache
-  std::set<std::string> no_cache_stages;  // --no-cache-filter
-  bool normalize_permissions = false;     // mask group/other write bits of COPY
-  bool direct_copy = true;                // COPY from the context without an overlay where it can
-  std::string build_name;                 // which earlier build misses are explained against
+  int jobs = 1;                            // stages built at once
+  bool no_cache = false;                   // --no-cache
+  std::set<std::string> no_cache_stages;   // --no-cache-filter
+  bool normalize_permissions = false;      // mask group/other write bits of COPY
+  bool direct_copy = true;                 // COPY from the context without an overlay where it can
+  std::string build_name;                  // which earlier build misses are explained against
+  std::vector<std::string> cache_sources;  // --cache-from imported, named in miss reasons
   // --secret id -> value: mounted from memory (tmpfs) or set in the
   // environment of the RUN steps that ask, masked in their output, never
   // written to the store.

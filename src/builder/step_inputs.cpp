@@ -45,7 +45,7 @@ Result<std::vector<graph::FileEntry>> file_entries(BuildState& st,
 // (not their times), so that a stage built again to the same files keys
 // the steps that mount it the same, as BuildKit's content checksums do.
 Result<std::string> stage_content_key(BuildState& st, int index, const std::string& path) {
-  auto root = TRY_VALUE(Rootfs::mount(st.store, st.built(index).layers, false));
+  auto root = TRY_VALUE(Rootfs::mount(st.store, TRY_VALUE(st.stage_layers(index)), false));
   CopyOptions co;
   co.keep_owner = true;
   auto files = TRY_VALUE(list_sources(root.path(), {path}, "/", co));

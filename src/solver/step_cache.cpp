@@ -1,6 +1,7 @@
 #include "solver/step_cache.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <ctime>
@@ -127,11 +128,16 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
 }
 
 std::string StepCache::miss_reason(const std::string& previous, const graph::StepInputs& now) {
-  if (previous.empty()) return "no earlier build of this step";
+  if (previous.empty())
+    return opts_.cache_sources.empty() ? "no earlier build of this step"
+                                       : fmt::format("not in the cache imported from {}",
+                                                     fmt::join(opts_.cache_sources, ", "));
   // The earlier step's inputs live with its cache record.
   auto before = store_.cache_inputs(previous);
   if (!before || !*before) return "the earlier build's record of this step is gone (pruned)";
   auto j = nlohmann::json::parse(**before, nullptr, false);
+  if ((*before)->empty())
+    return "the earlier build's record of this step came from a cache without its inputs";
   if (!j.is_object()) return "the earlier build's record of this step is unreadable";
   std::string why = graph::explain_difference(graph::StepInputs::from_json(j), now);
   return why.empty() ? "same inputs as the last build, but its cache record is gone" : why;

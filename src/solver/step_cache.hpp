@@ -49,6 +49,9 @@ struct StepCacheOptions {
   bool no_cache = false;                  // --no-cache: every step runs
   std::set<std::string> no_cache_stages;  // --no-cache-filter: these stages' steps run
   std::string build_name;  // the target whose last build misses are explained against
+  // The caches imported for this build: a step the store never built is
+  // "not in the cache imported from" them.
+  std::vector<std::string> cache_sources;
   // SOURCE_DATE_EPOCH: every result's time; without it a miss is made now
   // and a hit keeps its record's time.
   std::optional<int64_t> source_date_epoch;
