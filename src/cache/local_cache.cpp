@@ -80,6 +80,7 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
     if (!rec) continue;  // pruned meanwhile
     auto inputs = TRY_VALUE(store.cache_inputs(key));
     json r = {{"key", key}, {"inputs", inputs.value_or("")}};
+    if (rec->created > 0) r["created"] = rec->created;
     if (rec->blob) {
       oci::Descriptor blob = *rec->blob;
       if (exporter::needs_conversion(blob, compression)) {
@@ -119,6 +120,7 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
          layer_field = rf.string("layer"), diff_id = rf.string("diff_id");
     for (const auto* r : {&key_field, &inputs, &layer_field, &diff_id})
       if (!*r) return std::unexpected(r->error());
+    auto created = TRY_VALUE(rf.integer("created"));
     std::string key = key_field->value_or("");
     if (!valid_digest(key))
       return fail(Errc::invalid_argument,
@@ -128,6 +130,7 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
     ImportedRecord rec;
     rec.key = key;
     rec.inputs = inputs->value_or("");
+    rec.record.created = std::max<int64_t>(0, created.value_or(0));
     std::string layer = layer_field->value_or("");
     if (!layer.empty()) {
       if (!valid_digest(layer))
@@ -212,14 +215,21 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
     return fail(Errc::not_found,
                 fmt::format("{} is not a strata cache export (no index.json)", dir.string()));
   auto index = TRY_VALUE(oci::parse_index(*index_text, dir.string() + "/index.json"));
+  // A cache export names its artifact as its one image; an archive of
+  // images carries it beside them (image_cache).
   std::string manifest_digest;
   for (const auto& m : index.manifests)
     if (auto it = m.annotations.find(oci::kRefNameAnnotation);
         it != m.annotations.end() && it->second == kRefName)
       manifest_digest = m.digest;
+  if (auto it = index.annotations.find(kArchiveCacheAnnotation); it != index.annotations.end())
+    manifest_digest = it->second;
   if (!valid_digest(manifest_digest))
     return fail(Errc::invalid_argument,
-                fmt::format("{}: index.json names no strata cache", dir.string()));
+                fmt::format("{}: index.json names no strata cache (an archive of images that "
+                            "strata did not write, or one written before archives carried "
+                            "their build cache)",
+                            dir.string()));
   auto read_checked = [&](const std::string& digest) -> Result<std::string> {
     auto text = os::read_file(blob_in(dir, digest), oci::kMaxConfigBytes);
     if (!text) return text;

@@ -33,9 +33,13 @@ struct CacheTransferStats {
   size_t records = 0, blobs_copied = 0;
   uint64_t bytes_copied = 0;
   size_t mounts = 0;
+  bool from_image = false;  // the records were an image's inline cache
 };
 
 inline constexpr const char* kCacheConfig = "application/vnd.strata.cache.config.v1+json";
+// The annotation of an image archive's index.json that names the cache
+// artifact it carries (image_cache).
+inline constexpr const char* kArchiveCacheAnnotation = "dev.strata.cache.manifest";
 
 // The records of a build's steps as a cache artifact: the config's records
 // and a manifest listing their layers (its config descriptor left to the

@@ -6,9 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/image_cache.hpp"
 #include "digest/sha256.hpp"
 #include "images/push.hpp"
 #include "mounts/transfer.hpp"
+#include "oci/checked_json.hpp"
+#include "oci/platform.hpp"
 #include "os/fs.hpp"
 
 using nlohmann::json;
@@ -104,12 +107,34 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
                                                  const registry::ClientOptions& opts) {
   registry::Client client(ref, opts);
   auto m = TRY_VALUE(client.get_manifest(ref.manifest_ref()));
-  auto manifest = parse_cache_manifest(m.bytes);
-  if (!manifest) return std::unexpected(manifest.error().with_context(ref.str()));
-  auto got = client.fetch_small_blob(manifest->config.digest, manifest->config.size);
+  if (m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList) {
+    // An image index: the image for this platform, with its inline cache.
+    oci::Platform host = oci::host_platform();
+    auto digest = registry::pick_platform(m.bytes, host.os, host.arch);
+    if (!digest) return std::unexpected(digest.error().with_context(ref.str()));
+    m = TRY_VALUE(client.get_manifest(*digest));
+  }
+  auto manifest = TRY_VALUE(oci::parse_manifest(m.bytes, ref.str()));
+  auto got = client.fetch_small_blob(manifest.config.digest, manifest.config.size);
   if (!got) return std::unexpected(got.error().with_context(ref.str()));
   const std::string& config_text = *got;
-  auto records = new_cache_records(store, *manifest, config_text);
+  if (manifest.config.media_type != kCacheConfig) {
+    auto config =
+        TRY_VALUE(oci::parse_json(config_text, "config of " + ref.str(), oci::kMaxConfigBytes));
+    if (!has_inline_cache(config))
+      return fail(Errc::not_found,
+                  fmt::format("{} is neither a strata cache nor an image with an inline cache "
+                              "(build it with --cache-to type=inline or --build-arg "
+                              "BUILDKIT_INLINE_CACHE=1)",
+                              ref.str()));
+    auto stats = import_inline_cache(store, manifest, config, ref.repo_path());
+    if (!stats) return std::unexpected(stats.error().with_context(ref.str()));
+    stats->from_image = true;
+    stats->blobs_copied = 2;
+    stats->bytes_copied = m.bytes.size() + config_text.size();
+    return stats;
+  }
+  auto records = new_cache_records(store, manifest, config_text);
   if (!records) return std::unexpected(records.error().with_context(ref.str()));
   CacheTransferStats stats;
   stats.bytes_copied = m.bytes.size() + config_text.size();

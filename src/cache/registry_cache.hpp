@@ -4,7 +4,7 @@
 // layers are their layers (with mounts=true also the cache mounts'
 // manifests and chunks, mounts::export_mount_chunks); only blobs the
 // registry lacks are uploaded.
-// --cache-from type=registry,ref=R imports lazily: the records are added
+// --cache-from type=registry,ref=R (or a plain R) imports lazily: the records are added
 // with their layers noted as fetchable from R's repository, and a layer is
 // downloaded only when a step that is hit is actually needed.
 #pragma once
@@ -32,7 +32,10 @@ Result<CacheTransferStats> export_registry_cache(store::Store& store,
 
 // Adds the records the store lacks; downloads only the manifest and config,
 // and when the cache carries mounts, the chunks with files the store's
-// cache mounts lack.
+// cache mounts lack. A ref that is an image (or an index: this platform's
+// image) gives the records of its inline cache (image_cache), its layers
+// fetched from there when needed; an image without one is an error
+// (Errc::not_found).
 Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci::Reference& ref,
                                                  const registry::ClientOptions& opts);
 

@@ -201,6 +201,7 @@ class BuildCommand {
     auto start = std::chrono::steady_clock::now();
     auto result = builder::build(*plan_, *store_, *bo);
     if (!result) return report(result.error());
+    if (auto r = note_build_cache(*result); !r) return report(r.error());
     if (auto r = deliver(*result); !r) return report(r.error());
     if (auto r = write_build_files(result->image); !r) return report(r.error());
     const auto& image = result->image;
@@ -472,21 +473,37 @@ class BuildCommand {
   Result<void> import_caches() {
     for (const auto& s : f_.cache_to)
       cache_to_.push_back(TRY_VALUE(parse_cache_spec("--cache-to", s)));
+    for (const auto& [k, v] : opts_.build_args)
+      if (k == frontend::kInlineCacheArg && v != "" && v != "0" && v != "false")
+        cache_to_.push_back(TRY_VALUE(parse_cache_spec("--cache-to", "type=inline")));
     for (const auto& s : f_.cache_from) {
       auto c = TRY_VALUE(parse_cache_spec("--cache-from", s));
-      auto got = c.type == "registry"
-                     ? cache::import_registry_cache(*store_, c.ref, pulling_.client)
-                     : cache::import_cache(*store_, c.path);
+      auto got = import_cache_source(c);
       if (!got) {
         build_display_->warning("--cache-from " + s + ": " + got.error().message);
         continue;
       }
-      build_display_->message(
-          fmt::format("imported {} cache records, {} blobs ({} B){} from {}", got->records,
-                      got->blobs_copied, got->bytes_copied,
-                      got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "", c.path));
+      cache_sources_.push_back(c.path);
+      build_display_->message(fmt::format(
+          "imported {} cache records, {} blobs ({} B){} from {}{}", got->records, got->blobs_copied,
+          got->bytes_copied, got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
+          c.path, got->from_image ? " (the image's inline cache)" : ""));
     }
     return {};
+  }
+
+  // One --cache-from: a plain reference is an image in the store when one
+  // of that name carries an inline cache, else a registry's (a cache there,
+  // or an image with an inline cache).
+  Result<cache::CacheTransferStats> import_cache_source(const CacheSpec& c) {
+    if (c.type == "image" || c.plain) {
+      auto img = images::load_image(*store_, c.path);
+      if (img && (c.type == "image" || cache::has_inline_cache(img->config)))
+        return cache::import_image_cache(*store_, *img, c.path);
+      if (c.type == "image") return std::unexpected(img.error());
+    }
+    if (c.type == "registry") return cache::import_registry_cache(*store_, c.ref, pulling_.client);
+    return cache::import_cache(*store_, c.path);
   }
 
   Result<builder::BuildOptions> build_options() {
@@ -543,6 +560,7 @@ class BuildCommand {
     if (!quiet())
       bo.events = [d = build_display_.get()](const solver::StepEvent& e) { d->step(e); };
     bo.source_date_epoch = epoch_;
+    bo.cache_sources = cache_sources_;
     bo.compression = new_layer_compression(outputs_, cache_to_, !push_to_.empty());
     return bo;
   }
@@ -550,6 +568,17 @@ class BuildCommand {
   // A transfer's progress, unless quiet (nullptr).
   std::unique_ptr<TransferDisplay> progress(const std::string& what) const {
     return build_display_->transfer(what);
+  }
+
+  // The records of the steps behind the image into its config (an inline
+  // cache); the steps noted with the image, so that an archive of it
+  // carries them.
+  Result<void> note_build_cache(builder::BuildResult& result) {
+    if (std::any_of(cache_to_.begin(), cache_to_.end(),
+                    [](const CacheSpec& c) { return c.type == "inline"; }))
+      result.image = TRY_VALUE(cache::with_inline_cache(*store_, result.image, result.image_keys));
+    return store_->put_image_steps(result.image.manifest_desc.digest,
+                                   {result.image_keys, result.keys});
   }
 
   // Tags, --output, --push and --cache-to, in that order.
@@ -571,6 +600,7 @@ class BuildCommand {
       build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
     }
     for (const auto& c : cache_to_) {
+      if (c.type == "inline") continue;  // in the image already
       if (auto r = export_cache(result, c, log); !r)
         return std::unexpected(r.error().with_context("--cache-to " + c.path));
     }
@@ -594,8 +624,16 @@ class BuildCommand {
     if (o.type == "image") return {};  // push=true: pushed with the others below
     auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
     if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
-    if (!o.tar) return exporter::write_image_layout(*store_, {{*layers, f_.tags}}, o.dest);
+    // The build cache it carries, its layers compressed as the image's are.
+    auto extras = TRY_VALUE(cache::archive_cache(*store_,
+                                                 o.cache == cache::CacheMode::max ? result.keys
+                                                 : o.cache == cache::CacheMode::min
+                                                     ? result.image_keys
+                                                     : std::vector<std::string>{},
+                                                 o.compression));
+    if (!o.tar) return exporter::write_image_layout(*store_, {{*layers, f_.tags}}, o.dest, extras);
     exporter::ArchiveOptions ao;
+    ao.extras = std::move(extras);
     ao.compression = exporter::compression_for(o.dest);
     auto shown = progress("writing " + o.dest);
     if (shown) ao.progress = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
@@ -679,6 +717,7 @@ class BuildCommand {
   std::optional<frontend::Plan> plan_;
   std::optional<int64_t> epoch_;
   std::vector<CacheSpec> cache_to_;
+  std::vector<std::string> cache_sources_;  // the --cache-from sources imported
 };
 
 int run_build(const GlobalFlags& g, const BuildFlags& f) {

@@ -125,8 +125,10 @@ Result<std::pair<std::string, fs::path>> parse_ssh(const std::string& spec) {
 
 Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& spec) {
   CacheSpec c;
-  // A plain reference, as docker users write it: a registry cache there.
-  std::string fields = spec.find('=') == std::string::npos ? "type=registry,ref=" + spec : spec;
+  // A plain reference, as docker users write it: a registry cache there, or
+  // an image with an inline cache (in the store or in a registry).
+  c.plain = spec.find('=') == std::string::npos;
+  std::string fields = c.plain ? "type=registry,ref=" + spec : spec;
   auto boolean = [&](const std::string& k, const std::string& v) -> Result<bool> {
     if (v == "true" || v.empty()) return true;
     if (v == "false") return false;
@@ -160,9 +162,25 @@ Result<CacheSpec> parse_cache_spec(const std::string& flag, const std::string& s
   }
   if (auto r = check_compression_level(flag, spec, c.opts.compression); !r)
     return std::unexpected(r.error());
+  bool to = flag == "--cache-to";
+  if (c.type == "inline" && to) {  // the records go into the image's config
+    if (c.max)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: an inline cache holds the steps behind the image's layers "
+                              "(mode=min); use type=registry or type=local for mode=max",
+                              flag, spec));
+    return c;
+  }
+  if (c.type == "image" && !to) {
+    if (c.path.empty())
+      return fail(Errc::invalid_argument,
+                  fmt::format("{} {}: say which image: ref=NAME", flag, spec));
+    return c;
+  }
   if (c.type != "local" && c.type != "archive" && c.type != "registry")
     return fail(Errc::invalid_argument,
-                fmt::format("{} {}: type= must be local, archive or registry", flag, spec));
+                fmt::format("{} {}: type= must be local, archive, registry or {}", flag, spec,
+                            to ? "inline" : "image"));
   if (c.path.empty())
     return fail(Errc::invalid_argument, fmt::format("{} {}: say where: {}", flag, spec,
                                                     c.type == "registry"   ? "ref=HOST/REPO:TAG"
@@ -202,6 +220,8 @@ Result<Output> parse_output(const std::string& spec) {
       o.names.push_back(v);
     else if (k == "push" && (v == "true" || v == "false"))
       o.push = v == "true";
+    else if (k == "cache")
+      o.cache = TRY_VALUE(cache::parse_cache_mode(v, "--output " + spec + ": cache="));
     else if (k == "rewrite-timestamp" && v == "true")
       continue;  // what strata does: new layers' times are clamped to SOURCE_DATE_EPOCH
     else if (k == "rewrite-timestamp")
@@ -217,7 +237,7 @@ Result<Output> parse_output(const std::string& spec) {
       return fail(
           Errc::invalid_argument,
           fmt::format("--output {}: unknown key \"{}\" (type=, dest=, name=, tar=, compression=, "
-                      "compression-level=, force-compression=)",
+                      "compression-level=, force-compression=, cache=)",
                       spec, k));
   }
   if (auto r = check_compression_level("--output", spec, o.compression); !r)
@@ -297,7 +317,8 @@ archive::Compression new_layer_compression(const std::vector<Output>& outputs,
   for (const auto& o : outputs)
     if ((o.type == "oci" || o.type == "docker") && !o.into_docker())
       asked.push_back(&o.compression);
-  for (const auto& c : cache_to) asked.push_back(&c.opts.compression);
+  for (const auto& c : cache_to)
+    if (c.type != "inline") asked.push_back(&c.opts.compression);  // inline: in the config
   if (pushes || asked.empty()) return archive::Compression::gzip;
   auto wanted = asked.front()->compression;
   for (const auto* a : asked)

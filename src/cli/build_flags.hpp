@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "cache/local_cache.hpp"
+#include "cache/image_cache.hpp"
 #include "dockerfile/instructions.hpp"
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
@@ -33,13 +33,15 @@ Result<std::pair<std::string, std::string>> parse_secret(const std::string& spec
 // $SSH_AUTH_SOCK).
 Result<std::pair<std::string, std::filesystem::path>> parse_ssh(const std::string& spec);
 
-// --cache-to / --cache-from: type=local|archive with dest= or src=, or
-// type=registry with ref=; and mode=, mounts=, reset=. A plain reference
-// (no key=) is type=registry,ref= that reference.
+// --cache-to type=local|archive|registry|inline, --cache-from
+// type=local|archive|registry|image (dest=, src= or ref=), with mode=,
+// mounts=, reset=; a plain REF (no key=) is type=registry,ref=REF, which
+// also reads an image's inline cache, in the store or in the registry.
 struct CacheSpec {
   std::string type, path;  // path: dest=, src= or ref=
   oci::Reference ref;      // type=registry
   bool max = false;        // mode=max: every step, not only the image's
+  bool plain = false;      // given as a plain reference
   cache::CacheExportOptions opts;
 };
 
@@ -57,6 +59,8 @@ struct Output {
   bool tar = true;                 // tar=false: type=oci as a layout directory
   bool push = false;               // type=image,push=true: to the registries it names
   exporter::CompressionOptions compression;
+  // cache=: the build cache an archive or layout carries (type=oci|docker with dest)
+  cache::CacheMode cache = cache::CacheMode::min;
   bool into_docker() const {
     return dest.empty() && (type == "docker" || (type == "image" && !push));
   }

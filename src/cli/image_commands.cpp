@@ -10,6 +10,7 @@
 #include "builder/image_config.hpp"
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
+#include "cache/image_cache.hpp"
 #include "cli/progress.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
@@ -44,6 +45,7 @@ struct ImageArgs {
   std::string path;
   std::string compression;
   int compression_level = -1;
+  std::string cache_mode = "min";  // save --cache-mode
 };
 
 int cmd_images(const GlobalFlags& g) {
@@ -254,12 +256,19 @@ int cmd_load(const GlobalFlags& g, const std::string& file, bool into_docker) {
   std::vector<std::string> names;
   if (!into_docker || fs::is_regular_file(file, ec)) {
     Progress progress("loading " + file);
-    auto loaded = exporter::load_archive(
-        *store, file, [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+    exporter::LoadOptions lo;
+    lo.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
+    auto loaded = exporter::load_archive(*store, file, lo);
     if (!loaded) return report(loaded.error());
     progress.finish();
-    for (const auto& n : *loaded) std::cout << "loaded " << n << "\n";
-    names = std::move(*loaded);
+    for (const auto& n : loaded->names) std::cout << "loaded " << n << "\n";
+    // The build cache that came with the images: the next build hits it.
+    if (auto restored = cache::restore_archive_cache(*store, *loaded); !restored)
+      std::cerr << "warning: " << file
+                << ": its build cache is not restored: " << restored.error().message << "\n";
+    else if (restored->records > 0)
+      std::cerr << fmt::format("restored {} build cache records\n", restored->records);
+    names = std::move(loaded->names);
   } else {
     names.push_back(file);
   }
@@ -280,6 +289,8 @@ int cmd_load(const GlobalFlags& g, const std::string& file, bool into_docker) {
 int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   auto store = open_store(g);
   if (!store) return report(store.error());
+  auto lease = store::Lease::take(*store, false);  // the cache artifact it puts in the store
+  if (!lease) return report(lease.error());
   std::vector<exporter::ArchiveImage> images;
   for (const auto& name : a.names) {
     auto img = images::load_image(*store, name);
@@ -302,6 +313,15 @@ int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   o.level = a.compression_level;
   if (auto r = archive::check_level(o.compression, o.level); !r)
     return report(r.error().with_context("--compression-level"));
+  auto mode = cache::parse_cache_mode(a.cache_mode, "--cache-mode");
+  if (!mode) return report(mode.error());
+  std::vector<images::StoredImage> stored;
+  for (const auto& i : images) stored.push_back(i.image);
+  auto keys = cache::steps_of_images(*store, stored, *mode);
+  if (!keys) return report(keys.error());
+  auto extras = cache::archive_cache(*store, *keys, {});
+  if (!extras) return report(extras.error().with_context("the images' build cache"));
+  o.extras = std::move(*extras);
   Progress progress("saving " + a.output);
   o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
   if (auto r = exporter::write_image_archive(*store, images, a.output, o); !r)
@@ -418,6 +438,9 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
       ->required();
   save->add_option("--compression", a->compression, "none, gzip or zstd (default: by the name)");
   save->add_option("--compression-level", a->compression_level, "The compressor's level");
+  save->add_option("--cache-mode", a->cache_mode,
+                   "The build cache the archive carries: min (default: the steps behind the "
+                   "images' layers), max (every step of their builds) or none");
   save->callback([&g, &run, a] { run = [&g, a] { return cmd_save(g, *a); }; });
   // The image and everything after it are the container's: flags there
   // are its command's, not strata's (prefix_command).

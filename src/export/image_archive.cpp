@@ -76,8 +76,8 @@ struct LayoutContents {
   std::vector<std::string> blobs;
 };
 
-Result<LayoutContents> layout_contents(store::Store& store,
-                                       const std::vector<ArchiveImage>& images) {
+Result<LayoutContents> layout_contents(store::Store& store, const std::vector<ArchiveImage>& images,
+                                       const ArchiveExtras& extras) {
   json manifests = json::array();
   json docker = json::array();
   std::vector<std::string> blobs;
@@ -107,9 +107,14 @@ Result<LayoutContents> layout_contents(store::Store& store,
       blobs.push_back(l.digest);
     }
   }
+  for (const auto& b : extras.blobs) {
+    TRY(store.ensure_blob(b));
+    blobs.push_back(b.digest);
+  }
   std::sort(blobs.begin(), blobs.end());
   blobs.erase(std::unique(blobs.begin(), blobs.end()), blobs.end());
   json index = {{"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
+  if (!extras.index_annotations.empty()) index["annotations"] = extras.index_annotations;
   return LayoutContents{std::move(index), std::move(docker), std::move(blobs)};
 }
 
@@ -121,7 +126,7 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
                                  const fs::path& dest, const ArchiveOptions& opts) {
   auto file = os::NewFile::create(dest);
   if (!file) return std::unexpected(file.error());
-  auto contents = TRY_VALUE(layout_contents(store, images));
+  auto contents = TRY_VALUE(layout_contents(store, images, opts.extras));
   const auto& blobs = contents.blobs;
   uint64_t total = 0;
   for (const auto& b : blobs) {
@@ -160,14 +165,14 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
 }
 
 Result<void> write_image_layout(store::Store& store, const std::vector<ArchiveImage>& images,
-                                const fs::path& dest) {
+                                const fs::path& dest, const ArchiveExtras& extras) {
   std::error_code ec;
   if (fs::exists(dest, ec) && !(fs::is_directory(dest, ec) && fs::is_empty(dest, ec)))
     return fail(Errc::invalid_argument,
                 fmt::format("{} exists and is not an empty directory: an OCI layout is written "
                             "into a new or empty one",
                             dest.string()));
-  auto contents = TRY_VALUE(layout_contents(store, images));
+  auto contents = TRY_VALUE(layout_contents(store, images, extras));
   TRY(os::make_dirs(dest / "blobs" / "sha256"));
   // Blobs first, index.json last: a layout that names a blob has it.
   for (const auto& b : contents.blobs)
@@ -322,16 +327,21 @@ Result<void> import_described(store::Store& store, const fs::path& dir, const oc
 
 // Names the images of an archive once every one of them was read whole (a
 // failed load tags nothing); an image without a name is told by its digest.
-Result<std::vector<std::string>> tag_all(
-    store::Store& store, const std::vector<std::pair<std::string, oci::Descriptor>>& tags) {
-  std::vector<std::string> loaded;
+// Without `tag`, only says which they are.
+Result<LoadedArchive> tag_all(store::Store& store,
+                              const std::vector<std::pair<std::string, oci::Descriptor>>& tags,
+                              bool tag) {
+  LoadedArchive loaded;
   for (const auto& [name, desc] : tags) {
+    if (std::none_of(loaded.images.begin(), loaded.images.end(),
+                     [&](const oci::Descriptor& d) { return d.digest == desc.digest; }))
+      loaded.images.push_back(desc);
     if (name.empty()) {
-      loaded.push_back(desc.digest);
+      loaded.names.push_back(desc.digest);
       continue;
     }
-    if (auto r = store.tag(name, desc); !r) return std::unexpected(r.error());
-    loaded.push_back(oci::normalize_name(name));
+    if (tag) TRY(store.tag(name, desc));
+    loaded.names.push_back(oci::normalize_name(name));
   }
   return loaded;
 }
@@ -398,12 +408,13 @@ Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store, const fs
 
 namespace {
 
-Result<std::vector<std::string>> load_oci(store::Store& store, const fs::path& dir) {
-  auto images = import_oci_layout(store, dir);
-  if (!images) return std::unexpected(images.error());
+Result<LoadedArchive> load_oci(store::Store& store, const fs::path& dir, bool tag) {
+  auto images = TRY_VALUE(import_oci_layout(store, dir));
   std::vector<std::pair<std::string, oci::Descriptor>> tags;
-  for (const auto& img : *images) tags.emplace_back(img.name, img.manifest);
-  return tag_all(store, tags);
+  for (const auto& img : images) tags.emplace_back(img.name, img.manifest);
+  auto loaded = TRY_VALUE(tag_all(store, tags, tag));
+  loaded.index_annotations = TRY_VALUE(read_layout_index(dir)).annotations;
+  return loaded;
 }
 
 // Where a file of the archive is: extracted under `dir`, or already in the
@@ -416,7 +427,7 @@ fs::path archived(store::Store& store, const fs::path& dir, const std::string& r
   return valid_digest(digest) && store.has_blob(digest) ? store.blob_path(digest) : p;
 }
 
-Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path& dir) {
+Result<LoadedArchive> load_docker(store::Store& store, const fs::path& dir, bool tag) {
   auto text = os::read_file(dir / "manifest.json", oci::kMaxManifestBytes);
   if (!text) return std::unexpected(text.error());
   auto entries = oci::parse_docker_archive_manifest(*text);
@@ -483,18 +494,17 @@ Result<std::vector<std::string>> load_docker(store::Store& store, const fs::path
     if (e.repo_tags.empty()) tags.emplace_back("", *mdesc);
     for (const auto& t : e.repo_tags) tags.emplace_back(oci::familiar_name(t), *mdesc);
   }
-  return tag_all(store, tags);
+  return tag_all(store, tags, tag);
 }
 
 }  // namespace
 
-Result<std::vector<std::string>> load_archive(
-    store::Store& store, const fs::path& archive_path,
-    const std::function<void(uint64_t done, uint64_t total)>& progress) {
+Result<LoadedArchive> load_archive(store::Store& store, const fs::path& archive_path,
+                                   const LoadOptions& opts) {
   struct stat st {};
   uint64_t total = ::stat(archive_path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   LoadProgress at;
-  if (progress) at = [&](uint64_t done) { progress(std::min(done, total), total); };
+  if (opts.progress) at = [&](uint64_t done) { opts.progress(std::min(done, total), total); };
   auto tmp = os::TempDir::create(store.tmp_dir(), "load-");
   if (!tmp) return std::unexpected(tmp.error());
   const fs::path* dir = &tmp->path();
@@ -502,8 +512,8 @@ Result<std::vector<std::string>> load_archive(
     return std::unexpected(r.error().with_context("reading " + archive_path.string()));
   std::error_code ec;
   // An archive with both (like strata's own) is read as OCI, which names blobs by digest.
-  if (fs::exists(*dir / "index.json", ec)) return load_oci(store, *dir);
-  if (fs::exists(*dir / "manifest.json", ec)) return load_docker(store, *dir);
+  if (fs::exists(*dir / "index.json", ec)) return load_oci(store, *dir, opts.tag);
+  if (fs::exists(*dir / "manifest.json", ec)) return load_docker(store, *dir, opts.tag);
   return fail(Errc::syntax, fmt::format("{} is neither an OCI archive nor a docker archive",
                                         archive_path.string()));
 }

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,21 @@ struct ArchiveImage {
   std::vector<std::string> names;  // tags in the archive (may be empty)
 };
 
+// Blobs an archive or a layout carries beside its images (from the store),
+// and annotations of its index.json that name them: how an image's build
+// cache travels with it (cache/image_cache). Tools that read the images
+// pass over both.
+struct ArchiveExtras {
+  std::vector<oci::Descriptor> blobs;
+  std::map<std::string, std::string> index_annotations;
+};
+
 struct ArchiveOptions {
   archive::Compression compression = archive::Compression::none;  // of the whole archive
   int level = -1;                                                 // the compressor's default
   // Called now and then with the bytes of blobs written so far and in all.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  ArchiveExtras extras;
 };
 
 // The compression a file name asks for: .tar.gz/.tgz gzip, .tar.zst zstd.
@@ -36,15 +47,25 @@ Result<void> write_image_archive(store::Store& store, const std::vector<ArchiveI
 // The same images as an OCI image layout directory (`--output
 // type=oci,tar=false`): `dest` new or empty; blobs copied, index.json last.
 Result<void> write_image_layout(store::Store& store, const std::vector<ArchiveImage>& images,
-                                const std::filesystem::path& dest);
+                                const std::filesystem::path& dest,
+                                const ArchiveExtras& extras = {});
 
-// Imports every image in the archive; returns the names it tagged (or the
-// manifest digests of untagged images).
-// `progress` (optional) is called now and then with the bytes of the file
-// read so far and its size.
-Result<std::vector<std::string>> load_archive(
-    store::Store& store, const std::filesystem::path& archive,
-    const std::function<void(uint64_t done, uint64_t total)>& progress = {});
+// What a load brought: the images (the names it tagged, or the manifest
+// digests of untagged ones; and their manifests), every blob of the archive
+// into the store, and its index.json's annotations (none for a docker
+// archive).
+struct LoadedArchive {
+  std::vector<std::string> names;
+  std::vector<oci::Descriptor> images;
+  std::map<std::string, std::string> index_annotations;
+};
+struct LoadOptions {
+  bool tag = true;  // false: the images are imported, but not named
+  // Called now and then with the bytes of the file read so far and its size.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+Result<LoadedArchive> load_archive(store::Store& store, const std::filesystem::path& archive,
+                                   const LoadOptions& opts = {});
 
 // The images of an OCI image layout directory, imported into the store
 // (every digest verified) but not named: each manifest's descriptor, the

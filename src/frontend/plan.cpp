@@ -120,7 +120,8 @@ Result<Plan> Planner::run() {
   for (const auto& [k, v] : opts_.build_args) {
     // SOURCE_DATE_EPOCH is the builder's own (reproducible times), as in BuildKit.
     if (consumed.count(k) || kProxyArgs.count(k) || used_proxy_.count(k) ||
-        k == "SOURCE_DATE_EPOCH" || k == kSandboxHostname || k == "BUILDKIT_DOCKERFILE_CHECK")
+        k == "SOURCE_DATE_EPOCH" || k == kSandboxHostname || k == "BUILDKIT_DOCKERFILE_CHECK" ||
+        k == kInlineCacheArg)
       continue;
     if (k.starts_with("BUILDKIT_")) {
       plan.warnings.push_back(

@@ -19,6 +19,10 @@
 
 namespace strata::frontend {
 
+// --build-arg BUILDKIT_INLINE_CACHE=1, as docker users ask for an inline
+// cache: read by the CLI (--cache-to type=inline), consumed by no stage.
+inline constexpr std::string_view kInlineCacheArg = "BUILDKIT_INLINE_CACHE";
+
 using EnvList = std::vector<std::pair<std::string, std::string>>;  // ordered, unique keys
 
 // Where a FROM, COPY --from or mount from= points.

@@ -103,6 +103,9 @@ Result<Index> parse_index(std::string_view text, std::string_view what) {
     if (!d) return std::unexpected(d.error());
     index.manifests.push_back(std::move(*d));
   }
+  auto annotations = TRY_VALUE(f->string_map("annotations"));
+  if (annotations)
+    for (auto& [k, v] : *annotations) index.annotations[k] = std::move(v);
   return index;
 }
 

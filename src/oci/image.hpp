@@ -54,6 +54,7 @@ struct Manifest {
 struct Index {
   std::string media_type = kIndex;
   std::vector<Descriptor> manifests;
+  std::map<std::string, std::string> annotations;
 };
 
 // An image config: the document as it is (fields strata does not know

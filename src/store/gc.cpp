@@ -202,6 +202,11 @@ Result<PruneResult> prune(Store& store, const PruneOptions& opts) {
     if (r[0] && !live->layers.count(*r[0]))
       if (auto d = store.db().exec("DELETE FROM blob_sources WHERE digest = ?", {*r[0]}); !d)
         return std::unexpected(d.error());
+  // An image's steps are kept while an image has that manifest.
+  if (auto d = store.db().exec(
+          "DELETE FROM image_steps WHERE manifest NOT IN (SELECT digest FROM images)");
+      !d)
+    return std::unexpected(d.error());
   if (opts.all) {
     std::set<std::pair<dev_t, ino_t>> in_mounts;
     res.bytes += tree_size(store.root() / "cache", &in_mounts);

@@ -107,6 +107,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "CREATE TABLE IF NOT EXISTS urls (url TEXT PRIMARY KEY, etag TEXT, last_modified "
            "TEXT, digest TEXT)",
            "CREATE TABLE IF NOT EXISTS layer_sizes (diff_id TEXT PRIMARY KEY, size INTEGER)",
+           "CREATE TABLE IF NOT EXISTS image_steps (manifest TEXT PRIMARY KEY, image_keys TEXT, "
+           "all_keys TEXT)",
            "CREATE TABLE IF NOT EXISTS conversions (source TEXT, compression TEXT, level "
            "INTEGER, digest TEXT, media_type TEXT, size INTEGER, PRIMARY KEY (source, "
            "compression, level))",
@@ -163,6 +165,42 @@ Result<std::optional<uint64_t>> Store::layer_size(const std::string& diff_id) {
 Result<void> Store::put_layer_size(const std::string& diff_id, uint64_t size) {
   return db_.exec("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
                   {diff_id, std::to_string(size)});
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::optional<std::string>& text) {
+  std::vector<std::string> out;
+  if (!text) return out;
+  size_t at = 0;
+  while (at < text->size()) {
+    size_t nl = text->find('\n', at);
+    if (nl == std::string::npos) nl = text->size();
+    if (nl > at) out.push_back(text->substr(at, nl - at));
+    at = nl + 1;
+  }
+  return out;
+}
+
+std::string joined_lines(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += k + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<void> Store::put_image_steps(const std::string& manifest, const ImageSteps& steps) {
+  return db_.exec(
+      "INSERT OR REPLACE INTO image_steps (manifest, image_keys, all_keys) VALUES (?, ?, ?)",
+      {manifest, joined_lines(steps.image_keys), joined_lines(steps.all_keys)});
+}
+
+Result<std::optional<Store::ImageSteps>> Store::image_steps(const std::string& manifest) {
+  auto rows = TRY_VALUE(
+      db_.query("SELECT image_keys, all_keys FROM image_steps WHERE manifest = ?", {manifest}));
+  if (rows.empty()) return std::optional<ImageSteps>{};
+  return std::optional<ImageSteps>{ImageSteps{lines_of(rows[0][0]), lines_of(rows[0][1])}};
 }
 
 Result<std::vector<std::string>> Store::blob_sources(const std::string& digest) {

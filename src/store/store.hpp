@@ -140,6 +140,17 @@ class Store {
   // A fact about the diff id, true whatever blob holds the layer.
   Result<std::optional<uint64_t>> layer_size(const std::string& diff_id);
   Result<void> put_layer_size(const std::string& diff_id, uint64_t size);
+  // The cache keys of the steps that made an image (by its manifest's
+  // digest): those behind its own layers (mode=min) and every cacheable
+  // step of its build (mode=max), so that an archive of it, written later,
+  // carries its build cache. Noted by a build and by a load that brought
+  // records; a row of an image since removed only costs its bytes (prune
+  // drops it).
+  struct ImageSteps {
+    std::vector<std::string> image_keys, all_keys;
+  };
+  Result<void> put_image_steps(const std::string& manifest, const ImageSteps& steps);
+  Result<std::optional<ImageSteps>> image_steps(const std::string& manifest);
   // A layer blob in the store, in `media_type`, whose uncompressed digest
   // is `diff_id` (as a cache record names it).
   Result<std::optional<oci::Descriptor>> layer_blob(const std::string& diff_id,

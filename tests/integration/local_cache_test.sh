@@ -99,7 +99,7 @@ out=$(STRATA_ROOT=$Cr "$STRATA" build --progress plain --cache-from type=local,s
 grep -q 'warning: --cache-from' <<<"$out" || fail "no warning for a missing cache source"
 # Bad specs are clear errors.
 if STRATA_ROOT=$Cr "$STRATA" build --cache-to type=s3,dest=x "$C" 2> "$T/err"; then fail "type=s3 accepted"; fi
-grep -q 'type= must be local, archive or registry' "$T/err" || fail "unclear error: $(cat "$T/err")"
+grep -q 'type= must be local, archive, registry or inline' "$T/err" || fail "unclear error: $(cat "$T/err")"
 if STRATA_ROOT=$Cr "$STRATA" build --cache-to type=registry "$C" 2> "$T/err"; then fail "a registry cache without ref accepted"; fi
 grep -q 'ref=HOST/REPO:TAG' "$T/err" || fail "unclear error: $(cat "$T/err")"
 if STRATA_ROOT=$Cr "$STRATA" build --cache-from type=registry,ref=Bad:Ref "$C" 2> "$T/err"; then fail "a bad ref accepted"; fi

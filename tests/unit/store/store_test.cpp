@@ -13,6 +13,7 @@
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
 #include "store/db.hpp"
+#include "store/gc.hpp"
 #include "util/strings.hpp"
 
 using namespace strata;
@@ -187,6 +188,28 @@ TEST(Store, LayerSizesAreKeptByDiffId) {
   auto size = again->layer_size("sha256:aa");
   ASSERT_TRUE(size && *size);
   EXPECT_EQ(**size, 5'000'000'000ull);
+}
+
+TEST(Store, ImageStepsLastAsLongAsTheImage) {
+  TempRoot t;
+  auto s = store::Store::open(t.path);
+  ASSERT_TRUE(s);
+  auto kept = s->put_blob(R"({"kept":1})", oci::kManifest);
+  auto dropped = s->put_blob(R"({"dropped":1})", oci::kManifest);
+  ASSERT_TRUE(kept && dropped);
+  ASSERT_TRUE(s->tag("app", *kept));
+  ASSERT_TRUE(s->put_image_steps(kept->digest, {{"sha256:b"}, {"sha256:a", "sha256:b"}}));
+  ASSERT_TRUE(s->put_image_steps(dropped->digest, {{}, {"sha256:c"}}));
+  auto steps = s->image_steps(kept->digest);
+  ASSERT_TRUE(steps && *steps);
+  EXPECT_EQ((*steps)->image_keys, std::vector<std::string>{"sha256:b"});
+  EXPECT_EQ((*steps)->all_keys, (std::vector<std::string>{"sha256:a", "sha256:b"}));
+  auto none = s->image_steps("sha256:nothing");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(store::prune(*s, {}));  // an image no name holds loses its note
+  EXPECT_TRUE(*s->image_steps(kept->digest));
+  EXPECT_FALSE(*s->image_steps(dropped->digest));
 }
 
 TEST(Store, SnapshotsHaveShortPaths) {
