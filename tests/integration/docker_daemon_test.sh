@@ -92,7 +92,8 @@ before=$(sent)
 "$STRATA" load --into-docker "$IMAGE" > "$T/out" 2>&1 || fail "load --into-docker: $(cat "$T/out")"
 grep -q "already: tagged, nothing sent" "$T/out" || fail "load --into-docker sent the image again: $(cat "$T/out")"
 "$STRATA" build --progress plain --load -t third:name -f "$T/airflow/Dockerfile.ci" "$T/airflow" \
-  --build-arg AIRFLOW_VERSION=2.10.1 --build-arg PYTHON_BASE_IMAGE=python:3.9-slim-bookworm > "$T/out" 2>&1 ||
+  --build-arg AIRFLOW_VERSION=2.10.1 --build-arg PYTHON_BASE_IMAGE=python:3.9-slim-bookworm \
+  --build-arg BUILDKIT_INLINE_CACHE=1 > "$T/out" 2>&1 ||
   fail "strata build --load: $(cat "$T/out")"
 grep -q "already: tagged, nothing sent" "$T/out" || fail "an image the daemon has was sent again: $(cat "$T/out")"
 (( $(sent) - before < 20000 )) || fail "tagging sent $(( $(sent) - before )) bytes"
