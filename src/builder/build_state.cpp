@@ -30,6 +30,7 @@ solver::StepCacheOptions cache_options(BuildState& st) {
   solver::StepCacheOptions c;
   c.no_cache = st.opts.no_cache;
   c.no_cache_stages = st.opts.no_cache_stages;
+  c.incremental = st.opts.incremental && !st.opts.no_cache;
   c.build_name = st.opts.build_name;
   c.cache_sources = st.opts.cache_sources;
   c.source_date_epoch = st.opts.source_date_epoch;

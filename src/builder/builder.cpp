@@ -216,15 +216,17 @@ class Builder {
     } else {
       inputs = TRY_VALUE(step_inputs(st_, img, step, stage, listing));
     }
-    solver::StepId id{name, index, number, step.line, step.text, step_name};
+    solver::StepId id{
+        name, index, number, step.line, step.text, step_name, step.run && step.run->incremental};
     auto out = TRY_VALUE(
         st_.cache.run(id, std::move(inputs),
-                      [&](const std::optional<graph::StepInputs>& in, const std::string& previous) {
-                        return execute_step(st_, img, step, step_name, listing, in, previous);
+                      [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
+                          const solver::IncrementalBase* base) {
+                        return execute_step(st_, img, step, step_name, listing, in, previous, base);
                       }));
     created = out.created;
     if (!out.key.empty()) {
-      img.chain = out.key;
+      img.chain = out.chain;
       img.keys.push_back(out.key);
     }
     return std::move(out.layer);

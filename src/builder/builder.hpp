@@ -39,6 +39,7 @@ struct BuildOptions {
   std::optional<int64_t> source_date_epoch;
   int jobs = 1;                            // stages built at once
   bool no_cache = false;                   // --no-cache
+  bool incremental = true;                 // false: --no-incremental (marks do nothing)
   std::set<std::string> no_cache_stages;   // --no-cache-filter
   bool normalize_permissions = false;      // mask group/other write bits of COPY
   bool direct_copy = true;                 // COPY from the context without an overlay where it can

@@ -8,6 +8,7 @@
 #include "builder/commit.hpp"
 #include "builder/direct_copy.hpp"
 #include "builder/file_steps.hpp"
+#include "builder/incremental.hpp"
 #include "builder/run_step.hpp"
 #include "builder/users.hpp"
 #include "os/fs.hpp"
@@ -112,19 +113,38 @@ Result<std::optional<solver::StepLayer>> direct_copy_step(BuildState& st, const 
 
 }  // namespace
 
-Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img, const Step& step,
-                                       const std::string& name,
-                                       const std::vector<SourceFile>& listing,
-                                       const std::optional<graph::StepInputs>& inputs,
-                                       const std::string& previous) {
+Result<solver::StepRun> execute_step(BuildState& st, const StageImage& img, const Step& step,
+                                     const std::string& name,
+                                     const std::vector<SourceFile>& listing,
+                                     const std::optional<graph::StepInputs>& inputs,
+                                     const std::string& previous,
+                                     const solver::IncrementalBase* base) {
   st.ran_steps = true;
+  solver::StepRun out;
   if (st.opts.direct_copy && step.kind == Kind::Copy && !listing.empty() && inputs &&
       step.copy->inline_files.empty()) {
     if (auto direct =
-            TRY_VALUE(direct_copy_step(st, img, *step.copy, name, listing, *inputs, previous)))
-      return std::move(*direct);
+            TRY_VALUE(direct_copy_step(st, img, *step.copy, name, listing, *inputs, previous))) {
+      out.layer = std::move(*direct);
+      return out;
+    }
   }
-  auto root = TRY_VALUE(Rootfs::mount(st.store, img.layers, true));
+  if (step.kind == Kind::Run) {
+    out.root.emplace();
+    for (const auto& l : img.layers) out.root->push_back(l.diff_id);
+  }
+  std::optional<IncrementalRoot> incremental;
+  if (base && step.kind == Kind::Run) {
+    if (auto prepared = IncrementalRoot::prepare(st, img.layers, *base))
+      incremental.emplace(std::move(*prepared));
+    else
+      st.note(name,
+              fmt::format("runs from scratch: its earlier result {} from {} cannot be used: {}",
+                          base->key, base->from, prepared.error().message));
+  }
+  std::vector<std::filesystem::path> above;
+  if (incremental) above.push_back(incremental->changes());
+  auto root = TRY_VALUE(Rootfs::mount(st.store, img.layers, true, above));
   std::vector<std::string> created_mountpoints;
   Result<void> r;
   if (step.kind == Kind::Run)
@@ -147,7 +167,15 @@ Result<solver::StepLayer> execute_step(BuildState& st, const StageImage& img, co
       ::unlink(in_upper.c_str());
   }
   bool kept = false;
-  auto out = layer_of(st, root.upper(), step.kind, true, kept);
+  if (incremental) {
+    // The earlier changes and the step's, as one layer.
+    TRY(incremental->merge(root.upper()));
+    out.layer = TRY_VALUE(layer_of(st, incremental->changes(), step.kind, true, kept));
+    if (kept) incremental->release();
+    out.incremental = true;
+    return out;
+  }
+  out.layer = TRY_VALUE(layer_of(st, root.upper(), step.kind, true, kept));
   if (kept) root.release_upper();
   return out;
 }

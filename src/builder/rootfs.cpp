@@ -9,8 +9,8 @@ namespace fs = std::filesystem;
 namespace strata::builder {
 
 Result<Rootfs> Rootfs::mount(store::Store& store, const std::vector<oci::LayerRef>& layers,
-                             bool writable) {
-  std::vector<fs::path> lowers;
+                             bool writable, const std::vector<fs::path>& above) {
+  std::vector<fs::path> lowers = above;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     auto snap = TRY_VALUE(snapshot::ensure_snapshot(store, it->blob, it->diff_id));
     lowers.insert(lowers.end(), snap.begin(), snap.end());

@@ -13,8 +13,10 @@ namespace strata::builder {
 
 class Rootfs {
  public:
+  // `above`: directories stacked over the layers, topmost first (a marked
+  // RUN's earlier changes, builder/incremental).
   static Result<Rootfs> mount(store::Store& store, const std::vector<oci::LayerRef>& layers,
-                              bool writable);
+                              bool writable, const std::vector<std::filesystem::path>& above = {});
   ~Rootfs();
   Rootfs(Rootfs&& o) noexcept;
   Rootfs& operator=(Rootfs&&) = delete;

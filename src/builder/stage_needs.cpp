@@ -88,7 +88,7 @@ Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan
       default:
         img.chain = graph::Source::base_scratch();
     }
-    bool use_cache = !st.opts.no_cache_stages.count(stage_name(stage));
+    std::string name = stage_name(stage);
     for (size_t i = 0; i < stage.steps.size() && k.known; ++i) {
       const Step& step = stage.steps[i];
       if (!changes_files(step)) continue;
@@ -108,11 +108,11 @@ Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan
         continue;
       }
       std::string key = probe.inputs->key();
-      bool hit = use_cache && TRY_VALUE(st.store.cache_get(key)).has_value();
-      if (!hit) k.first_run = std::min(k.first_run, i);
+      auto chain = TRY_VALUE(st.cache.probe(name, key));
+      if (!chain) k.first_run = std::min(k.first_run, i);
       st.probed[{stage.index, i}] = std::move(probe);
       k.keys.push_back(key);
-      img.chain = key;
+      img.chain = chain.value_or(key);
     }
     if (!k.known && k.first_run == kAllHit) k.first_run = 0;  // its base is not known
     k.chain = img.chain;

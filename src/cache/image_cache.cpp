@@ -34,6 +34,7 @@ Result<images::StoredImage> with_inline_cache(store::Store& store, const images:
     json r = {{"key", key}};
     if (rec->blob) r["diff_id"] = rec->diff_id;
     if (rec->created > 0) r["created"] = rec->created;
+    put_lineage(r, *rec);
     auto inputs = TRY_VALUE(store.cache_inputs(key));
     if (inputs && inputs->size() <= kMaxInlineInputs) r["inputs"] = *inputs;
     records.push_back(std::move(r));
@@ -52,7 +53,8 @@ bool has_inline_cache(const json& config) {
 
 Result<std::vector<ImportedRecord>> inline_cache_records(store::Store& store,
                                                          const oci::Manifest& manifest,
-                                                         const json& config) {
+                                                         const json& config,
+                                                         const std::string& name) {
   std::vector<ImportedRecord> out;
   if (!has_inline_cache(config)) return out;
   auto top = TRY_VALUE(oci::Fields::of(config, "the image config"));
@@ -84,6 +86,8 @@ Result<std::vector<ImportedRecord>> inline_cache_records(store::Store& store,
     rec.key = key;
     rec.inputs = inputs;
     rec.record.created = std::max<int64_t>(0, created);
+    rec.record.source = name;
+    TRY(read_lineage(rf, key, rec.record));
     if (!diff_id.empty()) {
       auto it = layers.find(diff_id);
       if (it == layers.end())
@@ -100,12 +104,13 @@ Result<std::vector<ImportedRecord>> inline_cache_records(store::Store& store,
 }
 
 Result<CacheTransferStats> import_inline_cache(store::Store& store, const oci::Manifest& manifest,
-                                               const json& config, const std::string& source) {
-  auto records = TRY_VALUE(inline_cache_records(store, manifest, config));
+                                               const json& config, const std::string& blobs_from,
+                                               const std::string& name) {
+  auto records = TRY_VALUE(inline_cache_records(store, manifest, config, name));
   CacheTransferStats stats;
   for (const auto& rec : records) {
-    if (rec.record.blob && !source.empty())
-      TRY(store.note_blob_source(rec.record.blob->digest, source));
+    if (rec.record.blob && !blobs_from.empty())
+      TRY(store.note_blob_source(rec.record.blob->digest, blobs_from));
     TRY(store.cache_put(rec.key, rec.record, rec.inputs));
     ++stats.records;
   }
@@ -115,7 +120,7 @@ Result<CacheTransferStats> import_inline_cache(store::Store& store, const oci::M
 Result<CacheTransferStats> import_image_cache(store::Store& store, const images::StoredImage& image,
                                               const std::string& name) {
   if (has_inline_cache(image.config)) {
-    auto stats = TRY_VALUE(import_inline_cache(store, image.manifest, image.config, ""));
+    auto stats = TRY_VALUE(import_inline_cache(store, image.manifest, image.config, "", name));
     stats.from_image = true;
     return stats;
   }
@@ -169,7 +174,8 @@ Result<exporter::ArchiveExtras> archive_cache(store::Store& store,
 }
 
 Result<CacheTransferStats> restore_archive_cache(store::Store& store,
-                                                 const exporter::LoadedArchive& loaded) {
+                                                 const exporter::LoadedArchive& loaded,
+                                                 const std::string& name) {
   CacheTransferStats stats;
   std::vector<std::string> keys;
   if (auto it = loaded.index_annotations.find(kArchiveCacheAnnotation);
@@ -183,7 +189,7 @@ Result<CacheTransferStats> restore_archive_cache(store::Store& store,
     if (!store.has_blob(manifest->config.digest))
       return fail(Errc::invalid_argument, what + ": its config is not in the archive");
     auto config_text = TRY_VALUE(store.read_blob(manifest->config.digest));
-    auto records = new_cache_records(store, *manifest, config_text);
+    auto records = new_cache_records(store, *manifest, config_text, name);
     if (!records) return std::unexpected(records.error().with_context(what));
     for (const auto& rec : *records)
       if (rec.record.blob && !store.has_blob(rec.record.blob->digest))
@@ -204,7 +210,7 @@ Result<CacheTransferStats> restore_archive_cache(store::Store& store,
     auto ctext = TRY_VALUE(store.read_blob(manifest.config.digest));
     auto config =
         TRY_VALUE(oci::parse_json(ctext, "config " + manifest.config.digest, oci::kMaxConfigBytes));
-    auto inline_stats = import_inline_cache(store, manifest, config, "");
+    auto inline_stats = import_inline_cache(store, manifest, config, "", name);
     if (!inline_stats)
       return std::unexpected(
           inline_stats.error().with_context("the inline cache of " + desc.digest));

@@ -32,16 +32,19 @@ Result<images::StoredImage> with_inline_cache(store::Store& store, const images:
 bool has_inline_cache(const nlohmann::json& config);
 
 // The records an image's config carries that the store lacks, each with
-// the image's layer of its diff id; checked as an import is.
+// the image's layer of its diff id; checked as an import is. `name`: what
+// they are noted as imported from.
 Result<std::vector<ImportedRecord>> inline_cache_records(store::Store& store,
                                                          const oci::Manifest& manifest,
-                                                         const nlohmann::json& config);
+                                                         const nlohmann::json& config,
+                                                         const std::string& name);
 
-// Adds those records; `source` (a registry's "host/repo", or "") is noted
-// as where their layers can be fetched when the store lacks them.
+// Adds those records; `blobs_from` (a registry's "host/repo", or "") is
+// noted as where their layers can be fetched when the store lacks them.
 Result<CacheTransferStats> import_inline_cache(store::Store& store, const oci::Manifest& manifest,
                                                const nlohmann::json& config,
-                                               const std::string& source);
+                                               const std::string& blobs_from,
+                                               const std::string& name);
 
 // --cache-from type=image,ref=NAME (or a plain NAME of a stored image): the
 // records that came with an image in the store: its inline cache. Those of
@@ -70,11 +73,12 @@ Result<exporter::ArchiveExtras> archive_cache(store::Store& store,
                                               const std::vector<std::string>& keys,
                                               const exporter::CompressionOptions& compression);
 
-// After a load: the records of the archive's cache artifact (its blobs are
-// in the store now) and those inline in its images' configs; each image is
-// noted as made by the archive's steps, so that saving it again carries
-// them.
+// After a load of the archive `name`: the records of its cache artifact
+// (its blobs are in the store now) and those inline in its images'
+// configs; each image is noted as made by the archive's steps, so that
+// saving it again carries them.
 Result<CacheTransferStats> restore_archive_cache(store::Store& store,
-                                                 const exporter::LoadedArchive& loaded);
+                                                 const exporter::LoadedArchive& loaded,
+                                                 const std::string& name);
 
 }  // namespace strata::cache

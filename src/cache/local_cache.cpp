@@ -81,6 +81,7 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
     auto inputs = TRY_VALUE(store.cache_inputs(key));
     json r = {{"key", key}, {"inputs", inputs.value_or("")}};
     if (rec->created > 0) r["created"] = rec->created;
+    put_lineage(r, *rec);
     if (rec->blob) {
       oci::Descriptor blob = *rec->blob;
       if (exporter::needs_conversion(blob, compression)) {
@@ -97,6 +98,33 @@ Result<CacheArtifact> collect_cache_records(store::Store& store,
   return a;
 }
 
+void put_lineage(json& record, const store::Store::CacheRecord& rec) {
+  if (!rec.step.empty()) record["step"] = rec.step;
+  if (rec.parent) record["parent"] = *rec.parent;
+  if (!rec.incremental_on.empty())
+    record["incremental"] = {{"on", rec.incremental_on}, {"from", rec.incremental_from}};
+}
+
+Result<void> read_lineage(const oci::Fields& record, const std::string& key,
+                          store::Store::CacheRecord& rec) {
+  auto bad = [&](std::string_view what) {
+    return fail(Errc::invalid_argument, fmt::format("record {}: {}", key, what));
+  };
+  rec.step = TRY_VALUE(record.string("step")).value_or("");
+  if (!rec.step.empty() && !valid_digest(rec.step)) return bad("its step is not a digest");
+  rec.parent = TRY_VALUE(record.strings("parent"));
+  if (rec.parent)
+    for (const auto& d : *rec.parent)
+      if (!valid_digest(d)) return bad("its parent names a layer that is not a digest");
+  if (const json* inc = TRY_VALUE(record.object("incremental"))) {
+    auto f = TRY_VALUE(oci::Fields::of(*inc, fmt::format("record {}'s incremental", key)));
+    rec.incremental_on = TRY_VALUE(f.string("on")).value_or("");
+    rec.incremental_from = TRY_VALUE(f.string("from")).value_or("");
+    if (!valid_digest(rec.incremental_on)) return bad("it ran incrementally on no valid key");
+  }
+  return {};
+}
+
 Result<oci::Manifest> parse_cache_manifest(std::string_view text) {
   auto manifest = TRY_VALUE(oci::parse_manifest(text));
   if (manifest.config.media_type != kCacheConfig)
@@ -106,7 +134,8 @@ Result<oci::Manifest> parse_cache_manifest(std::string_view text) {
 
 Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
                                                       const oci::Manifest& manifest,
-                                                      std::string_view config_text) {
+                                                      std::string_view config_text,
+                                                      const std::string& source) {
   std::map<std::string, oci::Descriptor> layers;
   for (const auto& l : manifest.layers) layers[l.digest] = l;
   auto config = TRY_VALUE(oci::parse_json(config_text, "the cache config", oci::kMaxConfigBytes));
@@ -131,6 +160,8 @@ Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
     rec.key = key;
     rec.inputs = inputs->value_or("");
     rec.record.created = std::max<int64_t>(0, created.value_or(0));
+    rec.record.source = source;
+    TRY(read_lineage(rf, key, rec.record));
     std::string layer = layer_field->value_or("");
     if (!layer.empty()) {
       if (!valid_digest(layer))
@@ -208,7 +239,8 @@ Result<CacheTransferStats> export_to_dir(store::Store& store, const std::vector<
   return stats;
 }
 
-Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& dir) {
+Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& dir,
+                                           const std::string& source) {
   CacheTransferStats stats;
   auto index_text = os::read_file(dir / "index.json", oci::kMaxManifestBytes);
   if (!index_text)
@@ -240,7 +272,7 @@ Result<CacheTransferStats> import_from_dir(store::Store& store, const fs::path& 
   auto manifest_text = TRY_VALUE(read_checked(manifest_digest));
   auto manifest = TRY_VALUE(parse_cache_manifest(manifest_text));
   auto config_text = TRY_VALUE(read_checked(manifest.config.digest));
-  auto records = TRY_VALUE(new_cache_records(store, manifest, config_text));
+  auto records = TRY_VALUE(new_cache_records(store, manifest, config_text, source));
   // The layers first, hashed as they are copied; adopted together (without
   // waiting for the disk, see Store::adopt_blobs_unsynced); then the records
   // that name them.
@@ -298,7 +330,7 @@ Result<CacheTransferStats> export_cache(store::Store& store, const std::vector<s
 
 Result<CacheTransferStats> import_cache(store::Store& store, const fs::path& src) {
   return archive::read_directory_or_archive(
-      src, store.tmp_dir(), [&](const fs::path& dir) { return import_from_dir(store, dir); });
+      src, store.tmp_dir(), [&](const fs::path& dir) { return import_from_dir(store, dir, src); });
 }
 
 }  // namespace strata::cache

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "export/convert.hpp"
+#include "oci/checked_json.hpp"
 #include "store/store.hpp"
 
 namespace strata::cache {
@@ -63,9 +64,17 @@ struct ImportedRecord {
   std::string inputs;
 };
 Result<oci::Manifest> parse_cache_manifest(std::string_view text);
+// `source`: what the records are noted as imported from (a path, a ref).
 Result<std::vector<ImportedRecord>> new_cache_records(store::Store& store,
                                                       const oci::Manifest& manifest,
-                                                      std::string_view config_text);
+                                                      std::string_view config_text,
+                                                      const std::string& source);
+
+// A record's lineage (Store::CacheRecord: step, parent, incremental) as a
+// cache record's fields, and read back from them, checked.
+void put_lineage(nlohmann::json& record, const store::Store::CacheRecord& rec);
+Result<void> read_lineage(const oci::Fields& record, const std::string& key,
+                          store::Store::CacheRecord& rec);
 
 // Writes the records of `keys` (and the layers they name). `dest` is a
 // directory, or with `archive` a .tar/.tar.gz/.tar.zst file written whole.

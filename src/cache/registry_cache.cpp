@@ -127,14 +127,14 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
                               "(build it with --cache-to type=inline or --build-arg "
                               "BUILDKIT_INLINE_CACHE=1)",
                               ref.str()));
-    auto stats = import_inline_cache(store, manifest, config, ref.repo_path());
+    auto stats = import_inline_cache(store, manifest, config, ref.repo_path(), ref.str());
     if (!stats) return std::unexpected(stats.error().with_context(ref.str()));
     stats->from_image = true;
     stats->blobs_copied = 2;
     stats->bytes_copied = m.bytes.size() + config_text.size();
     return stats;
   }
-  auto records = new_cache_records(store, manifest, config_text);
+  auto records = new_cache_records(store, manifest, config_text, ref.str());
   if (!records) return std::unexpected(records.error().with_context(ref.str()));
   CacheTransferStats stats;
   stats.bytes_copied = m.bytes.size() + config_text.size();

@@ -118,6 +118,10 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_option("--jobs", f->jobs, "Stages built at once (default: the number of cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-cache", f->no_cache, "Run every step; still record the results");
+  cmd->add_flag("--incremental,!--no-incremental", f->incremental,
+                "Let RUNs marked # strata:incremental run on top of their earlier result when "
+                "they miss (default true; --incremental=false or --no-incremental: build them, "
+                "and what they made incrementally, from scratch)");
   cmd->add_flag("--push", f->push, "Push the image to the registry each -t names");
   cmd->add_flag("--pull", f->pull,
                 "Resolve FROM images in their registry again (default: use the store's copy)");
@@ -478,12 +482,13 @@ class BuildCommand {
         cache_to_.push_back(TRY_VALUE(parse_cache_spec("--cache-to", "type=inline")));
     for (const auto& s : f_.cache_from) {
       auto c = TRY_VALUE(parse_cache_spec("--cache-from", s));
-      auto got = import_cache_source(c);
+      std::string source;
+      auto got = import_cache_source(c, source);
       if (!got) {
         build_display_->warning("--cache-from " + s + ": " + got.error().message);
         continue;
       }
-      cache_sources_.push_back(c.path);
+      cache_sources_.push_back(source);
       build_display_->message(fmt::format(
           "imported {} cache records, {} blobs ({} B){} from {}{}", got->records, got->blobs_copied,
           got->bytes_copied, got->mounts ? fmt::format(", {} cache mounts", got->mounts) : "",
@@ -494,15 +499,20 @@ class BuildCommand {
 
   // One --cache-from: a plain reference is an image in the store when one
   // of that name carries an inline cache, else a registry's (a cache there,
-  // or an image with an inline cache).
-  Result<cache::CacheTransferStats> import_cache_source(const CacheSpec& c) {
+  // or an image with an inline cache). `source`: what its records are
+  // noted as imported from.
+  Result<cache::CacheTransferStats> import_cache_source(const CacheSpec& c, std::string& source) {
+    source = c.path;
     if (c.type == "image" || c.plain) {
       auto img = images::load_image(*store_, c.path);
       if (img && (c.type == "image" || cache::has_inline_cache(img->config)))
         return cache::import_image_cache(*store_, *img, c.path);
       if (c.type == "image") return std::unexpected(img.error());
     }
-    if (c.type == "registry") return cache::import_registry_cache(*store_, c.ref, pulling_.client);
+    if (c.type == "registry") {
+      source = c.ref.str();
+      return cache::import_registry_cache(*store_, c.ref, pulling_.client);
+    }
     return cache::import_cache(*store_, c.path);
   }
 
@@ -516,6 +526,7 @@ class BuildCommand {
     bo.runtime = TRY_VALUE(exec::choose_runtime(g_.runtime));
     bo.runtime.tmp_dir = store_->tmp_dir();
     bo.no_cache = f_.no_cache;
+    bo.incremental = f_.incremental;
     for (const auto& s : f_.no_cache_filter) bo.no_cache_stages.insert(to_lower(s));
     bo.normalize_permissions = f_.normalize_permissions;
     if (!f_.shm_size.empty()) {

@@ -23,6 +23,7 @@ struct BuildFlags {
   std::string progress = "auto";
   int jobs = 0;  // 0 = the number of cores
   bool no_cache = false;
+  bool incremental = true;  // --incremental=false / --no-incremental: marks do nothing
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;  // --secret id=X,src=FILE | id=X,env=VAR
   std::vector<std::string> ssh;      // --ssh default | ID=SOCKET

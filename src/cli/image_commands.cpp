@@ -121,6 +121,8 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
       json e = {{"stage", st.stage},      {"index", st.index}, {"line", st.line},
                 {"instruction", st.text}, {"key", st.key},     {"cached", st.cached}};
       if (!st.cached) e["reason"] = st.reason;
+      if (!st.incremental_on.empty())
+        e["incremental"] = {{"on", st.incremental_on}, {"from", st.incremental_from}};
       out.push_back(e);
     }
     std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
@@ -133,6 +135,9 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
       std::cout << "    cached\n";
     else
       std::cout << "    ran: " << st.reason << "\n";
+    if (!st.incremental_on.empty())
+      std::cout << fmt::format("    {} incrementally on the result of {} from {}\n",
+                               st.cached ? "made" : "ran", st.incremental_on, st.incremental_from);
   }
   return 0;
 }
@@ -263,7 +268,7 @@ int cmd_load(const GlobalFlags& g, const std::string& file, bool into_docker) {
     progress.finish();
     for (const auto& n : loaded->names) std::cout << "loaded " << n << "\n";
     // The build cache that came with the images: the next build hits it.
-    if (auto restored = cache::restore_archive_cache(*store, *loaded); !restored)
+    if (auto restored = cache::restore_archive_cache(*store, *loaded, file); !restored)
       std::cerr << "warning: " << file
                 << ": its build cache is not restored: " << restored.error().message << "\n";
     else if (restored->records > 0)

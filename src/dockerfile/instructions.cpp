@@ -591,7 +591,26 @@ void lint_definition(const Node& node, const Instruction& ins, Linter& lint) {
               node.comments);
 }
 
+// A mark that does nothing where it is says so.
+void check_marks(const Node& node, const Instruction& ins, std::vector<Warning>& warnings) {
+  for (const auto& c : node.comments) {
+    if (!c.starts_with("strata:")) continue;
+    if (c != kIncrementalMark)
+      warnings.push_back(
+          {node.start_line, fmt::format("# {} is not a strata mark (# {} is one); it does nothing",
+                                        c, kIncrementalMark)});
+    else if (ins.kind != Kind::Run)
+      warnings.push_back({node.start_line, fmt::format("# {} marks a RUN, not {}; it does nothing "
+                                                       "here",
+                                                       c, keyword(ins.kind))});
+  }
+}
+
 }  // namespace
+
+bool has_mark(const Node& node, std::string_view mark) {
+  return std::find(node.comments.begin(), node.comments.end(), mark) != node.comments.end();
+}
 
 Result<Dockerfile> read_dockerfile(std::string_view text, std::string name, Linter* lint) {
   auto parsed = parse(text, std::move(name));
@@ -611,6 +630,7 @@ Result<Dockerfile> read_dockerfile(std::string_view text, std::string name, Lint
     auto ins = parse_instruction(node, df.file);
     if (!ins) return std::unexpected(ins.error());
     if (lint) lint_definition(node, *ins, *lint);
+    check_marks(node, *ins, df.file.warnings);
     if (ins->kind == Kind::From) {
       df.stages.push_back(Stage{std::move(*ins), {}});
     } else if (df.stages.empty()) {

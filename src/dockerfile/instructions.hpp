@@ -158,7 +158,14 @@ struct Dockerfile {
 // a path?
 bool is_remote_source(std::string_view source);
 
-// Parses and checks a whole Dockerfile.
+// strata's own marks: a comment line "# strata:NAME" among the comments
+// right above an instruction, which other builders read as a comment.
+// "strata:incremental" marks a RUN (frontend::RunStep::incremental).
+inline constexpr std::string_view kIncrementalMark = "strata:incremental";
+bool has_mark(const Node& node, std::string_view mark);
+
+// Parses and checks a whole Dockerfile (a strata mark that is unknown or
+// above an instruction it does not apply to is a warning).
 // With a linter, reports what BuildKit checks while reading: empty
 // continuation lines, MAINTAINER, stage name casing, `AS` casing, and the
 // description comments of stages and ARGs. What it reported before an error

@@ -83,6 +83,9 @@ struct RunStep {
   std::string security = "sandbox";
   std::string hostname;           // --build-arg BUILDKIT_SANDBOX_HOSTNAME; "" = strata's default
   std::vector<InlineFile> files;  // a heredoc script run as /dev/pipes/<name>
+  // Marked # strata:incremental: on a miss it runs on top of its earlier
+  // result (builder/incremental). Not part of its key.
+  bool incremental = false;
 };
 
 struct CopyStep {

@@ -190,6 +190,8 @@ std::string plan_to_text(const Plan& plan) {
           for (const auto& m : r.mounts) details.push_back("mount " + mount_text(m));
           if (r.network != "default") details.push_back("network " + r.network);
           if (r.security != "sandbox") details.push_back("security " + r.security);
+          if (r.incremental)
+            details.push_back("incremental: on a miss, runs on its earlier result");
           for (const auto& f : r.files)
             details.push_back(fmt::format("file /dev/pipes/{} {}", f.name, go_quote(f.content)));
           std::vector<std::string> env;
@@ -267,6 +269,7 @@ json plan_to_json(const Plan& plan) {
                     {"workdir", r.workdir},  {"mounts", mounts},       {"network", r.network},
                     {"security", r.security}};
         if (!r.proxy_env.empty()) run["proxy_env"] = env_json(r.proxy_env);
+        if (r.incremental) run["incremental"] = true;
         if (!r.files.empty()) {
           json files = json::array();
           for (const auto& f : r.files)

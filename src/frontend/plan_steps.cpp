@@ -327,6 +327,8 @@ Result<RunStep> Planner::resolve_run(const Instruction& ins, const Instruction& 
   }
   for (const auto& [k, v] : opts_.build_args)
     if (k == kSandboxHostname) run.hostname = v;
+  // An ONBUILD trigger's RUN is not the instruction the comments are above.
+  run.incremental = !in_trigger && dockerfile::has_mark(*ins.node, dockerfile::kIncrementalMark);
   if (rc.network) run.network = rc.network->value;
   if (rc.security) {
     run.security = rc.security->value;

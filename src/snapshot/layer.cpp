@@ -16,6 +16,7 @@
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
 #include "os/root_path.hpp"
+#include "snapshot/lower_view.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -27,10 +28,6 @@ using archive::TarEntry;
 namespace {
 
 constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
-
-bool is_whiteout(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
-}
 
 Error io_error(std::string_view what, const fs::path& p) {
   return os::errno_error(what, p);
@@ -263,9 +260,7 @@ class LayerWriter {
       if (auto r = tar.add(e); !r) return r;
     }
     if (S_ISDIR(st.st_mode)) {
-      char v[4] = {};
-      ssize_t n = ::lgetxattr(full.c_str(), kOpaqueXattr, v, sizeof v);
-      if (n == 1 && v[0] == 'y') {
+      if (is_opaque(full)) {
         TarEntry opq;
         opq.path = path + "/.wh..wh..opq";
         opq.mtime = clamp(st.st_mtime);

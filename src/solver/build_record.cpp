@@ -15,6 +15,8 @@ std::string records_to_json(const std::vector<StepRecord>& records) {
       e["reason"] = r.reason;
       e["seconds"] = r.seconds;
     }
+    if (!r.incremental_on.empty())
+      e["incremental"] = {{"on", r.incremental_on}, {"from", r.incremental_from}};
     out.push_back(std::move(e));
   }
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -47,6 +49,11 @@ Result<std::vector<StepRecord>> records_from_json(std::string_view text) {
     r.cached = cached != e.end() && cached->is_boolean() && cached->get<bool>();
     r.reason = text_of("reason");
     r.seconds = number_of("seconds");
+    if (auto inc = e.find("incremental"); inc != e.end() && inc->is_object()) {
+      auto on = inc->find("on"), from = inc->find("from");
+      if (on != inc->end() && on->is_string()) r.incremental_on = on->get<std::string>();
+      if (from != inc->end() && from->is_string()) r.incremental_from = from->get<std::string>();
+    }
     out.push_back(std::move(r));
   }
   return out;

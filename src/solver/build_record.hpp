@@ -24,6 +24,10 @@ struct StepRecord {
   bool cached = false;
   std::string reason;  // why it ran (not cached), secrets masked
   double seconds = 0;  // how long it ran (not cached)
+  // A marked RUN (# strata:incremental) that ran, or whose cached result
+  // was made, on top of an earlier result: that result's key, and where it
+  // came from ("the last build", "the cache imported from R", ...).
+  std::string incremental_on{}, incremental_from{};
 };
 
 std::string records_to_json(const std::vector<StepRecord>& records);

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "digest/sha256.hpp"
+
 namespace strata::solver {
 
 namespace {
@@ -17,6 +19,15 @@ std::string step_place(const std::string& stage, size_t index) {
 
 }  // namespace
 
+std::string step_identity(const std::string& stage, const std::string& text) {
+  return sha256_digest(stage + '\n' + text);
+}
+
+std::string chain_key(const std::string& key, const store::Store::CacheRecord& record) {
+  if (record.incremental_on.empty()) return key;
+  return sha256_digest("incremental\n" + key + '\n' + record.diff_id);
+}
+
 StepCache::StepCache(store::Store& store, StepCacheOptions opts)
     : store_(store), opts_(std::move(opts)) {
   // An unreadable or missing record only means that misses are explained
@@ -25,8 +36,47 @@ StepCache::StepCache(store::Store& store, StepCacheOptions opts)
   if (!last || !*last) return;
   auto steps = records_from_json(**last);
   if (!steps) return;
-  for (const auto& st : *steps)
-    if (!st.key.empty()) previous_[step_place(st.stage, st.index)] = st.key;
+  for (const auto& st : *steps) {
+    if (st.key.empty()) continue;
+    previous_[step_place(st.stage, st.index)] = st.key;
+    previous_of_step_.emplace(step_identity(st.stage, st.text), st.key);
+  }
+}
+
+bool StepCache::uses_cache(const std::string& stage) const {
+  return !opts_.no_cache && !opts_.no_cache_stages.count(stage);
+}
+
+bool StepCache::usable(const store::Store::CacheRecord& record) const {
+  return opts_.incremental || record.incremental_on.empty();
+}
+
+Result<std::optional<std::string>> StepCache::probe(const std::string& stage,
+                                                    const std::string& key) {
+  if (!uses_cache(stage)) return std::nullopt;
+  auto hit = TRY_VALUE(store_.cache_get(key));
+  if (!hit || !usable(*hit)) return std::nullopt;
+  return chain_key(key, *hit);
+}
+
+Result<std::optional<IncrementalBase>> StepCache::incremental_base(const StepId& id) {
+  std::string identity = step_identity(id.stage, id.text);
+  std::optional<std::pair<std::string, store::Store::CacheRecord>> found;
+  std::string from;
+  if (auto it = previous_of_step_.find(identity); it != previous_of_step_.end()) {
+    if (auto rec = TRY_VALUE(store_.cache_get(it->second)); rec && rec->blob && rec->parent) {
+      found.emplace(it->second, std::move(*rec));
+      from = "the last build";
+    }
+  }
+  if (!found) {
+    found = TRY_VALUE(store_.cache_latest_of_step(identity, opts_.cache_sources));
+    if (!found) return std::nullopt;
+    from = "the cache imported from " + found->second.source;
+  }
+  auto& [key, rec] = *found;
+  return IncrementalBase{key, oci::LayerRef{*rec.blob, rec.diff_id}, std::move(*rec.parent),
+                         std::move(from)};
 }
 
 int64_t StepCache::now() const {
@@ -55,7 +105,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
                                    const Exec& exec) {
   StepOutcome out;
   out.created = now();
-  out.key = inputs ? inputs->key() : std::string();
+  out.key = out.chain = inputs ? inputs->key() : std::string();
   StepRecord record;
   record.stage = id.stage;
   record.index = id.index;
@@ -63,7 +113,8 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   record.line = id.line;
   record.text = id.text;
   record.key = out.key;
-  bool use_cache = inputs && !opts_.no_cache && !opts_.no_cache_stages.count(id.stage);
+  bool use_cache = inputs && uses_cache(id.stage);
+  std::string unusable;  // why a record of this key is not a hit
   if (use_cache) {
     // The same step earlier in this build: its record may still be queued.
     bool ran_here = false;
@@ -72,29 +123,37 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
       ran_here = inflight_.count(out.key) > 0;
     }
     if (ran_here) (void)writes_.wait();
-    if (auto hit = TRY_VALUE(store_.cache_get(out.key))) {
+    if (auto hit = TRY_VALUE(store_.cache_get(out.key)); hit && usable(*hit)) {
       emit(StepEvent::Kind::cached, id);
       record.cached = out.cached = true;
+      record.incremental_on = hit->incremental_on;
+      record.incremental_from = hit->incremental_from;
       note(std::move(record));
       if (!opts_.source_date_epoch && hit->created > 0) out.created = hit->created;
       if (hit->blob) out.layer = oci::LayerRef{*hit->blob, hit->diff_id};
+      out.chain = chain_key(out.key, *hit);
       return out;
+    } else if (hit) {
+      unusable = "--no-incremental: its cached result was made incrementally";
     }
   }
   std::string previous;
   if (auto it = previous_.find(step_place(id.stage, id.index)); it != previous_.end())
     previous = it->second;
-  std::string reason = !inputs          ? "not cacheable (ADD of a URL without --checksum)"
-                       : opts_.no_cache ? "--no-cache"
-                       : !use_cache     ? "--no-cache-filter " + id.stage
-                                        : miss_reason(previous, *inputs);
+  std::string reason = !inputs             ? "not cacheable (ADD of a URL without --checksum)"
+                       : opts_.no_cache    ? "--no-cache"
+                       : !use_cache        ? "--no-cache-filter " + id.stage
+                       : !unusable.empty() ? unusable
+                                           : miss_reason(previous, *inputs);
   if (opts_.redact) reason = opts_.redact(std::move(reason));  // an ARG with a secret's value
   emit(StepEvent::Kind::missed, id, reason);
   record.reason = reason;
+  std::optional<IncrementalBase> base;
+  if (id.incremental && use_cache && opts_.incremental) base = TRY_VALUE(incremental_base(id));
 
   // The same step twice in one build (two stages, say) runs once.
-  std::shared_future<Result<StepLayer>> shared;
-  std::promise<Result<StepLayer>> promise;
+  std::shared_future<Result<StepRun>> shared;
+  std::promise<Result<StepRun>> promise;
   bool first = true;
   if (inputs) {
     std::lock_guard g(mu_);
@@ -106,24 +165,38 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
     }
   }
   auto started = std::chrono::steady_clock::now();
-  Result<StepLayer> layer = first ? exec(inputs, previous) : shared.get();
+  Result<StepRun> ran = first ? exec(inputs, previous, base ? &*base : nullptr) : shared.get();
   record.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (layer) emit(StepEvent::Kind::done, id, {}, record.seconds);
-  if (first && inputs) {
-    promise.set_value(layer);
-    if (layer) {
-      store::Store::CacheRecord rec;
-      if (*layer) rec = {(*layer)->blob, (*layer)->diff_id};
-      rec.created = out.created;
+  if (first && ran && ran->incremental && base) {
+    ran->incremental_on = base->key;
+    ran->incremental_from = base->from;
+  }
+  if (first && inputs) promise.set_value(ran);
+  if (ran) {
+    if (first && ran->incremental)
+      emit(StepEvent::Kind::note, id,
+           fmt::format("ran incrementally on the result of {} from {}", ran->incremental_on,
+                       ran->incremental_from));
+    emit(StepEvent::Kind::done, id, {}, record.seconds);
+    record.incremental_on = ran->incremental_on;
+    record.incremental_from = ran->incremental_from;
+    store::Store::CacheRecord rec;
+    if (ran->layer) rec = {ran->layer->blob, ran->layer->diff_id};
+    rec.created = out.created;
+    rec.step = step_identity(id.stage, id.text);
+    rec.parent = ran->root;
+    rec.incremental_on = ran->incremental_on;
+    rec.incremental_from = ran->incremental_from;
+    if (inputs) out.chain = chain_key(out.key, rec);
+    if (first && inputs)
       writes_.push([this, key = out.key, rec, in = std::move(*inputs)]() {
         return store_.cache_put(key, rec, in.to_json().dump());
       });
-    }
   }
   note(std::move(record));
-  if (!layer) return std::unexpected(layer.error());
-  out.layer = std::move(*layer);
+  if (!ran) return std::unexpected(ran.error());
+  out.layer = std::move(ran->layer);
   return out;
 }
 

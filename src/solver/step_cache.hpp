@@ -32,25 +32,64 @@ struct StepId {
   size_t number = 0;  // its number in the progress output
   int line = 0;
   std::string text;
-  std::string name;  // as its events name it: "[base 2/3] RUN make"
+  std::string name;          // as its events name it: "[base 2/3] RUN make"
+  bool incremental = false;  // a RUN marked # strata:incremental
 };
+
+// A step's identity across builds, whatever its inputs: its stage's name
+// and its instruction as written ("sha256:..."). The results of a marked
+// RUN are found by it.
+std::string step_identity(const std::string& stage, const std::string& text);
 
 // What a step produced: a layer, or none for a step that changed no file.
 using StepLayer = std::optional<oci::LayerRef>;
 
+// An earlier result of a marked RUN, which it runs on top of when it
+// misses: that result's key and layer, the root it ran on, and where it
+// came from as the build says it ("the last build", "the cache imported
+// from R").
+struct IncrementalBase {
+  std::string key;
+  oci::LayerRef layer;
+  std::vector<std::string> parent;  // diff ids, bottom first
+  std::string from;
+};
+
+// What running a step made: its layer, the diff ids of the root it ran on
+// (a RUN's; nullopt for other steps), and whether it ran on top of the
+// IncrementalBase it was given (the step cache fills in which).
+struct StepRun {
+  StepLayer layer;
+  std::optional<std::vector<std::string>> root;
+  bool incremental = false;
+  std::string incremental_on, incremental_from;
+};
+
 struct StepOutcome {
   StepLayer layer;
   std::string key;      // "" for a step that cannot be cached
+  std::string chain;    // what the next step's key builds on (chain_key)
   int64_t created = 0;  // when the result was made (a hit's record time)
   bool cached = false;
 };
 
+// The key the steps after a result build on: the step's key, or, for a
+// result made incrementally, a key of it and the layer (so that the steps
+// after it are cached apart from those after a result made from scratch,
+// and --no-incremental rebuilds them too).
+std::string chain_key(const std::string& key, const store::Store::CacheRecord& record);
+
 struct StepCacheOptions {
   bool no_cache = false;                  // --no-cache: every step runs
   std::set<std::string> no_cache_stages;  // --no-cache-filter: these stages' steps run
+  // false (--no-incremental): marks do nothing and results made
+  // incrementally are not hits (--no-cache turns them off too).
+  bool incremental = true;
   std::string build_name;  // the target whose last build misses are explained against
-  // The caches imported for this build: a step the store never built is
-  // "not in the cache imported from" them.
+  // The caches imported for this build, as their records name their
+  // source: a step the store never built is "not in the cache imported
+  // from" them, and a marked RUN the last build lacks builds on their
+  // latest record of it first.
   std::vector<std::string> cache_sources;
   // SOURCE_DATE_EPOCH: every result's time; without it a miss is made now
   // and a hit keeps its record's time.
@@ -68,14 +107,20 @@ class StepCache {
   StepCache(const StepCache&) = delete;
   StepCache& operator=(const StepCache&) = delete;
 
-  // Runs `exec` on a miss; it is given the step's inputs and the key the
-  // step had in the last build ("" when none: a COPY makes a delta on that
-  // one's snapshot). `inputs` nullopt: the step cannot be cached and always
-  // runs. Safe to call from several threads.
-  using Exec = std::function<Result<StepLayer>(const std::optional<graph::StepInputs>& inputs,
-                                               const std::string& previous_key)>;
+  // Runs `exec` on a miss; it is given the step's inputs, the key the step
+  // had in the last build ("" when none: a COPY makes a delta on that one's
+  // snapshot) and, for a marked RUN, the earlier result to run on top of
+  // (null when there is none or marks are off). `inputs` nullopt: the step
+  // cannot be cached and always runs. Safe to call from several threads.
+  using Exec =
+      std::function<Result<StepRun>(const std::optional<graph::StepInputs>& inputs,
+                                    const std::string& previous_key, const IncrementalBase* base)>;
   Result<StepOutcome> run(const StepId& id, std::optional<graph::StepInputs> inputs,
                           const Exec& exec);
+
+  // Whether a step of `stage` with this key would hit, without running
+  // anything: the chain_key the steps after it build on, or nullopt.
+  Result<std::optional<std::string>> probe(const std::string& stage, const std::string& key);
 
   // Waits for the cache records still being written, then records the
   // build (for `strata explain` and the next build's reasons) and returns
@@ -88,12 +133,19 @@ class StepCache {
             double seconds = 0) const;
   void note(StepRecord record);
   std::string miss_reason(const std::string& previous, const graph::StepInputs& now);
+  bool uses_cache(const std::string& stage) const;
+  // A hit that this build may use: not one made incrementally when marks
+  // are off.
+  bool usable(const store::Store::CacheRecord& record) const;
+  // The earlier result a marked RUN that missed runs on top of.
+  Result<std::optional<IncrementalBase>> incremental_base(const StepId& id);
 
   store::Store& store_;
   StepCacheOptions opts_;
-  std::map<std::string, std::string> previous_;  // "stage/index" -> the last build's key
-  std::mutex mu_;                                // guards inflight_ and records_
-  std::map<std::string, std::shared_future<Result<StepLayer>>> inflight_;
+  std::map<std::string, std::string> previous_;          // "stage/index" -> the last build's key
+  std::map<std::string, std::string> previous_of_step_;  // step_identity -> the last build's key
+  std::mutex mu_;                                        // guards inflight_ and records_
+  std::map<std::string, std::shared_future<Result<StepRun>>> inflight_;
   std::vector<StepRecord> records_;
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.

@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "digest/sha256.hpp"
 #include "oci/reference.hpp"
@@ -60,6 +62,18 @@ std::optional<pid_t> journal_writer(std::string_view name, std::string_view boot
   return static_cast<pid_t>(pid);
 }
 
+// The columns a cache record's lineage (Store::CacheRecord) lives in, added
+// to a store made before records had them.
+Result<void> add_cache_lineage(Db& db) {
+  auto cols = TRY_VALUE(db.query("SELECT name FROM pragma_table_info('cache')"));
+  std::set<std::string> have;
+  for (const auto& c : cols) have.insert(c[0].value_or(""));
+  for (const char* col : {"step", "parent", "incremental", "source"})
+    if (!have.count(col))
+      TRY(db.exec(fmt::format("ALTER TABLE cache ADD COLUMN {} TEXT DEFAULT ''", col)));
+  return db.exec("CREATE INDEX IF NOT EXISTS cache_by_step ON cache (step, created)");
+}
+
 }  // namespace
 
 Result<Store> Store::open(const fs::path& root_in) {
@@ -93,7 +107,8 @@ Result<Store> Store::open(const fs::path& root_in) {
            "NULL, base TEXT NOT NULL)",
            "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, blob TEXT, media_type TEXT, "
            "size INTEGER, diff_id TEXT, inputs TEXT, created TEXT DEFAULT CURRENT_TIMESTAMP, "
-           "last_used TEXT DEFAULT CURRENT_TIMESTAMP)",
+           "last_used TEXT DEFAULT CURRENT_TIMESTAMP, step TEXT DEFAULT '', parent TEXT DEFAULT "
+           "'', incremental TEXT DEFAULT '', source TEXT DEFAULT '')",
            "CREATE TABLE IF NOT EXISTS builds (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT "
            "NULL, steps TEXT NOT NULL, created TEXT DEFAULT CURRENT_TIMESTAMP)",
            "CREATE INDEX IF NOT EXISTS builds_by_name ON builds (name, id)",
@@ -115,6 +130,7 @@ Result<Store> Store::open(const fs::path& root_in) {
        }) {
     if (auto r = db->exec(sql); !r) return std::unexpected(r.error());
   }
+  if (auto r = add_cache_lineage(*db); !r) return std::unexpected(r.error());
   Store s(root, std::move(*db));
   s.boot_id_ = read_boot_id();
   if (!fs::exists(root / "index.json", ec))
@@ -540,6 +556,20 @@ Result<std::optional<oci::Descriptor>> Store::layer_blob(const std::string& diff
   return std::nullopt;
 }
 
+Result<std::optional<oci::Descriptor>> Store::find_layer(const std::string& diff_id) {
+  auto rows = db_.query(
+      "SELECT DISTINCT blob, media_type, size FROM cache WHERE diff_id = ? AND blob != ''",
+      {diff_id});
+  if (!rows) return std::unexpected(rows.error());
+  for (const auto& r : *rows) {
+    if (!r[0]) continue;
+    if (!has_blob(*r[0]) && TRY_VALUE(blob_sources(*r[0])).empty()) continue;
+    return oci::Descriptor{
+        r[1].value_or(oci::kLayerGzip), *r[0], std::stoll(r[2].value_or("0")), {}, {}};
+  }
+  return std::nullopt;
+}
+
 Result<std::optional<std::string>> Store::cache_diff_id(const std::string& key) {
   auto rows = db_.query("SELECT diff_id FROM cache WHERE key = ? AND blob != ''", {key});
   if (!rows) return std::unexpected(rows.error());
@@ -547,14 +577,16 @@ Result<std::optional<std::string>> Store::cache_diff_id(const std::string& key) 
   return *(*rows)[0][0];
 }
 
-Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {
-  auto rows = db_.query(
-      "SELECT blob, media_type, size, diff_id, CAST(strftime('%s', created) AS INTEGER) FROM "
-      "cache WHERE key = ?",
-      {key});
-  if (!rows) return std::unexpected(rows.error());
-  if (rows->empty()) return std::nullopt;
-  const auto& r = (*rows)[0];
+namespace {
+
+// The columns cache_get and cache_latest_of_step read, in record_of's order.
+constexpr const char* kRecordColumns =
+    "blob, media_type, size, diff_id, CAST(strftime('%s', created) AS INTEGER), step, parent, "
+    "incremental, source";
+
+}  // namespace
+
+Result<std::optional<Store::CacheRecord>> Store::record_of(const Db::Row& r) {
   CacheRecord rec;
   rec.created = std::strtoll(r[4].value_or("0").c_str(), nullptr, 10);
   if (r[0] && !r[0]->empty()) {
@@ -569,18 +601,80 @@ Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& ke
         r[1].value_or(oci::kLayerGzip), *r[0], std::stoll(r[2].value_or("0")), {}, {}};
     rec.diff_id = r[3].value_or("");
   }
-  (void)db_.exec("UPDATE cache SET last_used = CURRENT_TIMESTAMP WHERE key = ?", {key});
+  rec.step = r[5].value_or("");
+  if (auto parent = r[6].value_or(""); !parent.empty()) {
+    auto j = nlohmann::json::parse(parent, nullptr, false);
+    if (j.is_array()) {
+      rec.parent.emplace();
+      for (const auto& d : j)
+        if (d.is_string()) rec.parent->push_back(d.get<std::string>());
+    }
+  }
+  if (auto inc = r[7].value_or(""); !inc.empty()) {
+    auto j = nlohmann::json::parse(inc, nullptr, false);
+    if (j.is_object() && j["on"].is_string() && j["from"].is_string()) {
+      rec.incremental_on = j["on"].get<std::string>();
+      rec.incremental_from = j["from"].get<std::string>();
+    }
+  }
+  rec.source = r[8].value_or("");
   return rec;
+}
+
+Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {
+  auto rows = db_.query(fmt::format("SELECT {} FROM cache WHERE key = ?", kRecordColumns), {key});
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::nullopt;
+  auto rec = TRY_VALUE(record_of((*rows)[0]));
+  if (rec) (void)db_.exec("UPDATE cache SET last_used = CURRENT_TIMESTAMP WHERE key = ?", {key});
+  return rec;
+}
+
+Result<std::optional<std::pair<std::string, Store::CacheRecord>>> Store::cache_latest_of_step(
+    const std::string& step, const std::vector<std::string>& preferred) {
+  std::vector<std::string> args{step};
+  std::string marks;
+  for (const auto& s : preferred) {
+    marks += marks.empty() ? "?" : ", ?";
+    args.push_back(s);
+  }
+  auto rows = db_.query(fmt::format("SELECT key, {} FROM cache WHERE step = ? AND blob != '' AND "
+                                    "source != '' ORDER BY source IN ({}) DESC, created DESC, "
+                                    "rowid DESC",
+                                    kRecordColumns, marks),
+                        args);
+  if (!rows) return std::unexpected(rows.error());
+  for (const auto& row : *rows) {
+    Db::Row r(row.begin() + 1, row.end());
+    if (auto rec = TRY_VALUE(record_of(r)); rec && rec->parent)
+      return std::pair{row[0].value_or(""), std::move(*rec)};
+  }
+  return std::nullopt;
 }
 
 Result<void> Store::cache_put(const std::string& key, const CacheRecord& rec,
                               const std::string& inputs_json) {
+  std::string parent;
+  if (rec.parent) parent = nlohmann::json(*rec.parent).dump();
+  std::string incremental;
+  if (!rec.incremental_on.empty())
+    incremental = nlohmann::json{{"on", rec.incremental_on}, {"from", rec.incremental_from}}.dump();
+  // A result made from scratch replaces whatever the key had; one made
+  // incrementally never replaces one made from scratch.
   return db_.exec(
-      "INSERT OR REPLACE INTO cache (key, blob, media_type, size, diff_id, inputs, created) "
-      "VALUES (?, ?, ?, ?, ?, ?, datetime(?, 'unixepoch'))",
+      fmt::format(
+          "INSERT INTO cache (key, blob, media_type, size, diff_id, inputs, created, step, "
+          "parent, incremental, source) VALUES (?, ?, ?, ?, ?, ?, datetime(?, 'unixepoch'), ?, ?, "
+          "?, ?) ON CONFLICT (key) DO UPDATE SET blob = excluded.blob, media_type = "
+          "excluded.media_type, size = excluded.size, diff_id = excluded.diff_id, inputs = "
+          "excluded.inputs, created = excluded.created, step = excluded.step, parent = "
+          "excluded.parent, incremental = excluded.incremental, source = excluded.source, "
+          "last_used = CURRENT_TIMESTAMP{}",
+          incremental.empty() ? "" : " WHERE cache.incremental != ''"),
       {key, rec.blob ? rec.blob->digest : "", rec.blob ? rec.blob->media_type : "",
        std::to_string(rec.blob ? rec.blob->size : 0), rec.diff_id, inputs_json,
-       std::to_string(rec.created > 0 ? rec.created : static_cast<int64_t>(std::time(nullptr)))});
+       std::to_string(rec.created > 0 ? rec.created : static_cast<int64_t>(std::time(nullptr))),
+       rec.step, parent, incremental, rec.source});
 }
 
 Result<std::optional<std::string>> Store::cache_inputs(const std::string& key) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "oci/image.hpp"
@@ -114,13 +115,28 @@ class Store {
   Result<void> drop_snapshot(const std::string& diff_id);
 
   // The build cache: a step's key -> the layer it produced (none for a step
-  // that changed no file), with the inputs that made the key.
+  // that changed no file), with the inputs that made the key, and its
+  // lineage: which step made it on which root, and whether it ran on top
+  // of an earlier result of that step (# strata:incremental).
   struct CacheRecord {
     std::optional<oci::Descriptor> blob;
     std::string diff_id;
     int64_t created = 0;  // when the step ran, seconds (0 on put: now)
+    std::string step{};   // the step's identity (solver::step_identity); "" unknown
+    // The diff ids of the root a RUN ran on, bottom first; nullopt unknown.
+    std::optional<std::vector<std::string>> parent{};
+    std::string incremental_on{};    // the key of the result it ran on; "" from scratch
+    std::string incremental_from{};  // where that result came from, as the build said it
+    std::string source{};            // "" made here, else the cache it was imported from
   };
   Result<std::optional<CacheRecord>> cache_get(const std::string& key);
+  // The most recent record (and its key) of a step by its identity that
+  // came from outside the store (imported, loaded, or an image's inline
+  // cache), has a layer and knows its parent, one imported from `preferred`
+  // first: what a marked RUN builds on when the last build has no result
+  // of it.
+  Result<std::optional<std::pair<std::string, CacheRecord>>> cache_latest_of_step(
+      const std::string& step, const std::vector<std::string>& preferred);
 
   // What an ADD of a URL last downloaded: the server's ETag and
   // Last-Modified (seconds, -1 when not sent) and the content's digest (a
@@ -133,6 +149,8 @@ class Store {
   };
   Result<std::optional<UrlRecord>> url_record(const std::string& url);
   Result<void> put_url_record(const std::string& url, const UrlRecord& rec);
+  // A record made from scratch replaces the key's; one made incrementally
+  // replaces only another such.
   Result<void> cache_put(const std::string& key, const CacheRecord& rec,
                          const std::string& inputs_json);
   // The size of a layer's uncompressed tar, known once strata has seen the
@@ -155,6 +173,9 @@ class Store {
   // is `diff_id` (as a cache record names it).
   Result<std::optional<oci::Descriptor>> layer_blob(const std::string& diff_id,
                                                     const std::string& media_type);
+  // A layer blob, of any media type, whose uncompressed digest is `diff_id`
+  // that the store has or can fetch (a cache record's layer).
+  Result<std::optional<oci::Descriptor>> find_layer(const std::string& diff_id);
   // The diff id of a record's layer, without counting a use; nullopt when
   // there is no such record or it has no layer.
   Result<std::optional<std::string>> cache_diff_id(const std::string& key);
@@ -171,6 +192,9 @@ class Store {
 
  private:
   Store(std::filesystem::path root, Db db) : root_(std::move(root)), db_(std::move(db)) {}
+  // A cache row read (see kRecordColumns); nullopt when its layer is gone
+  // for good.
+  Result<std::optional<CacheRecord>> record_of(const Db::Row& row);
   Result<void> write_index();
   std::filesystem::path unsynced_dir() const { return root_ / "unsynced"; }
   Result<void> check_unsynced_blobs();

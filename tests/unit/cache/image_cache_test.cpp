@@ -63,8 +63,12 @@ struct ImageCache : ::testing::Test {
 
 TEST_F(ImageCache, InlineRecordsNameLayersByDiffId) {
   auto img = image(*a, {"one", "two"});
-  ASSERT_TRUE(a->cache_put(key("run"), {img.layers[1].blob, img.layers[1].diff_id, 1700000000},
-                           R"({"instruction":"RUN make"})"));
+  store::Store::CacheRecord run{img.layers[1].blob, img.layers[1].diff_id, 1700000000};
+  run.step = sha256_digest("app\nRUN make");
+  run.parent = std::vector<std::string>{img.layers[0].diff_id};
+  run.incremental_on = key("earlier");
+  run.incremental_from = "the last build";
+  ASSERT_TRUE(a->cache_put(key("run"), run, R"({"instruction":"RUN make"})"));
   ASSERT_TRUE(a->cache_put(key("env"), {}, "{}"));  // changed no file
   auto other = image(*a, {"elsewhere"});
   ASSERT_TRUE(a->cache_put(key("other"), {other.layers[0].blob, other.layers[0].diff_id, 0}, ""));
@@ -88,13 +92,20 @@ TEST_F(ImageCache, InlineRecordsNameLayersByDiffId) {
   auto there = image(*b, {"one again", "two again"});
   there.config[kInlineCacheField] = with->config[kInlineCacheField];
   there.config["rootfs"] = with->config["rootfs"];
-  auto got = inline_cache_records(*b, there.manifest, there.config);
+  auto got = inline_cache_records(*b, there.manifest, there.config, "app:main");
   ASSERT_TRUE(got) << got.error().message;
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].record.blob->digest, there.manifest.layers[1].digest);
   EXPECT_EQ((*got)[0].record.diff_id, img.layers[1].diff_id);
   EXPECT_EQ((*got)[0].inputs, R"({"instruction":"RUN make"})");
-  auto stats = import_inline_cache(*b, there.manifest, there.config, "127.0.0.1:5000/app");
+  // Its lineage, for a marked RUN that builds on it.
+  EXPECT_EQ((*got)[0].record.step, run.step);
+  EXPECT_EQ((*got)[0].record.parent, run.parent);
+  EXPECT_EQ((*got)[0].record.incremental_on, key("earlier"));
+  EXPECT_EQ((*got)[0].record.incremental_from, "the last build");
+  EXPECT_EQ((*got)[0].record.source, "app:main");
+  auto stats =
+      import_inline_cache(*b, there.manifest, there.config, "127.0.0.1:5000/app", "app:main");
   ASSERT_TRUE(stats) << stats.error().message;
   EXPECT_EQ(stats->records, 2u);
   auto hit = b->cache_get(key("run"));
@@ -103,7 +114,7 @@ TEST_F(ImageCache, InlineRecordsNameLayersByDiffId) {
   EXPECT_EQ(*b->blob_sources(there.manifest.layers[1].digest),
             std::vector<std::string>{"127.0.0.1:5000/app"});
   // Read again: the store has them now.
-  EXPECT_TRUE(inline_cache_records(*b, there.manifest, there.config)->empty());
+  EXPECT_TRUE(inline_cache_records(*b, there.manifest, there.config, "app:main")->empty());
 }
 
 TEST_F(ImageCache, InlineRecordsAreChecked) {
@@ -111,7 +122,7 @@ TEST_F(ImageCache, InlineRecordsAreChecked) {
   auto with_records = [&](json records) {
     json config = img.config;
     config[kInlineCacheField] = {{"records", records}};
-    return inline_cache_records(*b, img.manifest, config);
+    return inline_cache_records(*b, img.manifest, config, "x");
   };
   auto unknown_layer = with_records({{{"key", key("k")}, {"diff_id", sha256_digest("no")}}});
   ASSERT_FALSE(unknown_layer);
@@ -121,7 +132,7 @@ TEST_F(ImageCache, InlineRecordsAreChecked) {
   EXPECT_NE(not_a_key.error().message.find("not a digest"), std::string::npos);
   EXPECT_FALSE(with_records({{{"key", 7}}}));
   EXPECT_FALSE(with_records("all of them"));
-  EXPECT_TRUE(inline_cache_records(*b, img.manifest, img.config)->empty());  // none: nothing
+  EXPECT_TRUE(inline_cache_records(*b, img.manifest, img.config, "x")->empty());  // none: nothing
   EXPECT_FALSE(has_inline_cache(img.config));
 }
 
@@ -153,7 +164,7 @@ TEST_F(ImageCache, AnArchiveCarriesItsImagesCache) {
   auto loaded = exporter::load_archive(*b, file);
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->names, std::vector<std::string>{"app:latest"});
-  auto restored = restore_archive_cache(*b, *loaded);
+  auto restored = restore_archive_cache(*b, *loaded, "app.tar");
   ASSERT_TRUE(restored) << restored.error().message;
   EXPECT_EQ(restored->records, 2u);
   auto hit = b->cache_get(key("compile"));  // the other stage's layer came along
@@ -184,7 +195,7 @@ TEST_F(ImageCache, AnArchiveWithoutRecordsCarriesNothing) {
   ASSERT_TRUE(exporter::write_image_archive(*a, {{img, {"plain"}}}, file, {}));
   auto loaded = exporter::load_archive(*b, file);
   ASSERT_TRUE(loaded);
-  auto restored = restore_archive_cache(*b, *loaded);
+  auto restored = restore_archive_cache(*b, *loaded, "app.tar");
   ASSERT_TRUE(restored);
   EXPECT_EQ(restored->records, 0u);
   auto imported = import_cache(*b, file);

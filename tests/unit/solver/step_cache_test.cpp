@@ -20,6 +20,7 @@ struct Fixture : ::testing::Test {
   fs::path root = fs::temp_directory_path() / ("strata-solver-test-" + std::to_string(::getpid()));
   std::optional<store::Store> store;
   std::atomic<int> runs{0};
+  std::vector<std::optional<IncrementalBase>> bases;  // what each run was given
   std::mutex events_mu;  // steps of two threads send events (the sink serialises)
   std::vector<StepEvent> events;
 
@@ -52,18 +53,26 @@ struct Fixture : ::testing::Test {
   }
   // A step whose layer is a blob holding its instruction.
   StepCache::Exec make_layer() {
-    return [this](const std::optional<graph::StepInputs>& in,
-                  const std::string&) -> Result<StepLayer> {
+    return [this](const std::optional<graph::StepInputs>& in, const std::string&,
+                  const IncrementalBase* base) -> Result<StepRun> {
       ++runs;
-      auto blob = store->put_blob(in ? in->instruction : "uncacheable", oci::kLayerGzip);
+      bases.push_back(base ? std::optional<IncrementalBase>(*base) : std::nullopt);
+      std::string content =
+          (in ? in->instruction : "uncacheable") + (base ? " on " + base->key : "");
+      auto blob = store->put_blob(content, oci::kLayerGzip);
       if (!blob) return std::unexpected(blob.error());
-      return StepLayer{oci::LayerRef{*blob, "sha256:diff-" + blob->digest.substr(7)}};
+      StepRun r;
+      r.layer = oci::LayerRef{*blob, "sha256:diff-" + blob->digest.substr(7)};
+      r.root = std::vector<std::string>{"sha256:root-" + (in ? in->parent : "")};
+      r.incremental = base != nullptr;
+      return r;
     };
   }
   Result<StepOutcome> step(StepCache& c, const std::string& stage, size_t index,
-                           std::optional<graph::StepInputs> in, const StepCache::Exec& exec) {
+                           std::optional<graph::StepInputs> in, const StepCache::Exec& exec,
+                           bool marked = false) {
     return c.run(StepId{stage, index, index + 2, 10 + static_cast<int>(index), "RUN x",
-                        "[" + stage + " " + std::to_string(index + 2) + "] RUN x"},
+                        "[" + stage + " " + std::to_string(index + 2) + "] RUN x", marked},
                  std::move(in), exec);
   }
 };
@@ -193,10 +202,10 @@ TEST_F(Fixture, NoCacheAndNoCacheFilter) {
 TEST_F(Fixture, IdenticalStepsOfOneBuildRunOnce) {
   StepCache c(*store, options());
   std::atomic<bool> release{false};
-  auto slow = [&](const std::optional<graph::StepInputs>& in,
-                  const std::string& previous) -> Result<StepLayer> {
+  auto slow = [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
+                  const IncrementalBase* base) -> Result<StepRun> {
     while (!release) std::this_thread::yield();
-    return make_layer()(in, previous);
+    return make_layer()(in, previous, base);
   };
   std::optional<Result<StepOutcome>> a, b;
   std::thread ta([&] { a = step(c, "one", 0, inputs("RUN same"), slow); });
@@ -221,8 +230,8 @@ TEST_F(Fixture, UncacheableAndFailingSteps) {
   EXPECT_EQ(once->key, "");
   ASSERT_TRUE(step(c, "app", 0, std::nullopt, make_layer()));
   EXPECT_EQ(runs, 2);
-  auto failing = [](const std::optional<graph::StepInputs>&,
-                    const std::string&) -> Result<StepLayer> {
+  auto failing = [](const std::optional<graph::StepInputs>&, const std::string&,
+                    const IncrementalBase*) -> Result<StepRun> {
     return fail(Errc::invalid_argument, "exit code: 1");
   };
   auto bad = step(c, "app", 1, inputs("RUN false"), failing);
@@ -263,6 +272,138 @@ TEST_F(Fixture, ReasonsAreRedactedAndTimesFollowTheRecord) {
   auto hit = step(fixed, "app", 0, in, make_layer());
   ASSERT_TRUE(hit && hit->cached);
   EXPECT_EQ(hit->created, 1700000000);
+}
+
+TEST_F(Fixture, AMarkedStepThatMissesRunsOnTheLastBuildsResult) {
+  std::string first_key = inputs("RUN x", "p1").key();
+  {
+    StepCache c(*store, options());
+    auto r = step(c, "app", 0, inputs("RUN x", "p1"), make_layer(), true);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(bases.back());  // nothing earlier: from scratch
+    EXPECT_EQ(r->chain, r->key);
+    ASSERT_TRUE(c.finish());
+  }
+  auto first = store->cache_get(first_key);
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->step, step_identity("app", "RUN x"));
+  ASSERT_TRUE((*first)->parent);
+  EXPECT_EQ(*(*first)->parent, std::vector<std::string>{"sha256:root-p1"});
+  // Its parent changed: it runs on top of the last build's result, and
+  // says so in its record, its cache record and its events.
+  std::string second_key = inputs("RUN x", "p2").key();
+  std::string second_chain;
+  {
+    StepCache c(*store, options());
+    auto r = step(c, "app", 0, inputs("RUN x", "p2"), make_layer(), true);
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(bases.back());
+    EXPECT_EQ(bases.back()->key, first_key);
+    EXPECT_EQ(bases.back()->from, "the last build");
+    EXPECT_EQ(bases.back()->parent, std::vector<std::string>{"sha256:root-p1"});
+    EXPECT_EQ(bases.back()->layer.blob.digest, (*first)->blob->digest);
+    EXPECT_NE(r->chain, r->key);  // the steps after it are keyed apart
+    second_chain = r->chain;
+    auto rec = c.finish();
+    ASSERT_TRUE(rec);
+    EXPECT_EQ((*rec)[0].incremental_on, first_key);
+    EXPECT_EQ((*rec)[0].incremental_from, "the last build");
+  }
+  bool noted = false;
+  for (const auto& e : events)
+    noted = noted ||
+            (e.kind == StepEvent::Kind::note &&
+             e.text == "ran incrementally on the result of " + first_key + " from the last build");
+  EXPECT_TRUE(noted);
+  auto second = store->cache_get(second_key);
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->incremental_on, first_key);
+  // Hit again: the same chain.
+  {
+    StepCache c(*store, options());
+    auto r = step(c, "app", 0, inputs("RUN x", "p2"), make_layer(), true);
+    ASSERT_TRUE(r && r->cached);
+    EXPECT_EQ(r->chain, second_chain);
+    auto probed = c.probe("app", second_key);
+    ASSERT_TRUE(probed && *probed);
+    EXPECT_EQ(**probed, second_chain);
+    ASSERT_TRUE(c.finish());
+  }
+  // --no-incremental: that record is not a hit; the step runs from scratch
+  // and its record takes the key's place.
+  int before = runs;
+  {
+    auto o = options();
+    o.incremental = false;
+    StepCache c(*store, o);
+    auto probed = c.probe("app", second_key);
+    ASSERT_TRUE(probed);
+    EXPECT_FALSE(*probed);
+    auto r = step(c, "app", 0, inputs("RUN x", "p2"), make_layer(), true);
+    ASSERT_TRUE(r && !r->cached);
+    EXPECT_FALSE(bases.back());
+    EXPECT_EQ(r->chain, r->key);
+    auto rec = c.finish();
+    ASSERT_TRUE(rec);
+    EXPECT_EQ((*rec)[0].reason, "--no-incremental: its cached result was made incrementally");
+  }
+  EXPECT_EQ(runs, before + 1);
+  auto scratch = store->cache_get(second_key);
+  ASSERT_TRUE(scratch && *scratch);
+  EXPECT_EQ((*scratch)->incremental_on, "");
+  // A later incremental result of the same key does not replace it.
+  store::Store::CacheRecord inc = **second;
+  ASSERT_TRUE(store->cache_put(second_key, inc, "{}"));
+  auto still = store->cache_get(second_key);
+  ASSERT_TRUE(still && *still);
+  EXPECT_EQ((*still)->incremental_on, "");
+  EXPECT_EQ((*still)->blob->digest, (*scratch)->blob->digest);
+}
+
+TEST_F(Fixture, OnAStoreWithoutALastBuildTheLatestRecordOfTheStepIsTheBase) {
+  // An imported record of the same step (stage and instruction).
+  auto blob = store->put_blob("main's result", oci::kLayerGzip);
+  ASSERT_TRUE(blob);
+  store::Store::CacheRecord main{*blob, "sha256:diff-main"};
+  main.step = step_identity("app", "RUN x");
+  main.parent = std::vector<std::string>{"sha256:main-root"};
+  main.source = "127.0.0.1:5000/app:cache";
+  ASSERT_TRUE(store->cache_put("sha256:main", main, ""));
+  // A newer one loaded from an archive, and one built here (not imported:
+  // never a base unless the last build made it).
+  auto blob2 = store->put_blob("loaded", oci::kLayerGzip);
+  ASSERT_TRUE(blob2);
+  store::Store::CacheRecord loaded = main;
+  loaded.blob = *blob2;
+  loaded.source = "app.tar";
+  loaded.created = main.created = 1700000000;
+  ASSERT_TRUE(store->cache_put("sha256:main", main, ""));
+  loaded.created = 1700000100;
+  ASSERT_TRUE(store->cache_put("sha256:loaded", loaded, ""));
+  store::Store::CacheRecord here = loaded;
+  here.source = "";
+  here.created = 1700000200;
+  ASSERT_TRUE(store->cache_put("sha256:here", here, ""));
+  {
+    StepCache c(*store, options());
+    ASSERT_TRUE(step(c, "app", 1, inputs("RUN x", "pr2"), make_layer(), true));
+    ASSERT_TRUE(bases.back());
+    EXPECT_EQ(bases.back()->key, "sha256:loaded");  // the latest that came from outside
+    EXPECT_EQ(bases.back()->from, "the cache imported from app.tar");
+  }
+  // An unmarked step is not given one; a marked one is, of the build's
+  // --cache-from first.
+  auto o = options();
+  o.cache_sources = {"elsewhere", "127.0.0.1:5000/app:cache"};
+  StepCache c(*store, o);
+  ASSERT_TRUE(step(c, "app", 0, inputs("RUN x", "pr"), make_layer()));
+  EXPECT_FALSE(bases.back());
+  ASSERT_TRUE(step(c, "app", 1, inputs("RUN x", "pr3"), make_layer(), true));
+  ASSERT_TRUE(bases.back());
+  EXPECT_EQ(bases.back()->key, "sha256:main");
+  EXPECT_EQ(bases.back()->from, "the cache imported from 127.0.0.1:5000/app:cache");
+  EXPECT_EQ(bases.back()->parent, std::vector<std::string>{"sha256:main-root"});
+  ASSERT_TRUE(c.finish());
 }
 
 }  // namespace
