@@ -87,8 +87,11 @@ Result<std::vector<oci::LayerRef>> BuildState::stage_layers(int index) {
   return std::move(img.layers);
 }
 
-Result<images::StoredImage> BuildState::image(const std::string& name) {
-  return images::find_or_pull(store, name, opts.pull, false);
+Result<images::StoredImage> BuildState::image(const std::string& name,
+                                              const oci::Platform& for_platform) {
+  images::PullOptions o = opts.pull;
+  o.platform = for_platform;
+  return images::find_or_pull(store, name, o, false);
 }
 
 Result<LocalContext> BuildState::local_context(const frontend::SourceRef& ref) const {
@@ -103,7 +106,7 @@ Result<Rootfs> BuildState::mount_ref(const frontend::SourceRef& ref) {
   if (ref.kind == frontend::SourceRef::stage)
     return Rootfs::mount(store, TRY_VALUE(stage_layers(ref.index)), false);
   if (ref.kind == frontend::SourceRef::scratch) return Rootfs::mount(store, {}, false);
-  auto img = TRY_VALUE(image(ref.name));
+  auto img = TRY_VALUE(image(ref.name, platform));
   return Rootfs::mount(store, img.layers, false);
 }
 

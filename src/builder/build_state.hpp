@@ -58,9 +58,10 @@ class BuildState {
 
   store::Store& store;
   const BuildOptions& opts;
-  std::string dockerfile;                // its name, for error messages
-  std::atomic<int64_t> container_ns{0};  // in RUN containers, all stages
-  std::atomic<bool> ran_steps{false};    // a step missed and wrote to the store
+  std::string dockerfile;                         // its name, for error messages
+  oci::Platform platform = oci::host_platform();  // the target's (Plan::platform)
+  std::atomic<int64_t> container_ns{0};           // in RUN containers, all stages
+  std::atomic<bool> ran_steps{false};             // a step missed and wrote to the store
 
   // SOURCE_DATE_EPOCH, or the time now.
   int64_t now() const;
@@ -82,8 +83,10 @@ class BuildState {
   // The layers of a stage whose files a step reads; an error for a stage
   // that was only keyed (stage_needs judged that nothing would read it).
   Result<std::vector<oci::LayerRef>> stage_layers(int index);
-  // A named image: from the store, pulled (lazily) when missing.
-  Result<images::StoredImage> image(const std::string& name);
+  // A named image for `platform` (an index's image for it): from the
+  // store, pulled (lazily) when missing. COPY --from and mount from= read
+  // images for the target's platform, a FROM for its stage's.
+  Result<images::StoredImage> image(const std::string& name, const oci::Platform& platform);
   // The directory a SourceRef of kind context reads: the build context, or
   // a --build-context of that name.
   Result<LocalContext> local_context(const frontend::SourceRef& ref) const;

@@ -12,6 +12,7 @@
 #include "builder/image_config.hpp"
 #include "builder/stage_needs.hpp"
 #include "builder/step_inputs.hpp"
+#include "exec/emulation.hpp"
 #include "os/process.hpp"
 #include "solver/schedule.hpp"
 
@@ -48,9 +49,21 @@ class Builder {
   // Stages whose dependencies are built run in parallel, up to opts.jobs.
   Result<BuildResult> run(const frontend::Plan& plan) {
     st_.dockerfile = plan.dockerfile;
+    st_.platform = TRY_VALUE(oci::parse_platform(plan.platform));
     std::map<int, size_t> position;  // a stage's index -> its place in plan.stages
     for (size_t i = 0; i < plan.stages.size(); ++i) position[plan.stages[i].index] = i;
     auto build = TRY_VALUE(stages_to_build(st_, plan));
+    // RUN steps for another architecture need QEMU: said now, not midway.
+    for (const auto& stage : plan.stages) {
+      if (!build.build.count(stage.index)) continue;
+      bool runs = std::any_of(stage.steps.begin(), stage.steps.end(),
+                              [](const Step& s) { return s.kind == Kind::Run; });
+      if (!runs) continue;
+      auto platform = TRY_VALUE(oci::parse_platform(stage.platform));
+      if (auto r = exec::check_can_run(platform.arch); !r)
+        return std::unexpected(r.error().with_context(
+            fmt::format("stage {} ({}:{})", stage_name(stage), plan.dockerfile, stage.line)));
+    }
     std::vector<solver::Task> tasks;
     for (const auto& stage : plan.stages) {
       solver::Task t;
@@ -91,7 +104,8 @@ class Builder {
       case SourceRef::stage:
         return st_.built(stage.base.index);
       case SourceRef::image: {
-        auto stored = TRY_VALUE(st_.image(stage.base.name));
+        auto stored =
+            TRY_VALUE(st_.image(stage.base.name, TRY_VALUE(oci::parse_platform(stage.platform))));
         img.config = stored.config;
         img.layers = stored.layers;
         img.base_layers = stored.layers.size();
@@ -216,8 +230,14 @@ class Builder {
     } else {
       inputs = TRY_VALUE(step_inputs(st_, img, step, stage, listing));
     }
-    solver::StepId id{
-        name, index, number, step.line, step.text, step_name, step.run && step.run->incremental};
+    solver::StepId id{name,
+                      index,
+                      number,
+                      step.line,
+                      step.text,
+                      step_name,
+                      step.run && step.run->incremental,
+                      stage.platform};
     auto out = TRY_VALUE(
         st_.cache.run(id, std::move(inputs),
                       [&](const std::optional<graph::StepInputs>& in, const std::string& previous,

@@ -82,8 +82,9 @@ Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan
         break;
       }
       case SourceRef::image:
-        img.chain =
-            graph::Source::base_image(TRY_VALUE(st.image(stage.base.name)).manifest_desc.digest);
+        img.chain = graph::Source::base_image(
+            TRY_VALUE(st.image(stage.base.name, TRY_VALUE(oci::parse_platform(stage.platform))))
+                .manifest_desc.digest);
         break;
       default:
         img.chain = graph::Source::base_scratch();

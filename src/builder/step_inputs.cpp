@@ -73,7 +73,7 @@ Result<std::string> source_key(BuildState& st, const SourceRef& ref,
     case SourceRef::scratch:
       return graph::Source::scratch();
     case SourceRef::image: {
-      auto img = TRY_VALUE(st.image(ref.name));
+      auto img = TRY_VALUE(st.image(ref.name, st.platform));
       return graph::Source::image(img.manifest_desc.digest);
     }
     case SourceRef::context: {

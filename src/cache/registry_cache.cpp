@@ -109,10 +109,11 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
   auto m = TRY_VALUE(client.get_manifest(ref.manifest_ref()));
   if (m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList) {
     // An image index: the image for this platform, with its inline cache.
-    oci::Platform host = oci::host_platform();
-    auto digest = registry::pick_platform(m.bytes, host.os, host.arch);
-    if (!digest) return std::unexpected(digest.error().with_context(ref.str()));
-    m = TRY_VALUE(client.get_manifest(*digest));
+    auto index = oci::parse_index(m.bytes, "index " + m.digest);
+    if (!index) return std::unexpected(index.error().with_context(ref.str()));
+    auto entry = oci::pick_platform(*index, oci::host_platform());
+    if (!entry) return std::unexpected(entry.error().with_context(ref.str()));
+    m = TRY_VALUE(client.get_manifest(entry->digest));
   }
   auto manifest = TRY_VALUE(oci::parse_manifest(m.bytes, ref.str()));
   auto got = client.fetch_small_blob(manifest.config.digest, manifest.config.size);

@@ -447,9 +447,11 @@ class BuildCommand {
     pulling_.log = messages();
     store_->set_blob_fetcher(images::registry_fetcher(pulling_));  // layers fetched lazily
     opts_.base_config = [this](const std::string& ref,
-                               const std::string&) -> Result<frontend::ImageConfig> {
-      bool refresh = f_.pull && refreshed_.insert(ref).second;
-      auto img = TRY_VALUE(images::find_or_pull(*store_, ref, pulling_, refresh));
+                               const std::string& platform) -> Result<frontend::ImageConfig> {
+      images::PullOptions o = pulling_;
+      o.platform = TRY_VALUE(oci::parse_platform(platform));
+      bool refresh = f_.pull && refreshed_.insert(ref + " " + platform).second;
+      auto img = TRY_VALUE(images::find_or_pull(*store_, ref, o, refresh));
       return builder::to_frontend_config(img.config);
     };
     return {};

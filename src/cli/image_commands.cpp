@@ -53,14 +53,21 @@ int cmd_images(const GlobalFlags& g) {
   if (!store) return report(store.error());
   auto list = store->images();
   if (!list) return report(list.error());
-  std::cout << fmt::format("{:<40} {:<20} {:>12}\n", "NAME", "MANIFEST", "SIZE");
+  std::cout << fmt::format("{:<40} {:<20} {:>12}  {}\n", "NAME", "MANIFEST", "SIZE", "PLATFORMS");
   for (const auto& img : *list) {
     auto loaded = images::load_image(*store, img.name);
     int64_t size = 0;
     if (loaded)
       for (const auto& l : loaded->manifest.layers) size += l.size;
-    std::cout << fmt::format("{:<40} {:<20} {:>12}\n", img.name, img.manifest.digest.substr(7, 12),
-                             size);
+    // Those of an index the store lacks the image of in parentheses.
+    std::string platforms;
+    if (auto entries = images::platforms_of(*store, img.name))
+      for (const auto& e : *entries) {
+        std::string p = e.platform.empty() ? "?" : e.platform;
+        platforms += (platforms.empty() ? "" : " ") + (e.present ? p : "(" + p + ")");
+      }
+    std::cout << fmt::format("{:<40} {:<20} {:>12}  {}\n", img.name,
+                             img.manifest.digest.substr(7, 12), size, platforms);
   }
   return 0;
 }
@@ -77,6 +84,16 @@ int cmd_inspect(const GlobalFlags& g, const std::string& name) {
               {"digest", img->manifest_desc.digest},
               {"manifest", manifest},
               {"config", img->config}};
+  if (img->index_desc) {
+    // A multi-platform image: the index and its platforms (this machine's
+    // image shown above).
+    json platforms = json::array();
+    if (auto entries = images::platforms_of(*store, name))
+      for (const auto& e : *entries)
+        platforms.push_back(
+            {{"platform", e.platform}, {"digest", e.manifest.digest}, {"in_store", e.present}});
+    out["index"] = {{"digest", img->index_desc->digest}, {"platforms", platforms}};
+  }
   std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return 0;
 }
@@ -86,7 +103,9 @@ int cmd_tag(const GlobalFlags& g, const std::string& src, const std::string& dst
   if (!store) return report(store.error());
   auto img = images::load_image(*store, src);
   if (!img) return report(img.error());
-  if (auto r = store->tag(dst, img->manifest_desc); !r) return report(r.error());
+  // A multi-platform image stays one under its new name.
+  if (auto r = store->tag(dst, img->index_desc.value_or(img->manifest_desc)); !r)
+    return report(r.error());
   return 0;
 }
 

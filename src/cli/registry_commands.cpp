@@ -21,17 +21,23 @@ struct RegistryArgs {
   std::vector<std::string> names;
   std::string username, password;
   bool password_stdin = false;
-  bool raw = false;    // imagetools inspect --raw
-  std::string format;  // imagetools inspect --format
+  bool raw = false;      // imagetools inspect --raw
+  std::string format;    // imagetools inspect --format
+  std::string platform;  // pull --platform
 };
 
-int cmd_pull(const GlobalFlags& g, const std::string& name) {
+int cmd_pull(const GlobalFlags& g, const std::string& name, const std::string& platform) {
   auto store = open_store(g);
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
   images::PullOptions o = pull_options(g);
   o.lazy = false;
+  if (!platform.empty()) {
+    auto p = oci::parse_platform(platform);
+    if (!p) return report(p.error().with_context("--platform"));
+    o.platform = *p;
+  }
   Progress progress("pulling " + name);
   o.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
   auto desc = images::pull_image(*store, name, o);
@@ -159,7 +165,11 @@ void add_registry_commands(CLI::App& app, const GlobalFlags& g, std::function<in
   auto a = std::make_shared<RegistryArgs>();
   auto* pull = app.add_subcommand("pull", "Download an image from a registry into the store");
   pull->add_option("image", a->names, "[HOST[:PORT]/]NAME[:TAG][@DIGEST]")->required()->expected(1);
-  pull->callback([&g, &run, a] { run = [&g, a] { return cmd_pull(g, a->names[0]); }; });
+  pull->add_option("--platform", a->platform,
+                   "Which image of a multi-platform one (default: this machine's); the store "
+                   "keeps each platform pulled");
+  pull->callback(
+      [&g, &run, a] { run = [&g, a] { return cmd_pull(g, a->names[0], a->platform); }; });
   auto* push = app.add_subcommand("push", "Upload an image of the store to a registry");
   push->add_option("images", a->names, "IMAGE [HOST[:PORT]/NAME[:TAG]] (default: IMAGE itself)")
       ->required()

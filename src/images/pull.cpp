@@ -90,12 +90,15 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
   auto top = client.get_manifest(ref.manifest_ref());
   if (!top) return std::unexpected(top.error().with_context(what));
   registry::RemoteManifest m = std::move(*top);
+  std::optional<registry::RemoteManifest> index;  // kept, and tagged, beside the image
   if (is_index(m)) {
-    oci::Platform host = oci::host_platform();
-    auto digest = registry::pick_platform(m.bytes, host.os, host.arch);
-    if (!digest) return std::unexpected(digest.error().with_context(what));
-    auto one = client.get_manifest(*digest);
+    auto parsed = oci::parse_index(m.bytes, "index " + m.digest);
+    if (!parsed) return std::unexpected(parsed.error().with_context(what));
+    auto entry = oci::pick_platform(*parsed, opts.platform);
+    if (!entry) return std::unexpected(entry.error().with_context(what));
+    auto one = client.get_manifest(entry->digest);
     if (!one) return std::unexpected(one.error().with_context(what));
+    index = std::move(m);
     m = std::move(*one);
   }
   if (m.media_type != oci::kManifest && m.media_type != oci::kDockerManifest)
@@ -125,9 +128,17 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
     if (!n) return std::unexpected(n.error().with_context(what));
   }
   auto desc = TRY_VALUE(store.put_blob(m.bytes, m.media_type));
-  TRY(store.tag(name, desc));
+  // A multi-platform image stays one: the name tags the index, and each
+  // platform pulled is kept beside it.
+  if (index) {
+    auto index_desc = TRY_VALUE(store.put_blob(index->bytes, index->media_type));
+    TRY(store.tag(name, index_desc));
+  } else {
+    TRY(store.tag(name, desc));
+  }
   if (opts.log)
-    opts.log(fmt::format("pulled {} ({}, {} layers{})", ref.str(), desc.digest,
+    opts.log(fmt::format("pulled {}{} ({}, {} layers{})", ref.str(),
+                         index ? " for " + opts.platform.str() : "", desc.digest,
                          manifest->layers.size(), opts.lazy ? ", fetched when needed" : ""));
   return desc;
 }
@@ -135,7 +146,7 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
 Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
                                  const PullOptions& opts, bool refresh) {
   if (!refresh) {
-    auto img = load_image(store, name);
+    auto img = load_image(store, name, opts.platform);
     if (img || img.error().code != Errc::not_found || name.starts_with("sha256:")) return img;
   }
   auto pulled = pull_image(store, name, opts);
@@ -147,7 +158,7 @@ Result<StoredImage> find_or_pull(store::Store& store, const std::string& name,
                     "with `strata load FILE`, build it with -t {}, or name its registry",
                     name, pulled.error().message, oci::normalize_name(name)));
   }
-  return load_image(store, name);
+  return load_image(store, name, opts.platform);
 }
 
 store::Store::BlobFetcher registry_fetcher(const PullOptions& opts) {

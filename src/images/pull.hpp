@@ -15,13 +15,17 @@ namespace strata::images {
 
 struct PullOptions {
   registry::ClientOptions client;
-  bool lazy = true;                             // layers on demand
-  std::function<void(const std::string&)> log;  // one line per pull and layer fetched
+  oci::Platform platform = oci::host_platform();  // which image of an index
+  bool lazy = true;                               // layers on demand
+  std::function<void(const std::string&)> log;    // one line per pull and layer fetched
   std::function<void(uint64_t done, uint64_t total)> progress;  // bytes of an eager pull
 };
 
 // Pulls `name` (a registry reference; short names are Docker Hub's) and tags
-// it in the store as oci::normalize_name(name). Index: the host platform.
+// it in the store as oci::normalize_name(name). An index: its image for
+// opts.platform, kept beside the index, which the name then tags (so that
+// other platforms' images pulled later sit beside it). Returns the image's
+// manifest.
 Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
                                    const PullOptions& opts);
 

@@ -6,18 +6,58 @@
 
 namespace strata::images {
 
-Result<StoredImage> load_image(store::Store& store, const std::string& ref) {
-  StoredImage img;
+namespace {
+
+bool is_index(const std::string& media_type) {
+  return media_type == oci::kIndex || media_type == oci::kDockerManifestList;
+}
+
+// The descriptor a name (or a digest in the store) stands for.
+Result<oci::Descriptor> tagged(store::Store& store, const std::string& ref) {
   if (valid_digest(ref) && store.has_blob(ref)) {
-    img.manifest_desc = {oci::kManifest, ref, 0, {}, {}};
-  } else {
-    auto rec = TRY_VALUE(store.resolve(ref));
-    if (!rec) {
-      return fail(Errc::not_found, fmt::format("image \"{}\" is not in the store; load it with "
-                                               "`strata load FILE` or build it with -t {}",
-                                               ref, oci::normalize_name(ref)));
-    }
-    img.manifest_desc = rec->manifest;
+    // A digest names a manifest or an index: which, its text says.
+    auto text = TRY_VALUE(store.read_blob(ref));
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    std::string media_type = oci::kManifest;
+    if (doc.is_object() && doc.contains("mediaType") && doc["mediaType"].is_string())
+      media_type = doc["mediaType"].get<std::string>();
+    else if (doc.is_object() && doc.contains("manifests"))
+      media_type = oci::kIndex;
+    return oci::Descriptor{media_type, ref, static_cast<int64_t>(text.size()), {}, {}};
+  }
+  auto rec = TRY_VALUE(store.resolve(ref));
+  if (!rec)
+    return fail(Errc::not_found, fmt::format("image \"{}\" is not in the store; load it with "
+                                             "`strata load FILE` or build it with -t {}",
+                                             ref, oci::normalize_name(ref)));
+  return rec->manifest;
+}
+
+}  // namespace
+
+Result<std::optional<oci::Index>> load_index(store::Store& store, const std::string& ref) {
+  auto desc = TRY_VALUE(tagged(store, ref));
+  if (!is_index(desc.media_type)) return std::nullopt;
+  auto text = TRY_VALUE(store.read_blob(desc.digest));
+  auto index = oci::parse_index(text, "index " + desc.digest);
+  if (!index) return std::unexpected(index.error().with_context("image " + ref));
+  return std::move(*index);
+}
+
+Result<StoredImage> load_image(store::Store& store, const std::string& ref,
+                               const oci::Platform& platform) {
+  StoredImage img;
+  img.manifest_desc = TRY_VALUE(tagged(store, ref));
+  if (is_index(img.manifest_desc.media_type)) {
+    auto index = TRY_VALUE(load_index(store, ref));
+    img.index_desc = img.manifest_desc;
+    auto entry = oci::pick_platform(*index, platform);
+    if (!entry) return std::unexpected(entry.error().with_context("image " + ref));
+    if (!store.has_blob(entry->digest))
+      return fail(Errc::not_found, fmt::format("image {}: its {} image is not in the store (pull "
+                                               "it: strata pull --platform {} {})",
+                                               ref, platform.str(), platform.str(), ref));
+    img.manifest_desc = *entry;
   }
   auto text = TRY_VALUE(store.read_blob(img.manifest_desc.digest));
   auto m = oci::parse_manifest(text, "manifest " + img.manifest_desc.digest);
@@ -40,6 +80,21 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref) {
     img.layers.push_back({layer, diff_ids[i]});
   }
   return img;
+}
+
+Result<std::vector<PlatformEntry>> platforms_of(store::Store& store, const std::string& ref) {
+  std::vector<PlatformEntry> out;
+  if (auto index = TRY_VALUE(load_index(store, ref))) {
+    for (const auto& m : index->manifests) {
+      auto p = m.platform ? oci::platform_of(*m.platform) : std::nullopt;
+      out.push_back({p ? p->str() : "", m, store.has_blob(m.digest)});
+    }
+    return out;
+  }
+  auto img = TRY_VALUE(load_image(store, ref));
+  auto p = oci::platform_of(img.config);
+  out.push_back({p ? p->str() : "", img.manifest_desc, true});
+  return out;
 }
 
 }  // namespace strata::images

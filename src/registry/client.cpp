@@ -500,22 +500,4 @@ Challenge parse_challenge(std::string_view h) {
   return {scheme, params};
 }
 
-Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
-                                  const std::string& arch) {
-  auto index = oci::parse_index(index_bytes, "the image index");
-  if (!index) return std::unexpected(index.error());
-  std::vector<std::string> offered;
-  for (const auto& m : index->manifests) {
-    if (!m.platform) continue;
-    oci::Fields p(*m.platform, "the platform of " + m.digest);
-    auto mos = p.string("os"), march = p.string("architecture");
-    if (!mos) return std::unexpected(mos.error());
-    if (!march) return std::unexpected(march.error());
-    if (mos->value_or("") == os && march->value_or("") == arch) return m.digest;
-    offered.push_back(mos->value_or("") + "/" + march->value_or(""));
-  }
-  return fail(Errc::not_found, fmt::format("the image has no {}/{} variant (it has: {})", os, arch,
-                                           offered.empty() ? "none" : join(offered, ", ")));
-}
-
 }  // namespace strata::registry

@@ -98,15 +98,10 @@ class Client {
   std::string auth_key(const std::string& scope) const;
 };
 
-// The manifest of an index that matches the host platform (linux and this
-// machine's architecture), or an error listing what the index offers.
 // Plain http for this registry: loopback hosts always, others when listed in
 // `insecure` (comma-separated hosts, from --insecure-registry or
 // $STRATA_INSECURE_REGISTRIES).
 bool plain_http(const std::string& registry, const std::string& insecure);
-
-Result<std::string> pick_platform(const std::string& index_bytes, const std::string& os,
-                                  const std::string& arch);
 // A WWW-Authenticate header: `Bearer realm="…",service="…"` -> "bearer" and
 // the parameters (quoted values unescaped).
 struct Challenge {

@@ -15,6 +15,7 @@ std::string records_to_json(const std::vector<StepRecord>& records) {
       e["reason"] = r.reason;
       e["seconds"] = r.seconds;
     }
+    if (!r.platform.empty()) e["platform"] = r.platform;
     if (!r.incremental_on.empty())
       e["incremental"] = {{"on", r.incremental_on}, {"from", r.incremental_from}};
     out.push_back(std::move(e));
@@ -44,6 +45,7 @@ Result<std::vector<StepRecord>> records_from_json(std::string_view text) {
     r.number = e.contains("step") ? static_cast<size_t>(number_of("step")) : r.index + 1;
     r.line = static_cast<int>(number_of("line"));
     r.text = text_of("text");
+    r.platform = text_of("platform");
     r.key = text_of("key");
     auto cached = e.find("cached");
     r.cached = cached != e.end() && cached->is_boolean() && cached->get<bool>();

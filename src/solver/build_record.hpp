@@ -28,6 +28,7 @@ struct StepRecord {
   // was made, on top of an earlier result: that result's key, and where it
   // came from ("the last build", "the cache imported from R", ...).
   std::string incremental_on{}, incremental_from{};
+  std::string platform{};  // its stage's ("" in records before it was kept)
 };
 
 std::string records_to_json(const std::vector<StepRecord>& records);

@@ -19,8 +19,8 @@ std::string step_place(const std::string& stage, size_t index) {
 
 }  // namespace
 
-std::string step_identity(const std::string& stage, const std::string& text) {
-  return sha256_digest(stage + '\n' + text);
+std::string step_identity(const StepId& id) {
+  return sha256_digest(id.stage + '\n' + id.platform + '\n' + id.text);
 }
 
 std::string chain_key(const std::string& key, const store::Store::CacheRecord& record) {
@@ -39,7 +39,8 @@ StepCache::StepCache(store::Store& store, StepCacheOptions opts)
   for (const auto& st : *steps) {
     if (st.key.empty()) continue;
     previous_[step_place(st.stage, st.index)] = st.key;
-    previous_of_step_.emplace(step_identity(st.stage, st.text), st.key);
+    previous_of_step_.emplace(
+        step_identity({.stage = st.stage, .text = st.text, .platform = st.platform}), st.key);
   }
 }
 
@@ -60,7 +61,7 @@ Result<std::optional<std::string>> StepCache::probe(const std::string& stage,
 }
 
 Result<std::optional<IncrementalBase>> StepCache::incremental_base(const StepId& id) {
-  std::string identity = step_identity(id.stage, id.text);
+  std::string identity = step_identity(id);
   std::optional<std::pair<std::string, store::Store::CacheRecord>> found;
   std::string from;
   if (auto it = previous_of_step_.find(identity); it != previous_of_step_.end()) {
@@ -112,6 +113,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   record.number = id.number;
   record.line = id.line;
   record.text = id.text;
+  record.platform = id.platform;
   record.key = out.key;
   bool use_cache = inputs && uses_cache(id.stage);
   std::string unusable;  // why a record of this key is not a hit
@@ -184,7 +186,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
     store::Store::CacheRecord rec;
     if (ran->layer) rec = {ran->layer->blob, ran->layer->diff_id};
     rec.created = out.created;
-    rec.step = step_identity(id.stage, id.text);
+    rec.step = step_identity(id);
     rec.parent = ran->root;
     rec.incremental_on = ran->incremental_on;
     rec.incremental_from = ran->incremental_from;

@@ -27,19 +27,20 @@
 namespace strata::solver {
 
 struct StepId {
-  std::string stage;  // the stage's name (what --no-cache-filter names)
-  size_t index = 0;   // the step's position in its stage
-  size_t number = 0;  // its number in the progress output
+  std::string stage{};  // the stage's name (what --no-cache-filter names)
+  size_t index = 0;     // the step's position in its stage
+  size_t number = 0;    // its number in the progress output
   int line = 0;
-  std::string text;
-  std::string name;          // as its events name it: "[base 2/3] RUN make"
+  std::string text{};
+  std::string name{};        // as its events name it: "[base 2/3] RUN make"
   bool incremental = false;  // a RUN marked # strata:incremental
+  std::string platform{};    // its stage's ("linux/arm64")
 };
 
-// A step's identity across builds, whatever its inputs: its stage's name
-// and its instruction as written ("sha256:..."). The results of a marked
-// RUN are found by it.
-std::string step_identity(const std::string& stage, const std::string& text);
+// A step's identity across builds, whatever its inputs: its stage's name,
+// the platform it is built for and its instruction as written
+// ("sha256:..."). The results of a marked RUN are found by it.
+std::string step_identity(const StepId& id);
 
 // What a step produced: a layer, or none for a step that changed no file.
 using StepLayer = std::optional<oci::LayerRef>;

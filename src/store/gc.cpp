@@ -60,18 +60,33 @@ Result<Live> live_set(Store& store) {
   Live live;
   auto images = store.images();
   if (!images) return std::unexpected(images.error());
-  for (const auto& img : *images) {
-    live.other.insert(img.manifest.digest);
-    auto text = store.read_blob(img.manifest.digest);
-    if (!text) continue;
+  auto manifest = [&](const std::string& digest) {
+    live.other.insert(digest);
+    auto text = store.read_blob(digest);
+    if (!text) return;
     auto m = oci::parse_manifest(*text);
-    if (!m) continue;
+    if (!m) return;
     live.other.insert(m->config.digest);
     for (const auto& l : m->layers) live.layers.insert(l.digest);
     if (auto text = store.read_blob(m->config.digest)) {
       if (auto c = oci::parse_config(*text))
         live.diff_ids.insert(c->diff_ids.begin(), c->diff_ids.end());
     }
+  };
+  for (const auto& img : *images) {
+    const std::string& mt = img.manifest.media_type;
+    if (mt != oci::kIndex && mt != oci::kDockerManifestList) {
+      manifest(img.manifest.digest);
+      continue;
+    }
+    // A multi-platform image: the index, and each platform's image the
+    // store holds.
+    live.other.insert(img.manifest.digest);
+    auto text = store.read_blob(img.manifest.digest);
+    if (!text) continue;
+    if (auto index = oci::parse_index(*text))
+      for (const auto& m : index->manifests)
+        if (store.has_blob(m.digest)) manifest(m.digest);
   }
   auto rows = store.db().query("SELECT blob, diff_id FROM cache WHERE blob != ''");
   if (!rows) return std::unexpected(rows.error());

@@ -1,6 +1,5 @@
 // Registry client pieces that need no server: which registries get plain
-// http, WWW-Authenticate challenges, platform choice in an index,
-// and the docker config's credentials.
+// http, WWW-Authenticate challenges and the docker config's credentials.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -39,26 +38,6 @@ TEST(Challenge, ParsesBearerAndBasic) {
   auto unquoted = parse_challenge("Bearer realm=http://127.0.0.1:1/token, service=x");
   EXPECT_EQ(unquoted.params["realm"], "http://127.0.0.1:1/token");
   EXPECT_EQ(unquoted.params["service"], "x");
-}
-
-TEST(Platform, PicksTheHostsManifest) {
-  const std::string arm = "sha256:" + std::string(64, 'a'), amd = "sha256:" + std::string(64, 'b'),
-                    att = "sha256:" + std::string(64, 'c');
-  auto entry = [](const std::string& digest, const char* os, const char* arch) {
-    return nlohmann::json{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                          {"digest", digest},
-                          {"size", 100},
-                          {"platform", {{"os", os}, {"architecture", arch}}}};
-  };
-  nlohmann::json index = {{"mediaType", "application/vnd.oci.image.index.v1+json"},
-                          {"manifests",
-                           {entry(arm, "linux", "arm64"), entry(amd, "linux", "amd64"),
-                            entry(att, "unknown", "unknown")}}};
-  EXPECT_EQ(*pick_platform(index.dump(), "linux", "amd64"), amd);
-  EXPECT_EQ(*pick_platform(index.dump(), "linux", "arm64"), arm);
-  auto none = pick_platform(index.dump(), "linux", "s390x");
-  ASSERT_FALSE(none);
-  EXPECT_NE(none.error().message.find("linux/arm64, linux/amd64"), std::string::npos);
 }
 
 class Credentials : public ::testing::Test {

@@ -11,6 +11,9 @@ TEST(BuildRecord, RoundTrips) {
   std::vector<StepRecord> in(2);
   in[0] = {"base", 0, 2, 3, "RUN make", "sha256:aa", true, "", 0};
   in[1] = {"app", 4, 6, 12, "COPY . /src", "sha256:bb", false, "files changed: a.txt", 1.25};
+  in[1].incremental_on = "sha256:cc";
+  in[1].incremental_from = "the last build";
+  in[1].platform = "linux/arm64";
   auto out = records_from_json(records_to_json(in));
   ASSERT_TRUE(out) << out.error().message;
   ASSERT_EQ(out->size(), 2u);
@@ -24,6 +27,9 @@ TEST(BuildRecord, RoundTrips) {
     EXPECT_EQ((*out)[i].cached, in[i].cached);
     EXPECT_EQ((*out)[i].reason, in[i].reason);
     EXPECT_DOUBLE_EQ((*out)[i].seconds, in[i].seconds);
+    EXPECT_EQ((*out)[i].incremental_on, in[i].incremental_on);
+    EXPECT_EQ((*out)[i].incremental_from, in[i].incremental_from);
+    EXPECT_EQ((*out)[i].platform, in[i].platform);
   }
 }
 

@@ -71,9 +71,10 @@ struct Fixture : ::testing::Test {
   Result<StepOutcome> step(StepCache& c, const std::string& stage, size_t index,
                            std::optional<graph::StepInputs> in, const StepCache::Exec& exec,
                            bool marked = false) {
-    return c.run(StepId{stage, index, index + 2, 10 + static_cast<int>(index), "RUN x",
-                        "[" + stage + " " + std::to_string(index + 2) + "] RUN x", marked},
-                 std::move(in), exec);
+    return c.run(
+        StepId{stage, index, index + 2, 10 + static_cast<int>(index), "RUN x",
+               "[" + stage + " " + std::to_string(index + 2) + "] RUN x", marked, "linux/amd64"},
+        std::move(in), exec);
   }
 };
 
@@ -286,7 +287,8 @@ TEST_F(Fixture, AMarkedStepThatMissesRunsOnTheLastBuildsResult) {
   }
   auto first = store->cache_get(first_key);
   ASSERT_TRUE(first && *first);
-  EXPECT_EQ((*first)->step, step_identity("app", "RUN x"));
+  EXPECT_EQ((*first)->step,
+            step_identity({.stage = "app", .text = "RUN x", .platform = "linux/amd64"}));
   ASSERT_TRUE((*first)->parent);
   EXPECT_EQ(*(*first)->parent, std::vector<std::string>{"sha256:root-p1"});
   // Its parent changed: it runs on top of the last build's result, and
@@ -365,7 +367,7 @@ TEST_F(Fixture, OnAStoreWithoutALastBuildTheLatestRecordOfTheStepIsTheBase) {
   auto blob = store->put_blob("main's result", oci::kLayerGzip);
   ASSERT_TRUE(blob);
   store::Store::CacheRecord main{*blob, "sha256:diff-main"};
-  main.step = step_identity("app", "RUN x");
+  main.step = step_identity({.stage = "app", .text = "RUN x", .platform = "linux/amd64"});
   main.parent = std::vector<std::string>{"sha256:main-root"};
   main.source = "127.0.0.1:5000/app:cache";
   ASSERT_TRUE(store->cache_put("sha256:main", main, ""));
