@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -251,9 +252,18 @@ Result<std::string> Store::read_blob(std::string_view digest) const {
 Result<oci::Descriptor> Store::put_blob(std::string_view data, std::string media_type) {
   oci::Descriptor d{
       std::move(media_type), sha256_digest(data), static_cast<int64_t>(data.size()), {}, {}};
-  if (!has_blob(d.digest))
-    if (auto r = os::write_file_atomic(blob_path(d.digest), data); !r)
-      return std::unexpected(r.error());
+  if (has_blob(d.digest)) return d;
+  // Written under tmp/ with this process's id in its name, then moved in
+  // whole: a process killed meanwhile leaves nothing in blobs/, and the
+  // next command removes what it left in tmp/.
+  static std::atomic<uint64_t> serial{0};
+  fs::path tmp = tmp_dir() / fmt::format("blob-{}-{}", ::getpid(), serial++);
+  TRY(os::write_file_atomic(tmp, data));
+  if (::rename(tmp.c_str(), blob_path(d.digest).c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(os::errno_error("renaming into", blob_path(d.digest)));
+  }
+  TRY(os::fsync_path(root_ / "blobs" / "sha256"));
   return d;
 }
 
