@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "oci/platform.hpp"
 #include "registry/client.hpp"
 
 using namespace strata;
@@ -15,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto c = registry::parse_challenge(text);
   (void)c.params["realm"];
   (void)registry::parse_token_reply(text, "the fuzzer");
-  (void)registry::pick_platform(std::string(text), "linux", "amd64");
+  if (auto index = oci::parse_index(text, "the fuzzer"))
+    (void)oci::pick_platform(*index, {"linux", "arm64", "v8"});
   return 0;
 }
