@@ -199,10 +199,11 @@ class BuildCommand {
     if (auto r = resolve_epoch(); !r) return report(r.error());
     for (const auto& w : plan_->warnings) build_display_->warning(w);
     if (auto r = import_caches(); !r) return report(r.error());
-    auto bo = build_options();
-    if (!bo) return report(bo.error());
     os::install_interrupt_handler();
     auto start = std::chrono::steady_clock::now();
+    if (platforms_.size() > 1) return build_platforms(start);
+    auto bo = build_options();
+    if (!bo) return report(bo.error());
     auto result = builder::build(*plan_, *store_, *bo);
     if (!result) return report(result.error());
     if (auto r = note_build_cache(*result); !r) return report(r.error());
@@ -223,6 +224,117 @@ class BuildCommand {
 
  private:
   bool quiet() const { return f_.progress == "quiet" || f_.progress == "none"; }
+
+  // --platform a,b: the target planned and built for each platform in turn
+  // (what the platforms share, such as a FROM --platform=$BUILDPLATFORM
+  // stage, hits the cache the first build filled), then one index of the
+  // images, which the tags name and --push pushes whole.
+  int build_platforms(std::chrono::steady_clock::time_point start) {
+    std::vector<builder::BuildResult> results;
+    double containers = 0;
+    for (size_t i = 0; i < platforms_.size(); ++i) {
+      if (i > 0) {
+        opts_.platform = platforms_[i];
+        opts_.lint = nullptr;  // the file's checks were reported once
+        auto plan = frontend::make_plan(*df_, opts_);
+        if (!plan) return report(plan.error().with_context(platforms_[i].str()));
+        plan_ = std::move(*plan);
+        if (auto r = resolve_epoch(); !r) return report(r.error());
+      }
+      auto bo = build_options();
+      if (!bo) return report(bo.error());
+      auto result = builder::build(*plan_, *store_, *bo);
+      if (!result) return report(result.error().with_context(platforms_[i].str()));
+      if (auto r = note_build_cache(*result); !r) return report(r.error());
+      containers += result->container_seconds;
+      results.push_back(std::move(*result));
+    }
+    auto index = put_index(results);
+    if (!index) return report(index.error());
+    if (auto r = deliver_index(*index, results); !r) return report(r.error());
+    if (auto r = write_index_files(*index); !r) return report(r.error());
+    std::vector<std::string> names;
+    for (const auto& p : platforms_) names.push_back(p.str());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    build_display_->message(fmt::format("built {} for {} in {:.3f}s (running containers {:.3f}s){}",
+                                        index->digest, join(names, ", "), secs, containers,
+                                        f_.tags.empty() ? "" : " as " + join(f_.tags, ", ")));
+    std::cout << index->digest << "\n";
+    lease_.reset();
+    if (auto r = collect_garbage(); !r) return report(r.error());
+    return 0;
+  }
+
+  // The index of a multi-platform build's images, in the store.
+  Result<oci::Descriptor> put_index(const std::vector<builder::BuildResult>& results) {
+    nlohmann::json manifests = nlohmann::json::array();
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& d = results[i].image.manifest_desc;
+      nlohmann::json platform = {{"architecture", platforms_[i].arch}, {"os", platforms_[i].os}};
+      if (!platforms_[i].variant.empty()) platform["variant"] = platforms_[i].variant;
+      manifests.push_back({{"mediaType", d.media_type},
+                           {"digest", d.digest},
+                           {"size", d.size},
+                           {"platform", platform}});
+    }
+    nlohmann::json index = {
+        {"schemaVersion", 2}, {"mediaType", oci::kIndex}, {"manifests", manifests}};
+    return store_->put_blob(oci::canonical(index), oci::kIndex);
+  }
+
+  // Tags, --push and --cache-to for an index; an archive or the docker
+  // daemon cannot take one yet.
+  Result<void> deliver_index(const oci::Descriptor& index,
+                             const std::vector<builder::BuildResult>& results) {
+    if (!outputs_.empty())
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: --output and --load take one platform's image; with --platform "
+                              "{} strata can tag (-t) and push (--push) the index, or build each "
+                              "platform on its own",
+                              outputs_.front().into_docker() ? "--load" : "--output", f_.platform));
+    auto log = messages();
+    for (const auto& t : f_.tags) TRY(store_->tag(t, index));
+    for (const auto& ref : push_to_) {
+      auto shown = progress("pushing " + ref.str());
+      std::function<void(uint64_t, uint64_t)> report_bytes;
+      if (shown) report_bytes = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
+      auto pushed =
+          TRY_VALUE(images::push_index(*store_, index, ref, pulling_.client, log, report_bytes));
+      if (shown) shown->finish();
+      build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
+    }
+    // The cache of every platform's steps.
+    builder::BuildResult all;
+    for (const auto& r : results) {
+      all.keys.insert(all.keys.end(), r.keys.begin(), r.keys.end());
+      all.image_keys.insert(all.image_keys.end(), r.image_keys.begin(), r.image_keys.end());
+    }
+    for (const auto& c : cache_to_) {
+      if (c.type == "inline") continue;  // in each image already
+      if (auto r = export_cache(all, c, log); !r)
+        return std::unexpected(r.error().with_context("--cache-to " + c.path));
+    }
+    return {};
+  }
+
+  // --iidfile and --metadata-file of an index, as buildx writes them for a
+  // multi-platform build.
+  Result<void> write_index_files(const oci::Descriptor& index) const {
+    if (!f_.iidfile.empty()) TRY(os::write_file_atomic(f_.iidfile, index.digest));
+    if (f_.metadata_file.empty()) return {};
+    std::vector<std::string> names;
+    for (const auto& t : f_.tags) {
+      auto ref = oci::parse_reference(t);
+      names.push_back(ref ? ref->str() : t);
+    }
+    nlohmann::json meta = {
+        {"containerimage.digest", index.digest},
+        {"containerimage.descriptor",
+         {{"mediaType", index.media_type}, {"digest", index.digest}, {"size", index.size}}},
+        {"buildx.build.ref", fmt::format("strata/{}/{}", ::getpid(), std::time(nullptr))}};
+    if (!names.empty()) meta["image.name"] = join(names, ",");
+    return os::write_file_atomic(f_.metadata_file, meta.dump(2) + "\n");
+  }
 
   // Where the lines of pulls, pushes and exports go.
   std::function<void(const std::string&)> messages() const {
@@ -321,7 +433,16 @@ class BuildCommand {
                                 "network.host)",
                                 a));
     }
-    if (!f_.platform.empty()) opts_.platform = TRY_VALUE(oci::parse_platform(f_.platform));
+    // --platform a,b: the target built once for each, as one image index.
+    for (const auto& p : split(f_.platform, ',')) {
+      if (trim(p).empty()) continue;
+      auto parsed = TRY_VALUE(oci::parse_platform(trim(p)));
+      if (std::none_of(platforms_.begin(), platforms_.end(),
+                       [&](const oci::Platform& q) { return q.str() == parsed.str(); }))
+        platforms_.push_back(parsed);
+    }
+    if (platforms_.empty()) platforms_.push_back(opts_.platform);
+    opts_.platform = platforms_.front();
     for (const auto& a : f_.build_args) {
       size_t eq = a.find('=');
       if (eq == 0)
@@ -731,6 +852,7 @@ class BuildCommand {
   std::optional<int64_t> epoch_;
   std::vector<CacheSpec> cache_to_;
   std::vector<std::string> cache_sources_;  // the --cache-from sources imported
+  std::vector<oci::Platform> platforms_;    // --platform: one, or several (an index)
 };
 
 int run_build(const GlobalFlags& g, const BuildFlags& f) {

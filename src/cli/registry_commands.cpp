@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
+#include "digest/sha256.hpp"
 #include "images/push.hpp"
 #include "registry/credentials.hpp"
 #include "store/gc.hpp"
@@ -52,8 +54,21 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
+  // A multi-platform image goes whole when the store has every platform's
+  // image, else this machine's image alone.
+  auto entries = images::platforms_of(*store, names[0]);
+  if (!entries) return report(entries.error());
+  auto index = images::load_index(*store, names[0]);
+  if (!index) return report(index.error());
+  bool whole = *index && std::all_of(entries->begin(), entries->end(),
+                                     [](const images::PlatformEntry& e) { return e.present; });
   auto img = images::load_image(*store, names[0]);
-  if (!img) return report(img.error());
+  if (!whole && !img) return report(img.error());
+  if (*index && !whole)
+    std::cerr << fmt::format(
+        "note: pushing the {} image of {} only: the store lacks some of its "
+        "platforms' images\n",
+        oci::host_platform().str(), names[0]);
   const std::string& dest = names.size() > 1 ? names[1] : names[0];
   if (!oci::names_registry(dest) && names.size() == 1)
     return report(Error{Errc::invalid_argument,
@@ -64,9 +79,17 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   if (!ref) return report(ref.error());
   images::PullOptions o = pull_options(g);
   Progress progress("pushing " + ref->str());
-  auto pushed =
-      images::push_image(*store, *img, *ref, o.client, o.log,
-                         [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+  auto report_bytes = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
+  oci::Descriptor index_desc;
+  if (whole) {
+    auto rec = store->resolve(names[0]);
+    if (rec && *rec)
+      index_desc = (*rec)->manifest;
+    else if (valid_digest(names[0]))
+      index_desc = {oci::kIndex, names[0], 0, {}, {}};
+  }
+  auto pushed = whole ? images::push_index(*store, index_desc, *ref, o.client, o.log, report_bytes)
+                      : images::push_image(*store, *img, *ref, o.client, o.log, report_bytes);
   if (!pushed) return report(pushed.error());
   progress.finish();
   std::cout << pushed->digest << "\n";

@@ -78,4 +78,33 @@ Result<PushStats> push_image(store::Store& store, const StoredImage& image,
   return stats;
 }
 
+Result<PushStats> push_index(store::Store& store, const oci::Descriptor& index,
+                             const oci::Reference& ref, const registry::ClientOptions& opts,
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
+  std::string what = "pushing " + ref.str();
+  auto bytes = TRY_VALUE(store.read_blob(index.digest));
+  auto parsed = oci::parse_index(bytes, "index " + index.digest);
+  if (!parsed) return std::unexpected(parsed.error().with_context(what));
+  PushStats all;
+  for (const auto& m : parsed->manifests) {
+    if (!store.has_blob(m.digest))
+      return fail(Errc::not_found,
+                  fmt::format("{}: the index lists {}, which is not in the store (pull every "
+                              "platform first: strata pull --platform P)",
+                              what, m.digest));
+    auto image = TRY_VALUE(load_image(store, m.digest));
+    oci::Reference by_digest = ref;
+    by_digest.digest = m.digest;
+    auto one = TRY_VALUE(push_image(store, image, by_digest, opts, log, progress));
+    all.uploaded += one.uploaded;
+    all.mounted += one.mounted;
+    all.present += one.present;
+    all.bytes_uploaded += one.bytes_uploaded;
+  }
+  registry::Client client(ref, opts);
+  all.digest = TRY_VALUE(client.put_manifest(ref.manifest_ref(), bytes, index.media_type));
+  return all;
+}
+
 }  // namespace strata::images

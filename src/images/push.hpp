@@ -33,4 +33,12 @@ Result<PushStats> push_image(store::Store& store, const StoredImage& image,
                              const std::function<void(const std::string&)>& log,
                              const std::function<void(uint64_t, uint64_t)>& progress = {});
 
+// Pushes an image index of the store as `ref`: each platform's image by
+// its digest, then the index under ref's tag (or digest). Every image it
+// lists must be in the store.
+Result<PushStats> push_index(store::Store& store, const oci::Descriptor& index,
+                             const oci::Reference& ref, const registry::ClientOptions& opts,
+                             const std::function<void(const std::string&)>& log,
+                             const std::function<void(uint64_t, uint64_t)>& progress = {});
+
 }  // namespace strata::images
