@@ -230,6 +230,13 @@ class BuildCommand {
   // stage, hits the cache the first build filled), then one index of the
   // images, which the tags name and --push pushes whole.
   int build_platforms(std::chrono::steady_clock::time_point start) {
+    if (!outputs_.empty())  // said before anything is built
+      return report(Error{
+          Errc::invalid_argument,
+          fmt::format("{}: --output and --load take one platform's image; with --platform {} "
+                      "strata can tag (-t) and push (--push) the index, or build each platform "
+                      "on its own",
+                      outputs_.front().into_docker() ? "--load" : "--output", f_.platform)});
     std::vector<builder::BuildResult> results;
     double containers = 0;
     for (size_t i = 0; i < platforms_.size(); ++i) {
@@ -282,16 +289,10 @@ class BuildCommand {
     return store_->put_blob(oci::canonical(index), oci::kIndex);
   }
 
-  // Tags, --push and --cache-to for an index; an archive or the docker
-  // daemon cannot take one yet.
+  // Tags, --push and --cache-to for an index (an archive or the docker
+  // daemon cannot take one yet: build_platforms refused them).
   Result<void> deliver_index(const oci::Descriptor& index,
                              const std::vector<builder::BuildResult>& results) {
-    if (!outputs_.empty())
-      return fail(Errc::invalid_argument,
-                  fmt::format("{}: --output and --load take one platform's image; with --platform "
-                              "{} strata can tag (-t) and push (--push) the index, or build each "
-                              "platform on its own",
-                              outputs_.front().into_docker() ? "--load" : "--output", f_.platform));
     auto log = messages();
     for (const auto& t : f_.tags) TRY(store_->tag(t, index));
     for (const auto& ref : push_to_) {
