@@ -208,7 +208,10 @@ class BuildCommand {
     if (!result) return report(result.error());
     if (auto r = note_build_cache(*result); !r) return report(r.error());
     if (auto r = deliver(*result); !r) return report(r.error());
-    if (auto r = write_build_files(result->image); !r) return report(r.error());
+    if (auto r =
+            write_build_files(result->image.manifest_desc, result->image.manifest.config.digest);
+        !r)
+      return report(r.error());
     const auto& image = result->image;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     build_display_->message(fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}",
@@ -259,7 +262,7 @@ class BuildCommand {
     auto index = put_index(results);
     if (!index) return report(index.error());
     if (auto r = deliver_index(*index, results); !r) return report(r.error());
-    if (auto r = write_index_files(*index); !r) return report(r.error());
+    if (auto r = write_build_files(*index, ""); !r) return report(r.error());
     std::vector<std::string> names;
     for (const auto& p : platforms_) names.push_back(p.str());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -295,15 +298,10 @@ class BuildCommand {
                              const std::vector<builder::BuildResult>& results) {
     auto log = messages();
     for (const auto& t : f_.tags) TRY(store_->tag(t, index));
-    for (const auto& ref : push_to_) {
-      auto shown = progress("pushing " + ref.str());
-      std::function<void(uint64_t, uint64_t)> report_bytes;
-      if (shown) report_bytes = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
-      auto pushed =
-          TRY_VALUE(images::push_index(*store_, index, ref, pulling_.client, log, report_bytes));
-      if (shown) shown->finish();
-      build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
-    }
+    for (const auto& ref : push_to_)
+      TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
+        return images::push_index(*store_, index, ref, pulling_.client, log, bytes);
+      }));
     // The cache of every platform's steps.
     builder::BuildResult all;
     for (const auto& r : results) {
@@ -318,23 +316,17 @@ class BuildCommand {
     return {};
   }
 
-  // --iidfile and --metadata-file of an index, as buildx writes them for a
-  // multi-platform build.
-  Result<void> write_index_files(const oci::Descriptor& index) const {
-    if (!f_.iidfile.empty()) TRY(os::write_file_atomic(f_.iidfile, index.digest));
-    if (f_.metadata_file.empty()) return {};
-    std::vector<std::string> names;
-    for (const auto& t : f_.tags) {
-      auto ref = oci::parse_reference(t);
-      names.push_back(ref ? ref->str() : t);
-    }
-    nlohmann::json meta = {
-        {"containerimage.digest", index.digest},
-        {"containerimage.descriptor",
-         {{"mediaType", index.media_type}, {"digest", index.digest}, {"size", index.size}}},
-        {"buildx.build.ref", fmt::format("strata/{}/{}", ::getpid(), std::time(nullptr))}};
-    if (!names.empty()) meta["image.name"] = join(names, ",");
-    return os::write_file_atomic(f_.metadata_file, meta.dump(2) + "\n");
+  // A push with its bytes shown and its digest said.
+  Result<void> push_shown(
+      const oci::Reference& ref,
+      const std::function<Result<images::PushStats>(const images::ProgressFn&)>& push) {
+    auto shown = progress("pushing " + ref.str());
+    images::ProgressFn bytes;
+    if (shown) bytes = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
+    auto pushed = TRY_VALUE(push(bytes));
+    if (shown) shown->finish();
+    build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
+    return {};
   }
 
   // Where the lines of pulls, pushes and exports go.
@@ -355,9 +347,13 @@ class BuildCommand {
           f_.cgroup_parent);
   }
 
-  // --iidfile and --metadata-file, as buildx writes them.
-  Result<void> write_build_files(const images::StoredImage& image) const {
-    if (!f_.iidfile.empty()) TRY(os::write_file_atomic(f_.iidfile, image.manifest.config.digest));
+  // --iidfile and --metadata-file, as buildx writes them: of an image (its
+  // config digest is the image id), or of an index (no config: the index's
+  // digest).
+  Result<void> write_build_files(const oci::Descriptor& built,
+                                 const std::string& config_digest) const {
+    if (!f_.iidfile.empty())
+      TRY(os::write_file_atomic(f_.iidfile, config_digest.empty() ? built.digest : config_digest));
     if (f_.metadata_file.empty()) return {};
     std::vector<std::string> names;
     for (const auto& t : f_.tags) {  // in full, as BuildKit writes them
@@ -365,13 +361,11 @@ class BuildCommand {
       names.push_back(ref ? ref->str() : t);
     }
     nlohmann::json meta = {
-        {"containerimage.digest", image.manifest_desc.digest},
-        {"containerimage.config.digest", image.manifest.config.digest},
+        {"containerimage.digest", built.digest},
         {"containerimage.descriptor",
-         {{"mediaType", image.manifest_desc.media_type},
-          {"digest", image.manifest_desc.digest},
-          {"size", image.manifest_desc.size}}},
+         {{"mediaType", built.media_type}, {"digest", built.digest}, {"size", built.size}}},
         {"buildx.build.ref", fmt::format("strata/{}/{}", ::getpid(), std::time(nullptr))}};
+    if (!config_digest.empty()) meta["containerimage.config.digest"] = config_digest;
     if (!names.empty()) meta["image.name"] = join(names, ",");
     return os::write_file_atomic(f_.metadata_file, meta.dump(2) + "\n");
   }
@@ -725,15 +719,10 @@ class BuildCommand {
       if (auto r = write_output(result, o); !r)
         return std::unexpected(
             r.error().with_context(o.into_docker() ? "--load" : "writing --output " + o.dest));
-    for (const auto& ref : push_to_) {
-      auto shown = progress("pushing " + ref.str());
-      std::function<void(uint64_t, uint64_t)> report_bytes;
-      if (shown) report_bytes = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
-      auto pushed =
-          TRY_VALUE(images::push_image(*store_, image, ref, pulling_.client, log, report_bytes));
-      if (shown) shown->finish();
-      build_display_->message(fmt::format("pushed {} ({})", ref.str(), pushed.digest));
-    }
+    for (const auto& ref : push_to_)
+      TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
+        return images::push_image(*store_, image, ref, pulling_.client, log, bytes);
+      }));
     for (const auto& c : cache_to_) {
       if (c.type == "inline") continue;  // in the image already
       if (auto r = export_cache(result, c, log); !r)

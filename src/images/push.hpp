@@ -14,6 +14,9 @@
 
 namespace strata::images {
 
+// Hears (bytes done, total) of a transfer.
+using ProgressFn = std::function<void(uint64_t, uint64_t)>;
+
 struct PushStats {
   size_t uploaded = 0, mounted = 0, present = 0;  // blobs
   uint64_t bytes_uploaded = 0;
