@@ -39,16 +39,14 @@ Result<IncrementalRoot> IncrementalRoot::prepare(BuildState& st,
          layers[shared].diff_id == base.parent[shared])
     ++shared;
   std::vector<fs::path> now, then, differing;
+  std::vector<std::vector<fs::path>> of_layer(layers.size());  // each layer's, for both roots
   for (size_t i = layers.size(); i-- > 0;) {
-    auto dirs = TRY_VALUE(snapshot::ensure_snapshot(st.store, layers[i].blob, layers[i].diff_id));
-    now.insert(now.end(), dirs.begin(), dirs.end());
-    if (i >= shared) differing.insert(differing.end(), dirs.begin(), dirs.end());
+    of_layer[i] = TRY_VALUE(snapshot::ensure_snapshot(st.store, layers[i].blob, layers[i].diff_id));
+    now.insert(now.end(), of_layer[i].begin(), of_layer[i].end());
+    if (i >= shared) differing.insert(differing.end(), of_layer[i].begin(), of_layer[i].end());
   }
   for (size_t i = base.parent.size(); i-- > 0;) {
-    auto dirs =
-        i < shared
-            ? TRY_VALUE(snapshot::ensure_snapshot(st.store, layers[i].blob, layers[i].diff_id))
-            : TRY_VALUE(snapshot_of(st.store, base.parent[i]));
+    auto dirs = i < shared ? of_layer[i] : TRY_VALUE(snapshot_of(st.store, base.parent[i]));
     then.insert(then.end(), dirs.begin(), dirs.end());
     if (i >= shared) differing.insert(differing.end(), dirs.begin(), dirs.end());
   }

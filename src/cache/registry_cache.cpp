@@ -107,7 +107,7 @@ Result<CacheTransferStats> import_registry_cache(store::Store& store, const oci:
                                                  const registry::ClientOptions& opts) {
   registry::Client client(ref, opts);
   auto m = TRY_VALUE(client.get_manifest(ref.manifest_ref()));
-  if (m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList) {
+  if (oci::is_index_media_type(m.media_type)) {
     // An image index: the image for this platform, with its inline cache.
     auto index = oci::parse_index(m.bytes, "index " + m.digest);
     if (!index) return std::unexpected(index.error().with_context(ref.str()));

@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.hpp"
-#include "digest/sha256.hpp"
 #include "images/push.hpp"
 #include "registry/credentials.hpp"
 #include "store/gc.hpp"
@@ -56,15 +55,18 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   if (!lease) return report(lease.error());
   // A multi-platform image goes whole when the store has every platform's
   // image, else this machine's image alone.
-  auto entries = images::platforms_of(*store, names[0]);
-  if (!entries) return report(entries.error());
-  auto index = images::load_index(*store, names[0]);
-  if (!index) return report(index.error());
-  bool whole = *index && std::all_of(entries->begin(), entries->end(),
-                                     [](const images::PlatformEntry& e) { return e.present; });
+  auto tagged = images::resolve_descriptor(*store, names[0]);
+  if (!tagged) return report(tagged.error());
+  bool is_index = oci::is_index_media_type(tagged->media_type), whole = false;
+  if (is_index) {
+    auto entries = images::platforms_of(*store, names[0]);
+    if (!entries) return report(entries.error());
+    whole = std::all_of(entries->begin(), entries->end(),
+                        [](const images::PlatformEntry& e) { return e.present; });
+  }
   auto img = images::load_image(*store, names[0]);
   if (!whole && !img) return report(img.error());
-  if (*index && !whole)
+  if (is_index && !whole)
     std::cerr << fmt::format(
         "note: pushing the {} image of {} only: the store lacks some of its "
         "platforms' images\n",
@@ -80,15 +82,7 @@ int cmd_push(const GlobalFlags& g, const std::vector<std::string>& names) {
   images::PullOptions o = pull_options(g);
   Progress progress("pushing " + ref->str());
   auto report_bytes = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
-  oci::Descriptor index_desc;
-  if (whole) {
-    auto rec = store->resolve(names[0]);
-    if (rec && *rec)
-      index_desc = (*rec)->manifest;
-    else if (valid_digest(names[0]))
-      index_desc = {oci::kIndex, names[0], 0, {}, {}};
-  }
-  auto pushed = whole ? images::push_index(*store, index_desc, *ref, o.client, o.log, report_bytes)
+  auto pushed = whole ? images::push_index(*store, *tagged, *ref, o.client, o.log, report_bytes)
                       : images::push_image(*store, *img, *ref, o.client, o.log, report_bytes);
   if (!pushed) return report(pushed.error());
   progress.finish();

@@ -21,10 +21,6 @@ namespace strata::images {
 
 namespace {
 
-bool is_index(const registry::RemoteManifest& m) {
-  return m.media_type == oci::kIndex || m.media_type == oci::kDockerManifestList;
-}
-
 // Fetches one blob (its digest checked as it streams) into `tmp`.
 Result<uint64_t> fetch_one(registry::Client& client, const oci::Descriptor& blob,
                            const fs::path& tmp, SharedProgress& progress) {
@@ -91,7 +87,7 @@ Result<oci::Descriptor> pull_image(store::Store& store, const std::string& name,
   if (!top) return std::unexpected(top.error().with_context(what));
   registry::RemoteManifest m = std::move(*top);
   std::optional<registry::RemoteManifest> index;  // kept, and tagged, beside the image
-  if (is_index(m)) {
+  if (oci::is_index_media_type(m.media_type)) {
     auto parsed = oci::parse_index(m.bytes, "index " + m.digest);
     if (!parsed) return std::unexpected(parsed.error().with_context(what));
     auto entry = oci::pick_platform(*parsed, opts.platform);

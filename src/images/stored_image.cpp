@@ -6,14 +6,7 @@
 
 namespace strata::images {
 
-namespace {
-
-bool is_index(const std::string& media_type) {
-  return media_type == oci::kIndex || media_type == oci::kDockerManifestList;
-}
-
-// The descriptor a name (or a digest in the store) stands for.
-Result<oci::Descriptor> tagged(store::Store& store, const std::string& ref) {
+Result<oci::Descriptor> resolve_descriptor(store::Store& store, const std::string& ref) {
   if (valid_digest(ref) && store.has_blob(ref)) {
     // A digest names a manifest or an index: which, its text says.
     auto text = TRY_VALUE(store.read_blob(ref));
@@ -33,11 +26,9 @@ Result<oci::Descriptor> tagged(store::Store& store, const std::string& ref) {
   return rec->manifest;
 }
 
-}  // namespace
-
 Result<std::optional<oci::Index>> load_index(store::Store& store, const std::string& ref) {
-  auto desc = TRY_VALUE(tagged(store, ref));
-  if (!is_index(desc.media_type)) return std::nullopt;
+  auto desc = TRY_VALUE(resolve_descriptor(store, ref));
+  if (!oci::is_index_media_type(desc.media_type)) return std::nullopt;
   auto text = TRY_VALUE(store.read_blob(desc.digest));
   auto index = oci::parse_index(text, "index " + desc.digest);
   if (!index) return std::unexpected(index.error().with_context("image " + ref));
@@ -47,8 +38,8 @@ Result<std::optional<oci::Index>> load_index(store::Store& store, const std::str
 Result<StoredImage> load_image(store::Store& store, const std::string& ref,
                                const oci::Platform& platform) {
   StoredImage img;
-  img.manifest_desc = TRY_VALUE(tagged(store, ref));
-  if (is_index(img.manifest_desc.media_type)) {
+  img.manifest_desc = TRY_VALUE(resolve_descriptor(store, ref));
+  if (oci::is_index_media_type(img.manifest_desc.media_type)) {
     auto index = TRY_VALUE(load_index(store, ref));
     img.index_desc = img.manifest_desc;
     auto entry = oci::pick_platform(*index, platform);

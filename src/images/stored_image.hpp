@@ -32,6 +32,10 @@ struct StoredImage {
 Result<StoredImage> load_image(store::Store& store, const std::string& ref,
                                const oci::Platform& platform = oci::host_platform());
 
+// The descriptor a name tags, or of a digest in the store (an image's
+// manifest or an index, as its text says); not_found otherwise.
+Result<oci::Descriptor> resolve_descriptor(store::Store& store, const std::string& ref);
+
 // The index a name tags, nullopt when it tags an image.
 Result<std::optional<oci::Index>> load_index(store::Store& store, const std::string& ref);
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/error.hpp"
@@ -25,6 +26,10 @@ inline constexpr const char* kDockerManifest =
     "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr const char* kDockerManifestList =
     "application/vnd.docker.distribution.manifest.list.v2+json";
+// An image index (OCI) or a manifest list (docker): not an image itself.
+inline bool is_index_media_type(std::string_view media_type) {
+  return media_type == kIndex || media_type == kDockerManifestList;
+}
 inline constexpr const char* kDockerConfig = "application/vnd.docker.container.image.v1+json";
 inline constexpr const char* kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr const char* kRefNameAnnotation = "org.opencontainers.image.ref.name";

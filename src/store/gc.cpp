@@ -74,8 +74,7 @@ Result<Live> live_set(Store& store) {
     }
   };
   for (const auto& img : *images) {
-    const std::string& mt = img.manifest.media_type;
-    if (mt != oci::kIndex && mt != oci::kDockerManifestList) {
+    if (!oci::is_index_media_type(img.manifest.media_type)) {
       manifest(img.manifest.digest);
       continue;
     }

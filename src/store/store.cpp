@@ -258,7 +258,17 @@ Result<oci::Descriptor> Store::put_blob(std::string_view data, std::string media
   // next command removes what it left in tmp/.
   static std::atomic<uint64_t> serial{0};
   fs::path tmp = tmp_dir() / fmt::format("blob-{}-{}", ::getpid(), serial++);
-  TRY(os::write_file_atomic(tmp, data));
+  {
+    // Its name is its own (this process, this call): no atomic write needed.
+    os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) return std::unexpected(os::errno_error("creating", tmp));
+    auto written = os::write_all(fd.get(), data.data(), data.size());
+    if (written && ::fsync(fd.get()) != 0) written = std::unexpected(os::errno_error("fsync", tmp));
+    if (!written) {
+      ::unlink(tmp.c_str());
+      return std::unexpected(written.error());
+    }
+  }
   if (::rename(tmp.c_str(), blob_path(d.digest).c_str()) != 0) {
     ::unlink(tmp.c_str());
     return std::unexpected(os::errno_error("renaming into", blob_path(d.digest)));
