@@ -233,13 +233,14 @@ class BuildCommand {
   // stage, hits the cache the first build filled), then one index of the
   // images, which the tags name and --push pushes whole.
   int build_platforms(std::chrono::steady_clock::time_point start) {
-    if (!outputs_.empty())  // said before anything is built
-      return report(Error{
-          Errc::invalid_argument,
-          fmt::format("{}: --output and --load take one platform's image; with --platform {} "
-                      "strata can tag (-t) and push (--push) the index, or build each platform "
-                      "on its own",
-                      outputs_.front().into_docker() ? "--load" : "--output", f_.platform)});
+    for (const auto& o : outputs_)  // said before anything is built
+      if (o.into_docker() || o.type == "tar")
+        return report(Error{
+            Errc::invalid_argument,
+            fmt::format("{}: takes one platform's image; with --platform {} strata can tag (-t), "
+                        "push (--push) or write (--output type=oci|docker|local) the whole, or "
+                        "build each platform on its own",
+                        o.into_docker() ? "--load" : "--output type=tar", f_.platform)});
     std::vector<builder::BuildResult> results;
     double containers = 0;
     for (size_t i = 0; i < platforms_.size(); ++i) {
@@ -259,7 +260,9 @@ class BuildCommand {
       containers += result->container_seconds;
       results.push_back(std::move(*result));
     }
-    auto index = put_index(results);
+    std::vector<images::StoredImage> built;
+    for (const auto& r : results) built.push_back(r.image);
+    auto index = put_index(built);
     if (!index) return report(index.error());
     if (auto r = deliver_index(*index, results); !r) return report(r.error());
     if (auto r = write_build_files(*index, ""); !r) return report(r.error());
@@ -275,11 +278,12 @@ class BuildCommand {
     return 0;
   }
 
-  // The index of a multi-platform build's images, in the store.
-  Result<oci::Descriptor> put_index(const std::vector<builder::BuildResult>& results) {
+  // The index of a multi-platform build's images (in platforms_' order),
+  // in the store.
+  Result<oci::Descriptor> put_index(const std::vector<images::StoredImage>& images) {
     nlohmann::json manifests = nlohmann::json::array();
-    for (size_t i = 0; i < results.size(); ++i) {
-      const auto& d = results[i].image.manifest_desc;
+    for (size_t i = 0; i < images.size(); ++i) {
+      const auto& d = images[i].manifest_desc;
       nlohmann::json platform = {{"architecture", platforms_[i].arch}, {"os", platforms_[i].os}};
       if (!platforms_[i].variant.empty()) platform["variant"] = platforms_[i].variant;
       manifests.push_back({{"mediaType", d.media_type},
@@ -292,28 +296,56 @@ class BuildCommand {
     return store_->put_blob(oci::canonical(index), oci::kIndex);
   }
 
-  // Tags, --push and --cache-to for an index (an archive or the docker
-  // daemon cannot take one yet: build_platforms refused them).
+  // Tags, --output, --push and --cache-to for an index (the docker daemon
+  // cannot take one: build_platforms refused --load).
   Result<void> deliver_index(const oci::Descriptor& index,
                              const std::vector<builder::BuildResult>& results) {
     auto log = messages();
     for (const auto& t : f_.tags) TRY(store_->tag(t, index));
-    for (const auto& ref : push_to_)
-      TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
-        return images::push_index(*store_, index, ref, pulling_.client, log, bytes);
-      }));
-    // The cache of every platform's steps.
+    // The steps of every platform's build.
     builder::BuildResult all;
     for (const auto& r : results) {
       all.keys.insert(all.keys.end(), r.keys.begin(), r.keys.end());
       all.image_keys.insert(all.image_keys.end(), r.image_keys.begin(), r.image_keys.end());
     }
+    for (const auto& o : outputs_)
+      if (auto r = write_index_output(results, all, o); !r)
+        return std::unexpected(r.error().with_context("writing --output " + o.dest));
+    for (const auto& ref : push_to_)
+      TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
+        return images::push_index(*store_, index, ref, pulling_.client, log, bytes);
+      }));
     for (const auto& c : cache_to_) {
       if (c.type == "inline") continue;  // in each image already
       if (auto r = export_cache(all, c, log); !r)
         return std::unexpected(r.error().with_context("--cache-to " + c.path));
     }
     return {};
+  }
+
+  // --output of a multi-platform build: type=local a directory per platform
+  // (linux_arm64, as buildx names them), an archive or layout the index and
+  // every platform's image (an index of its own when the output's
+  // compression differs from the images').
+  Result<void> write_index_output(const std::vector<builder::BuildResult>& results,
+                                  const builder::BuildResult& steps, const Output& o) {
+    if (o.type == "image") return {};  // push=true: pushed with the others
+    if (o.type == "local") {
+      for (size_t i = 0; i < results.size(); ++i) {
+        std::string dir = platforms_[i].os + "_" + platforms_[i].arch +
+                          (platforms_[i].variant.empty() ? "" : "_" + platforms_[i].variant);
+        auto root = TRY_VALUE(builder::Rootfs::mount(*store_, results[i].image.layers, false));
+        snapshot::LowerView layers(root.lowers());
+        TRY(builder::copy_tree(root.path(), fs::path(o.dest) / dir, &layers));
+      }
+      return {};
+    }
+    std::vector<images::StoredImage> converted;
+    for (const auto& r : results)
+      converted.push_back(TRY_VALUE(
+          exporter::with_compression(*store_, r.image, r.base_layers, o.compression)));
+    auto index = TRY_VALUE(put_index(converted));
+    return write_image_output({std::move(converted), f_.tags, index}, steps, o);
   }
 
   // A push with its bytes shown and its digest said.
@@ -748,20 +780,27 @@ class BuildCommand {
     if (o.type == "image") return {};  // push=true: pushed with the others below
     auto layers = exporter::with_compression(*store_, image, result.base_layers, o.compression);
     if (!layers) return std::unexpected(layers.error().with_context("--output " + o.dest));
-    // The build cache it carries, its layers compressed as the image's are.
+    return write_image_output({{std::move(*layers)}, f_.tags, {}}, result, o);
+  }
+
+  // An OCI layout, or an archive (OCI and docker at once), of the image
+  // with the build cache of `steps` it carries (o.cache: its layers
+  // compressed as the image's are).
+  Result<void> write_image_output(const exporter::ArchiveImage& image,
+                                  const builder::BuildResult& steps, const Output& o) {
     auto extras = TRY_VALUE(cache::archive_cache(*store_,
-                                                 o.cache == cache::CacheMode::max ? result.keys
+                                                 o.cache == cache::CacheMode::max ? steps.keys
                                                  : o.cache == cache::CacheMode::min
-                                                     ? result.image_keys
+                                                     ? steps.image_keys
                                                      : std::vector<std::string>{},
                                                  o.compression));
-    if (!o.tar) return exporter::write_image_layout(*store_, {{*layers, f_.tags}}, o.dest, extras);
+    if (!o.tar) return exporter::write_image_layout(*store_, {image}, o.dest, extras);
     exporter::ArchiveOptions ao;
     ao.extras = std::move(extras);
     ao.compression = exporter::compression_for(o.dest);
     auto shown = progress("writing " + o.dest);
     if (shown) ao.progress = [&](uint64_t done, uint64_t total) { shown->update(done, total); };
-    TRY(exporter::write_image_archive(*store_, {{*layers, f_.tags}}, o.dest, ao));
+    TRY(exporter::write_image_archive(*store_, {image}, o.dest, ao));
     if (shown) shown->finish();
     return {};
   }

@@ -128,7 +128,8 @@ std::optional<Result<PluginCall>> plugin_call(const std::vector<std::string>& ar
     return call;
   }
   if (command == "prune") return translate_prune(flags);
-  if (command == "imagetools" && !flags.empty() && flags[0] == "inspect") {
+  if (command == "imagetools" && !flags.empty() &&
+      (flags[0] == "inspect" || flags[0] == "create")) {
     std::vector<std::string> args{"imagetools"};
     args.insert(args.end(), flags.begin(), flags.end());
     return PluginCall{std::move(args), "", {}};
@@ -136,7 +137,7 @@ std::optional<Result<PluginCall>> plugin_call(const std::vector<std::string>& ar
   return Result<PluginCall>(
       fail(Errc::invalid_argument,
            fmt::format("docker buildx {}: strata provides build, create, use, inspect, ls, rm, "
-                       "stop, du, prune, imagetools inspect and version; run strata's own "
+                       "stop, du, prune, imagetools inspect|create and version; run strata's own "
                        "commands for the rest (strata --help)",
                        command)));
 }

@@ -12,10 +12,12 @@
 #include "builder/users.hpp"
 #include "cache/image_cache.hpp"
 #include "cli/progress.hpp"
+#include "exec/emulation.hpp"
 #include "exec/runtime.hpp"
 #include "export/image_archive.hpp"
 #include "images/stored_image.hpp"
 #include "mounts/cache_mount.hpp"
+#include "oci/platform.hpp"
 #include "mounts/transfer.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
@@ -46,7 +48,29 @@ struct ImageArgs {
   std::string compression;
   int compression_level = -1;
   std::string cache_mode = "min";  // save --cache-mode
+  std::string platform;            // save --platform, run --platform
 };
+
+// What `strata save` writes of a name: with --platform, that platform's
+// image; else a multi-platform image whole when the store has every
+// platform's image (the host's alone, with a note, when it lacks some, as
+// a pull leaves them), or the one image.
+Result<exporter::ArchiveImage> image_to_save(store::Store& store, const std::string& name,
+                                             const std::string& platform) {
+  if (!platform.empty()) {
+    auto p = TRY_VALUE(oci::parse_platform(platform));
+    return exporter::ArchiveImage{{TRY_VALUE(images::load_image(store, name, p))}, {name}, {}};
+  }
+  auto desc = TRY_VALUE(images::resolve_descriptor(store, name));
+  if (oci::is_index_media_type(desc.media_type)) {
+    auto all = images::load_index_images(store, desc);
+    if (all) return exporter::ArchiveImage{std::move(*all), {name}, desc};
+    if (all.error().code != Errc::not_found) return std::unexpected(all.error());
+    std::cerr << fmt::format("note: {}: {}; saving the {} image alone\n", name,
+                             all.error().message, oci::host_platform().str());
+  }
+  return exporter::ArchiveImage{{TRY_VALUE(images::load_image(store, name))}, {name}, {}};
+}
 
 int cmd_images(const GlobalFlags& g) {
   auto store = open_store(g);
@@ -317,9 +341,9 @@ int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   if (!lease) return report(lease.error());
   std::vector<exporter::ArchiveImage> images;
   for (const auto& name : a.names) {
-    auto img = images::load_image(*store, name);
+    auto img = image_to_save(*store, name, a.platform);
     if (!img) return report(img.error());
-    images.push_back({std::move(*img), {name}});
+    images.push_back(std::move(*img));
   }
   exporter::ArchiveOptions o;
   o.compression = exporter::compression_for(a.output);
@@ -340,7 +364,7 @@ int cmd_save(const GlobalFlags& g, const ImageArgs& a) {
   auto mode = cache::parse_cache_mode(a.cache_mode, "--cache-mode");
   if (!mode) return report(mode.error());
   std::vector<images::StoredImage> stored;
-  for (const auto& i : images) stored.push_back(i.image);
+  for (const auto& i : images) stored.insert(stored.end(), i.images.begin(), i.images.end());
   auto keys = cache::steps_of_images(*store, stored, *mode);
   if (!keys) return report(keys.error());
   auto extras = cache::archive_cache(*store, *keys, {});
@@ -359,8 +383,12 @@ int cmd_run(const GlobalFlags& g, const ImageArgs& a) {
   if (!store) return report(store.error());
   auto lease = store::Lease::take(*store, false);
   if (!lease) return report(lease.error());
-  auto img = images::load_image(*store, a.names.at(0));
+  auto platform = a.platform.empty() ? oci::host_platform() : oci::parse_platform(a.platform);
+  if (!platform) return report(platform.error().with_context("--platform"));
+  auto img = images::load_image(*store, a.names.at(0), *platform);
   if (!img) return report(img.error());
+  if (auto r = exec::check_can_run(platform->arch); !r)
+    return report(r.error().with_context("strata run --platform " + platform->str()));
   auto rt = exec::choose_runtime(g.runtime);
   if (!rt) return report(rt.error());
   rt->tmp_dir = store->tmp_dir();
@@ -458,6 +486,9 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   auto* save = app.add_subcommand(
       "save", "Write an image as an archive docker, podman, skopeo and strata load");
   save->add_option("images", a->names, "Image names")->required();
+  save->add_option("--platform", a->platform,
+                   "Save this platform's image of a multi-platform one (default: every "
+                   "platform's the store has)");
   save->add_option("-o,--output", a->output, "Archive to write; .tar.gz or .tar.zst compress it")
       ->required();
   save->add_option("--compression", a->compression, "none, gzip or zstd (default: by the name)");
@@ -472,10 +503,14 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
       "run",
       "Run an image from the store in a container, passing stdin, stdout and the exit "
       "code; the command defaults to the image's ENTRYPOINT and CMD");
-  run_cmd->footer("Usage: strata run [--network host|none] IMAGE [COMMAND [ARG...]]");
+  run_cmd->footer(
+      "Usage: strata run [--network host|none] [--platform P] IMAGE [COMMAND [ARG...]]");
   run_cmd->prefix_command();
   run_cmd->add_option("--network", a->network, "host (default) or none")
       ->check(CLI::IsMember({"host", "none"}));
+  run_cmd->add_option("--platform", a->platform,
+                      "Which platform's image of a multi-platform one (default: this "
+                      "machine's); another architecture's runs under QEMU");
   run_cmd->callback([&g, &run, a, run_cmd] {
     std::vector<std::string> rest = run_cmd->remaining();
     run = [&g, a, rest] {

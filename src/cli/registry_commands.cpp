@@ -10,6 +10,7 @@
 
 #include "cli/progress.hpp"
 #include "images/push.hpp"
+#include "images/remote_index.hpp"
 #include "registry/credentials.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
@@ -25,6 +26,8 @@ struct RegistryArgs {
   bool raw = false;      // imagetools inspect --raw
   std::string format;    // imagetools inspect --format
   std::string platform;  // pull --platform
+  std::vector<std::string> tags;  // imagetools create -t
+  bool dry_run = false, append = false;
 };
 
 int cmd_pull(const GlobalFlags& g, const std::string& name, const std::string& platform) {
@@ -170,6 +173,44 @@ int cmd_imagetools_inspect(const GlobalFlags& g, const RegistryArgs& a) {
   return 0;
 }
 
+// `imagetools create -t REF SRC...`: one index of the sources' images (and
+// with --append those REF names already), pushed to each REF; --dry-run
+// prints it instead.
+int cmd_imagetools_create(const GlobalFlags& g, const RegistryArgs& a) {
+  if (a.tags.empty() && !a.dry_run)
+    return report(Error{Errc::invalid_argument,
+                        "imagetools create needs -t REF (where to push the index) or --dry-run"});
+  std::vector<oci::Reference> targets, sources;
+  for (const auto& t : a.tags) {
+    auto ref = oci::parse_reference(t);
+    if (!ref) return report(ref.error().with_context("-t"));
+    targets.push_back(*ref);
+  }
+  if (a.append) {
+    if (targets.empty())
+      return report(Error{Errc::invalid_argument, "--append adds to the first -t REF: give one"});
+    sources.push_back(targets.front());
+  }
+  for (const auto& n : a.names) {
+    auto ref = oci::parse_reference(n);
+    if (!ref) return report(ref.error());
+    sources.push_back(*ref);
+  }
+  auto opts = pull_options(g).client;
+  auto index = images::make_remote_index(sources, opts);
+  if (!index) return report(index.error());
+  if (a.dry_run) {
+    std::cout << nlohmann::json::parse(index->bytes).dump(2) << "\n";
+    return 0;
+  }
+  auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+  for (const auto& t : targets)
+    if (auto r = images::push_remote_index(*index, t, opts, log); !r)
+      return report(r.error().with_context(t.str()));
+  std::cout << index->digest << "\n";
+  return 0;
+}
+
 int cmd_logout(const std::string& host) {
   if (auto r = registry::store_credentials(host, std::nullopt); !r) return report(r.error());
   std::cerr << fmt::format("removed the credentials for {}\n", host);
@@ -210,6 +251,15 @@ void add_registry_commands(CLI::App& app, const GlobalFlags& g, std::function<in
   it_inspect->add_flag("--raw", a->raw, "The manifest's bytes as the registry sent them");
   it_inspect->add_option("--format", a->format, "'{{json .}}' (or raw)");
   it_inspect->callback([&g, &run, a] { run = [&g, a] { return cmd_imagetools_inspect(g, *a); }; });
+  auto* it_create = imagetools->add_subcommand(
+      "create",
+      "Push one index of images (or indexes) already in registries: blobs are mounted across "
+      "repositories, not downloaded");
+  it_create->add_option("sources", a->names, "[HOST[:PORT]/]NAME[:TAG][@DIGEST]...");
+  it_create->add_option("-t,--tag", a->tags, "Where to push the index (repeatable)");
+  it_create->add_flag("--dry-run", a->dry_run, "Print the index instead of pushing it");
+  it_create->add_flag("--append", a->append, "Keep the images the first -t REF already lists");
+  it_create->callback([&g, &run, a] { run = [&g, a] { return cmd_imagetools_create(g, *a); }; });
   auto* logout = app.add_subcommand("logout", "Forget the credentials for a registry");
   logout->add_option("registry", a->names, "HOST[:PORT]")->required()->expected(1);
   logout->callback([&run, a] { run = [a] { return cmd_logout(a->names[0]); }; });

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 #include "archive/tar.hpp"
 #include "digest/sha256.hpp"
 #include "oci/checked_json.hpp"
+#include "oci/platform.hpp"
 #include "os/fs.hpp"
 #include "util/strings.hpp"
 
@@ -76,35 +78,53 @@ struct LayoutContents {
   std::vector<std::string> blobs;
 };
 
+// Of a multi-platform image's images, the one a docker archive names: this
+// machine's platform's, else the first.
+size_t named_in_docker_archive(const std::vector<images::StoredImage>& images) {
+  for (size_t i = 0; i < images.size(); ++i) {
+    auto p = oci::platform_of(images[i].config);
+    if (p && oci::serves(*p, oci::host_platform())) return i;
+  }
+  return 0;
+}
+
 Result<LayoutContents> layout_contents(store::Store& store, const std::vector<ArchiveImage>& images,
                                        const ArchiveExtras& extras) {
   json manifests = json::array();
   json docker = json::array();
   std::vector<std::string> blobs;
-  for (const auto& [image, names] : images) {
+  for (const auto& a : images) {
+    if (a.images.empty() || (!a.index && a.images.size() > 1))
+      return fail(Errc::invalid_argument, "an archive entry is one image or an index of several");
     std::vector<std::string> tags;
-    for (const auto& n : names) tags.push_back(oci::normalize_name(n));
+    for (const auto& n : a.names) tags.push_back(oci::normalize_name(n));
     // One index entry per name, as BuildKit and containerd write them: the
     // full name for containerd, the tag as the OCI ref name.
-    if (tags.empty()) manifests.push_back(oci::to_json(image.manifest_desc));
+    const oci::Descriptor& desc = a.index ? *a.index : a.images.front().manifest_desc;
+    if (tags.empty()) manifests.push_back(oci::to_json(desc));
     for (const auto& tag : tags) {
-      oci::Descriptor top = image.manifest_desc;
+      oci::Descriptor top = desc;
       top.annotations["io.containerd.image.name"] = oci::qualified_name(tag);
       top.annotations[oci::kRefNameAnnotation] = oci::tag_of(tag);
       manifests.push_back(oci::to_json(top));
     }
-    json layers = json::array();
-    for (const auto& l : image.manifest.layers)
-      layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
-    docker.push_back(
-        {{"Config", "blobs/sha256/" + std::string(digest_hex(image.manifest.config.digest))},
-         {"RepoTags", tags},
-         {"Layers", layers}});
-    blobs.push_back(image.manifest_desc.digest);
-    blobs.push_back(image.manifest.config.digest);
-    for (const auto& l : image.manifest.layers) {
-      if (auto r = store.ensure_blob(l); !r) return std::unexpected(r.error());
-      blobs.push_back(l.digest);
+    if (a.index) blobs.push_back(a.index->digest);
+    size_t named = named_in_docker_archive(a.images);
+    for (size_t i = 0; i < a.images.size(); ++i) {
+      const auto& image = a.images[i];
+      json layers = json::array();
+      for (const auto& l : image.manifest.layers)
+        layers.push_back("blobs/sha256/" + std::string(digest_hex(l.digest)));
+      docker.push_back(
+          {{"Config", "blobs/sha256/" + std::string(digest_hex(image.manifest.config.digest))},
+           {"RepoTags", i == named ? tags : std::vector<std::string>{}},
+           {"Layers", layers}});
+      blobs.push_back(image.manifest_desc.digest);
+      blobs.push_back(image.manifest.config.digest);
+      for (const auto& l : image.manifest.layers) {
+        TRY(store.ensure_blob(l));
+        blobs.push_back(l.digest);
+      }
     }
   }
   for (const auto& b : extras.blobs) {
@@ -377,31 +397,75 @@ Result<std::vector<LayoutImage>> read_oci_layout_index(const fs::path& dir) {
   return images;
 }
 
+namespace {
+
+// An image manifest the layout's index (or an index in it) names, with its
+// config and layers, into the store.
+Result<void> import_layout_image(store::Store& store, const fs::path& dir,
+                                 const oci::Descriptor& desc) {
+  TRY(import_described(store, dir, desc, "manifest"));
+  auto mtext = TRY_VALUE(store.read_blob(desc.digest));
+  auto m = TRY_VALUE(oci::parse_manifest(mtext, "manifest " + desc.digest));
+  TRY(import_described(store, dir, m.config, "config"));
+  auto ctext = TRY_VALUE(store.read_blob(m.config.digest));
+  auto config = TRY_VALUE(oci::parse_config(ctext, "config " + m.config.digest));
+  if (config.diff_ids.size() != m.layers.size())
+    return fail(Errc::invalid_argument,
+                fmt::format("manifest {} has {} layers, but its config names {} diff ids",
+                            desc.digest, m.layers.size(), config.diff_ids.size()));
+  for (const auto& l : m.layers) TRY(import_described(store, dir, l, "layer"));
+  return {};
+}
+
+// Whether a blob of the layout is an index (its media type says so, or it
+// lists manifests).
+bool is_index_text(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (!doc.is_object()) return false;
+  if (doc.contains("mediaType") && doc["mediaType"].is_string())
+    return oci::is_index_media_type(doc["mediaType"].get<std::string>());
+  return doc.contains("manifests");
+}
+
+}  // namespace
+
 Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store, const fs::path& dir) {
-  auto index = read_layout_index(dir);
-  if (!index) return std::unexpected(index.error());
+  auto index = TRY_VALUE(read_layout_index(dir));
   std::vector<LayoutImage> images;
-  for (auto& desc : index->manifests) {
-    if (auto r = import_described(store, dir, desc, "manifest"); !r)
-      return std::unexpected(r.error());
-    auto mtext = store.read_blob(desc.digest);
-    if (!mtext) return std::unexpected(mtext.error());
-    auto m = oci::parse_manifest(*mtext, "manifest " + desc.digest);
-    if (!m) return std::unexpected(m.error());
-    if (auto r = import_described(store, dir, m->config, "config"); !r)
-      return std::unexpected(r.error());
-    auto ctext = store.read_blob(m->config.digest);
-    if (!ctext) return std::unexpected(ctext.error());
-    auto config = oci::parse_config(*ctext, "config " + m->config.digest);
-    if (!config) return std::unexpected(config.error());
-    if (config->diff_ids.size() != m->layers.size())
+  for (auto& desc : index.manifests) {
+    TRY(import_described(store, dir, desc, "manifest"));
+    auto text = TRY_VALUE(store.read_blob(desc.digest));
+    if (!is_index_text(text)) {
+      TRY(import_layout_image(store, dir, desc));
+      if (desc.media_type.empty())
+        desc.media_type = TRY_VALUE(oci::parse_manifest(text, desc.digest)).media_type;
+      images.push_back(layout_image(std::move(desc)));
+      continue;
+    }
+    // A multi-platform image: the platforms the layout holds.
+    auto inner = TRY_VALUE(oci::parse_index(text, "index " + desc.digest));
+    if (desc.media_type.empty()) desc.media_type = inner.media_type;
+    std::vector<oci::Descriptor> platforms;
+    for (const auto& m : inner.manifests) {
+      std::error_code ec;
+      if (!store.has_blob(m.digest) &&
+          !fs::exists(dir / "blobs" / "sha256" / std::string(digest_hex(m.digest)), ec))
+        continue;
+      if (oci::is_index_media_type(m.media_type))
+        return fail(Errc::invalid_argument,
+                    fmt::format("index {} lists another index ({}): strata reads an index of "
+                                "images",
+                                desc.digest, m.digest));
+      TRY(import_layout_image(store, dir, m));
+      platforms.push_back(m);
+    }
+    if (platforms.empty())
       return fail(Errc::invalid_argument,
-                  fmt::format("manifest {} has {} layers, but its config names {} diff ids",
-                              desc.digest, m->layers.size(), config->diff_ids.size()));
-    for (const auto& l : m->layers)
-      if (auto r = import_described(store, dir, l, "layer"); !r) return std::unexpected(r.error());
-    if (desc.media_type.empty()) desc.media_type = m->media_type;
-    images.push_back(layout_image(std::move(desc)));
+                  fmt::format("index {}: the layout holds none of its {} images", desc.digest,
+                              inner.manifests.size()));
+    auto img = layout_image(std::move(desc));
+    img.platforms = std::move(platforms);
+    images.push_back(std::move(img));
   }
   return images;
 }
@@ -413,6 +477,16 @@ Result<LoadedArchive> load_oci(store::Store& store, const fs::path& dir, bool ta
   std::vector<std::pair<std::string, oci::Descriptor>> tags;
   for (const auto& img : images) tags.emplace_back(img.name, img.manifest);
   auto loaded = TRY_VALUE(tag_all(store, tags, tag));
+  // The images themselves, every platform's of an index.
+  loaded.images.clear();
+  for (const auto& img : images) {
+    std::vector<oci::Descriptor> of = img.platforms;
+    if (of.empty()) of.push_back(img.manifest);
+    for (const auto& d : of)
+      if (std::none_of(loaded.images.begin(), loaded.images.end(),
+                       [&](const oci::Descriptor& e) { return e.digest == d.digest; }))
+        loaded.images.push_back(d);
+  }
   loaded.index_annotations = TRY_VALUE(read_layout_index(dir)).annotations;
   return loaded;
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,14 @@
 
 namespace strata::exporter {
 
+// One image of an archive, or a multi-platform one: the index (in the
+// store) that its names tag, and every platform's image the index lists.
+// A docker archive has no place for an index: its manifest.json lists each
+// platform's image, the names on the one for this machine's platform.
 struct ArchiveImage {
-  images::StoredImage image;
-  std::vector<std::string> names;  // tags in the archive (may be empty)
+  std::vector<images::StoredImage> images;  // one, or the index's platforms' in its order
+  std::vector<std::string> names;           // tags in the archive (may be empty)
+  std::optional<oci::Descriptor> index;
 };
 
 // Blobs an archive or a layout carries beside its images (from the store),
@@ -51,9 +57,9 @@ Result<void> write_image_layout(store::Store& store, const std::vector<ArchiveIm
                                 const ArchiveExtras& extras = {});
 
 // What a load brought: the images (the names it tagged, or the manifest
-// digests of untagged ones; and their manifests), every blob of the archive
-// into the store, and its index.json's annotations (none for a docker
-// archive).
+// digests of untagged ones; and their manifests, every platform's of an
+// index), every blob of the archive into the store, and its index.json's
+// annotations (none for a docker archive).
 struct LoadedArchive {
   std::vector<std::string> names;
   std::vector<oci::Descriptor> images;
@@ -68,11 +74,14 @@ Result<LoadedArchive> load_archive(store::Store& store, const std::filesystem::p
                                    const LoadOptions& opts = {});
 
 // The images of an OCI image layout directory, imported into the store
-// (every digest verified) but not named: each manifest's descriptor, the
-// name `strata load` would give it and the layout's own ref name.
+// (every digest verified) but not named: each manifest's (or index's)
+// descriptor, the name `strata load` would give it and the layout's own ref
+// name. Of an index, the platforms' images the layout holds come in with it
+// (`platforms`); those it lacks are left out, as a pull leaves them.
 struct LayoutImage {
   oci::Descriptor manifest;
   std::string name, ref_name;
+  std::vector<oci::Descriptor> platforms;
 };
 Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store,
                                                    const std::filesystem::path& dir);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "digest/sha256.hpp"
+#include "util/strings.hpp"
 
 namespace strata::images {
 
@@ -71,6 +72,30 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref,
     img.layers.push_back({layer, diff_ids[i]});
   }
   return img;
+}
+
+Result<std::vector<StoredImage>> load_index_images(store::Store& store,
+                                                   const oci::Descriptor& index) {
+  auto text = TRY_VALUE(store.read_blob(index.digest));
+  auto parsed = TRY_VALUE(oci::parse_index(text, "index " + index.digest));
+  std::vector<StoredImage> out;
+  std::vector<std::string> missing;
+  for (const auto& m : parsed.manifests) {
+    if (!store.has_blob(m.digest)) {
+      auto p = m.platform ? oci::platform_of(*m.platform) : std::nullopt;
+      missing.push_back(p ? p->str() : m.digest);
+      continue;
+    }
+    auto img = TRY_VALUE(load_image(store, m.digest));
+    img.manifest_desc = m;
+    img.index_desc = index;
+    out.push_back(std::move(img));
+  }
+  if (!missing.empty())
+    return fail(Errc::not_found,
+                fmt::format("index {}: the store lacks its {} image{}", index.digest,
+                            join(missing, ", "), missing.size() > 1 ? "s" : ""));
+  return out;
 }
 
 Result<std::vector<PlatformEntry>> platforms_of(store::Store& store, const std::string& ref) {

@@ -36,6 +36,11 @@ Result<StoredImage> load_image(store::Store& store, const std::string& ref,
 // manifest or an index, as its text says); not_found otherwise.
 Result<oci::Descriptor> resolve_descriptor(store::Store& store, const std::string& ref);
 
+// Every platform's image of an index in the store, in the index's order;
+// not_found, naming the platforms the store lacks, when it lacks any.
+Result<std::vector<StoredImage>> load_index_images(store::Store& store,
+                                                   const oci::Descriptor& index);
+
 // The index a name tags, nullopt when it tags an image.
 Result<std::optional<oci::Index>> load_index(store::Store& store, const std::string& ref);
 

@@ -8,7 +8,10 @@
 # linux/arm64 and the amd64 one by default, keeps both beside the index,
 # and its RUN reports `uname -m` and $TARGETPLATFORM, read back by strata
 # run; the child built for both platforms and pushed, read by skopeo
-# (--override-arch) + umoci.
+# (--override-arch) + umoci; written as an archive of the index (skopeo,
+# podman load, strata load and run --platform read it) and as a directory
+# per platform; two single-platform pushes merged by imagetools create
+# (also through the docker CLI plugin).
 source "$(dirname "$0")/lib.sh"
 need skopeo umoci jq docker-registry curl update-binfmts dpkg-deb
 [ "$(uname -m)" = x86_64 ] || skip "written for an x86_64 host"
@@ -78,11 +81,81 @@ for arch in amd64 arm64; do
 done
 expect_eq "$(cat "$T/bundle-arm64/rootfs/arch")" "aarch64 linux/arm64" "skopeo --override-arch arm64"
 expect_eq "$(cat "$T/bundle-amd64/rootfs/arch")" "x86_64 linux/amd64" "skopeo --override-arch amd64"
-# --output takes one platform's image: said, nothing half-written.
-"$STRATA" build --progress quiet --platform linux/amd64,linux/arm64 -o "type=oci,dest=$T/x.tar" "$T/app" \
-  > /dev/null 2> "$T/err" && fail "--output of two platforms did not fail"
-grep -q "with --platform linux/amd64,linux/arm64 strata can tag (-t) and push (--push) the index" "$T/err" ||
-  fail "the error: $(cat "$T/err")"
+# Two single-platform builds, pushed to repositories of their own, merged
+# into one index by imagetools create: blobs mounted across repositories,
+# none copied; skopeo reads each platform; the plugin's imagetools do too.
+"$STRATA" push app-arm64 "$R/app-arm64:1" > /dev/null 2>&1 || fail "push app-arm64"
+"$STRATA" push app-amd64 "$R/app-amd64:1" > /dev/null 2>&1 || fail "push app-amd64"
+"$STRATA" imagetools create -t "$R/merged:1" "$R/app-amd64:1" "$R/app-arm64:1" > "$T/out" 2> "$T/err" ||
+  fail "imagetools create: $(cat "$T/err")"
+grep -q "pushed $R/merged:1 (sha256:[0-9a-f]*): 2 manifests, [1-9][0-9]* blobs mounted, 0 copied" "$T/err" ||
+  fail "imagetools create did not mount the blobs: $(cat "$T/err")"
+expect_eq "$(skopeo inspect --tls-verify=false --raw "docker://$R/merged:1" | sha256sum | cut -d' ' -f1)" \
+  "$(cut -d: -f2 < "$T/out")" "the merged index's digest"
+for arch in amd64 arm64; do
+  rm -rf "$T/layout-m$arch" "$T/bundle-m$arch"
+  skopeo --override-arch "$arch" copy -q --src-tls-verify=false "docker://$R/merged:1" "oci:$T/layout-m$arch:x"
+  umoci unpack --image "$T/layout-m$arch:x" "$T/bundle-m$arch" > /dev/null 2>&1 || fail "umoci unpack merged $arch"
+done
+expect_eq "$(cat "$T/bundle-marm64/rootfs/arch") / $(cat "$T/bundle-mamd64/rootfs/arch")" \
+  "aarch64 linux/arm64 / x86_64 linux/amd64" "the merged index's images"
+expect_eq "$("$STRATA" imagetools create --dry-run "$R/app-arm64:1" | jq -r '.manifests[0].platform.architecture')" \
+  arm64 "imagetools create --dry-run"
+if command -v docker > /dev/null; then
+  export DOCKER_CONFIG=$T/docker-config
+  "$STRATA" install-plugin > /dev/null || fail "install-plugin"
+  docker buildx imagetools create -t "$R/merged:2" "$R/merged:1" > /dev/null 2> "$T/err" ||
+    fail "docker buildx imagetools create: $(cat "$T/err")"
+  docker buildx imagetools inspect "$R/merged:2" > "$T/out" 2>&1 || fail "imagetools inspect: $(cat "$T/out")"
+  expect_eq "$(grep -c 'Platform:  linux/a' "$T/out")" 2 "docker buildx imagetools inspect: $(cat "$T/out")"
+else
+  skip_part "docker buildx imagetools through the plugin: no docker CLI"
+fi
+
+# --output of both platforms: an archive with the index (skopeo picks each
+# platform of it), a directory per platform; tar and --load take one.
+"$STRATA" build --progress quiet --platform linux/amd64,linux/arm64 -t app:multi \
+  -o "type=oci,dest=$T/multi.tar" -o "type=local,dest=$T/multi-local" "$T/app" > /dev/null 2> "$T/err" ||
+  fail "--output of two platforms: $(cat "$T/err")"
+expect_eq "$(tar -xOf "$T/multi.tar" index.json | jq -r '.manifests[0].mediaType')" \
+  "application/vnd.oci.image.index.v1+json" "index.json of the two-platform archive"
+expect_eq "$(tar -xOf "$T/multi.tar" manifest.json | jq -c '[.[].RepoTags]')" '[["app:multi"],[]]' \
+  "manifest.json: both images, the names on the host's"
+rm -rf "$T/layout-a" "$T/bundle-a"
+skopeo --override-arch arm64 copy -q "oci-archive:$T/multi.tar" "oci:$T/layout-a:x"
+umoci unpack --image "$T/layout-a:x" "$T/bundle-a" > /dev/null 2>&1 || fail "umoci unpack (archive, arm64)"
+expect_eq "$(cat "$T/bundle-a/rootfs/arch")" "aarch64 linux/arm64" "the archive's arm64 image"
+expect_eq "$(cat "$T/multi-local/linux_arm64/arch") / $(cat "$T/multi-local/linux_amd64/arch")" \
+  "aarch64 linux/arm64 / x86_64 linux/amd64" "--output type=local of two platforms"
+for o in "-o type=tar,dest=$T/x.tar" --load; do
+  # shellcheck disable=SC2086
+  "$STRATA" build --progress quiet --platform linux/amd64,linux/arm64 $o "$T/app" \
+    > /dev/null 2> "$T/err" && fail "$o of two platforms did not fail"
+  grep -q "takes one platform's image; with --platform linux/amd64,linux/arm64" "$T/err" ||
+    fail "the error of $o: $(cat "$T/err")"
+done
+[ ! -e "$T/x.tar" ] || fail "a refused --output left a file"
+
+# strata save of the index: every platform; strata load into an empty store
+# brings both; strata run --platform picks one; podman loads the archive.
+"$STRATA" save app:multi -o "$T/saved-multi.tar" 2> /dev/null || fail "strata save of the index"
+STRATA_ROOT=$T/store-loaded "$STRATA" load "$T/saved-multi.tar" > /dev/null 2>&1 || fail "strata load"
+expect_eq "$(STRATA_ROOT=$T/store-loaded "$STRATA" images | grep '^app:multi ' | awk '{print $4, $5}')" \
+  "linux/amd64 linux/arm64" "strata images after the load"
+expect_eq "$(STRATA_ROOT=$T/store-loaded "$STRATA" run --platform linux/arm64 app:multi cat /arch)" \
+  "aarch64 linux/arm64" "strata run --platform linux/arm64"
+expect_eq "$(STRATA_ROOT=$T/store-loaded "$STRATA" run app:multi cat /arch)" \
+  "x86_64 linux/amd64" "strata run (the host's platform)"
+"$STRATA" save --platform linux/arm64 app:multi -o "$T/saved-arm.tar" 2> /dev/null
+expect_eq "$(tar -xOf "$T/saved-arm.tar" manifest.json | jq length)" 1 "save --platform: one image"
+if command -v podman > /dev/null; then
+  podman load -i "$T/saved-multi.tar" > "$T/podman" 2>&1 || fail "podman load: $(cat "$T/podman")"
+  expect_eq "$(podman image inspect --format '{{.Architecture}}' app:multi 2>&1)" amd64 \
+    "podman's image of the archive"
+  podman rmi -f app:multi > /dev/null 2>&1 || true
+else
+  skip_part "podman load of the two-platform archive: podman is not installed"
+fi
 
 # Tools we did not write read the arm64 child: its busybox is an aarch64
 # ELF (machine 0xb7) and its RUN saw aarch64.

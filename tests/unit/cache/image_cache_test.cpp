@@ -159,7 +159,7 @@ TEST_F(ImageCache, AnArchiveCarriesItsImagesCache) {
   fs::path file = dir / "app.tar";
   exporter::ArchiveOptions ao;
   ao.extras = *extras;
-  ASSERT_TRUE(exporter::write_image_archive(*a, {{img, {"app"}}}, file, ao));
+  ASSERT_TRUE(exporter::write_image_archive(*a, {{{img}, {"app"}, {}}}, file, ao));
 
   auto loaded = exporter::load_archive(*b, file);
   ASSERT_TRUE(loaded) << loaded.error().message;
@@ -192,7 +192,7 @@ TEST_F(ImageCache, AnArchiveWithoutRecordsCarriesNothing) {
   EXPECT_TRUE(extras->blobs.empty());
   EXPECT_TRUE(extras->index_annotations.empty());
   fs::path file = dir / "plain.tar";
-  ASSERT_TRUE(exporter::write_image_archive(*a, {{img, {"plain"}}}, file, {}));
+  ASSERT_TRUE(exporter::write_image_archive(*a, {{{img}, {"plain"}, {}}}, file, {}));
   auto loaded = exporter::load_archive(*b, file);
   ASSERT_TRUE(loaded);
   auto restored = restore_archive_cache(*b, *loaded, "app.tar");
