@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "builder/build_state.hpp"
@@ -53,16 +55,18 @@ class Builder {
     std::map<int, size_t> position;  // a stage's index -> its place in plan.stages
     for (size_t i = 0; i < plan.stages.size(); ++i) position[plan.stages[i].index] = i;
     auto build = TRY_VALUE(stages_to_build(st_, plan));
-    // RUN steps for another architecture need QEMU: said now, not midway.
+    // RUN steps for another architecture need QEMU: said now, not midway,
+    // for the stages the probe saw a RUN of will run; the others are asked
+    // before their first RUN that misses (a build whose RUNs all hit needs
+    // no emulation).
     for (const auto& stage : plan.stages) {
-      if (!build.build.count(stage.index)) continue;
-      bool runs = std::any_of(stage.steps.begin(), stage.steps.end(),
-                              [](const Step& s) { return s.kind == Kind::Run; });
-      if (!runs) continue;
-      auto platform = TRY_VALUE(oci::parse_platform(stage.platform));
-      if (auto r = exec::check_can_run(platform.arch); !r)
-        return std::unexpected(r.error().with_context(
-            fmt::format("stage {} ({}:{})", stage_name(stage), plan.dockerfile, stage.line)));
+      auto first = build.first_run.find(stage.index);
+      if (!build.build.count(stage.index) || first == build.first_run.end()) continue;
+      for (size_t i = first->second; i < stage.steps.size(); ++i)
+        if (stage.steps[i].kind == Kind::Run) {
+          TRY(can_run(stage));
+          break;
+        }
     }
     std::vector<solver::Task> tasks;
     for (const auto& stage : plan.stages) {
@@ -199,6 +203,19 @@ class Builder {
     return img;
   }
 
+  // Whether this machine runs the programs of the stage's platform
+  // (exec/emulation), asked once per architecture.
+  Result<void> can_run(const PlannedStage& stage) {
+    auto platform = TRY_VALUE(oci::parse_platform(stage.platform));
+    std::lock_guard lock(emulation_mu_);
+    auto [it, fresh] = emulation_.try_emplace(platform.arch);
+    if (fresh)
+      if (auto r = exec::check_can_run(platform.arch); !r) it->second = r.error();
+    if (!it->second) return {};
+    return std::unexpected(it->second->with_context(
+        fmt::format("stage {} ({}:{})", stage_name(stage), st_.dockerfile, stage.line)));
+  }
+
   void started(const std::string& step, const std::string& after) {
     st_.emit({.kind = solver::StepEvent::Kind::started, .step = step, .after = after});
   }
@@ -241,7 +258,8 @@ class Builder {
     auto out = TRY_VALUE(
         st_.cache.run(id, std::move(inputs),
                       [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
-                          const solver::IncrementalBase* base) {
+                          const solver::IncrementalBase* base) -> Result<solver::StepRun> {
+                        if (step.kind == Kind::Run) TRY(can_run(stage));
                         return execute_step(st_, img, step, step_name, listing, in, previous, base);
                       }));
     created = out.created;
@@ -276,6 +294,8 @@ class Builder {
 
  private:
   BuildState st_;
+  std::mutex emulation_mu_;
+  std::map<std::string, std::optional<Error>> emulation_;  // by architecture: what it lacks
 };
 
 }  // namespace

@@ -68,6 +68,8 @@ Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan
   for (const PlannedStage* s = &plan.stages.back(); s;
        s = s->base.kind == SourceRef::stage ? by_index.at(s->base.index) : nullptr)
     ++line;
+  if (st.opts.no_cache)
+    for (const auto& s : plan.stages) all.first_run[s.index] = 0;
   if (line == plan.stages.size() || st.opts.no_cache) return all;
 
   std::map<int, StageKeys> keys;
@@ -135,6 +137,8 @@ Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan
       for (int src : stage_sources(s.steps[i])) need(src);
   };
   need(plan.stages.back().index);
+  for (const auto& [index, k] : keys)
+    out.first_run[index] = std::min(k.first_run, by_index.at(index)->steps.size());
   for (const auto& [index, k] : keys)
     if (!out.build.count(index))
       out.keys_left_out.insert(out.keys_left_out.end(), k.keys.begin(), k.keys.end());

@@ -8,6 +8,7 @@
 // (BuildState::probed), so nothing is hashed twice.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,9 +22,12 @@ namespace strata::builder {
 // left out (for a mode=max export: what they would have hit). A stage left
 // out is set as built with its key alone (StageImage::built false), for its
 // consumers' keys.
+// `first_run`: of the stages the pass keyed, the position of the first
+// step that may run (steps.size() when all hit); the others unknown.
 struct StagesToBuild {
   std::set<int> build;
   std::vector<std::string> keys_left_out;
+  std::map<int, size_t> first_run;
 };
 Result<StagesToBuild> stages_to_build(BuildState& st, const frontend::Plan& plan);
 

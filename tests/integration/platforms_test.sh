@@ -34,6 +34,20 @@ printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install
 "$STRATA" build --progress plain --platform linux/arm64 -t busybox-arm64 "$T/bb-arm64" > "$T/log" 2>&1 ||
   fail "the arm64 busybox (RUN under QEMU): $(cat "$T/log")"
 expect_eq "$("$STRATA" inspect busybox-arm64 | jq -r .config.architecture)" "arm64" "its config"
+# With the interpreter disabled: a build whose RUN hits the cache needs no
+# emulation; one whose RUN would run is refused before it starts, saying
+# how to enable it.
+echo 0 > "$binfmt/qemu-aarch64"
+trap 'echo 1 > "$binfmt/qemu-aarch64"; cleanup' EXIT
+"$STRATA" build --progress plain --platform linux/arm64 -t busybox-arm64 "$T/bb-arm64" > "$T/log" 2>&1 ||
+  fail "a cached arm64 build without QEMU: $(cat "$T/log")"
+grep -q "CACHED" "$T/log" || fail "the RUN did not hit: $(cat "$T/log")"
+"$STRATA" build --progress plain --no-cache --platform linux/arm64 "$T/bb-arm64" > "$T/log" 2>&1 &&
+  fail "a RUN under a disabled interpreter did not fail"
+grep -q "qemu-aarch64 is disabled: enable it (update-binfmts --enable qemu-aarch64" "$T/log" ||
+  fail "the error does not say how to enable it: $(cat "$T/log")"
+! grep -q "exec format error" "$T/log" || fail "a container was started: $(cat "$T/log")"
+echo 1 > "$binfmt/qemu-aarch64"
 
 start_registry registry
 R=127.0.0.1:$PORT
