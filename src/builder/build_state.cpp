@@ -36,6 +36,7 @@ solver::StepCacheOptions cache_options(BuildState& st) {
   c.source_date_epoch = st.opts.source_date_epoch;
   c.redact = [&st](std::string reason) { return st.mask_secrets(std::move(reason)); };
   c.events = [&st](const solver::StepEvent& e) { st.emit(e); };
+  c.running = st.opts.running_steps;
   return c;
 }
 

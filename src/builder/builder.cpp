@@ -127,12 +127,15 @@ class Builder {
   Result<StageImage> build_stage(const PlannedStage& stage) {
     // Steps are named as BuildKit names them, "[base 2/3] RUN ...": the
     // FROM of an image is the first, a stage without a name is stage-N.
+    // Builds of several platforms at once say whose each step is:
+    // "[linux/arm64 base 2/3] RUN ...".
     std::string name = stage_name(stage);
+    std::string shown = st_.opts.label.empty() ? name : st_.opts.label + " " + name;
     size_t first = stage.base.kind == SourceRef::scratch ? 1 : 2;
     size_t count = stage.steps.size() + first - 1;
     std::string last_step;  // the step before the one that starts
     if (first == 2) {
-      last_step = fmt::format("[{} 1/{}] FROM {}", name, count, stage.base.name);
+      last_step = fmt::format("[{} 1/{}] FROM {}", shown, count, stage.base.name);
       started(last_step, "");
     }
     auto base = base_of(stage);
@@ -145,7 +148,7 @@ class Builder {
       const Step& step = stage.steps[i];
       if (int sig = os::interrupted())
         return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
-      std::string step_name = fmt::format("[{} {}/{}] {}", name, i + first, count, step.text);
+      std::string step_name = fmt::format("[{} {}/{}] {}", shown, i + first, count, step.text);
       started(step_name, last_step);
       last_step = step_name;
       std::optional<oci::LayerRef> layer;

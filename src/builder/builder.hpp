@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,10 @@
 #include "images/stored_image.hpp"
 #include "solver/step_events.hpp"
 #include "store/store.hpp"
+
+namespace strata::solver {
+struct RunningSteps;
+}
 
 namespace strata::builder {
 
@@ -57,6 +62,11 @@ struct BuildOptions {
   // Images the store lacks are pulled (lazily: layers when a step needs them).
   images::PullOptions pull;
   solver::StepEvents events;  // what the steps do, one event at a time
+  // Builds running at once in this process (the platforms of one build):
+  // the steps they share run once (solver::RunningSteps), and each step's
+  // name starts with `label` (its platform) to tell them apart.
+  std::shared_ptr<solver::RunningSteps> running_steps;
+  std::string label;
 };
 
 struct BuildResult {

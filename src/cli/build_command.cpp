@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -38,6 +39,7 @@
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
 #include "frontend/context.hpp"
+#include "solver/step_cache.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
 #include "images/push.hpp"
@@ -228,10 +230,10 @@ class BuildCommand {
  private:
   bool quiet() const { return f_.progress == "quiet" || f_.progress == "none"; }
 
-  // --platform a,b: the target planned and built for each platform in turn
-  // (what the platforms share, such as a FROM --platform=$BUILDPLATFORM
-  // stage, hits the cache the first build filled), then one index of the
-  // images, which the tags name and --push pushes whole.
+  // --platform a,b: the target planned for each platform in turn, then
+  // built for all at once (the cores shared out; a step the platforms share,
+  // such as one of a FROM --platform=$BUILDPLATFORM stage, runs once), then
+  // one index of the images, which the tags name and --push pushes whole.
   int build_platforms(std::chrono::steady_clock::time_point start) {
     for (const auto& o : outputs_)  // said before anything is built
       if (o.into_docker() || o.type == "tar")
@@ -241,9 +243,12 @@ class BuildCommand {
                         "push (--push) or write (--output type=oci|docker|local) the whole, or "
                         "build each platform on its own",
                         o.into_docker() ? "--load" : "--output type=tar", f_.platform)});
-    std::vector<builder::BuildResult> results;
-    double containers = 0;
-    for (size_t i = 0; i < platforms_.size(); ++i) {
+    size_t n = platforms_.size();
+    std::vector<frontend::Plan> plans;
+    std::vector<builder::BuildOptions> options;
+    auto running = std::make_shared<solver::RunningSteps>();
+    auto events_mu = std::make_shared<std::mutex>();  // one display for every build
+    for (size_t i = 0; i < n; ++i) {
       if (i > 0) {
         opts_.platform = platforms_[i];
         opts_.lint = nullptr;  // the file's checks were reported once
@@ -254,7 +259,30 @@ class BuildCommand {
       }
       auto bo = build_options();
       if (!bo) return report(bo.error());
-      auto result = builder::build(*plan_, *store_, *bo);
+      bo->label = platforms_[i].str();
+      bo->build_name += " " + bo->label;  // each platform's last build, for the next one's reasons
+      bo->running_steps = running;
+      bo->jobs = std::max(1, bo->jobs / static_cast<int>(n));
+      if (bo->events)
+        bo->events = [events_mu, shown = bo->events](const solver::StepEvent& e) {
+          std::lock_guard lock(*events_mu);
+          shown(e);
+        };
+      plans.push_back(*plan_);
+      options.push_back(std::move(*bo));
+    }
+    std::vector<Result<builder::BuildResult>> built_results(
+        n, Result<builder::BuildResult>(std::unexpected(Error{Errc::internal, "not built"})));
+    {
+      std::vector<std::jthread> builds;
+      for (size_t i = 0; i < n; ++i)
+        builds.emplace_back(
+            [&, i] { built_results[i] = builder::build(plans[i], *store_, options[i]); });
+    }
+    std::vector<builder::BuildResult> results;
+    double containers = 0;
+    for (size_t i = 0; i < n; ++i) {
+      auto& result = built_results[i];
       if (!result) return report(result.error().with_context(platforms_[i].str()));
       if (auto r = note_build_cache(*result); !r) return report(r.error());
       containers += result->container_seconds;

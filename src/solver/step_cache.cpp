@@ -30,6 +30,7 @@ std::string chain_key(const std::string& key, const store::Store::CacheRecord& r
 
 StepCache::StepCache(store::Store& store, StepCacheOptions opts)
     : store_(store), opts_(std::move(opts)) {
+  if (!opts_.running) opts_.running = std::make_shared<RunningSteps>();
   // An unreadable or missing record only means that misses are explained
   // as having no earlier build.
   auto last = store_.last_build(opts_.build_name);
@@ -118,13 +119,18 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   bool use_cache = inputs && uses_cache(id.stage);
   std::string unusable;  // why a record of this key is not a hit
   if (use_cache) {
-    // The same step earlier in this build: its record may still be queued.
-    bool ran_here = false;
+    // The same step earlier in this build (or one running at once): its
+    // record may still be queued.
+    std::optional<std::shared_future<Result<StepRun>>> ran_here;
     {
-      std::lock_guard g(mu_);
-      ran_here = inflight_.count(out.key) > 0;
+      std::lock_guard g(opts_.running->mu);
+      if (auto it = opts_.running->by_key.find(out.key); it != opts_.running->by_key.end())
+        ran_here = it->second;
     }
-    if (ran_here) (void)writes_.wait();
+    if (ran_here) {
+      ran_here->wait();
+      (void)writes_.wait();
+    }
     if (auto hit = TRY_VALUE(store_.cache_get(out.key)); hit && usable(*hit)) {
       emit(StepEvent::Kind::cached, id);
       record.cached = out.cached = true;
@@ -158,12 +164,13 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   std::promise<Result<StepRun>> promise;
   bool first = true;
   if (inputs) {
-    std::lock_guard g(mu_);
-    if (auto it = inflight_.find(out.key); it != inflight_.end()) {
+    std::lock_guard g(opts_.running->mu);
+    auto& running = opts_.running->by_key;
+    if (auto it = running.find(out.key); it != running.end()) {
       shared = it->second;
       first = false;
     } else {
-      inflight_[out.key] = promise.get_future().share();
+      running[out.key] = promise.get_future().share();
     }
   }
   auto started = std::chrono::steady_clock::now();

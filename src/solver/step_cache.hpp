@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -80,6 +81,15 @@ struct StepOutcome {
 // and --no-incremental rebuilds them too).
 std::string chain_key(const std::string& key, const store::Store::CacheRecord& record);
 
+// The steps being run in this process, by key: a step that builds running
+// at once (the platforms of one `--platform a,b` build, each with a step
+// cache of its own) both miss runs once, the others waiting for its
+// result. A step cache makes one of its own unless given one to share.
+struct RunningSteps {
+  std::mutex mu;
+  std::map<std::string, std::shared_future<Result<StepRun>>> by_key;
+};
+
 struct StepCacheOptions {
   bool no_cache = false;                  // --no-cache: every step runs
   std::set<std::string> no_cache_stages;  // --no-cache-filter: these stages' steps run
@@ -99,6 +109,7 @@ struct StepCacheOptions {
   // cached, missed, done: called from the threads the steps run on, so
   // the sink serialises them.
   StepEvents events;
+  std::shared_ptr<RunningSteps> running;  // shared with builds running at once; none: its own
 };
 
 class StepCache {
@@ -145,8 +156,7 @@ class StepCache {
   StepCacheOptions opts_;
   std::map<std::string, std::string> previous_;          // "stage/index" -> the last build's key
   std::map<std::string, std::string> previous_of_step_;  // step_identity -> the last build's key
-  std::mutex mu_;                                        // guards inflight_ and records_
-  std::map<std::string, std::shared_future<Result<StepRun>>> inflight_;
+  std::mutex mu_;  // guards records_
   std::vector<StepRecord> records_;
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.

@@ -95,6 +95,21 @@ for arch in amd64 arm64; do
 done
 expect_eq "$(cat "$T/bundle-arm64/rootfs/arch")" "aarch64 linux/arm64" "skopeo --override-arch arm64"
 expect_eq "$(cat "$T/bundle-amd64/rootfs/arch")" "x86_64 linux/amd64" "skopeo --override-arch amd64"
+# The platforms build at once, each step named with its platform; a stage
+# both use (FROM --platform=$BUILDPLATFORM) runs once: both images hold the
+# random uuid its RUN wrote.
+mkdir -p "$T/shared"
+"$STRATA" load "$T/busybox.tar" > /dev/null 2>&1 || fail "loading busybox"
+printf 'FROM --platform=$BUILDPLATFORM busybox AS gen\nRUN sleep 1; cat /proc/sys/kernel/random/uuid > /stamp\nFROM %s/bb:multi\nCOPY --from=gen /stamp /stamp\nRUN uname -m > /m\n' "$R" \
+  > "$T/shared/Dockerfile"
+"$STRATA" build --progress plain --platform linux/amd64,linux/arm64 -t shared:multi "$T/shared" \
+  > "$T/log" 2>&1 || fail "the build with a shared stage: $(cat "$T/log")"
+grep -q "\[linux/arm64 stage-1 3/3\] RUN uname -m" "$T/log" || fail "no platform in the step names: $(cat "$T/log")"
+amd=$("$STRATA" run shared:multi cat /stamp)
+arm=$("$STRATA" run --platform linux/arm64 shared:multi cat /stamp)
+[ -n "$amd" ] && expect_eq "$arm" "$amd" "the shared stage's RUN ran once"
+expect_eq "$("$STRATA" run --platform linux/arm64 shared:multi cat /m)" aarch64 "the arm64 image"
+
 # Two single-platform builds, pushed to repositories of their own, merged
 # into one index by imagetools create: blobs mounted across repositories,
 # none copied; skopeo reads each platform; the plugin's imagetools do too.

@@ -224,6 +224,46 @@ TEST_F(Fixture, IdenticalStepsOfOneBuildRunOnce) {
   EXPECT_EQ(runs, 1);
 }
 
+// Two builds at once (the platforms of one build), each with its own step
+// cache and build record, share the steps running: the same key runs once.
+TEST_F(Fixture, BuildsSharingRunningStepsRunAKeyOnce) {
+  auto running = std::make_shared<RunningSteps>();
+  StepCacheOptions oa = options(), ob = options();
+  oa.build_name = "app linux/amd64";
+  ob.build_name = "app linux/arm64";
+  oa.running = ob.running = running;
+  StepCache ca(*store, oa), cb(*store, ob);
+  std::atomic<bool> release{false};
+  auto slow = [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
+                  const IncrementalBase* base) -> Result<StepRun> {
+    while (!release) std::this_thread::yield();
+    return make_layer()(in, previous, base);
+  };
+  std::optional<Result<StepOutcome>> a, b;
+  std::thread ta([&] { a = step(ca, "gen", 0, inputs("RUN shared"), slow); });
+  std::thread tb([&] { b = step(cb, "gen", 0, inputs("RUN shared"), slow); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(*a && *b);
+  EXPECT_EQ(runs, 1);
+  ASSERT_TRUE((*a)->layer && (*b)->layer);
+  EXPECT_EQ((*a)->layer->blob.digest, (*b)->layer->blob.digest);
+  // Without the shared steps, two caches at once run it twice.
+  StepCache cc(*store, options()), cd(*store, options());
+  release = false;
+  std::thread tc([&] { a = step(cc, "gen", 0, inputs("RUN apart"), slow); });
+  std::thread td([&] { b = step(cd, "gen", 0, inputs("RUN apart"), slow); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  tc.join();
+  td.join();
+  ASSERT_TRUE(*a && *b);
+  EXPECT_EQ(runs, 3);
+  ASSERT_TRUE(ca.finish() && cb.finish() && cc.finish() && cd.finish());
+}
+
 TEST_F(Fixture, UncacheableAndFailingSteps) {
   StepCache c(*store, options());
   auto once = step(c, "app", 0, std::nullopt, make_layer());
