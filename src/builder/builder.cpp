@@ -148,6 +148,8 @@ class Builder {
       const Step& step = stage.steps[i];
       if (int sig = os::interrupted())
         return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
+      if (st_.opts.stop && *st_.opts.stop)
+        return fail(Errc::io, "stopped: a build running at once failed");
       std::string step_name = fmt::format("[{} {}/{}] {}", shown, i + first, count, step.text);
       started(step_name, last_step);
       last_step = step_name;

@@ -4,6 +4,7 @@
 // turned into a layer, and the target stage written as an OCI image.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -67,6 +68,8 @@ struct BuildOptions {
   // name starts with `label` (its platform) to tell them apart.
   std::shared_ptr<solver::RunningSteps> running_steps;
   std::string label;
+  // Set when a build running at once failed: this one starts no more steps.
+  std::shared_ptr<std::atomic<bool>> stop;
 };
 
 struct BuildResult {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -39,7 +40,6 @@
 #include "export/convert.hpp"
 #include "export/image_archive.hpp"
 #include "frontend/context.hpp"
-#include "solver/step_cache.hpp"
 #include "frontend/plan.hpp"
 #include "frontend/plan_format.hpp"
 #include "images/push.hpp"
@@ -47,6 +47,7 @@
 #include "os/process.hpp"
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
+#include "solver/step_cache.hpp"
 #include "store/gc.hpp"
 #include "util/strings.hpp"
 
@@ -247,7 +248,8 @@ class BuildCommand {
     std::vector<frontend::Plan> plans;
     std::vector<builder::BuildOptions> options;
     auto running = std::make_shared<solver::RunningSteps>();
-    auto events_mu = std::make_shared<std::mutex>();  // one display for every build
+    auto stop = std::make_shared<std::atomic<bool>>(false);  // one failed: the others stop
+    auto events_mu = std::make_shared<std::mutex>();         // one display for every build
     for (size_t i = 0; i < n; ++i) {
       if (i > 0) {
         opts_.platform = platforms_[i];
@@ -262,6 +264,7 @@ class BuildCommand {
       bo->label = platforms_[i].str();
       bo->build_name += " " + bo->label;  // each platform's last build, for the next one's reasons
       bo->running_steps = running;
+      bo->stop = stop;
       bo->jobs = std::max(1, bo->jobs / static_cast<int>(n));
       if (bo->events)
         bo->events = [events_mu, shown = bo->events](const solver::StepEvent& e) {
@@ -273,17 +276,22 @@ class BuildCommand {
     }
     std::vector<Result<builder::BuildResult>> built_results(
         n, Result<builder::BuildResult>(std::unexpected(Error{Errc::internal, "not built"})));
+    std::atomic<size_t> failed{n};  // the first build that failed
     {
       std::vector<std::jthread> builds;
       for (size_t i = 0; i < n; ++i)
-        builds.emplace_back(
-            [&, i] { built_results[i] = builder::build(plans[i], *store_, options[i]); });
+        builds.emplace_back([&, i] {
+          built_results[i] = builder::build(plans[i], *store_, options[i]);
+          size_t none = n;
+          if (!built_results[i] && failed.compare_exchange_strong(none, i)) *stop = true;
+        });
     }
+    if (failed < n)
+      return report(built_results[failed].error().with_context(platforms_[failed].str()));
     std::vector<builder::BuildResult> results;
     double containers = 0;
     for (size_t i = 0; i < n; ++i) {
       auto& result = built_results[i];
-      if (!result) return report(result.error().with_context(platforms_[i].str()));
       if (auto r = note_build_cache(*result); !r) return report(r.error());
       containers += result->container_seconds;
       results.push_back(std::move(*result));
@@ -370,8 +378,8 @@ class BuildCommand {
     }
     std::vector<images::StoredImage> converted;
     for (const auto& r : results)
-      converted.push_back(TRY_VALUE(
-          exporter::with_compression(*store_, r.image, r.base_layers, o.compression)));
+      converted.push_back(
+          TRY_VALUE(exporter::with_compression(*store_, r.image, r.base_layers, o.compression)));
     auto index = TRY_VALUE(put_index(converted));
     return write_image_output({std::move(converted), f_.tags, index}, steps, o);
   }

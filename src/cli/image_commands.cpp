@@ -17,8 +17,8 @@
 #include "export/image_archive.hpp"
 #include "images/stored_image.hpp"
 #include "mounts/cache_mount.hpp"
-#include "oci/platform.hpp"
 #include "mounts/transfer.hpp"
+#include "oci/platform.hpp"
 #include "os/fs.hpp"
 #include "os/process.hpp"
 #include "solver/build_record.hpp"
@@ -66,8 +66,8 @@ Result<exporter::ArchiveImage> image_to_save(store::Store& store, const std::str
     auto all = images::load_index_images(store, desc);
     if (all) return exporter::ArchiveImage{std::move(*all), {name}, desc};
     if (all.error().code != Errc::not_found) return std::unexpected(all.error());
-    std::cerr << fmt::format("note: {}: {}; saving the {} image alone\n", name,
-                             all.error().message, oci::host_platform().str());
+    std::cerr << fmt::format("note: {}: {}; saving the {} image alone\n", name, all.error().message,
+                             oci::host_platform().str());
   }
   return exporter::ArchiveImage{{TRY_VALUE(images::load_image(store, name))}, {name}, {}};
 }

@@ -23,9 +23,9 @@ struct RegistryArgs {
   std::vector<std::string> names;
   std::string username, password;
   bool password_stdin = false;
-  bool raw = false;      // imagetools inspect --raw
-  std::string format;    // imagetools inspect --format
-  std::string platform;  // pull --platform
+  bool raw = false;               // imagetools inspect --raw
+  std::string format;             // imagetools inspect --format
+  std::string platform;           // pull --platform
   std::vector<std::string> tags;  // imagetools create -t
   bool dry_run = false, append = false;
 };

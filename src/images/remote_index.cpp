@@ -27,10 +27,10 @@ bool is_docker_media_type(const std::string& media_type) {
 Result<IndexEntry> image_entry(registry::Client& client, const oci::Reference& ref,
                                registry::RemoteManifest m) {
   auto manifest = TRY_VALUE(oci::parse_manifest(m.bytes, ref.str()));
-  auto config_text = TRY_VALUE(client.fetch_small_blob(manifest.config.digest,
-                                                       manifest.config.size, oci::kMaxConfigBytes));
-  auto config = TRY_VALUE(oci::parse_json(config_text, "the config of " + ref.str(),
-                                          oci::kMaxConfigBytes));
+  auto config_text = TRY_VALUE(
+      client.fetch_small_blob(manifest.config.digest, manifest.config.size, oci::kMaxConfigBytes));
+  auto config =
+      TRY_VALUE(oci::parse_json(config_text, "the config of " + ref.str(), oci::kMaxConfigBytes));
   auto platform = oci::platform_of(config);
   if (!platform)
     return fail(Errc::invalid_argument,
@@ -128,10 +128,11 @@ Result<IndexPushStats> push_remote_index(const RemoteIndex& index, const oci::Re
     TRY(client.put_manifest(e.desc.digest, e.manifest, e.desc.media_type));
     ++stats.manifests;
   }
-  auto digest = TRY_VALUE(client.put_manifest(target.manifest_ref(), index.bytes, index.media_type));
+  auto digest =
+      TRY_VALUE(client.put_manifest(target.manifest_ref(), index.bytes, index.media_type));
   if (digest != index.digest)
-    return fail(Errc::invalid_argument,
-                fmt::format("{} stored the index as {}, not {}", target.str(), digest, index.digest));
+    return fail(Errc::invalid_argument, fmt::format("{} stored the index as {}, not {}",
+                                                    target.str(), digest, index.digest));
   if (log)
     log(fmt::format("pushed {} ({}): {} manifests, {} blobs mounted, {} copied, {} there already",
                     target.str(), index.digest, stats.manifests, stats.mounted, stats.copied,

@@ -156,7 +156,7 @@ class StepCache {
   StepCacheOptions opts_;
   std::map<std::string, std::string> previous_;          // "stage/index" -> the last build's key
   std::map<std::string, std::string> previous_of_step_;  // step_identity -> the last build's key
-  std::mutex mu_;  // guards records_
+  std::mutex mu_;                                        // guards records_
   std::vector<StepRecord> records_;
   // Cache records are written here, behind the build: encoding and storing
   // a big COPY's file list takes milliseconds no later step waits for.

@@ -110,6 +110,15 @@ arm=$("$STRATA" run --platform linux/arm64 shared:multi cat /stamp)
 [ -n "$amd" ] && expect_eq "$arm" "$amd" "the shared stage's RUN ran once"
 expect_eq "$("$STRATA" run --platform linux/arm64 shared:multi cat /m)" aarch64 "the arm64 image"
 
+# One platform's build failing stops the others before their next step.
+mkdir -p "$T/failing"
+printf 'FROM %s/bb:multi\nRUN [ "$(uname -m)" != aarch64 ] && sleep 2\nRUN echo after > /after\n' "$R" \
+  > "$T/failing/Dockerfile"
+"$STRATA" build --progress plain --platform linux/amd64,linux/arm64 "$T/failing" > "$T/log" 2>&1 &&
+  fail "a failing arm64 RUN did not fail the build"
+grep -q "^error: linux/arm64: " "$T/log" || fail "the error does not name the platform: $(cat "$T/log")"
+! grep -q "RUN echo after" "$T/log" || fail "the amd64 build went on: $(cat "$T/log")"
+
 # Two single-platform builds, pushed to repositories of their own, merged
 # into one index by imagetools create: blobs mounted across repositories,
 # none copied; skopeo reads each platform; the plugin's imagetools do too.

@@ -68,7 +68,9 @@ struct IndexArchive : ::testing::Test {
     EXPECT_TRUE(d);
     return *d;
   }
-  std::string other_arch() const { return oci::host_platform().arch == "arm64" ? "amd64" : "arm64"; }
+  std::string other_arch() const {
+    return oci::host_platform().arch == "arm64" ? "amd64" : "arm64";
+  }
 };
 
 TEST_F(IndexArchive, CarriesTheIndexAndEveryPlatformsImage) {
