@@ -17,6 +17,7 @@
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "os/mount.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -76,7 +77,7 @@ std::vector<std::pair<std::string, std::string>> copied_xattrs(const fs::path& f
   for (ssize_t i = 0; len > 0 && i < len;) {
     std::string name(names + i);
     i += static_cast<ssize_t>(name.size()) + 1;
-    if (name.starts_with("trusted.overlay.")) continue;
+    if (os::is_overlay_xattr(name)) continue;
     char value[4096];
     ssize_t vl = ::lgetxattr(from.c_str(), name.c_str(), value, sizeof value);
     if (vl >= 0) out.emplace_back(std::move(name), std::string(value, static_cast<size_t>(vl)));

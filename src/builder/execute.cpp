@@ -12,6 +12,8 @@
 #include "builder/run_step.hpp"
 #include "builder/users.hpp"
 #include "os/fs.hpp"
+#include "os/mount.hpp"
+#include "snapshot/fuse_upper.hpp"
 #include "snapshot/layer.hpp"
 #include "snapshot/lower_view.hpp"
 
@@ -157,6 +159,8 @@ Result<solver::StepRun> execute_step(BuildState& st, const StageImage& img, cons
   if (!r) return std::unexpected(r.error());
   // Mount points the runtime made (and nothing else put files in) go.
   std::sort(created_mountpoints.rbegin(), created_mountpoints.rend());
+  if (os::fuse_overlays_in_use())
+    TRY(snapshot::normalize_fuse_upper(root.upper(), snapshot::LowerView(root.lowers())));
   for (const auto& p : created_mountpoints) {
     fs::path in_upper = root.upper() / p.substr(1);
     struct stat st {};

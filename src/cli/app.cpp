@@ -14,7 +14,8 @@ namespace {
 
 void add_global_flags(CLI::App& to, GlobalFlags& g) {
   to.add_option("--root", g.root,
-                "Store directory (default: $STRATA_ROOT, or /var/lib/strata as root)");
+                "Store directory (default: $STRATA_ROOT, else /var/lib/strata as root, "
+                "~/.local/share/strata without root)");
   to.add_option("--runtime", g.runtime, "OCI runtime: crun (default when installed) or runc")
       ->check(CLI::IsMember({"crun", "runc"}));
   to.add_option("--insecure-registry", g.insecure_registries,
@@ -49,6 +50,7 @@ void add_commands(CLI::App& app, GlobalFlags& g, std::function<int()>& run) {
   // (before the image) itself.
   auto* run_command = app.get_subcommand("run");
   run_command->fallthrough(false);
+  app.get_subcommand("unshare")->fallthrough(false);
   add_global_flags(*run_command, g);
   one_value_per_flag(app);
 }

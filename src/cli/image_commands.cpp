@@ -526,6 +526,27 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
       return cmd_run(g, args);
     };
   });
+  // Without root, the store's files belong to the user's subordinate ids:
+  // a command run here sees them as strata does (and may remove them).
+  auto* unshare = app.add_subcommand(
+      "unshare",
+      "Run a command in strata's user namespace, where a user without root is root and the "
+      "store's files are the user's (e.g. strata unshare rm -rf ~/.local/share/strata)");
+  unshare->footer("Usage: strata unshare COMMAND [ARG...]");
+  unshare->prefix_command();
+  unshare->callback([&run, unshare] {
+    std::vector<std::string> rest = unshare->remaining();
+    run = [rest] {
+      if (rest.empty())
+        return report(Error{Errc::invalid_argument, "strata unshare needs a command to run"});
+      os::ProcessSpec p;
+      p.argv = rest;
+      p.pass_stdin = p.pass_output = true;
+      auto r = os::run_process(p);
+      if (!r) return report(r.error());
+      return r->exit_code;
+    };
+  });
 }
 
 }  // namespace strata::cli

@@ -16,6 +16,7 @@
 #include "cli/app.hpp"
 #include "cli/docker_plugin.hpp"
 #include "exec/leftover_containers.hpp"
+#include "exec/rootless.hpp"
 
 namespace {
 
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
   // Not a command: the watcher a build starts (exec/leftover_containers).
   if (argc > 1 && std::string_view(argv[1]) == "__watch")
     return strata::exec::watcher_main(argc, argv);
+  // Without root: strata again, in a user namespace of its own.
+  if (auto code = strata::exec::run_rootless(argc, argv)) return *code;
   tune_allocator();
   CLI::App app{"strata: a daemonless, cache-first OCI image builder"};
   strata::cli::GlobalFlags g;

@@ -84,21 +84,17 @@ void stop_runtime_processes(std::optional<pid_t> only) {
 void reap_containers(std::optional<pid_t> only) {
   stop_runtime_processes(only);
   for (const char* name : {"crun", "runc"}) {
-    auto ids = os::list_dir(fs::path("/run") / name);
+    auto rt = choose_runtime(name);
+    if (!rt) continue;
+    auto ids = os::list_dir(rt->state_root);
     if (!ids) continue;
-    std::optional<Runtime> rt;
     for (const auto& id : *ids) {
       if (!id.starts_with("strata-")) continue;
       auto pid = os::owner_of(id);
       if (!pid || *pid == ::getpid()) continue;
       if (only ? *pid != *only : os::process_alive(*pid)) continue;
-      if (!rt) {
-        auto chosen = choose_runtime(name);
-        if (!chosen) break;
-        rt = std::move(*chosen);
-      }
-      run_quietly(*rt, {rt->path, "kill", id, "KILL"});
-      run_quietly(*rt, {rt->path, "delete", "--force", id});
+      run_quietly(*rt, rt->command({"kill", id, "KILL"}));
+      run_quietly(*rt, rt->command({"delete", "--force", id}));
     }
   }
 }

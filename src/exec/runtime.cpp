@@ -23,6 +23,7 @@
 #include "os/fs.hpp"
 #include "os/mount.hpp"
 #include "os/process.hpp"
+#include "os/user_namespace.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -278,7 +279,7 @@ Result<Ulimit> parse_ulimit(std::string_view spec) {
   return u;
 }
 
-json runtime_config(const ContainerSpec& s, const fs::path& hosts) {
+json runtime_config(const ContainerSpec& s, const fs::path& hosts, bool rootless) {
   std::vector<std::string> caps = s.insecure ? all_caps() : kDefaultCaps;
   std::string shm = fmt::format("size={}k", s.shm_size ? (s.shm_size + 1023) / 1024 : 65536);
   json mounts = json::array({
@@ -288,8 +289,16 @@ json runtime_config(const ContainerSpec& s, const fs::path& hosts) {
             {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
       mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm}),
       mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", s.insecure ? "rw" : "ro"}),
   });
+  // A sysfs belongs to a network namespace: without root, only one of the
+  // container's own can be mounted; on the host's network the host's /sys
+  // is bound.
+  if (rootless && !s.network_none)
+    mounts.push_back(mount("/sys", "bind", "/sys",
+                           {"rbind", "nosuid", "noexec", "nodev", s.insecure ? "rw" : "ro"}));
+  else
+    mounts.push_back(
+        mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", s.insecure ? "rw" : "ro"}));
   if (::access("/etc/resolv.conf", R_OK) == 0)
     mounts.push_back(mount("/etc/resolv.conf", "bind", "/etc/resolv.conf", {"rbind", "ro"}));
   mounts.push_back(mount("/etc/hosts", "bind", hosts.string(), {"rbind", "ro"}));
@@ -339,9 +348,53 @@ json runtime_config(const ContainerSpec& s, const fs::path& hosts) {
 int enter_private_mount_ns() {
   if (::unshare(CLONE_NEWNS) != 0) return errno;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return errno;
-  ::umount2("/sys/fs/cgroup/unified", MNT_DETACH);
+  // In a user namespace the host's mounts are locked together: hidden
+  // under an empty tmpfs instead.
+  if (::umount2("/sys/fs/cgroup/unified", MNT_DETACH) != 0)
+    ::mount("tmpfs", "/sys/fs/cgroup/unified", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+            "size=4k");
   return 0;
 }
+
+std::vector<std::string> Runtime::command(std::initializer_list<std::string> args) const {
+  std::vector<std::string> argv{path};
+  if (rootless) argv.insert(argv.end(), {"--root", state_root.string()});
+  argv.insert(argv.end(), args);
+  return argv;
+}
+
+namespace {
+
+// Where a runtime without root keeps its state: a directory only the user
+// may use.
+Result<fs::path> rootless_state_root(const std::string& name) {
+  fs::path dir;
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x && ::access(x, W_OK) == 0)
+    dir = fs::path(x) / ("strata-" + name);
+  else
+    dir = fs::temp_directory_path() / fmt::format("strata-{}-{}", os::outer_uid(), name);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return std::unexpected(os::errno_error("creating", dir));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", dir));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
+    return fail(Errc::invalid_argument,
+                fmt::format("{} (the runtime's state without root) is not a directory of this "
+                            "user's with mode 0700: remove it",
+                            dir.string()));
+  return dir;
+}
+
+Result<Runtime> with_state_root(Runtime rt) {
+  rt.rootless = os::in_user_namespace();
+  if (rt.rootless)
+    rt.state_root = TRY_VALUE(rootless_state_root(rt.name));
+  else
+    rt.state_root = fs::path("/run") / rt.name;
+  return rt;
+}
+
+}  // namespace
 
 Result<Runtime> choose_runtime(std::string_view requested) {
   Runtime rt;
@@ -350,7 +403,7 @@ Result<Runtime> choose_runtime(std::string_view requested) {
     if (!rt.path.empty()) {
       rt.name = "crun";
       rt.private_mount_ns = os::is_mount_point("/sys/fs/cgroup/unified");
-      return rt;
+      return with_state_root(std::move(rt));
     }
     if (requested == "crun")
       return fail(Errc::not_found, "crun is not installed (apt-get install crun)");
@@ -359,7 +412,7 @@ Result<Runtime> choose_runtime(std::string_view requested) {
     rt.path = find_binary("runc");
     if (!rt.path.empty()) {
       rt.name = "runc";
-      return rt;
+      return with_state_root(std::move(rt));
     }
     return fail(Errc::not_found,
                 "no OCI runtime found: install crun or runc (apt-get install crun)");
@@ -392,7 +445,7 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
     if (!hosts_fd) return std::unexpected(os::errno_error("creating", bundle / "hosts"));
     if (auto w = os::write_all(hosts_fd.get(), hosts.data(), hosts.size()); !w)
       return std::unexpected(w.error());
-    std::string config = runtime_config(spec, bundle / "hosts").dump();
+    std::string config = runtime_config(spec, bundle / "hosts", rt.rootless).dump();
     os::UniqueFd fd(
         ::open((bundle / "config.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) return std::unexpected(os::errno_error("creating", bundle / "config.json"));
@@ -406,9 +459,9 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
   os::ProcessSpec p;
   // A cgroup of its own for the device rules (cgroupfs: no systemd needed).
   if (rt.name == "crun")
-    p.argv = {rt.path, "--cgroup-manager=cgroupfs", "run", "--bundle", bundle.string(), id};
+    p.argv = rt.command({"--cgroup-manager=cgroupfs", "run", "--bundle", bundle.string(), id});
   else
-    p.argv = {rt.path, "run", "--bundle", bundle.string(), id};
+    p.argv = rt.command({"run", "--bundle", bundle.string(), id});
   p.pass_stdin = spec.interactive;
   p.pass_output = spec.interactive;
   p.on_line = on_line;
@@ -423,7 +476,7 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
     while (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) {
       if (os::interrupted()) {
         os::ProcessSpec kill;
-        kill.argv = {rt.path, "kill", id, "KILL"};
+        kill.argv = rt.command({"kill", id, "KILL"});
         kill.on_line = [](const std::string&) {};
         if (rt.private_mount_ns) kill.before_exec = enter_private_mount_ns;
         (void)os::run_process(kill, 1);
@@ -440,9 +493,9 @@ Result<ContainerResult> run_container(const Runtime& rt, const ContainerSpec& sp
   watcher.join();
   // `run` removes its container when it ends; one left behind (the runtime
   // was killed, say) still has its state directory and is removed here.
-  if (::access((fs::path("/run") / rt.name / id).c_str(), F_OK) == 0) {
+  if (::access((rt.state_root / id).c_str(), F_OK) == 0) {
     os::ProcessSpec del;
-    del.argv = {rt.path, "delete", "--force", id};
+    del.argv = rt.command({"delete", "--force", id});
     del.on_line = [](const std::string&) {};
     if (rt.private_mount_ns) del.before_exec = enter_private_mount_ns;
     (void)os::run_process(del, 1);

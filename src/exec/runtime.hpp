@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ struct Runtime {
   // there, and kills the containers, if this process is killed
   // (exec/leftover_containers). Empty: no watcher.
   std::filesystem::path tmp_dir;
+  // Without root (in a user namespace, exec/rootless): the runtime keeps
+  // its containers' state in a directory of the user's (--root) instead of
+  // /run/<name>, and a container gets what an unprivileged one may mount.
+  bool rootless = false;
+  std::filesystem::path state_root;  // where its state is: /run/<name> unless rootless
+
+  // The runtime's command line for `args` (its global flags first).
+  std::vector<std::string> command(std::initializer_list<std::string> args) const;
 };
 
 // In a child before it execs the runtime: the private mount namespace crun
@@ -33,6 +42,9 @@ struct Runtime {
 int enter_private_mount_ns();
 
 // `requested` is "", "crun" or "runc"; "" picks crun when present, else runc.
+// In a user namespace its state directory is $XDG_RUNTIME_DIR/strata-<name>,
+// else /tmp/strata-<uid>-<name> (the user's uid outside), made if missing
+// and refused unless it is the user's own with mode 0700.
 Result<Runtime> choose_runtime(std::string_view requested);
 
 struct BindMount {
@@ -85,8 +97,11 @@ struct ContainerSpec {
 };
 
 // The runtime-spec config.json for `spec`; `hosts` is the file bind-mounted
-// as its /etc/hosts.
-nlohmann::json runtime_config(const ContainerSpec& spec, const std::filesystem::path& hosts);
+// as its /etc/hosts. `rootless`: for a runtime in a user namespace, where a
+// container on the host's network cannot mount a sysfs (the host's /sys is
+// bound instead) and the device cgroup is not strata's to set.
+nlohmann::json runtime_config(const ContainerSpec& spec, const std::filesystem::path& hosts,
+                              bool rootless = false);
 
 struct ContainerResult {
   int exit_code = 0;

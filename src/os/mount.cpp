@@ -6,12 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "os/fs.hpp"
+#include "os/process.hpp"
+#include "os/user_namespace.hpp"
 
 namespace fs = std::filesystem;
 
@@ -31,6 +36,37 @@ static std::vector<fs::path> without_repeats(const std::vector<fs::path>& lowers
     if (std::find(kept.begin(), kept.end(), l) == kept.end()) kept.push_back(l);
   return kept;
 }
+
+namespace {
+
+// Whether overlays go through fuse-overlayfs: asked for, or the kernel
+// refused one in this user namespace.
+std::atomic<bool> fuse_overlays{[] {
+  const char* e = std::getenv("STRATA_OVERLAY");
+  return e && std::string_view(e) == "fuse-overlayfs";
+}()};
+
+Result<void> mount_fuse_overlay(const std::string& opts, const fs::path& target) {
+  ProcessSpec p;
+  p.argv = {"fuse-overlayfs", "-o", opts, target.string()};
+  std::string said;
+  p.on_line = [&](const std::string& line) {
+    if (line.find("unknown argument ignored") == std::string::npos)
+      said += (said.empty() ? "" : "; ") + line;
+  };
+  auto r = run_process(p);
+  if (!r)
+    return std::unexpected(r.error().with_context(
+        "fuse-overlayfs (the kernel cannot mount overlayfs in this user namespace: Linux 5.11 "
+        "or later can; else apt-get install fuse-overlayfs)"));
+  if (r->exit_code != 0)
+    return fail(Errc::io, fmt::format("fuse-overlayfs on {} failed: {} (it needs /dev/fuse, "
+                                      "mode 0666)",
+                                      target.string(), said));
+  return {};
+}
+
+}  // namespace
 
 Result<void> mount_overlay(const std::vector<fs::path>& all_lowers, const fs::path& upper,
                            const fs::path& work, const fs::path& target) {
@@ -61,22 +97,51 @@ Result<void> mount_overlay(const std::vector<fs::path>& all_lowers, const fs::pa
   } else {
     opts = fmt::format("lowerdir={},upperdir={},workdir={}", lower, upper.string(), work.string());
   }
-  if (opts.size() >= static_cast<size_t>(::getpagesize()) - 1) {
+  if (opts.size() >= static_cast<size_t>(::getpagesize()) - 16) {
     return fail(Errc::internal,
                 fmt::format("overlay options for {} are {} bytes, over the kernel's limit",
                             target.string(), opts.size()));
   }
-  std::string volatile_opts = opts + ",volatile";
+  if (fuse_overlays) return mount_fuse_overlay(opts, target);
+  // In a user namespace, overlay's marks are user.* attributes.
+  std::string kernel_opts = in_user_namespace() ? opts + ",userxattr" : opts;
+  std::string volatile_opts = kernel_opts + ",volatile";
+  int err = 0;
   if (!upper.empty() && !lowers.empty() &&
       volatile_opts.size() < static_cast<size_t>(::getpagesize())) {
     if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, volatile_opts.c_str()) == 0)
       return {};
-    // EINVAL: a kernel without volatile (before 5.10); the plain mount says more.
-    if (errno != EINVAL) return std::unexpected(errno_error("mounting an overlay on", target));
+    err = errno;  // EINVAL: a kernel without volatile (before 5.10); the plain mount says more
   }
-  if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, opts.c_str()) != 0)
-    return std::unexpected(errno_error("mounting an overlay on", target));
-  return {};
+  if (err == 0 || err == EINVAL) {
+    if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, kernel_opts.c_str()) == 0)
+      return {};
+    err = errno;
+  }
+  // A kernel that cannot mount overlayfs in a user namespace: fuse's.
+  if (in_user_namespace() && (err == EPERM || err == EINVAL || err == ENODEV)) {
+    fuse_overlays = true;
+    return mount_fuse_overlay(opts, target);
+  }
+  errno = err;
+  return std::unexpected(errno_error("mounting an overlay on", target));
+}
+
+const char* overlay_opaque_xattr() {
+  return in_user_namespace() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}
+
+bool is_overlay_xattr(std::string_view name) {
+  return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") ||
+         name.starts_with("user.fuseoverlayfs.");
+}
+
+bool fuse_overlays_in_use() {
+  return fuse_overlays;
+}
+
+bool is_overlay_marker(std::string_view name) {
+  return name == ".wh..wh..opq" || name == ".wh..opq";
 }
 
 Result<void> mount_tmpfs(const fs::path& target, const std::string& options) {

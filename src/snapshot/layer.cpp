@@ -15,6 +15,7 @@
 
 #include "digest/sha256.hpp"
 #include "os/fs.hpp"
+#include "os/mount.hpp"
 #include "os/root_path.hpp"
 #include "snapshot/lower_view.hpp"
 #include "util/strings.hpp"
@@ -27,8 +28,6 @@ using archive::TarEntry;
 
 namespace {
 
-constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
-
 Error io_error(std::string_view what, const fs::path& p) {
   return os::errno_error(what, p);
 }
@@ -37,11 +36,11 @@ void set_metadata(const fs::path& p, const TarEntry& e, bool is_link) {
   (void)::lchown(p.c_str(), e.uid, e.gid);
   if (!is_link) ::chmod(p.c_str(), e.mode & 07777);
   for (const auto& [k, v] : e.xattrs) {
-    // trusted.* holds overlayfs's own attributes (opaque, redirect, origin,
-    // metacopy), which would tell the kernel how to look through the stack:
-    // a layer says "opaque" only with its .wh..wh..opq entry. The writer
-    // never writes trusted.* either.
-    if (k.starts_with("trusted.")) continue;
+    // trusted.* (and user.overlay.* in a user namespace) holds overlayfs's
+    // own attributes (opaque, redirect, origin, metacopy), which would tell
+    // the kernel how to look through the stack: a layer says "opaque" only
+    // with its .wh..wh..opq entry. The writer never writes them either.
+    if (k.starts_with("trusted.") || os::is_overlay_xattr(k)) continue;
     ::lsetxattr(p.c_str(), k.c_str(), v.data(), v.size(), 0);
   }
   struct timespec ts[2] = {{e.mtime, 0}, {e.mtime, 0}};
@@ -69,7 +68,7 @@ Result<void> unpack_layer(archive::TarReader& layer, const fs::path& dest, bool 
     std::string base = target.filename().string();
     if (auto r = os::make_dirs(target.parent_path()); !r) return r;
     if (whiteouts && base == ".wh..wh..opq") {
-      if (::lsetxattr(target.parent_path().c_str(), kOpaqueXattr, "y", 1, 0) != 0)
+      if (::lsetxattr(target.parent_path().c_str(), os::overlay_opaque_xattr(), "y", 1, 0) != 0)
         return std::unexpected(io_error("marking opaque", target.parent_path()));
       continue;
     }
@@ -158,7 +157,8 @@ class LayerWriter {
       }
       auto got = os::list_dir(dir);
       if (!got) return std::unexpected(got.error());
-      for (auto& n : *got) listed.emplace_back(std::move(n), m);
+      for (auto& n : *got)
+        if (!os::is_overlay_marker(n)) listed.emplace_back(std::move(n), m);
     }
     // Sorted by name, the topmost first; then one per name.
     std::sort(listed.begin(), listed.end());
@@ -401,7 +401,9 @@ class LayerWriter {
     for (ssize_t i = 0; len > 0 && i < len;) {
       std::string name(names + i);
       i += static_cast<ssize_t>(name.size()) + 1;
-      if (name.starts_with("trusted.") || name.starts_with("security.selinux")) continue;
+      if (name.starts_with("trusted.") || os::is_overlay_xattr(name) ||
+          name.starts_with("security.selinux"))
+        continue;
       char value[4096];
       ssize_t vl = ::lgetxattr(full.c_str(), name.c_str(), value, sizeof value);
       if (vl >= 0) e.xattrs[name] = std::string(value, static_cast<size_t>(vl));

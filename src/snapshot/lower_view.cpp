@@ -7,6 +7,7 @@
 #include <set>
 
 #include "os/fs.hpp"
+#include "os/mount.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,7 +19,10 @@ bool is_whiteout(const struct stat& st) {
 
 bool is_opaque(const fs::path& dir) {
   char v[4] = {};
-  return ::lgetxattr(dir.c_str(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+  if (::lgetxattr(dir.c_str(), os::overlay_opaque_xattr(), v, sizeof v) == 1 && v[0] == 'y')
+    return true;
+  return os::fuse_overlays_in_use() &&
+         ::lgetxattr(dir.c_str(), os::kFuseOpaqueXattr, v, sizeof v) == 1 && v[0] == 'y';
 }
 
 LowerView::Entry LowerView::find(const std::vector<std::string>& components,
@@ -76,7 +80,7 @@ std::vector<std::string> LowerView::list(const std::vector<std::string>& compone
     auto names = os::list_dir(d);
     if (!names) continue;
     for (const auto& n : *names) {
-      if (!seen.insert(n).second) continue;
+      if (os::is_overlay_marker(n) || !seen.insert(n).second) continue;
       struct stat st {};
       if (::lstat((d / n).c_str(), &st) == 0 && !is_whiteout(st)) shown.insert(n);
     }

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "os/fs.hpp"
+#include "os/mount.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -19,8 +20,6 @@ namespace fs = std::filesystem;
 namespace strata::snapshot {
 
 namespace {
-
-constexpr const char* kOpaque = "trusted.overlay.opaque";
 
 std::vector<std::string> components(const std::string& rel) {
   std::vector<std::string> out;
@@ -35,6 +34,7 @@ std::string join(const std::string& rel, const std::string& name) {
 
 Result<std::vector<std::string>> sorted_names(const fs::path& dir) {
   auto names = TRY_VALUE(os::list_dir(dir));
+  std::erase_if(names, [](const std::string& n) { return os::is_overlay_marker(n); });
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -113,7 +113,7 @@ void copy_xattrs(const fs::path& from, const fs::path& to) {
   ssize_t len = ::llistxattr(from.c_str(), names, sizeof names);
   for (ssize_t i = 0; i < len; i += static_cast<ssize_t>(std::strlen(names + i)) + 1) {
     std::string name(names + i);
-    if (name.starts_with("trusted.overlay.")) continue;
+    if (os::is_overlay_xattr(name)) continue;
     char value[8192];
     ssize_t vl = ::lgetxattr(from.c_str(), name.c_str(), value, sizeof value);
     if (vl >= 0) ::lsetxattr(to.c_str(), name.c_str(), value, static_cast<size_t>(vl), 0);
@@ -129,7 +129,7 @@ Result<void> make_dir_like(const fs::path& dir, const struct stat& st, const fs:
   if (::chmod(dir.c_str(), st.st_mode & 07777) != 0)
     return std::unexpected(os::errno_error("setting the mode of", dir));
   copy_xattrs(xattrs_of, dir);
-  if (opaque && ::lsetxattr(dir.c_str(), kOpaque, "y", 1, 0) != 0)
+  if (opaque && ::lsetxattr(dir.c_str(), os::overlay_opaque_xattr(), "y", 1, 0) != 0)
     return std::unexpected(os::errno_error("marking opaque", dir));
   times.push_back({dir, {st.st_atim, st.st_mtim}});
   return {};

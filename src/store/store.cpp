@@ -18,6 +18,7 @@
 #include "oci/reference.hpp"
 #include "os/fs.hpp"
 #include "os/leftovers.hpp"
+#include "os/user_namespace.hpp"
 #include "util/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -27,7 +28,9 @@ namespace strata::store {
 
 fs::path default_root() {
   if (const char* r = std::getenv("STRATA_ROOT"); r && *r) return r;
-  if (::geteuid() == 0) return "/var/lib/strata";
+  // Root on the host; a user's own store without root (strata runs as root
+  // in a user namespace of its own then: exec/rootless).
+  if (::geteuid() == 0 && !os::in_user_namespace()) return "/var/lib/strata";
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "strata";
   const char* home = std::getenv("HOME");
   return fs::path(home ? home : "/tmp") / ".local/share/strata";
