@@ -40,10 +40,10 @@ struct RootlessMaps {
 // and how to change it.
 Result<RootlessMaps> check_rootless(const RootlessHost& host);
 
-// Not root and not in a user namespace yet: runs strata again (argv) in
-// one and returns its exit code, or the error why it cannot (then strata
-// exits 1 saying so, unless it was only asked for its help or version).
-// nullopt: nothing to do (root, or inside already).
+// Not root: runs strata again (argv) in a user namespace of its own and
+// returns its exit code, or the error why it cannot (then strata exits 1
+// saying so, unless it was only asked for its help or version). nullopt:
+// nothing to do (root, on the host or in a user namespace: inside already).
 std::optional<int> run_rootless(int argc, char** argv);
 
 }  // namespace strata::exec
