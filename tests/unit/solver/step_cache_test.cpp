@@ -21,6 +21,7 @@ struct Fixture : ::testing::Test {
   std::optional<store::Store> store;
   std::atomic<int> runs{0};
   std::vector<std::optional<IncrementalBase>> bases;  // what each run was given
+  std::mutex bases_mu;
   std::mutex events_mu;  // steps of two threads send events (the sink serialises)
   std::vector<StepEvent> events;
 
@@ -56,7 +57,10 @@ struct Fixture : ::testing::Test {
     return [this](const std::optional<graph::StepInputs>& in, const std::string&,
                   const IncrementalBase* base) -> Result<StepRun> {
       ++runs;
-      bases.push_back(base ? std::optional<IncrementalBase>(*base) : std::nullopt);
+      {
+        std::lock_guard g(bases_mu);  // two step caches may run steps at once
+        bases.push_back(base ? std::optional<IncrementalBase>(*base) : std::nullopt);
+      }
       std::string content =
           (in ? in->instruction : "uncacheable") + (base ? " on " + base->key : "");
       auto blob = store->put_blob(content, oci::kLayerGzip);
