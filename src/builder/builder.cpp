@@ -95,9 +95,11 @@ class Builder {
                     static_cast<double>(st_.container_ns) / 1e9,
                     {},
                     target.keys,
-                    target.base_layers};
+                    target.base_layers,
+                    {}};
     for (const auto& st : records)
       if (!st.key.empty()) out.keys.push_back(st.key);
+    out.records = std::move(records);
     out.keys.insert(out.keys.end(), build.keys_left_out.begin(), build.keys_left_out.end());
     return out;
   }

@@ -19,6 +19,7 @@
 #include "frontend/plan.hpp"
 #include "images/pull.hpp"
 #include "images/stored_image.hpp"
+#include "solver/build_record.hpp"
 #include "solver/step_events.hpp"
 #include "store/store.hpp"
 
@@ -78,6 +79,7 @@ struct BuildResult {
   std::vector<std::string> keys;        // every cacheable step of the build (--cache-to mode=max)
   std::vector<std::string> image_keys;  // the steps that made the image's layers (mode=min)
   size_t base_layers = 0;               // the image's first layers, from its base image
+  std::vector<solver::StepRecord> records;  // every step, as the build record keeps them
 };
 
 Result<BuildResult> build(const frontend::Plan& plan, store::Store& store,

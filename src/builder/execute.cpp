@@ -149,9 +149,13 @@ Result<solver::StepRun> execute_step(BuildState& st, const StageImage& img, cons
   auto root = TRY_VALUE(Rootfs::mount(st.store, img.layers, true, above));
   std::vector<std::string> created_mountpoints;
   Result<void> r;
-  if (step.kind == Kind::Run)
-    r = run_step(st, root, *step.run, name, created_mountpoints);
-  else if (step.kind == Kind::Workdir)
+  if (step.kind == Kind::Run) {
+    auto in_container = run_step(st, root, *step.run, name, created_mountpoints);
+    if (in_container)
+      out.container_seconds = *in_container;
+    else
+      r = std::unexpected(in_container.error());
+  } else if (step.kind == Kind::Workdir)
     r = make_workdir(root.path(), step.args.at(0), step.args.size() > 1 ? step.args[1] : "");
   else
     r = copy_step(st, root, *step.copy);

@@ -169,10 +169,10 @@ Result<void> ssh_mount(BuildState& st, const frontend::RunStep& run, size_t mi, 
 
 }  // namespace
 
-Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
-                      const std::string& name, std::vector<std::string>& created) {
+Result<double> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
+                        const std::string& name, std::vector<std::string>& created) {
   const fs::path& rootfs = root.path();
-  if (auto r = make_workdir(rootfs, run.workdir); !r) return r;
+  TRY(make_workdir(rootfs, run.workdir));
   auto id = TRY_VALUE(resolve_user(rootfs, run.user));
 
   exec::ContainerSpec spec;
@@ -228,9 +228,8 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
   auto result = exec::run_container(st.opts.runtime, spec, bundle, [&](const std::string& line) {
     st.output(name, st.mask_secrets(line));
   });
-  st.container_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::steady_clock::now() - started)
-                         .count();
+  auto in_container = std::chrono::steady_clock::now() - started;
+  st.container_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(in_container).count();
   if (!result) return std::unexpected(result.error());
   if (int sig = os::interrupted())
     return fail(Errc::io, fmt::format("interrupted by signal {}", sig));
@@ -244,7 +243,7 @@ Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run
                             st.mask_secrets(cmd), result->exit_code,
                             tail.empty() ? "" : "\nlast output:", tail));
   }
-  return {};
+  return std::chrono::duration<double>(in_container).count();
 }
 
 }  // namespace strata::builder

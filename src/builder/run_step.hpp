@@ -12,8 +12,8 @@ namespace strata::builder {
 
 // `name`: the step's, for its events; `created`: the mount points the
 // runtime had to create in the root (the caller removes those that stayed
-// empty from the layer).
-Result<void> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
-                      const std::string& name, std::vector<std::string>& created);
+// empty from the layer). Returns the seconds the container ran.
+Result<double> run_step(BuildState& st, Rootfs& root, const frontend::RunStep& run,
+                        const std::string& name, std::vector<std::string>& created);
 
 }  // namespace strata::builder

@@ -32,6 +32,7 @@
 #include "cache/registry_cache.hpp"
 #include "cli/build_display.hpp"
 #include "cli/build_flags.hpp"
+#include "cli/build_trace.hpp"
 #include "cli/lint_report.hpp"
 #include "cli/remote_context.hpp"
 #include "dockerfile/instructions.hpp"
@@ -107,6 +108,9 @@ void add_build_command(CLI::App& app, const GlobalFlags& g, std::function<int()>
   cmd->add_flag_callback(
       "-q,--quiet", [f] { f->progress = "quiet"; }, "No build output; the digest on stdout");
   cmd->add_option("--iidfile", f->iidfile, "Write the image id (its config digest) to this file");
+  cmd->add_option("--trace", f->trace,
+                  "Write the build as Chrome trace events (Perfetto, chrome://tracing): a track "
+                  "per stage, a slice per step, the transfers");
   cmd->add_option("--metadata-file", f->metadata_file,
                   "Write what was built as JSON (containerimage.digest, "
                   "containerimage.config.digest, containerimage.descriptor, image.name, "
@@ -184,6 +188,11 @@ class BuildCommand {
     auto shown = make_build_display(f_.progress, std::cerr, ::isatty(STDERR_FILENO) == 1);
     if (!shown) return report(shown.error());
     build_display_ = std::move(*shown);
+    if (!f_.trace.empty()) {
+      auto tracing = std::make_unique<TracingDisplay>(std::move(build_display_));
+      tracing_ = tracing.get();
+      build_display_ = std::move(tracing);
+    }
     if (auto r = check_attestations(f_.provenance, f_.sbom, f_.attest); !r)
       return report(r.error());
     note_ignored_flags();
@@ -215,6 +224,7 @@ class BuildCommand {
             write_build_files(result->image.manifest_desc, result->image.manifest.config.digest);
         !r)
       return report(r.error());
+    if (auto r = write_trace(result->records); !r) return report(r.error());
     const auto& image = result->image;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     build_display_->message(fmt::format("built {} in {:.3f}s (running containers {:.3f}s){}",
@@ -222,6 +232,7 @@ class BuildCommand {
                                         f_.tags.empty() ? "" : " as " + join(f_.tags, ", ")));
     bool tar_on_stdout = std::any_of(outputs_.begin(), outputs_.end(),
                                      [](const Output& o) { return o.dest == "-"; });
+    build_display_->close();
     if (!tar_on_stdout) std::cout << image.manifest_desc.digest << "\n";
     lease_.reset();
     if (auto r = collect_garbage(); !r) return report(r.error());
@@ -229,6 +240,12 @@ class BuildCommand {
   }
 
  private:
+  // An error, said once the display has put down what it shows.
+  int report(const Error& e) {
+    if (build_display_) build_display_->close();
+    return cli::report(e);
+  }
+
   bool quiet() const { return f_.progress == "quiet" || f_.progress == "none"; }
 
   // --platform a,b: the target planned for each platform in turn, then
@@ -302,12 +319,16 @@ class BuildCommand {
     if (!index) return report(index.error());
     if (auto r = deliver_index(*index, results); !r) return report(r.error());
     if (auto r = write_build_files(*index, ""); !r) return report(r.error());
+    std::vector<solver::StepRecord> records;
+    for (const auto& r : results) records.insert(records.end(), r.records.begin(), r.records.end());
+    if (auto r = write_trace(records); !r) return report(r.error());
     std::vector<std::string> names;
     for (const auto& p : platforms_) names.push_back(p.str());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     build_display_->message(fmt::format("built {} for {} in {:.3f}s (running containers {:.3f}s){}",
                                         index->digest, join(names, ", "), secs, containers,
                                         f_.tags.empty() ? "" : " as " + join(f_.tags, ", ")));
+    build_display_->close();
     std::cout << index->digest << "\n";
     lease_.reset();
     if (auto r = collect_garbage(); !r) return report(r.error());
@@ -413,6 +434,15 @@ class BuildCommand {
           "note: --cgroup-parent {}: ignored (each RUN step has a cgroup of "
           "its own)\n",
           f_.cgroup_parent);
+  }
+
+  // --trace: the steps' records and the transfers the display saw.
+  Result<void> write_trace(const std::vector<solver::StepRecord>& records) const {
+    if (f_.trace.empty()) return {};
+    auto spans = spans_of_records(records);
+    auto more = tracing_->spans();
+    spans.insert(spans.end(), more.begin(), more.end());
+    return os::write_file_atomic(f_.trace, chrome_trace(spans));
   }
 
   // --iidfile and --metadata-file, as buildx writes them: of an image (its
@@ -892,6 +922,7 @@ class BuildCommand {
   const GlobalFlags& g_;
   const BuildFlags& f_;
   // first: the store's fetcher and the build send to it
+  TracingDisplay* tracing_ = nullptr;  // --trace: in build_display_
   std::unique_ptr<BuildDisplay> build_display_;
   // read_inputs
   std::vector<Output> outputs_;

@@ -45,6 +45,7 @@ struct BuildFlags {
   // Flags of `docker buildx build` for what lies around the build.
   std::string iidfile;        // --iidfile: the image id (config digest)
   std::string metadata_file;  // --metadata-file: the keys buildx writes
+  std::string trace;          // --trace: the build as Chrome trace events
   std::string builder;        // --builder: accepted; strata's store builds
   std::string cgroup_parent;  // --cgroup-parent: accepted, ignored
   std::string provenance, sbom;

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -10,6 +14,7 @@
 #include <ostream>
 
 #include "cli/progress.hpp"
+#include "cli/tty_display.hpp"
 #include "digest/sha256.hpp"
 #include "util/strings.hpp"
 
@@ -275,17 +280,16 @@ std::unique_ptr<TransferDisplay> RawJsonDisplay::transfer(const std::string& wha
 Result<std::unique_ptr<BuildDisplay>> make_build_display(std::string_view mode, std::ostream& out,
                                                          bool terminal) {
   if (mode == "quiet" || mode == "none") return std::make_unique<QuietDisplay>(out);
+  const char* term = std::getenv("TERM");
+  bool dumb = term && std::string_view(term) == "dumb";
+  if (mode == "tty" || (mode == "auto" && terminal && !dumb))
+    return std::make_unique<TtyDisplay>(out, [] { return terminal_size(STDERR_FILENO); });
   if (mode == "auto") return std::make_unique<PlainDisplay>(out, terminal);
   if (mode == "plain") return std::make_unique<PlainDisplay>(out, false);
   if (mode == "rawjson") return std::make_unique<RawJsonDisplay>(out);
-  if (mode == "tty")
-    return fail(Errc::invalid_argument,
-                "--progress tty: the live display (a line per running step, redrawn in "
-                "place) is not built yet; use --progress auto (transfers shown in place "
-                "on a terminal) or --progress plain (a log without escape codes)");
   return fail(
       Errc::invalid_argument,
-      fmt::format("--progress {}: not a mode; use auto, plain, rawjson, quiet or none", mode));
+      fmt::format("--progress {}: not a mode; use auto, tty, plain, rawjson, quiet or none", mode));
 }
 
 }  // namespace strata::cli

@@ -38,10 +38,13 @@ class BuildDisplay {
   virtual void warning(const std::string& text) = 0;
   // nullptr when the mode shows no transfers.
   virtual std::unique_ptr<TransferDisplay> transfer(const std::string& what) = 0;
+  // The build is over (or failed): what the display still shows is put
+  // down for good, before the command prints its result or error.
+  virtual void close() {}
 };
 
-// `mode`: auto, plain, quiet, none or rawjson; written to `out` (stderr).
-// auto shows transfers in place when `out` is a terminal.
+// `mode`: auto, tty, plain, quiet, none or rawjson; written to `out`
+// (stderr). auto is tty on a terminal (unless TERM=dumb), else plain.
 Result<std::unique_ptr<BuildDisplay>> make_build_display(std::string_view mode, std::ostream& out,
                                                          bool terminal);
 

@@ -11,6 +11,7 @@
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
 #include "cache/image_cache.hpp"
+#include "cli/build_trace.hpp"
 #include "cli/progress.hpp"
 #include "exec/emulation.hpp"
 #include "exec/runtime.hpp"
@@ -49,6 +50,7 @@ struct ImageArgs {
   int compression_level = -1;
   std::string cache_mode = "min";  // save --cache-mode
   std::string platform;            // save --platform, run --platform
+  std::string trace;               // explain --trace
 };
 
 // What `strata save` writes of a name: with --platform, that platform's
@@ -150,7 +152,7 @@ int cmd_rmi(const GlobalFlags& g, const std::vector<std::string>& names) {
   return rc;
 }
 
-int cmd_explain(const GlobalFlags& g, bool as_json) {
+int cmd_explain(const GlobalFlags& g, bool as_json, const std::string& trace) {
   auto store = open_store(g);
   if (!store) return report(store.error());
   auto last = store->last_build("");
@@ -158,6 +160,12 @@ int cmd_explain(const GlobalFlags& g, bool as_json) {
   if (!*last) return report(Error{Errc::not_found, "no build recorded in this store yet"});
   auto steps = solver::records_from_json(**last);
   if (!steps) return report(steps.error().with_context("the last build's record"));
+  if (!trace.empty()) {
+    if (auto r = os::write_file_atomic(trace, chrome_trace(spans_of_records(*steps))); !r)
+      return report(r.error());
+    std::cerr << fmt::format("wrote the last build's trace to {}\n", trace);
+    return 0;
+  }
   if (as_json) {
     json out = json::array();
     for (const auto& st : *steps) {
@@ -474,7 +482,10 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   auto* explain = app.add_subcommand(
       "explain", "Say, step by step, why the last build ran or reused each step");
   explain->add_flag("--json", a->as_json, "Machine-readable output");
-  explain->callback([&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json); }; });
+  explain->add_option("--trace", a->trace,
+                      "Write the last build as Chrome trace events (Perfetto, chrome://tracing)");
+  explain->callback(
+      [&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json, a->trace); }; });
   auto* load =
       app.add_subcommand("load", "Import a docker or OCI archive (.tar, .tar.gz, .tar.zst)");
   load->add_option("file", a->file, "Archive (or, with --into-docker, an image in the store)")

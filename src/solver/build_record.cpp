@@ -14,7 +14,9 @@ std::string records_to_json(const std::vector<StepRecord>& records) {
     if (!r.cached) {
       e["reason"] = r.reason;
       e["seconds"] = r.seconds;
+      if (r.container_seconds > 0) e["container_seconds"] = r.container_seconds;
     }
+    if (r.started > 0) e["started"] = r.started;
     if (!r.platform.empty()) e["platform"] = r.platform;
     if (!r.incremental_on.empty())
       e["incremental"] = {{"on", r.incremental_on}, {"from", r.incremental_from}};
@@ -51,6 +53,8 @@ Result<std::vector<StepRecord>> records_from_json(std::string_view text) {
     r.cached = cached != e.end() && cached->is_boolean() && cached->get<bool>();
     r.reason = text_of("reason");
     r.seconds = number_of("seconds");
+    r.started = number_of("started");
+    r.container_seconds = number_of("container_seconds");
     if (auto inc = e.find("incremental"); inc != e.end() && inc->is_object()) {
       auto on = inc->find("on"), from = inc->find("from");
       if (on != inc->end() && on->is_string()) r.incremental_on = on->get<std::string>();

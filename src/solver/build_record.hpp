@@ -29,6 +29,11 @@ struct StepRecord {
   // came from ("the last build", "the cache imported from R", ...).
   std::string incremental_on{}, incremental_from{};
   std::string platform{};  // its stage's ("" in records before it was kept)
+  // When it started (Unix seconds; a hit: when it was looked up) and, of a
+  // RUN that ran, the seconds in its container: a build's timeline
+  // (strata explain --trace, --html). 0 in records before they were kept.
+  double started = 0;
+  double container_seconds = 0;
 };
 
 std::string records_to_json(const std::vector<StepRecord>& records);

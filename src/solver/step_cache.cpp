@@ -86,8 +86,8 @@ int64_t StepCache::now() const {
                                  : static_cast<int64_t>(std::time(nullptr));
 }
 
-void StepCache::emit(StepEvent::Kind kind, const StepId& id, std::string text,
-                     double seconds) const {
+void StepCache::emit(StepEvent::Kind kind, const StepId& id, std::string text, double seconds,
+                     std::string key, double container_seconds) const {
   if (!opts_.events) return;
   StepEvent e;
   e.kind = kind;
@@ -95,6 +95,8 @@ void StepCache::emit(StepEvent::Kind kind, const StepId& id, std::string text,
   e.text = std::move(text);
   e.ran = kind == StepEvent::Kind::done;
   e.seconds = seconds;
+  e.key = std::move(key);
+  e.container_seconds = container_seconds;
   opts_.events(e);
 }
 
@@ -116,6 +118,11 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
   record.text = id.text;
   record.platform = id.platform;
   record.key = out.key;
+  auto wall_now = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  record.started = wall_now();
   bool use_cache = inputs && uses_cache(id.stage);
   std::string unusable;  // why a record of this key is not a hit
   if (use_cache) {
@@ -132,7 +139,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
       (void)writes_.wait();
     }
     if (auto hit = TRY_VALUE(store_.cache_get(out.key)); hit && usable(*hit)) {
-      emit(StepEvent::Kind::cached, id);
+      emit(StepEvent::Kind::cached, id, {}, 0, out.key);
       record.cached = out.cached = true;
       record.incremental_on = hit->incremental_on;
       record.incremental_from = hit->incremental_from;
@@ -154,7 +161,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
                        : !unusable.empty() ? unusable
                                            : miss_reason(previous, *inputs);
   if (opts_.redact) reason = opts_.redact(std::move(reason));  // an ARG with a secret's value
-  emit(StepEvent::Kind::missed, id, reason);
+  emit(StepEvent::Kind::missed, id, reason, 0, out.key);
   record.reason = reason;
   std::optional<IncrementalBase> base;
   if (id.incremental && use_cache && opts_.incremental) base = TRY_VALUE(incremental_base(id));
@@ -174,6 +181,7 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
     }
   }
   auto started = std::chrono::steady_clock::now();
+  record.started = wall_now();
   Result<StepRun> ran = first ? exec(inputs, previous, base ? &*base : nullptr) : shared.get();
   record.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -187,7 +195,8 @@ Result<StepOutcome> StepCache::run(const StepId& id, std::optional<graph::StepIn
       emit(StepEvent::Kind::note, id,
            fmt::format("ran incrementally on the result of {} from {}", ran->incremental_on,
                        ran->incremental_from));
-    emit(StepEvent::Kind::done, id, {}, record.seconds);
+    emit(StepEvent::Kind::done, id, {}, record.seconds, {}, ran->container_seconds);
+    record.container_seconds = ran->container_seconds;
     record.incremental_on = ran->incremental_on;
     record.incremental_from = ran->incremental_from;
     store::Store::CacheRecord rec;

@@ -65,6 +65,7 @@ struct StepRun {
   std::optional<std::vector<std::string>> root;
   bool incremental = false;
   std::string incremental_on, incremental_from;
+  double container_seconds = 0;  // a RUN's, in its container
 };
 
 struct StepOutcome {
@@ -141,8 +142,8 @@ class StepCache {
 
  private:
   int64_t now() const;
-  void emit(StepEvent::Kind kind, const StepId& id, std::string text = {},
-            double seconds = 0) const;
+  void emit(StepEvent::Kind kind, const StepId& id, std::string text = {}, double seconds = 0,
+            std::string key = {}, double container_seconds = 0) const;
   void note(StepRecord record);
   std::string miss_reason(const std::string& previous, const graph::StepInputs& now);
   bool uses_cache(const std::string& stage) const;

@@ -28,6 +28,8 @@ struct StepEvent {
   std::string text{};
   bool ran = false;
   double seconds = 0;
+  double container_seconds = 0;  // done: of those, in the RUN's container
+  std::string key{};             // cached, missed: the step's cache key ("" when none)
   std::chrono::system_clock::time_point at = std::chrono::system_clock::now();
 };
 

@@ -196,9 +196,6 @@ TEST(BuildDisplay, RawJsonMessagesTransfersAndWarnings) {
 
 TEST(BuildDisplay, ModesThatAreNot) {
   std::ostringstream out;
-  auto tty = make_build_display("tty", out, true);
-  ASSERT_FALSE(tty);
-  EXPECT_NE(tty.error().message.find("--progress plain"), std::string::npos);
   auto bad = make_build_display("fancy", out, true);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("rawjson"), std::string::npos);

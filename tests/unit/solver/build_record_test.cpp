@@ -14,6 +14,9 @@ TEST(BuildRecord, RoundTrips) {
   in[1].incremental_on = "sha256:cc";
   in[1].incremental_from = "the last build";
   in[1].platform = "linux/arm64";
+  in[0].started = 1764756000.25;
+  in[1].started = 1764756001.5;
+  in[1].container_seconds = 1.0;
   auto out = records_from_json(records_to_json(in));
   ASSERT_TRUE(out) << out.error().message;
   ASSERT_EQ(out->size(), 2u);
@@ -30,6 +33,8 @@ TEST(BuildRecord, RoundTrips) {
     EXPECT_EQ((*out)[i].incremental_on, in[i].incremental_on);
     EXPECT_EQ((*out)[i].incremental_from, in[i].incremental_from);
     EXPECT_EQ((*out)[i].platform, in[i].platform);
+    EXPECT_DOUBLE_EQ((*out)[i].started, in[i].started);
+    EXPECT_DOUBLE_EQ((*out)[i].container_seconds, in[i].container_seconds);
   }
 }
 
