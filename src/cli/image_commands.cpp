@@ -11,6 +11,7 @@
 #include "builder/rootfs.hpp"
 #include "builder/users.hpp"
 #include "cache/image_cache.hpp"
+#include "cli/build_report.hpp"
 #include "cli/build_trace.hpp"
 #include "cli/progress.hpp"
 #include "exec/emulation.hpp"
@@ -50,7 +51,7 @@ struct ImageArgs {
   int compression_level = -1;
   std::string cache_mode = "min";  // save --cache-mode
   std::string platform;            // save --platform, run --platform
-  std::string trace;               // explain --trace
+  std::string trace, html;         // explain --trace, --html
 };
 
 // What `strata save` writes of a name: with --platform, that platform's
@@ -152,7 +153,24 @@ int cmd_rmi(const GlobalFlags& g, const std::vector<std::string>& names) {
   return rc;
 }
 
-int cmd_explain(const GlobalFlags& g, bool as_json, const std::string& trace) {
+// The last build as a page: its records, the sizes of its layers and the
+// store's cache mounts.
+Result<void> write_report(store::Store& store, const std::vector<solver::StepRecord>& steps,
+                          const std::string& file) {
+  ReportInputs in;
+  in.steps = steps;
+  for (const auto& r : steps) {
+    if (r.key.empty()) continue;
+    auto rec = TRY_VALUE(store.cache_get(r.key, false));
+    if (rec && rec->blob) in.layer_bytes[r.key] = rec->blob->size;
+  }
+  for (const auto& m : TRY_VALUE(mounts::list_cache_mounts(store)))
+    in.mounts.push_back({m.id, m.size});
+  return os::write_file_atomic(file, html_report(in));
+}
+
+int cmd_explain(const GlobalFlags& g, bool as_json, const std::string& trace,
+                const std::string& html) {
   auto store = open_store(g);
   if (!store) return report(store.error());
   auto last = store->last_build("");
@@ -164,8 +182,12 @@ int cmd_explain(const GlobalFlags& g, bool as_json, const std::string& trace) {
     if (auto r = os::write_file_atomic(trace, chrome_trace(spans_of_records(*steps))); !r)
       return report(r.error());
     std::cerr << fmt::format("wrote the last build's trace to {}\n", trace);
-    return 0;
   }
+  if (!html.empty()) {
+    if (auto r = write_report(*store, *steps, html); !r) return report(r.error());
+    std::cerr << fmt::format("wrote the last build's report to {}\n", html);
+  }
+  if (!trace.empty() || !html.empty()) return 0;
   if (as_json) {
     json out = json::array();
     for (const auto& st : *steps) {
@@ -484,8 +506,11 @@ void add_image_commands(CLI::App& app, const GlobalFlags& g, std::function<int()
   explain->add_flag("--json", a->as_json, "Machine-readable output");
   explain->add_option("--trace", a->trace,
                       "Write the last build as Chrome trace events (Perfetto, chrome://tracing)");
+  explain->add_option("--html", a->html,
+                      "Write the last build as one HTML page: its timeline, steps, biggest "
+                      "layers, cache mounts and where the time went");
   explain->callback(
-      [&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json, a->trace); }; });
+      [&g, &run, a] { run = [&g, a] { return cmd_explain(g, a->as_json, a->trace, a->html); }; });
   auto* load =
       app.add_subcommand("load", "Import a docker or OCI archive (.tar, .tar.gz, .tar.zst)");
   load->add_option("file", a->file, "Archive (or, with --into-docker, an image in the store)")

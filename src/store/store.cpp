@@ -644,12 +644,13 @@ Result<std::optional<Store::CacheRecord>> Store::record_of(const Db::Row& r) {
   return rec;
 }
 
-Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key) {
+Result<std::optional<Store::CacheRecord>> Store::cache_get(const std::string& key, bool mark_used) {
   auto rows = db_.query(fmt::format("SELECT {} FROM cache WHERE key = ?", kRecordColumns), {key});
   if (!rows) return std::unexpected(rows.error());
   if (rows->empty()) return std::nullopt;
   auto rec = TRY_VALUE(record_of((*rows)[0]));
-  if (rec) (void)db_.exec("UPDATE cache SET last_used = CURRENT_TIMESTAMP WHERE key = ?", {key});
+  if (rec && mark_used)
+    (void)db_.exec("UPDATE cache SET last_used = CURRENT_TIMESTAMP WHERE key = ?", {key});
   return rec;
 }
 

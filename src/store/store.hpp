@@ -129,7 +129,9 @@ class Store {
     std::string incremental_from{};  // where that result came from, as the build said it
     std::string source{};            // "" made here, else the cache it was imported from
   };
-  Result<std::optional<CacheRecord>> cache_get(const std::string& key);
+  // A lookup marks the record used (for the eviction order) unless it is
+  // only a look (`mark_used` false: a report of the last build).
+  Result<std::optional<CacheRecord>> cache_get(const std::string& key, bool mark_used = true);
   // The most recent record (and its key) of a step by its identity that
   // came from outside the store (imported, loaded, or an image's inline
   // cache), has a layer and knows its parent, one imported from `preferred`
