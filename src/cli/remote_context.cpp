@@ -14,6 +14,7 @@
 #include "cli/build_flags.hpp"
 #include "dockerfile/git_ref.hpp"
 #include "os/leftovers.hpp"
+#include "os/user_namespace.hpp"
 #include "snapshot/layer.hpp"
 
 namespace strata::cli {
@@ -59,16 +60,10 @@ Result<void> read_input(RemoteContext& in, const fs::path& file, const std::stri
 // A directory someone else made, or that others may write, is refused.
 Result<fs::path> contexts_dir() {
   std::error_code ec;
-  fs::path dir = fs::temp_directory_path(ec) / fmt::format("strata-{}", ::getuid());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return std::unexpected(os::errno_error("creating", dir));
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", dir));
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
-    return fail(Errc::invalid_argument,
-                fmt::format("{} is not a private directory of this user: remove it, or set TMPDIR "
-                            "to another directory",
-                            dir.string()));
+  // The user's uid outside strata's user namespace (exec/rootless), where
+  // it is 0.
+  fs::path dir = fs::temp_directory_path(ec) / fmt::format("strata-{}", os::outer_uid());
+  TRY(os::make_private_dir(dir, "remove it, or set TMPDIR to another directory"));
   os::remove_leftovers(dir);
   return dir;
 }

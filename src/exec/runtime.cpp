@@ -373,15 +373,7 @@ Result<fs::path> rootless_state_root(const std::string& name) {
     dir = fs::path(x) / ("strata-" + name);
   else
     dir = fs::temp_directory_path() / fmt::format("strata-{}-{}", os::outer_uid(), name);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return std::unexpected(os::errno_error("creating", dir));
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(os::errno_error("reading", dir));
-  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
-    return fail(Errc::invalid_argument,
-                fmt::format("{} (the runtime's state without root) is not a directory of this "
-                            "user's with mode 0700: remove it",
-                            dir.string()));
+  TRY(os::make_private_dir(dir, "remove it (the runtime keeps its state there without root)"));
   return dir;
 }
 

@@ -157,6 +157,18 @@ Result<uint64_t> copy_file_atomic(const fs::path& from, const fs::path& to,
   return total;
 }
 
+Result<void> make_private_dir(const fs::path& dir, std::string_view what_to_do) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return std::unexpected(errno_error("creating", dir));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return std::unexpected(errno_error("reading", dir));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0)
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("{} is not a private directory of this user: {}", dir.string(), what_to_do));
+  return {};
+}
+
 Result<void> make_dirs(const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path, ec);

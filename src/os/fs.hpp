@@ -79,6 +79,10 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 // fsyncs a file or directory.
 Result<void> fsync_path(const std::filesystem::path& path);
 Result<void> make_dirs(const std::filesystem::path& path);
+// A directory only this user may use: made with mode 0700 when missing; one
+// that is not a directory of this user's with that mode is refused, the
+// error naming it and ending with `what_to_do`.
+Result<void> make_private_dir(const std::filesystem::path& dir, std::string_view what_to_do);
 // A unique new directory under `parent`, named prefix + our process id +
 // "-" + a random suffix (os/leftovers reads the id).
 Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,

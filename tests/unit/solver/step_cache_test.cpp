@@ -204,25 +204,35 @@ TEST_F(Fixture, NoCacheAndNoCacheFilter) {
   EXPECT_EQ(runs, 4);
 }
 
-TEST_F(Fixture, IdenticalStepsOfOneBuildRunOnce) {
-  StepCache c(*store, options());
+// The same step (`instruction`) of stages `one` and `two` through caches
+// `a` and `b` at once: each waits until both have begun.
+std::pair<Result<StepOutcome>, Result<StepOutcome>> at_once(Fixture& f, StepCache& a, StepCache& b,
+                                                            const std::string& one,
+                                                            const std::string& two,
+                                                            const std::string& instruction) {
   std::atomic<bool> release{false};
   auto slow = [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
                   const IncrementalBase* base) -> Result<StepRun> {
     while (!release) std::this_thread::yield();
-    return make_layer()(in, previous, base);
+    return f.make_layer()(in, previous, base);
   };
-  std::optional<Result<StepOutcome>> a, b;
-  std::thread ta([&] { a = step(c, "one", 0, inputs("RUN same"), slow); });
-  std::thread tb([&] { b = step(c, "two", 0, inputs("RUN same"), slow); });
+  std::optional<Result<StepOutcome>> ra, rb;
+  std::thread ta([&] { ra = f.step(a, one, 0, Fixture::inputs(instruction), slow); });
+  std::thread tb([&] { rb = f.step(b, two, 0, Fixture::inputs(instruction), slow); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   release = true;
   ta.join();
   tb.join();
-  ASSERT_TRUE(*a && *b);
+  return {std::move(*ra), std::move(*rb)};
+}
+
+TEST_F(Fixture, IdenticalStepsOfOneBuildRunOnce) {
+  StepCache c(*store, options());
+  auto [a, b] = at_once(*this, c, c, "one", "two", "RUN same");
+  ASSERT_TRUE(a && b);
   EXPECT_EQ(runs, 1);
-  ASSERT_TRUE((*a)->layer && (*b)->layer);
-  EXPECT_EQ((*a)->layer->blob.digest, (*b)->layer->blob.digest);
+  ASSERT_TRUE(a->layer && b->layer);
+  EXPECT_EQ(a->layer->blob.digest, b->layer->blob.digest);
   // Run one after the other, the second is a hit.
   ASSERT_TRUE(step(c, "three", 0, inputs("RUN same"), make_layer())->cached);
   EXPECT_EQ(runs, 1);
@@ -237,33 +247,15 @@ TEST_F(Fixture, BuildsSharingRunningStepsRunAKeyOnce) {
   ob.build_name = "app linux/arm64";
   oa.running = ob.running = running;
   StepCache ca(*store, oa), cb(*store, ob);
-  std::atomic<bool> release{false};
-  auto slow = [&](const std::optional<graph::StepInputs>& in, const std::string& previous,
-                  const IncrementalBase* base) -> Result<StepRun> {
-    while (!release) std::this_thread::yield();
-    return make_layer()(in, previous, base);
-  };
-  std::optional<Result<StepOutcome>> a, b;
-  std::thread ta([&] { a = step(ca, "gen", 0, inputs("RUN shared"), slow); });
-  std::thread tb([&] { b = step(cb, "gen", 0, inputs("RUN shared"), slow); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  release = true;
-  ta.join();
-  tb.join();
-  ASSERT_TRUE(*a && *b);
+  auto [a, b] = at_once(*this, ca, cb, "gen", "gen", "RUN shared");
+  ASSERT_TRUE(a && b);
   EXPECT_EQ(runs, 1);
-  ASSERT_TRUE((*a)->layer && (*b)->layer);
-  EXPECT_EQ((*a)->layer->blob.digest, (*b)->layer->blob.digest);
+  ASSERT_TRUE(a->layer && b->layer);
+  EXPECT_EQ(a->layer->blob.digest, b->layer->blob.digest);
   // Without the shared steps, two caches at once run it twice.
   StepCache cc(*store, options()), cd(*store, options());
-  release = false;
-  std::thread tc([&] { a = step(cc, "gen", 0, inputs("RUN apart"), slow); });
-  std::thread td([&] { b = step(cd, "gen", 0, inputs("RUN apart"), slow); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  release = true;
-  tc.join();
-  td.join();
-  ASSERT_TRUE(*a && *b);
+  auto [c, d] = at_once(*this, cc, cd, "gen", "gen", "RUN apart");
+  ASSERT_TRUE(c && d);
   EXPECT_EQ(runs, 3);
   ASSERT_TRUE(ca.finish() && cb.finish() && cc.finish() && cd.finish());
 }
