@@ -73,7 +73,9 @@ rootless_digest=$(tail -1 "$T/log")
 root_digest=$("$STRATA" build --progress quiet --secret id=token,src="$T/pub/token" -t app "$T/pub/app")
 expect_eq "$rootless_digest" "$root_digest" "the image built without root and with it"
 [ -d "$STORE/blobs" ] || fail "the user's store is not under ~/.local/share/strata"
-# A context from standard input (a directory of the user's under $TMPDIR).
+# A context from standard input: in a directory of the user's under $TMPDIR,
+# not root's (which strata, root in its namespace, must not take for its own).
+mkdir -p -m 0700 /tmp/strata-0
 printf 'FROM busybox\nRUN echo from-stdin > /s\n' | as_user "$USER_OK" "$S" build --progress quiet -t stdin - \
   > /dev/null 2> "$T/log" || fail "a build from standard input: $(cat "$T/log")"
 cmd=(run app sh -c 'ls -ln /data /work | sed "s/  */ /g"; cat /work/uid /runs /work/from-bind; ls /bin | wc -l')
