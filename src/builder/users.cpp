@@ -12,10 +12,7 @@ namespace strata::builder {
 namespace {
 
 std::optional<uint32_t> number(std::string_view s) {
-  uint32_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+  return parse_number<uint32_t>(s);
 }
 
 // Lines of a colon-separated database, split into fields.

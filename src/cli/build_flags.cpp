@@ -392,9 +392,7 @@ Result<std::optional<int64_t>> resolve_source_date_epoch(const std::string& v,
                                                          std::optional<int64_t> context_time) {
   if (v == "context") return context_time;
   if (v.empty()) return std::nullopt;
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec == std::errc() && p == v.data() + v.size()) return n;
+  if (auto n = parse_number<int64_t>(v)) return n;
   std::string stage = to_lower(v);
   for (const auto& st : df.stages)
     if (st.from.as<dockerfile::FromCmd>().stage_name == stage)

@@ -68,14 +68,6 @@ Result<std::vector<std::string>> split_csv(std::string_view s) {
   return out;
 }
 
-template <class T>
-std::optional<T> parse_uint(std::string_view v, int base) {
-  T out{};
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
-  if (ec != std::errc() || p != v.data() + v.size() || v.empty()) return std::nullopt;
-  return out;
-}
-
 }  // namespace
 
 std::string_view to_string(MountType t) {
@@ -250,11 +242,11 @@ Result<Mount> resolve_mount(const std::vector<MountField>& fields, const WordExp
             fmt::format("unrecognized sharing parameter '{}' (use shared, private or locked)", v));
       }
     } else if (k == "mode") {
-      auto mode = parse_uint<uint32_t>(v, 8);
+      auto mode = parse_number<uint32_t>(v, 8);
       if (!mode) return fail(Errc::invalid_argument, fmt::format("invalid value {} for mode", v));
       m.mode = *mode;
     } else if (k == "uid" || k == "gid") {
-      auto id = parse_uint<uint32_t>(v, 10);
+      auto id = parse_number<uint32_t>(v);
       if (!id) return fail(Errc::invalid_argument, fmt::format("invalid value {} for {}", v, k));
       (k == "uid" ? m.uid : m.gid) = *id;
     } else if (k == "env") {

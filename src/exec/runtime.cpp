@@ -24,6 +24,7 @@
 #include "os/mount.hpp"
 #include "os/process.hpp"
 #include "os/user_namespace.hpp"
+#include "util/strings.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -262,11 +263,8 @@ Result<Ulimit> parse_ulimit(std::string_view spec) {
   for (auto [name, type] : kRlimits) known = known || name == u.name;
   if (!known) return bad(fmt::format("unknown resource \"{}\"", u.name));
   auto number = [](std::string_view v) -> std::optional<uint64_t> {
-    if (v == "-1") return RLIM_INFINITY;
-    uint64_t n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || v.empty()) return std::nullopt;
-    return n;
+    if (v == "-1") return std::optional<uint64_t>(RLIM_INFINITY);
+    return parse_number<uint64_t>(v);
   };
   std::string_view values = spec.substr(eq + 1);
   size_t colon = values.find(':');

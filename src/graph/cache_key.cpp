@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "digest/sha256.hpp"
+#include "util/strings.hpp"
 
 using nlohmann::json;
 
@@ -95,8 +96,9 @@ std::vector<FileEntry> decode_files(std::string_view text) {
     size_t tab = line.find('\t', at);
     if (type.size() != 1 || content.empty() || tab == std::string_view::npos) continue;
     auto number = [](std::string_view v, int base, uint32_t& out) {
-      auto r = std::from_chars(v.data(), v.data() + v.size(), out, base);
-      return r.ec == std::errc() && r.ptr == v.data() + v.size();
+      auto n = parse_number<uint32_t>(v, base);
+      if (n) out = *n;
+      return n.has_value();
     };
     if (!number(mode, 8, e.mode) || !number(uid, 10, e.uid) || !number(gid, 10, e.gid)) continue;
     e.type = type[0];

@@ -7,17 +7,11 @@
 #include <vector>
 
 #include "os/fs.hpp"
+#include "util/strings.hpp"
 
 namespace strata::os {
 
 namespace {
-
-std::optional<uint64_t> number(std::string_view s) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return n;
-}
 
 std::vector<IdMapping> self_uid_map() {
   auto text = read_file("/proc/self/uid_map");
@@ -32,7 +26,8 @@ std::optional<std::vector<IdMapping>> parse_id_map(std::string_view text) {
   std::istringstream in{std::string(text)};
   std::string a, b, c;
   while (in >> a >> b >> c) {
-    auto inside = number(a), outside = number(b), count = number(c);
+    auto inside = parse_number<uint64_t>(a), outside = parse_number<uint64_t>(b),
+         count = parse_number<uint64_t>(c);
     if (!inside || !outside || !count) return std::nullopt;
     out.push_back({*inside, *outside, *count});
   }
@@ -68,8 +63,8 @@ std::optional<SubidRange> find_subid_range(std::string_view file_text, std::stri
     if (b == std::string::npos) continue;
     std::string_view name = std::string_view(line).substr(0, a);
     if (name != user && name != uid_text) continue;
-    auto start = number(std::string_view(line).substr(a + 1, b - a - 1));
-    auto count = number(std::string_view(line).substr(b + 1));
+    auto start = parse_number<uint64_t>(std::string_view(line).substr(a + 1, b - a - 1));
+    auto count = parse_number<uint64_t>(std::string_view(line).substr(b + 1));
     if (start && count && *count > 0) return SubidRange{*start, *count};
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 // Small string helpers shared by the modules.
 #pragma once
 
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,15 @@ std::string suggest_like_buildkit(std::string_view word, const std::vector<std::
                                   bool case_sensitive);
 // Consumes a leading decimal number ("1.5" of "1.5ms") from `s`.
 std::optional<double> take_number(std::string_view& s);
+// All of `s` as an integer of type T in `base` (no sign for unsigned types,
+// no spaces); nullopt when it is anything else or out of T's range.
+template <class T>
+std::optional<T> parse_number(std::string_view s, int base = 10) {
+  T out{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return out;
+}
 // A "/"-separated relative path without "." or ".." components, or nullopt
 // when it would leave its root (a ".." component) or is empty.
 std::optional<std::string> safe_relative_path(std::string_view path);
