@@ -62,13 +62,15 @@ std::string adduser_hint(const RootlessHost& h) {
 // Commands that need no store: these run as they are when the host lacks a
 // piece.
 bool asks_only_help(int argc, char** argv) {
+  if (argc <= 1) return true;
+  std::string_view command = argv[1];
+  if (command == "version" || command == "docker-cli-plugin-metadata") return true;
+  if (command == "buildx" && argc > 2 && std::string_view(argv[2]) == "version") return true;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--help" || a == "-h" || a == "--version" || a == "version" ||
-        a == "docker-cli-plugin-metadata")
-      return true;
+    if (a == "--help" || a == "-h" || a == "--version") return true;
   }
-  return argc <= 1;
+  return false;
 }
 
 Result<void> run_map_helper(const std::string& helper, pid_t pid, uint64_t own,
