@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -266,7 +265,6 @@ class BuildCommand {
     std::vector<builder::BuildOptions> options;
     auto running = std::make_shared<solver::RunningSteps>();
     auto stop = std::make_shared<std::atomic<bool>>(false);  // one failed: the others stop
-    auto events_mu = std::make_shared<std::mutex>();         // one display for every build
     for (size_t i = 0; i < n; ++i) {
       if (i > 0) {
         opts_.platform = platforms_[i];
@@ -282,12 +280,7 @@ class BuildCommand {
       bo->build_name += " " + bo->label;  // each platform's last build, for the next one's reasons
       bo->running_steps = running;
       bo->stop = stop;
-      bo->jobs = std::max(1, bo->jobs / static_cast<int>(n));
-      if (bo->events)
-        bo->events = [events_mu, shown = bo->events](const solver::StepEvent& e) {
-          std::lock_guard lock(*events_mu);
-          shown(e);
-        };
+      bo->jobs = std::max(1, bo->jobs / static_cast<int>(n));  // the display takes any thread's
       plans.push_back(*plan_);
       options.push_back(std::move(*bo));
     }
@@ -372,9 +365,15 @@ class BuildCommand {
       TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
         return images::push_index(*store_, index, ref, pulling_.client, log, bytes);
       }));
+    return export_caches(all, log);
+  }
+
+  // Every --cache-to but inline (in each image already).
+  Result<void> export_caches(const builder::BuildResult& steps,
+                             const std::function<void(const std::string&)>& log) {
     for (const auto& c : cache_to_) {
-      if (c.type == "inline") continue;  // in each image already
-      if (auto r = export_cache(all, c, log); !r)
+      if (c.type == "inline") continue;
+      if (auto r = export_cache(steps, c, log); !r)
         return std::unexpected(r.error().with_context("--cache-to " + c.path));
     }
     return {};
@@ -821,12 +820,7 @@ class BuildCommand {
       TRY(push_shown(ref, [&](const images::ProgressFn& bytes) {
         return images::push_image(*store_, image, ref, pulling_.client, log, bytes);
       }));
-    for (const auto& c : cache_to_) {
-      if (c.type == "inline") continue;  // in the image already
-      if (auto r = export_cache(result, c, log); !r)
-        return std::unexpected(r.error().with_context("--cache-to " + c.path));
-    }
-    return {};
+    return export_caches(result, log);
   }
 
   Result<void> write_output(const builder::BuildResult& result, const Output& o) {
@@ -922,8 +916,8 @@ class BuildCommand {
   const GlobalFlags& g_;
   const BuildFlags& f_;
   // first: the store's fetcher and the build send to it
-  TracingDisplay* tracing_ = nullptr;  // --trace: in build_display_
   std::unique_ptr<BuildDisplay> build_display_;
+  TracingDisplay* tracing_ = nullptr;  // --trace: in build_display_
   // read_inputs
   std::vector<Output> outputs_;
   std::optional<RemoteContext> remote_;

@@ -26,20 +26,6 @@ namespace strata::exec {
 
 namespace {
 
-std::string on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
-    if (dir.empty()) continue;
-    std::string p = dir + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return "";
-}
-
 // Setuid root, or given capabilities of its own (security.capability).
 bool privileged_helper(const std::string& path) {
   struct stat st {};
@@ -107,8 +93,8 @@ RootlessHost read_rootless_host() {
   if (const passwd* pw = ::getpwuid(h.uid)) h.user = pw->pw_name;
   if (auto t = os::read_file("/etc/subuid")) h.subuid = *t;
   if (auto t = os::read_file("/etc/subgid")) h.subgid = *t;
-  h.newuidmap = on_path("newuidmap");
-  h.newgidmap = on_path("newgidmap");
+  h.newuidmap = os::find_system_binary("newuidmap");
+  h.newgidmap = os::find_system_binary("newgidmap");
   h.newuidmap_setuid = privileged_helper(h.newuidmap);
   h.newgidmap_setuid = privileged_helper(h.newgidmap);
   h.max_user_namespaces = sysctl("/proc/sys/user/max_user_namespaces");

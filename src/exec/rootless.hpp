@@ -25,7 +25,7 @@ struct RootlessHost {
   uid_t uid = 0;
   gid_t gid = 0;
   std::optional<std::string> subuid, subgid;  // the files' text; nullopt: no such file
-  std::string newuidmap, newgidmap;           // "" when not on the PATH
+  std::string newuidmap, newgidmap;           // "" when not installed
   bool newuidmap_setuid = false, newgidmap_setuid = false;  // setuid root or with file caps
   std::optional<long> max_user_namespaces;                  // user.max_user_namespaces
   std::optional<long> unprivileged_userns_clone;            // Debian's older kernels' switch

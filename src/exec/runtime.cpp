@@ -33,15 +33,6 @@ namespace strata::exec {
 
 namespace {
 
-std::string find_binary(std::string_view name) {
-  for (const char* dir :
-       {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
-    fs::path p = fs::path(dir) / name;
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return {};
-}
-
 json mount(const std::string& dest, const std::string& type, const std::string& source,
            std::vector<std::string> options) {
   return {{"destination", dest}, {"type", type}, {"source", source}, {"options", options}};
@@ -389,7 +380,7 @@ Result<Runtime> with_state_root(Runtime rt) {
 Result<Runtime> choose_runtime(std::string_view requested) {
   Runtime rt;
   if (requested.empty() || requested == "crun") {
-    rt.path = find_binary("crun");
+    rt.path = os::find_system_binary("crun");
     if (!rt.path.empty()) {
       rt.name = "crun";
       rt.private_mount_ns = os::is_mount_point("/sys/fs/cgroup/unified");
@@ -399,7 +390,7 @@ Result<Runtime> choose_runtime(std::string_view requested) {
       return fail(Errc::not_found, "crun is not installed (apt-get install crun)");
   }
   if (requested.empty() || requested == "runc") {
-    rt.path = find_binary("runc");
+    rt.path = os::find_system_binary("runc");
     if (!rt.path.empty()) {
       rt.name = "runc";
       return with_state_root(std::move(rt));

@@ -399,13 +399,18 @@ Result<std::vector<LayoutImage>> read_oci_layout_index(const fs::path& dir) {
 
 namespace {
 
-// An image manifest the layout's index (or an index in it) names, with its
-// config and layers, into the store.
-Result<void> import_layout_image(store::Store& store, const fs::path& dir,
-                                 const oci::Descriptor& desc) {
+// A manifest or index the layout names, into the store: its text.
+Result<std::string> import_document(store::Store& store, const fs::path& dir,
+                                    const oci::Descriptor& desc) {
   TRY(import_described(store, dir, desc, "manifest"));
-  auto mtext = TRY_VALUE(store.read_blob(desc.digest));
-  auto m = TRY_VALUE(oci::parse_manifest(mtext, "manifest " + desc.digest));
+  return store.read_blob(desc.digest);
+}
+
+// An image manifest the layout's index (or an index in it) names, already
+// in the store as `text`, with its config and layers; its media type.
+Result<std::string> import_layout_image(store::Store& store, const fs::path& dir,
+                                        const oci::Descriptor& desc, const std::string& text) {
+  auto m = TRY_VALUE(oci::parse_manifest(text, "manifest " + desc.digest));
   TRY(import_described(store, dir, m.config, "config"));
   auto ctext = TRY_VALUE(store.read_blob(m.config.digest));
   auto config = TRY_VALUE(oci::parse_config(ctext, "config " + m.config.digest));
@@ -414,7 +419,7 @@ Result<void> import_layout_image(store::Store& store, const fs::path& dir,
                 fmt::format("manifest {} has {} layers, but its config names {} diff ids",
                             desc.digest, m.layers.size(), config.diff_ids.size()));
   for (const auto& l : m.layers) TRY(import_described(store, dir, l, "layer"));
-  return {};
+  return m.media_type;
 }
 
 // Whether a blob of the layout is an index (its media type says so, or it
@@ -433,12 +438,10 @@ Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store, const fs
   auto index = TRY_VALUE(read_layout_index(dir));
   std::vector<LayoutImage> images;
   for (auto& desc : index.manifests) {
-    TRY(import_described(store, dir, desc, "manifest"));
-    auto text = TRY_VALUE(store.read_blob(desc.digest));
+    auto text = TRY_VALUE(import_document(store, dir, desc));
     if (!is_index_text(text)) {
-      TRY(import_layout_image(store, dir, desc));
-      if (desc.media_type.empty())
-        desc.media_type = TRY_VALUE(oci::parse_manifest(text, desc.digest)).media_type;
+      auto media_type = TRY_VALUE(import_layout_image(store, dir, desc, text));
+      if (desc.media_type.empty()) desc.media_type = media_type;
       images.push_back(layout_image(std::move(desc)));
       continue;
     }
@@ -456,7 +459,7 @@ Result<std::vector<LayoutImage>> import_oci_layout(store::Store& store, const fs
                     fmt::format("index {} lists another index ({}): strata reads an index of "
                                 "images",
                                 desc.digest, m.digest));
-      TRY(import_layout_image(store, dir, m));
+      TRY(import_layout_image(store, dir, m, TRY_VALUE(import_document(store, dir, m))));
       platforms.push_back(m);
     }
     if (platforms.empty())

@@ -125,4 +125,13 @@ Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines) {
   return result;
 }
 
+std::string find_system_binary(std::string_view name) {
+  for (const char* dir :
+       {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+    std::string p = std::string(dir) + "/" + std::string(name);
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return {};
+}
+
 }  // namespace strata::os

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/error.hpp"
@@ -30,6 +31,11 @@ struct ProcessResult {
 };
 
 Result<ProcessResult> run_process(const ProcessSpec& spec, size_t tail_lines = 20);
+
+// A program in the system's directories (/usr/local/sbin ... /bin, not
+// $PATH: the runtimes and the setuid id mappers strata trusts), "" when
+// none has it.
+std::string find_system_binary(std::string_view name);
 
 // SIGINT and SIGTERM handling for a command that runs children: the signal
 // is passed on to the running child, and interrupted() reports it so that

@@ -59,9 +59,9 @@ TEST(DockerPlugin, BuilderCommandsAreStratasBuilderCommands) {
             (V{"build", ".", "--builder", "ci"}));
   EXPECT_EQ(args_of({"docker-buildx", "buildx", "imagetools", "inspect", "--raw", "r/a"}),
             (V{"imagetools", "inspect", "--raw", "r/a"}));
-  EXPECT_EQ(args_of({"docker-buildx", "buildx", "imagetools", "create", "-t", "r/a:m", "r/a:1",
-                     "r/b:1"}),
-            (V{"imagetools", "create", "-t", "r/a:m", "r/a:1", "r/b:1"}));
+  EXPECT_EQ(
+      args_of({"docker-buildx", "buildx", "imagetools", "create", "-t", "r/a:m", "r/a:1", "r/b:1"}),
+      (V{"imagetools", "create", "-t", "r/a:m", "r/a:1", "r/b:1"}));
 }
 
 TEST(DockerPlugin, DuAndPruneAreTheCacheCommands) {
